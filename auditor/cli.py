@@ -1,0 +1,184 @@
+"""``metrics-auditor``: the command line (DESIGN 3.1).
+
+Errors from the project's tree become one line on stderr and the exit code the
+error class names (2 input, 3 Prometheus, 4 database); ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from auditor import __version__
+from auditor.domain import utc_now
+from auditor.durations import parse_duration
+from auditor.errors import AuditorError, ConfigError
+from auditor.export.console import census_json, history_json, print_census, print_history, print_json
+from auditor.settings import Settings, load_settings
+from auditor.store import Store, make_engine, require_head, upgrade
+
+log = logging.getLogger("auditor")
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging("DEBUG" if args.debug else "WARNING")
+    try:
+        settings = load_settings(args.config)
+        if args.command == "run" and not args.debug:
+            _configure_logging(settings.log_level)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except AuditorError as exc:
+        log.debug("error details", exc_info=True)
+        print(f"metrics-auditor: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader (`| head`) went away: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metrics-auditor", description="Keep Prometheus metric cardinality under control."
+    )
+    parser.add_argument("--version", action="version", version=f"metrics-auditor {__version__}")
+    parser.add_argument("--config", type=_existing_file, help="YAML settings file (environment AUDITOR_* wins)")
+    parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="the sidecar daemon: scheduled audits, /metrics, /healthz, /readyz")
+    run.set_defaults(handler=cmd_run)
+
+    audit = commands.add_parser("audit", help="run one audit cycle now and print the census")
+    audit.add_argument("--format", choices=["table", "json"], default="table")
+    audit.add_argument("--top", type=_positive_int, default=30, help="rows of the table (default 30)")
+    audit.set_defaults(handler=cmd_audit)
+
+    history = commands.add_parser("history", help="stored series-count history of one metric")
+    history.add_argument("metric")
+    history.add_argument("--since", type=_since, default="7d", help="duration (7d, 12h) or date (2026-11-01)")
+    history.add_argument("--source", help="source name, when the database holds several")
+    history.add_argument("--format", choices=["table", "json"], default="table")
+    history.set_defaults(handler=cmd_history)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")
+    upgrade_cmd.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.daemon import run
+    from auditor.service import build_auditor
+
+    idle = run(build_auditor(settings))
+    if not idle:
+        logging.shutdown()
+        os._exit(0)  # a worker thread is blocked in a request; its transaction was never opened
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.service import build_auditor
+
+    census = build_auditor(settings).run_cycle()
+    if args.format == "json":
+        print_json(census_json(census), sys.stdout)
+    else:
+        print_census(census, sys.stdout, args.top)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url.get_secret_value())
+    require_head(engine)
+    store = Store(engine)
+    source = _history_source(store, args.source or settings.source)
+    since = args.since if isinstance(args.since, datetime) else utc_now() - args.since
+    points = store.history(source, args.metric, since) if source else []
+    if not points:
+        print(_no_history(store, source, args.metric, since), file=sys.stderr)
+    if args.format == "json":
+        print_json(history_json(args.metric, source or "", points), sys.stdout)
+    elif points:
+        print_history(args.metric, source or "", points, sys.stdout)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url.get_secret_value())
+    before, after = upgrade(engine)
+    where = settings.database_url_for_logs()
+    if before == after:
+        print(f"{where}: already at revision {after}")
+    else:
+        print(f"{where}: upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def _history_source(store: Store, wanted: str | None) -> str | None:
+    sources = store.sources()
+    if wanted is not None:
+        if wanted not in sources and sources:
+            raise ConfigError(f"source {wanted!r} has no history; stored sources: {', '.join(sources)}")
+        return wanted
+    if len(sources) > 1:
+        raise ConfigError(f"the database holds several sources ({', '.join(sources)}): choose one with --source")
+    return sources[0] if sources else None
+
+
+def _no_history(store: Store, source: str | None, metric: str, since: datetime) -> str:
+    if source is None:
+        return "no history stored yet: run `metrics-auditor audit` or the daemon first"
+    if not store.metric_known(metric):
+        return f"metric {metric!r} was never recorded (check the name with `metrics-auditor audit`)"
+    return f"no successful cycle of {source} since {since:%Y-%m-%d %H:%M}Z"
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+        force=True,
+    )
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return path
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _since(text: str) -> timedelta | datetime:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a duration (7d, 12h) nor a date (2026-11-01)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utc_now().tzinfo)

@@ -1,0 +1,253 @@
+"""A typed client for the Prometheus HTTP APIs the auditor reads.
+
+Every httpx and JSON error is translated here, once, into ``PrometheusError``::
+
+    http = build_http_client(settings)            # or httpx.Client(transport=...) in tests
+    prom = PrometheusClient(http)
+    prom.buildinfo().version                      # '2.42.0+ds'
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Generator, Iterable
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from auditor import __version__
+from auditor.domain import BuildInfo, HeadStats, TsdbStatus
+from auditor.errors import (
+    PrometheusError,
+    PrometheusHTTPError,
+    PrometheusQueryError,
+    PrometheusResponseError,
+    PrometheusTimeout,
+    PrometheusUnreachable,
+)
+from auditor.settings import PrometheusSettings, TLSSettings
+
+
+class _Strictish(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _NameValue(_Strictish):
+    name: str
+    value: int = Field(ge=0)
+
+
+class _HeadStats(_Strictish):
+    numSeries: int = Field(ge=0)
+    numLabelPairs: int = Field(0, ge=0)
+    chunkCount: int = Field(0, ge=0)
+    minTime: int = 0
+    maxTime: int = 0
+
+
+class _TsdbData(_Strictish):
+    headStats: _HeadStats
+    seriesCountByMetricName: list[_NameValue] | None = None
+    labelValueCountByLabelName: list[_NameValue] | None = None
+    memoryInBytesByLabelName: list[_NameValue] | None = None
+    seriesCountByLabelValuePair: list[_NameValue] | None = None
+
+
+class _BuildInfoData(_Strictish):
+    version: str
+
+
+class _Sample(_Strictish):
+    metric: dict[str, str]
+    value: tuple[float, str]
+
+
+class _Vector(_Strictish):
+    resultType: str
+    result: list[_Sample]
+
+
+class _Strings(RootModel[list[str]]):
+    pass
+
+
+class _ConfigData(_Strictish):
+    yaml_: str = Field(alias="yaml")
+
+
+class _FileAuth(httpx.Auth):
+    """Reads the secret file on every request, so rotated credentials are picked up without a restart."""
+
+    def __init__(self, settings: PrometheusSettings) -> None:
+        self._settings = settings
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._settings.bearer_token_file is not None:
+            token = _read_secret(self._settings.bearer_token_file)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request
+        elif self._settings.basic_auth is not None:
+            password = _read_secret(self._settings.basic_auth.password_file)
+            yield from httpx.BasicAuth(self._settings.basic_auth.username, password).auth_flow(request)
+        else:
+            yield request
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise PrometheusUnreachable(f"cannot read credentials file {path}: {exc.strerror}") from exc
+
+
+def build_http_client(base_url: str, settings: PrometheusSettings) -> httpx.Client:
+    """The one httpx client for Prometheus: auth, TLS and timeouts from the settings."""
+    return httpx.Client(
+        base_url=base_url,
+        auth=_FileAuth(settings),
+        verify=_ssl_context(settings.tls),
+        timeout=settings.timeout.total_seconds(),
+        headers={"User-Agent": f"metrics-auditor/{__version__}"},
+        follow_redirects=True,
+    )
+
+
+def _ssl_context(tls: TLSSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    if tls.insecure_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.cert_file is not None:
+        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    return context
+
+
+class PrometheusClient:
+    """The Prometheus HTTP API, as far as the auditor uses it."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
+
+    def buildinfo(self) -> BuildInfo:
+        data = self._validate("/api/v1/status/buildinfo", _BuildInfoData, self._call("GET", "/api/v1/status/buildinfo"))
+        return BuildInfo(version=data.version)
+
+    def tsdb_status(self, limit: int | None = None) -> TsdbStatus:
+        path = "/api/v1/status/tsdb"
+        params = {"limit": str(limit)} if limit is not None else None
+        data = self._validate(path, _TsdbData, self._call("GET", path, params=params))
+        head = data.headStats
+        return TsdbStatus(
+            head=HeadStats(head.numSeries, head.numLabelPairs, head.chunkCount, head.minTime, head.maxTime),
+            series_count_by_metric_name=_as_dict(data.seriesCountByMetricName),
+            label_value_count_by_label_name=_as_dict(data.labelValueCountByLabelName),
+            memory_in_bytes_by_label_name=_as_dict(data.memoryInBytesByLabelName),
+            series_count_by_label_value_pair=_as_dict(data.seriesCountByLabelValuePair),
+        )
+
+    def label_values(self, label: str, match: Iterable[str] = ()) -> list[str]:
+        path = f"/api/v1/label/{label}/values"
+        data = self._call("GET", path, params=[("match[]", selector) for selector in match])
+        return self._validate(path, _Strings, data).root
+
+    def query_vector(self, expr: str, at: datetime) -> list[tuple[dict[str, str], float]]:
+        """An instant query whose result must be a vector: ``[(labels, value), ...]``."""
+        form = {"query": expr, "time": f"{at.timestamp():.3f}"}
+        vector = self._validate("/api/v1/query", _Vector, self._call("POST", "/api/v1/query", data=form))
+        if vector.resultType != "vector":
+            raise PrometheusResponseError(f"/api/v1/query: expected a vector result, got {vector.resultType!r}")
+        return [(sample.metric, _sample_value(sample)) for sample in vector.result]
+
+    def external_labels(self) -> dict[str, str]:
+        path = "/api/v1/status/config"
+        config = self._validate(path, _ConfigData, self._call("GET", path))
+        try:
+            parsed = yaml.safe_load(config.yaml_) or {}
+            labels = (parsed.get("global") or {}).get("external_labels") or {}
+        except (yaml.YAMLError, AttributeError) as exc:
+            raise PrometheusResponseError(f"{path}: unreadable configuration: {exc}") from exc
+        return {str(k): str(v) for k, v in labels.items()}
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The ``data`` member of a successful API answer."""
+        with _map_transport_errors(path):
+            response = self._http.request(method, path, **kwargs)
+        return _decode(path, response).get("data")
+
+    @staticmethod
+    def _validate(path: str, model: type[_M], data: Any) -> _M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(["data", *(str(part) for part in first["loc"])])
+            raise PrometheusResponseError(f"{path}: unexpected response shape at {where}: {first['msg']}") from exc
+
+
+@contextmanager
+def _map_transport_errors(path: str) -> Generator[None, None, None]:
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise PrometheusTimeout(f"{path}: timed out ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise PrometheusUnreachable(f"{path}: cannot connect: {exc or type(exc).__name__}") from exc
+    except httpx.HTTPError as exc:
+        raise PrometheusError(f"{path}: {exc}") from exc
+
+
+def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):
+        status = response.status_code
+        if response.is_success:
+            raise PrometheusResponseError(f"{path}: response is not a JSON object ({_describe_body(response)})")
+        raise PrometheusHTTPError(f"{path}: HTTP {status} ({_describe_body(response)})", status)
+    if payload.get("status") == "error":
+        error_type = str(payload.get("errorType", "unknown"))
+        message = str(payload.get("error", "no error message"))
+        raise PrometheusQueryError(f"{path}: HTTP {response.status_code}: {error_type}: {message}", error_type)
+    if not response.is_success:
+        status = response.status_code
+        raise PrometheusHTTPError(f"{path}: HTTP {status} ({_describe_body(response)})", status)
+    if payload.get("status") != "success":
+        raise PrometheusResponseError(f"{path}: unexpected status {payload.get('status')!r}")
+    return payload
+
+
+def _describe_body(response: httpx.Response) -> str:
+    content_type = response.headers.get("content-type", "no content type").split(";")[0]
+    if not response.content:
+        return f"empty body, {content_type}"
+    snippet = " ".join(response.content[:120].decode("utf-8", "replace").split())
+    return f"{content_type}: {snippet!r}"
+
+
+def _sample_value(sample: _Sample) -> float:
+    try:
+        return float(sample.value[1])
+    except ValueError as exc:
+        raise PrometheusResponseError(f"/api/v1/query: sample value {sample.value[1]!r} is not a number") from exc
+
+
+def _as_dict(items: list[_NameValue] | None) -> dict[str, int]:
+    return {item.name: item.value for item in items or ()}
+
+
+__all__ = ["PrometheusClient", "build_http_client"]

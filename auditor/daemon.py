@@ -1,0 +1,107 @@
+"""``metrics-auditor run``: scheduled audit cycles, ``/metrics``, ``/healthz``, ``/readyz``.
+
+One cycle at start, then one every ``AUDITOR_AUDIT_INTERVAL``; never two at once.
+SIGTERM/SIGINT stop the scheduler, abandon a running cycle at its next request
+(it stores nothing: the write is one transaction at its end) and exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry
+
+from auditor.durations import format_duration
+from auditor.errors import AuditorError, CycleCancelled
+from auditor.export.http import HttpServer, make_app
+from auditor.export.selfmetrics import SelfMetricsCollector
+from auditor.service import Auditor
+
+log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 5.0
+
+
+def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
+    """Run one cycle; a failure is logged in one line and counted, never raised into the scheduler."""
+    try:
+        auditor.run_cycle(cancel)
+    except CycleCancelled:
+        log.info("cycle abandoned: the daemon is stopping")
+    except AuditorError as exc:
+        log.error("cycle failed (%s): %s", exc.reason, exc)
+    except Exception:
+        auditor.stats.record_failure("internal", 0.0)
+        log.exception("cycle failed with an unexpected error")
+
+
+class Daemon:
+    def __init__(self, auditor: Auditor) -> None:
+        self.auditor = auditor
+        self.stop_requested = threading.Event()
+        self._cancel = threading.Event()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(SelfMetricsCollector(auditor.stats))
+        host, port = auditor.settings.listen_host_port
+        self.http = HttpServer(host, port, make_app(registry, self._health, auditor.readiness))
+
+    def start(self) -> None:
+        interval = self.auditor.settings.audit_interval.total_seconds()
+        self._scheduler.add_job(
+            safe_cycle,
+            IntervalTrigger(seconds=interval, timezone=UTC),
+            args=[self.auditor, self._cancel],
+            id="audit",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(interval),
+        )
+        self.http.start()
+        self._scheduler.start()
+        log.info(
+            "metrics-auditor running: prometheus=%s database=%s interval=%s listening on %s",
+            self.auditor.settings.prometheus_url,
+            self.auditor.settings.database_url_for_logs(),
+            format_duration(self.auditor.settings.audit_interval),
+            self.auditor.settings.listen_address,
+        )
+
+    def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
+        """Stop scheduling, abandon a running cycle; True when nothing is left running."""
+        self._cancel.set()
+        self._scheduler.shutdown(wait=False)
+        idle = self.auditor.wait_idle(grace_seconds)
+        self.http.stop()
+        return idle
+
+    def _health(self) -> tuple[bool, str]:
+        if self._scheduler.running or self.stop_requested.is_set():
+            return True, "ok"
+        return False, "scheduler not running"
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.stop_requested.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+def run(auditor: Auditor) -> bool:
+    """Run until SIGTERM/SIGINT; returns False when a cycle was still running at exit."""
+    daemon = Daemon(auditor)
+    daemon.install_signal_handlers()
+    daemon.start()
+    while not daemon.stop_requested.wait(1.0):
+        pass
+    idle = daemon.stop()
+    log.info("stopped" if idle else "stopped; a cycle was abandoned mid-request (nothing of it is stored)")
+    return idle

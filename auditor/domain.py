@@ -1,0 +1,116 @@
+"""Plain domain objects passed between collect, store, evaluate and export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The default clock: an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class CensusMethod(StrEnum):
+    """How the per-metric series counts of a census were obtained."""
+
+    TSDB_STATUS = "tsdb_status"
+    """2.45+: one ``/api/v1/status/tsdb?limit=N`` answer held every metric."""
+    TSDB_STATUS_AND_COUNT = "tsdb_status+count"
+    """2.45+: the TSDB status list came back full; the rest was counted with instant queries."""
+    COUNT_BY_NAME = "count_by_name"
+    """Before 2.45: chunked ``count by (__name__)`` instant queries."""
+
+
+class SeriesNotion(StrEnum):
+    """Which notion of "series" a census counts (DESIGN 4)."""
+
+    HEAD = "head"
+    """Head series, including stale series until the next head GC."""
+    ACTIVE = "active"
+    """Series with a current sample, as an instant query sees them."""
+    MIXED = "mixed"
+    """Head series for the TSDB status list, active series for the rest."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildInfo:
+    version: str
+
+    @property
+    def version_tuple(self) -> tuple[int, int, int]:
+        """``"2.42.0+ds"`` -> ``(2, 42, 0)``; unparsable parts count as 0."""
+        core = self.version.lstrip("v").split("+")[0].split("-")[0]
+        nums = [int(p) if p.isdigit() else 0 for p in core.split(".")[:3]]
+        nums += [0] * (3 - len(nums))
+        return nums[0], nums[1], nums[2]
+
+
+@dataclass(frozen=True, slots=True)
+class HeadStats:
+    num_series: int
+    num_label_pairs: int
+    chunk_count: int
+    min_time_ms: int
+    max_time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TsdbStatus:
+    """``/api/v1/status/tsdb``: head stats and the four ``[{name, value}]`` lists."""
+
+    head: HeadStats
+    series_count_by_metric_name: dict[str, int]
+    label_value_count_by_label_name: dict[str, int]
+    memory_in_bytes_by_label_name: dict[str, int]
+    series_count_by_label_value_pair: dict[str, int]
+
+    def label_stats(self) -> dict[str, dict[str, int]]:
+        """The label lists keyed by their API name, as the store keeps them."""
+        return {
+            "labelValueCountByLabelName": self.label_value_count_by_label_name,
+            "memoryInBytesByLabelName": self.memory_in_bytes_by_label_name,
+            "seriesCountByLabelValuePair": self.series_count_by_label_value_pair,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Census:
+    """Series count of every metric name Prometheus holds, at one instant."""
+
+    source: str
+    collected_at: datetime
+    prometheus_version: str
+    method: CensusMethod
+    notion: SeriesNotion
+    head: HeadStats
+    metrics: dict[str, int]
+    label_stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    tsdb_truncated: bool = False
+    stale_names: int = 0
+    """Names Prometheus still lists but that had no active series (count method only)."""
+
+    def ranked(self) -> list[tuple[str, int]]:
+        """Metrics by series count, descending; ties by name."""
+        return sorted(self.metrics.items(), key=lambda item: (-item[1], item[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    collected_at: datetime
+    series: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSummary:
+    id: int
+    source: str
+    collected_at: datetime
+    status: str
+    method: str | None
+    head_series: int | None
+    metric_count: int

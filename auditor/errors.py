@@ -1,0 +1,102 @@
+"""The project's one error tree.
+
+Lower-level exceptions (httpx, SQLAlchemy, YAML, pydantic) are translated once,
+where they enter the project, and re-raised ``from`` the original::
+
+    AuditorError
+    ├── ConfigError                  bad settings, config file or CLI input   (exit 2)
+    ├── RuleError                    bad rule file                            (exit 2)
+    ├── PrometheusError              Prometheus did not give a usable answer  (exit 3)
+    │   ├── PrometheusUnreachable    connection refused, DNS, TLS handshake
+    │   ├── PrometheusTimeout        connect/read timeout
+    │   ├── PrometheusHTTPError      non-2xx status (carries ``status_code``)
+    │   ├── PrometheusResponseError  body is not the documented JSON shape
+    │   └── PrometheusQueryError     ``{"status": "error"}`` from the API
+    ├── StoreError                   the database failed                       (exit 4)
+    │   ├── DatabaseUnavailable      cannot connect / connection lost
+    │   └── SchemaNotAtHead          migrations not applied
+    └── CycleCancelled               the daemon is stopping                    (exit 0)
+
+Every error carries a short ``reason`` used as a label of
+``metrics_auditor_cycle_failures_total`` and an ``exit_code`` the CLI uses.
+"""
+
+from __future__ import annotations
+
+
+class AuditorError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    reason = "error"
+    exit_code = 1
+
+
+class ConfigError(AuditorError):
+    """Settings, a config file or a command-line argument is wrong."""
+
+    reason = "config"
+    exit_code = 2
+
+
+class RuleError(AuditorError):
+    """A rule file cannot be used."""
+
+    reason = "rules"
+    exit_code = 2
+
+
+class PrometheusError(AuditorError):
+    """Prometheus did not give a usable answer."""
+
+    reason = "prometheus"
+    exit_code = 3
+
+
+class PrometheusUnreachable(PrometheusError):
+    reason = "unreachable"
+
+
+class PrometheusTimeout(PrometheusError):
+    reason = "timeout"
+
+
+class PrometheusHTTPError(PrometheusError):
+    reason = "http_error"
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class PrometheusResponseError(PrometheusError):
+    reason = "bad_response"
+
+
+class PrometheusQueryError(PrometheusError):
+    reason = "query_error"
+
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class StoreError(AuditorError):
+    """The database failed."""
+
+    reason = "database"
+    exit_code = 4
+
+
+class DatabaseUnavailable(StoreError):
+    reason = "database_unavailable"
+
+
+class SchemaNotAtHead(StoreError):
+    reason = "schema"
+
+
+class CycleCancelled(AuditorError):
+    """The daemon is stopping; the running cycle was abandoned before it stored anything."""
+
+    reason = "cancelled"
+    exit_code = 0

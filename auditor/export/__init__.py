@@ -1,0 +1,1 @@
+"""Rendering: the self-metrics collector, the HTTP endpoints, CLI tables and JSON."""

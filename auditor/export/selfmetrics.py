@@ -1,0 +1,85 @@
+"""The auditor's own metrics, built fresh on every scrape from ``CycleStats``.
+
+registry = CollectorRegistry()
+registry.register(SelfMetricsCollector(stats))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from auditor import __version__
+from auditor.stats import CycleStats, StatsView
+
+PREFIX = "metrics_auditor_"
+
+
+class SelfMetricsCollector(Collector):
+    def __init__(self, stats: CycleStats) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        view = self._stats.view()
+        yield _gauge("build_info", "Version of metrics-auditor.", 1, {"version": __version__})
+        yield from _cycle_metrics(view)
+        yield from _reachability(view)
+        if view.census is not None:
+            yield from _census_metrics(view)
+
+
+def _cycle_metrics(view: StatsView) -> Iterator[Metric]:
+    if view.last_success is not None:
+        yield _gauge(
+            "last_success_timestamp_seconds",
+            "Unix time of the last audit cycle that stored a census.",
+            view.last_success.timestamp(),
+        )
+    cycles = CounterMetricFamily(PREFIX + "cycles", "Audit cycles run, by result.", labels=["result"])
+    cycles.add_metric(["success"], view.successes)
+    cycles.add_metric(["failure"], sum(view.failures.values()))
+    yield cycles
+    failures = CounterMetricFamily(PREFIX + "cycle_failures", "Failed audit cycles, by reason.", labels=["reason"])
+    for reason, count in sorted(view.failures.items()):
+        failures.add_metric([reason], count)
+    yield failures
+    yield CounterMetricFamily(
+        PREFIX + "cycle_duration_seconds", "Total time spent in audit cycles.", value=view.duration_sum
+    )
+    if view.last_duration is not None:
+        yield _gauge("last_cycle_duration_seconds", "Duration of the last audit cycle.", view.last_duration)
+
+
+def _reachability(view: StatsView) -> Iterator[Metric]:
+    if view.prometheus_up is not None:
+        yield _gauge("prometheus_up", "1 if the last cycle could read Prometheus, else 0.", int(view.prometheus_up))
+    if view.database_up is not None:
+        yield _gauge("database_up", "1 if the last cycle could write the database, else 0.", int(view.database_up))
+
+
+def _census_metrics(view: StatsView) -> Iterator[Metric]:
+    census = view.census
+    assert census is not None
+    yield _gauge("head_series", "Series in the audited Prometheus' head block (last census).", census.head.num_series)
+    yield _gauge("census_metrics", "Metric names counted by the last census.", len(census.metrics))
+    yield _gauge(
+        "census_info",
+        "How the last census was taken.",
+        1,
+        {
+            "source": census.source,
+            "method": census.method.value,
+            "notion": census.notion.value,
+            "prometheus_version": census.prometheus_version,
+            "truncated": str(census.tsdb_truncated).lower(),
+        },
+    )
+
+
+def _gauge(name: str, documentation: str, value: float, labels: dict[str, str] | None = None) -> GaugeMetricFamily:
+    labels = labels or {}
+    family = GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels))
+    family.add_metric(list(labels.values()), value)
+    return family

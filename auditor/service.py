@@ -1,0 +1,148 @@
+"""The composition root: one audit cycle, wired the same way for the CLI and the daemon.
+
+auditor = build_auditor(settings)             # real HTTP client, engine and clock
+census = auditor.run_cycle()                  # collect -> store (-> evaluate -> export)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Engine
+
+from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
+from auditor.domain import Census, Clock, utc_now
+from auditor.errors import AuditorError, CycleCancelled, PrometheusError, StoreError
+from auditor.settings import Settings
+from auditor.stats import CycleStats
+from auditor.store import Store, make_engine, require_head
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Auditor:
+    settings: Settings
+    prometheus: PrometheusClient
+    store: Store
+    clock: Clock
+    stats: CycleStats
+
+    def __post_init__(self) -> None:
+        self._source = self.settings.source
+        self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
+        self._running = threading.Lock()
+
+    @property
+    def cycle_running(self) -> bool:
+        return self._running.locked()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no cycle runs; False if one still runs after ``timeout`` seconds."""
+        if not self._running.acquire(timeout=timeout):
+            return False
+        self._running.release()
+        return True
+
+    def run_cycle(self, cancel: threading.Event | None = None) -> Census:
+        """Collect a census and store it in one transaction; failures are counted, recorded and re-raised."""
+        with self._running:
+            started, attempted_at = time.monotonic(), self.clock()
+            try:
+                deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
+                census = self._collector.collect(self.source(), deadline)
+                deadline.check()
+                self.store.save_census(census, self.settings.prometheus_url, time.monotonic() - started)
+            except AuditorError as exc:
+                self._failed(exc, attempted_at, time.monotonic() - started)
+                raise
+            duration = time.monotonic() - started
+            self.stats.record_success(census, duration)
+            log.info(
+                "cycle ok: source=%s metrics=%d head_series=%d method=%s duration=%.3fs",
+                census.source,
+                len(census.metrics),
+                census.head.num_series,
+                census.method.value,
+                duration,
+            )
+            return census
+
+    def source(self) -> str:
+        """The configured source name, else one derived from Prometheus' external labels or URL (cached)."""
+        if self._source is None:
+            labels = self.prometheus.external_labels()
+            self._source = derive_source(labels, self.settings.prometheus_url)
+            log.info("source name: %s", self._source)
+        return self._source
+
+    def readiness(self) -> tuple[bool, str]:
+        """Ready when the database answers and the last successful cycle is recent."""
+        try:
+            self.store.ping()
+        except StoreError as exc:
+            return False, str(exc)
+        last = self.stats.view().last_success
+        if last is None:
+            return False, "no successful audit cycle yet"
+        age = self.clock() - last
+        if age > self.stale_after:
+            return False, f"last successful cycle was {int(age.total_seconds())}s ago"
+        return True, f"ok: last successful cycle {int(age.total_seconds())}s ago"
+
+    @property
+    def stale_after(self) -> timedelta:
+        return 2 * self.settings.audit_interval + self.settings.audit_timeout
+
+    def _failed(self, exc: AuditorError, at: datetime, duration: float) -> None:
+        if isinstance(exc, CycleCancelled):
+            return
+        prometheus_up = False if isinstance(exc, PrometheusError) else None
+        database_up = False if isinstance(exc, StoreError) else None
+        self.stats.record_failure(exc.reason, duration, prometheus_up=prometheus_up, database_up=database_up)
+        if isinstance(exc, PrometheusError) and self._source is not None:
+            self._record_failure(exc, at, duration)
+
+    def _record_failure(self, exc: AuditorError, at: datetime, duration: float) -> None:
+        assert self._source is not None
+        try:
+            self.store.save_failure(
+                self._source, self.settings.prometheus_url, at, reason=exc.reason, message=str(exc), duration=duration
+            )
+        except StoreError as store_exc:
+            log.warning("could not record the failed cycle: %s", store_exc)
+
+
+def derive_source(external_labels: dict[str, str], url: str) -> str:
+    """``cluster=eu1,replica=a`` from external labels, else the URL's ``host:port``.
+
+    >>> derive_source({}, "http://prometheus:9090/")
+    'prometheus:9090'
+    """
+    if external_labels:
+        return ",".join(f"{key}={value}" for key, value in sorted(external_labels.items()))
+    parts = urlsplit(url)
+    return (parts.netloc or url) + parts.path.rstrip("/")
+
+
+def build_auditor(
+    settings: Settings,
+    *,
+    http: httpx.Client | None = None,
+    engine: Engine | None = None,
+    clock: Clock = utc_now,
+    check_schema: bool = True,
+) -> Auditor:
+    """Wire the real parts; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
+    http = http or build_http_client(settings.prometheus_url, settings.prometheus)
+    engine = engine or make_engine(settings.database_url.get_secret_value())
+    if check_schema:
+        require_head(engine)
+    store = Store(engine)
+    return Auditor(settings, PrometheusClient(http), store, clock, CycleStats())

@@ -1,0 +1,229 @@
+"""Settings: environment (``AUDITOR_*``, nested with ``__``) over a YAML file (``--config``) over defaults.
+
+Built once, in ``main``::
+
+    settings = load_settings(Path("auditor.yml"))
+    settings.audit_interval          # timedelta(minutes=5)
+    settings.prometheus.timeout      # AUDITOR_PROMETHEUS__TIMEOUT=10s
+
+Secrets are read from files (``*_file`` settings) when they are used, so they never
+sit in the settings object or in a log line; the database URL is a ``SecretStr``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    FilePath,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from auditor.durations import format_duration, parse_duration
+from auditor.errors import ConfigError
+from auditor.yamlfile import YamlDocument, load_yaml
+
+ENV_PREFIX = "AUDITOR_"
+DEFAULT_BUDGETS_FILE = Path("rules/budgets.yml")
+
+
+def _to_timedelta(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_timedelta),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BasicAuth(_Section):
+    """HTTP basic auth; the password is read from ``password_file`` on every request."""
+
+    username: str
+    password_file: FilePath
+
+
+class TLSSettings(_Section):
+    ca_file: FilePath | None = Field(None, description="CA bundle that signed Prometheus' certificate.")
+    cert_file: FilePath | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
+    key_file: FilePath | None = Field(None, description="Private key of `cert_file`.")
+    insecure_skip_verify: bool = Field(False, description="Do not verify Prometheus' certificate (testing only).")
+
+
+class PrometheusSettings(_Section):
+    timeout: Duration = Field(timedelta(seconds=30), description="Timeout of one HTTP request to Prometheus.")
+    bearer_token_file: FilePath | None = Field(
+        None, description="File holding a bearer token; re-read on every request, so rotated tokens work."
+    )
+    basic_auth: BasicAuth | None = None
+    tls: TLSSettings = TLSSettings()
+
+    @field_validator("basic_auth")
+    @classmethod
+    def _one_auth(cls, value: BasicAuth | None, info: Any) -> BasicAuth | None:
+        if value is not None and info.data.get("bearer_token_file") is not None:
+            raise ValueError("set either bearer_token_file or basic_auth, not both")
+        return value
+
+
+class CensusSettings(_Section):
+    tsdb_limit: int = Field(
+        10_000, ge=1, le=1_000_000, description="`limit` of the TSDB status request (Prometheus 2.45+)."
+    )
+    chunk_size: int = Field(
+        200, ge=1, le=10_000, description="Metric names per `count by (__name__)` query (before 2.45)."
+    )
+    label_stats_top: int = Field(
+        100, ge=0, le=10_000, description="Entries kept from each label list of the TSDB status."
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting of metrics-auditor (DESIGN 3.2)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    prometheus_url: str = Field("http://localhost:9090", description="Base URL of the audited Prometheus.")
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///metrics-auditor.db"),
+        description="SQLAlchemy URL: `sqlite:///FILE` or `postgresql+psycopg://user@host:5432/db`.",
+    )
+    budgets_file: Path | None = Field(None, description="Budgets file; `rules/budgets.yml` when it exists.")
+    rules_dir: Path | None = Field(None, description="Desired recording rules; drift checks are off when unset.")
+    audit_interval: Duration = Field(timedelta(minutes=5), description="Time between two audit cycles.")
+    audit_timeout: Duration = Field(
+        timedelta(minutes=2), description="Deadline of one cycle; a cycle past it fails and is retried next interval."
+    )
+    listen_address: str = Field("127.0.0.1:9920", description="`HOST:PORT` of `/metrics`, `/healthz`, `/readyz`.")
+    source: str | None = Field(
+        None, description="Name of the audited Prometheus; default: its external labels, else its URL's host:port."
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    prometheus: PrometheusSettings = PrometheusSettings()
+    census: CensusSettings = CensusSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs; the environment overrides it.
+        return env_settings, init_settings
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except Exception as exc:  # SQLAlchemy raises ArgumentError/ValueError variants
+            raise ValueError(
+                "not a database URL: use sqlite:///FILE or postgresql+psycopg://USER@HOST:5432/DB"
+            ) from exc
+        return value
+
+    @field_validator("listen_address")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r} is not HOST:PORT (for example 127.0.0.1:9920)")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen_address.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def effective_budgets_file(self) -> Path | None:
+        if self.budgets_file is not None:
+            return self.budgets_file
+        return DEFAULT_BUDGETS_FILE if DEFAULT_BUDGETS_FILE.is_file() else None
+
+    def database_url_for_logs(self) -> str:
+        return make_url(self.database_url.get_secret_value()).render_as_string(hide_password=True)
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Build the settings; any problem becomes one ``ConfigError`` naming where it is."""
+    doc = load_yaml(config_file) if config_file is not None else None
+    try:
+        return Settings(**_file_values(doc))
+    except ValidationError as exc:
+        messages = [_locate(tuple(err["loc"]), err["msg"], doc) for err in exc.errors(include_url=False)]
+        raise ConfigError("invalid settings: " + "; ".join(messages)) from exc
+
+
+def _file_values(doc: YamlDocument | None) -> dict[str, Any]:
+    if doc is None or doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{doc.path}:1: the config file must be a mapping of setting names to values")
+    return doc.data
+
+
+def _locate(loc: tuple[int | str, ...], msg: str, doc: YamlDocument | None) -> str:
+    """Name the environment variable that set a bad value, else the file line, else the field."""
+    field = ".".join(str(part) for part in loc)
+    env_name = ENV_PREFIX + "__".join(str(part) for part in loc).upper()
+    if env_name in os.environ:
+        return f"{env_name}: {msg}"
+    if doc is not None:
+        return f"{doc.where(loc)}: {field}: {msg}"
+    return f"{field}: {msg}"
+
+
+__all__ = [
+    "BasicAuth",
+    "CensusSettings",
+    "Duration",
+    "PrometheusSettings",
+    "Settings",
+    "TLSSettings",
+    "load_settings",
+]

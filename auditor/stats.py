@@ -1,0 +1,64 @@
+"""What the daemon knows about its own cycles; read by the self-metrics collector and ``/readyz``."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from auditor.domain import Census
+
+
+@dataclass(frozen=True, slots=True)
+class StatsView:
+    successes: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    duration_sum: float = 0.0
+    last_duration: float | None = None
+    last_success: datetime | None = None
+    prometheus_up: bool | None = None
+    database_up: bool | None = None
+    census: Census | None = None
+
+
+class CycleStats:
+    """Thread-safe counters; ``view()`` gives a consistent copy for one scrape."""
+
+    def __init__(self, last_success: datetime | None = None) -> None:
+        self._lock = threading.Lock()
+        self._view = StatsView(last_success=last_success)
+        self._failures: Counter[str] = Counter()
+
+    def record_success(self, census: Census, duration: float) -> None:
+        with self._lock:
+            view = self._view
+            self._view = replace(
+                view,
+                successes=view.successes + 1,
+                duration_sum=view.duration_sum + duration,
+                last_duration=duration,
+                last_success=census.collected_at,
+                prometheus_up=True,
+                database_up=True,
+                census=census,
+            )
+
+    def record_failure(
+        self, reason: str, duration: float, prometheus_up: bool | None = None, database_up: bool | None = None
+    ) -> None:
+        with self._lock:
+            self._failures[reason] += 1
+            view = self._view
+            self._view = replace(
+                view,
+                failures=dict(self._failures),
+                duration_sum=view.duration_sum + duration,
+                last_duration=duration,
+                prometheus_up=view.prometheus_up if prometheus_up is None else prometheus_up,
+                database_up=view.database_up if database_up is None else database_up,
+            )
+
+    def view(self) -> StatsView:
+        with self._lock:
+            return self._view

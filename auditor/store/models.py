@@ -1,0 +1,123 @@
+"""Typed SQLAlchemy models. Alembic (``migrations/``) owns the tables; never ``create_all``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite returns naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Source(Base):
+    """One audited Prometheus (or one HA pair configured as one source)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MetricName(Base):
+    """Dictionary of metric names: each name is stored once."""
+
+    __tablename__ = "metric_names"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class Snapshot(Base):
+    """One audit cycle of one source: a census, or the record of a failed attempt."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index(None, "source_id", "collected_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    error_reason: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    prometheus_version: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(32))
+    notion: Mapped[str | None] = mapped_column(String(16))
+    tsdb_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    metric_count: Mapped[int] = mapped_column(Integer, default=0)
+    stale_names: Mapped[int] = mapped_column(Integer, default=0)
+    head_series: Mapped[int | None] = mapped_column(BigInteger)
+    head_label_pairs: Mapped[int | None] = mapped_column(BigInteger)
+    head_chunks: Mapped[int | None] = mapped_column(BigInteger)
+    head_min_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    head_max_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class MetricSeries(Base):
+    """Series count of one metric in one snapshot."""
+
+    __tablename__ = "metric_series"
+    __table_args__ = (Index(None, "metric_id", "snapshot_id"),)
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
+    series: Mapped[int] = mapped_column(BigInteger)
+
+
+class LabelStat(Base):
+    """One entry of a TSDB status label list (``labelValueCountByLabelName``, ...) in one snapshot."""
+
+    __tablename__ = "label_stats"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

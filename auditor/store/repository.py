@@ -1,0 +1,216 @@
+"""The store: the only code that holds SQL. Domain objects in, domain objects out.
+
+store = Store(make_engine("sqlite:///metrics-auditor.db"))
+snapshot_id = store.save_census(census, url="http://localhost:9090", duration_seconds=0.4)
+store.history("prod", "user_sessions", since=now - timedelta(days=7))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from auditor.domain import Census, HistoryPoint, SnapshotSummary
+from auditor.store.errors import translate_errors
+from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+_IN_CHUNK = 900
+_LABEL_NAME_MAX = 1024
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._metric_ids: dict[str, int] = {}
+
+    def ping(self) -> None:
+        with translate_errors("checking the connection"), self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def save_census(self, census: Census, url: str, duration_seconds: float) -> int:
+        """Write one census in one transaction; returns the snapshot id."""
+        with translate_errors("saving a snapshot"), self.engine.begin() as conn:
+            source_id = _source_id(conn, census.source, url, census.collected_at)
+            new_ids = self._ensure_metric_ids(conn, census.metrics)
+            snapshot_id = _insert_snapshot(conn, census, source_id, duration_seconds)
+            _insert_series(conn, snapshot_id, census.metrics, self._metric_ids | new_ids)
+            _insert_label_stats(conn, snapshot_id, census.label_stats)
+        self._metric_ids.update(new_ids)
+        return snapshot_id
+
+    def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
+        """Record a failed cycle (no counts), so gaps in the history are explained."""
+        with translate_errors("recording a failed cycle"), self.engine.begin() as conn:
+            values = {
+                "source_id": _source_id(conn, source, url, at),
+                "collected_at": at,
+                "status": STATUS_FAILED,
+                "duration_seconds": duration,
+                "error_reason": reason,
+                "error_message": message[:2000],
+            }
+            return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
+
+    def history(self, source: str, metric: str, since: datetime) -> list[HistoryPoint]:
+        """Series of ``metric`` in every successful snapshot since ``since``, oldest first.
+
+        Once a metric has been seen, a later snapshot without it counts 0 (it vanished);
+        snapshots before its first appearance are left out.
+        """
+        present = (
+            select(MetricSeries.snapshot_id, MetricSeries.series)
+            .join(MetricName, MetricName.id == MetricSeries.metric_id)
+            .where(MetricName.name == metric)
+            .subquery()
+        )
+        ok_snapshots = select(Snapshot).join(Source, Source.id == Snapshot.source_id)
+        ok_snapshots = ok_snapshots.where(Source.name == source, Snapshot.status == STATUS_OK).subquery()
+        first_seen = (
+            select(func.min(ok_snapshots.c.collected_at))
+            .join(present, present.c.snapshot_id == ok_snapshots.c.id)
+            .scalar_subquery()
+        )
+        query = (
+            select(ok_snapshots.c.collected_at, func.coalesce(present.c.series, 0))
+            .outerjoin(present, present.c.snapshot_id == ok_snapshots.c.id)
+            .where(ok_snapshots.c.collected_at >= since, ok_snapshots.c.collected_at >= first_seen)
+            .order_by(ok_snapshots.c.collected_at, ok_snapshots.c.id)
+        )
+        with translate_errors("reading history"), self.engine.connect() as conn:
+            return [HistoryPoint(at, int(n)) for at, n in conn.execute(query)]
+
+    def metric_known(self, metric: str) -> bool:
+        with translate_errors("reading metric names"), self.engine.connect() as conn:
+            return conn.execute(select(MetricName.id).where(MetricName.name == metric)).first() is not None
+
+    def sources(self) -> list[str]:
+        with translate_errors("reading sources"), self.engine.connect() as conn:
+            return list(conn.execute(select(Source.name).order_by(Source.name)).scalars())
+
+    def snapshots(self, source: str, limit: int = 100) -> list[SnapshotSummary]:
+        """The newest snapshots of ``source``, newest first."""
+        query = (
+            select(Snapshot, Source.name)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source)
+            .order_by(Snapshot.collected_at.desc(), Snapshot.id.desc())
+            .limit(limit)
+        )
+        with translate_errors("reading snapshots"), self.engine.connect() as conn:
+            return [_summary(row) for row in conn.execute(query)]
+
+    def last_success(self, source: str) -> datetime | None:
+        query = (
+            select(func.max(Snapshot.collected_at))
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source, Snapshot.status == STATUS_OK)
+        )
+        with translate_errors("reading the last successful cycle"), self.engine.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def metric_counts(self, snapshot_id: int) -> dict[str, int]:
+        query = (
+            select(MetricName.name, MetricSeries.series)
+            .join(MetricName, MetricName.id == MetricSeries.metric_id)
+            .where(MetricSeries.snapshot_id == snapshot_id)
+        )
+        with translate_errors("reading a snapshot"), self.engine.connect() as conn:
+            return {name: int(n) for name, n in conn.execute(query)}
+
+    def label_stats(self, snapshot_id: int) -> dict[str, dict[str, int]]:
+        query = select(LabelStat.list_name, LabelStat.name, LabelStat.value).where(LabelStat.snapshot_id == snapshot_id)
+        stats: dict[str, dict[str, int]] = {}
+        with translate_errors("reading label stats"), self.engine.connect() as conn:
+            for list_name, name, value in conn.execute(query):
+                stats.setdefault(list_name, {})[name] = int(value)
+        return stats
+
+    def _ensure_metric_ids(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
+        """Ids of names not yet cached, inserting the ones the dictionary lacks."""
+        if not self._metric_ids:
+            self._metric_ids = dict(conn.execute(select(MetricName.name, MetricName.id)).tuples().all())
+        missing = [name for name in names if name not in self._metric_ids]
+        if not missing:
+            return {}
+        conn.execute(_insert_ignore(conn, MetricName), [{"name": name} for name in missing])
+        found: dict[str, int] = {}
+        for chunk in _chunks(missing, _IN_CHUNK):
+            query = select(MetricName.name, MetricName.id).where(MetricName.name.in_(chunk))
+            found.update(conn.execute(query).tuples().all())
+        return found
+
+
+def _source_id(conn: Connection, name: str, url: str, now: datetime) -> int:
+    conn.execute(_insert_ignore(conn, Source), [{"name": name, "url": url, "created_at": now}])
+    return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
+
+
+def _insert_snapshot(conn: Connection, census: Census, source_id: int, duration: float) -> int:
+    head = census.head
+    values: dict[str, Any] = {
+        "source_id": source_id,
+        "collected_at": census.collected_at,
+        "status": STATUS_OK,
+        "duration_seconds": duration,
+        "prometheus_version": census.prometheus_version[:64],
+        "method": census.method.value,
+        "notion": census.notion.value,
+        "tsdb_truncated": census.tsdb_truncated,
+        "metric_count": len(census.metrics),
+        "stale_names": census.stale_names,
+        "head_series": head.num_series,
+        "head_label_pairs": head.num_label_pairs,
+        "head_chunks": head.chunk_count,
+        "head_min_time_ms": head.min_time_ms,
+        "head_max_time_ms": head.max_time_ms,
+    }
+    return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
+
+
+def _insert_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], ids: dict[str, int]) -> None:
+    rows = [{"snapshot_id": snapshot_id, "metric_id": ids[name], "series": n} for name, n in metrics.items()]
+    if rows:
+        conn.execute(insert(MetricSeries), rows)
+
+
+def _insert_label_stats(conn: Connection, snapshot_id: int, stats: dict[str, dict[str, int]]) -> None:
+    rows = {
+        (list_name, name[:_LABEL_NAME_MAX]): value
+        for list_name, values in stats.items()
+        for name, value in values.items()
+    }
+    if rows:
+        conn.execute(
+            insert(LabelStat),
+            [{"snapshot_id": snapshot_id, "list_name": k[0], "name": k[1], "value": v} for k, v in rows.items()],
+        )
+
+
+def _insert_ignore(conn: Connection, model: type[Source] | type[MetricName]) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING``: sidecars sharing a database may race on the same name."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(model).on_conflict_do_nothing()
+    return statement
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
+
+
+def _summary(row: Any) -> SnapshotSummary:
+    snapshot, source = row
+    return SnapshotSummary(
+        id=snapshot.id,
+        source=source,
+        collected_at=snapshot.collected_at,
+        status=snapshot.status,
+        method=snapshot.method,
+        head_series=snapshot.head_series,
+        metric_count=snapshot.metric_count,
+    )
