@@ -10,9 +10,12 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from auditor import __version__
 from auditor.domain import utc_now
@@ -83,7 +86,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.daemon import run
     from auditor.service import build_auditor
 
-    idle = run(build_auditor(settings))
+    with build_auditor(settings) as auditor:
+        idle = run(auditor)
     if not idle:
         logging.shutdown()
         os._exit(0)  # a worker thread is blocked in a request; its transaction was never opened
@@ -93,7 +97,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.service import build_auditor
 
-    census = build_auditor(settings).run_cycle()
+    with build_auditor(settings) as auditor:
+        census = auditor.run_cycle()
     if args.format == "json":
         print_json(census_json(census), sys.stdout)
     else:
@@ -102,9 +107,12 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url.get_secret_value())
-    require_head(engine)
-    store = Store(engine)
+    with _engine(settings) as engine:
+        require_head(engine)
+        return _history(args, settings, Store(engine))
+
+
+def _history(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     source = _history_source(store, args.source or settings.source)
     since = args.since if isinstance(args.since, datetime) else utc_now() - args.since
     points = store.history(source, args.metric, since) if source else []
@@ -118,14 +126,23 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url.get_secret_value())
-    before, after = upgrade(engine)
+    with _engine(settings) as engine:
+        before, after = upgrade(engine)
     where = settings.database_url_for_logs()
     if before == after:
         print(f"{where}: already at revision {after}")
     else:
         print(f"{where}: upgraded from {before or 'empty'} to {after}")
     return 0
+
+
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url.get_secret_value())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _history_source(store: Store, wanted: str | None) -> str | None:

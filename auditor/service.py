@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -33,11 +34,22 @@ class Auditor:
     store: Store
     clock: Clock
     stats: CycleStats
+    resources: ExitStack = field(default_factory=ExitStack)
+    """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
     def __post_init__(self) -> None:
         self._source = self.settings.source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._running = threading.Lock()
+
+    def __enter__(self) -> Auditor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.resources.close()
 
     @property
     def cycle_running(self) -> bool:
@@ -140,9 +152,14 @@ def build_auditor(
     check_schema: bool = True,
 ) -> Auditor:
     """Wire the real parts; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
-    http = http or build_http_client(settings.prometheus_url, settings.prometheus)
-    engine = engine or make_engine(settings.database_url.get_secret_value())
-    if check_schema:
-        require_head(engine)
-    store = Store(engine)
-    return Auditor(settings, PrometheusClient(http), store, clock, CycleStats())
+    resources = ExitStack()
+    if http is None:
+        http = resources.enter_context(build_http_client(settings.prometheus_url, settings.prometheus))
+    if engine is None:
+        engine = make_engine(settings.database_url.get_secret_value())
+        resources.callback(engine.dispose)
+    with resources.pop_all() as cleanup:
+        if check_schema:
+            require_head(engine)
+        owned = cleanup.pop_all()
+    return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), owned)

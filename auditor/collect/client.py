@@ -109,9 +109,12 @@ def _read_secret(path: Path) -> str:
         raise PrometheusUnreachable(f"cannot read credentials file {path}: {exc.strerror}") from exc
 
 
-def build_http_client(base_url: str, settings: PrometheusSettings) -> httpx.Client:
+def build_http_client(
+    base_url: str, settings: PrometheusSettings, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
     """The one httpx client for Prometheus: auth, TLS and timeouts from the settings."""
     return httpx.Client(
+        transport=transport,
         base_url=base_url,
         auth=_FileAuth(settings),
         verify=_ssl_context(settings.tls),

@@ -69,8 +69,12 @@ class Store:
             .where(MetricName.name == metric)
             .subquery()
         )
-        ok_snapshots = select(Snapshot).join(Source, Source.id == Snapshot.source_id)
-        ok_snapshots = ok_snapshots.where(Source.name == source, Snapshot.status == STATUS_OK).subquery()
+        ok_snapshots = (
+            select(Snapshot.id, Snapshot.collected_at)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source, Snapshot.status == STATUS_OK)
+            .subquery()
+        )
         first_seen = (
             select(func.min(ok_snapshots.c.collected_at))
             .join(present, present.c.snapshot_id == ok_snapshots.c.id)
@@ -96,14 +100,22 @@ class Store:
     def snapshots(self, source: str, limit: int = 100) -> list[SnapshotSummary]:
         """The newest snapshots of ``source``, newest first."""
         query = (
-            select(Snapshot, Source.name)
+            select(
+                Snapshot.id,
+                Source.name,
+                Snapshot.collected_at,
+                Snapshot.status,
+                Snapshot.method,
+                Snapshot.head_series,
+                Snapshot.metric_count,
+            )
             .join(Source, Source.id == Snapshot.source_id)
             .where(Source.name == source)
             .order_by(Snapshot.collected_at.desc(), Snapshot.id.desc())
             .limit(limit)
         )
         with translate_errors("reading snapshots"), self.engine.connect() as conn:
-            return [_summary(row) for row in conn.execute(query)]
+            return [SnapshotSummary(*row) for row in conn.execute(query)]
 
     def last_success(self, source: str) -> datetime | None:
         query = (
@@ -134,7 +146,7 @@ class Store:
     def _ensure_metric_ids(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
         """Ids of names not yet cached, inserting the ones the dictionary lacks."""
         if not self._metric_ids:
-            self._metric_ids = dict(conn.execute(select(MetricName.name, MetricName.id)).tuples().all())
+            self._metric_ids = dict(conn.execute(select(MetricName.name, MetricName.id)).all())
         missing = [name for name in names if name not in self._metric_ids]
         if not missing:
             return {}
@@ -142,7 +154,7 @@ class Store:
         found: dict[str, int] = {}
         for chunk in _chunks(missing, _IN_CHUNK):
             query = select(MetricName.name, MetricName.id).where(MetricName.name.in_(chunk))
-            found.update(conn.execute(query).tuples().all())
+            found.update((name, id_) for name, id_ in conn.execute(query))
         return found
 
 
@@ -201,16 +213,3 @@ def _insert_ignore(conn: Connection, model: type[Source] | type[MetricName]) -> 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     return (items[i : i + size] for i in range(0, len(items), size))
-
-
-def _summary(row: Any) -> SnapshotSummary:
-    snapshot, source = row
-    return SnapshotSummary(
-        id=snapshot.id,
-        source=source,
-        collected_at=snapshot.collected_at,
-        status=snapshot.status,
-        method=snapshot.method,
-        head_series=snapshot.head_series,
-        metric_count=snapshot.metric_count,
-    )

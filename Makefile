@@ -1,0 +1,38 @@
+# metrics-auditor developer commands. `make test` needs nothing installed beforehand
+# except Python 3.11+, make and (for Debian packages) apt-get.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint bench demo system-deps clean format
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	scripts/install-system-deps
+
+test: system-deps $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check auditor tests migrations bench
+	$(VENV)/bin/ruff format --check auditor tests migrations bench
+	$(VENV)/bin/mypy --strict auditor
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix auditor tests migrations bench
+	$(VENV)/bin/ruff format auditor tests migrations bench
+
+bench: system-deps $(STAMP)
+	$(PY) -m bench
+
+demo: $(STAMP)
+	$(PY) -m auditor.demo
+
+clean:
+	rm -rf $(VENV) .demo build dist .pytest_cache .mypy_cache .ruff_cache

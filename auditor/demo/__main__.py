@@ -1,0 +1,151 @@
+"""``make demo``: a real Prometheus, an exporter whose cardinality grows, and the auditor daemon on SQLite.
+
+python -m auditor.demo [--dir .demo] [--duration SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import INSTALL_HINT, LocalPrometheus, find_prometheus, free_port
+
+GROW_EVERY_SECONDS = 15
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if find_prometheus() is None:
+        print(f"demo: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    workdir = Path(args.dir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    exporter = Exporter()
+    _initial_shape(exporter)
+    exporter.start()
+    prometheus = LocalPrometheus(workdir / "prometheus", [exporter.target], scrape_interval="5s")
+    daemon: subprocess.Popen[bytes] | None = None
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        prometheus.start()
+        exporter.wait_for_scrapes(2)
+        env = _auditor_env(prometheus.url, workdir)
+        subprocess.run([sys.executable, "-m", "auditor", "db", "upgrade"], env=env, check=True)
+        daemon = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env)
+        _print_guide(prometheus.url, env)
+        _grow_forever(exporter, args.duration)
+    except KeyboardInterrupt:
+        print("\ndemo: stopping", file=sys.stderr)
+    finally:
+        _stop(daemon)
+        prometheus.stop()
+        exporter.stop()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m auditor.demo", description=__doc__)
+    parser.add_argument("--dir", default=".demo", help="working directory (SQLite file, Prometheus data)")
+    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl-C)")
+    return parser
+
+
+def _initial_shape(exporter: Exporter) -> None:
+    exporter.set(
+        "user_sessions", 40, label="user_id", help="Open sessions per user (grows: user_id should not be a label)"
+    )
+    exporter.set("http_requests_total", 12, label="path", help="Requests per path (grows slowly with new paths)")
+    exporter.set("node_cpu_seconds_total", 8, label="cpu", help="CPU time per core (stable)")
+    exporter.set("process_open_fds", 1, label="pid", help="Open file descriptors (stable)")
+
+
+def _grow(exporter: Exporter, step: int) -> None:
+    shape = exporter.shape()
+    exporter.set("user_sessions", shape["user_sessions"] + 25, label="user_id", help="Open sessions per user")
+    if step % 2 == 0:
+        exporter.set("http_requests_total", shape["http_requests_total"] + 3, label="path", help="Requests per path")
+    if step == 4:
+        exporter.set("checkout_cart_items", 30, label="cart_id", help="A new metric that appears during the demo")
+
+
+def _grow_forever(exporter: Exporter, duration: float) -> None:
+    deadline = time.monotonic() + duration if duration > 0 else math.inf
+    step = 0
+    while (remaining := deadline - time.monotonic()) > 0:
+        time.sleep(min(GROW_EVERY_SECONDS, remaining))
+        if time.monotonic() >= deadline:
+            return
+        step += 1
+        _grow(exporter, step)
+        shape = exporter.shape()
+        print(f"demo: exporter now exposes {sum(shape.values())} series: {shape}", flush=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _auditor_env(prometheus_url: str, workdir: Path) -> dict[str, str]:
+    listen_port = _listen_port()
+    return os.environ | {
+        "AUDITOR_PROMETHEUS_URL": prometheus_url,
+        "AUDITOR_DATABASE_URL": f"sqlite:///{workdir / 'metrics-auditor.db'}",
+        "AUDITOR_AUDIT_INTERVAL": "10s",
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{listen_port}",
+        "AUDITOR_SOURCE": "demo",
+    }
+
+
+def _listen_port(preferred: int = 9920) -> int:
+    """The auditor's usual port when it is free, else any free one."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+def _print_guide(prometheus_url: str, env: dict[str, str]) -> None:
+    listen = env["AUDITOR_LISTEN_ADDRESS"]
+    exports = " ".join(f"{k}={env[k]}" for k in ("AUDITOR_PROMETHEUS_URL", "AUDITOR_DATABASE_URL"))
+    print(
+        f"""
+metrics-auditor demo is running (Ctrl-C stops everything it started).
+
+  Prometheus          {prometheus_url}   (scrapes a demo exporter every 5s)
+  auditor /metrics    http://{listen}/metrics   (self-metrics: last success, head series, cycles)
+  auditor /readyz     http://{listen}/readyz
+
+The exporter grows `user_sessions` by 25 series every {GROW_EVERY_SECONDS}s; the auditor runs a cycle every 10s.
+In another terminal:
+
+  export {exports}
+  .venv/bin/metrics-auditor audit                      # the census of every metric, now
+  .venv/bin/metrics-auditor history user_sessions      # how user_sessions grew, cycle by cycle
+  .venv/bin/metrics-auditor history user_sessions --format json
+""",
+        flush=True,
+    )
+
+
+def _stop(daemon: subprocess.Popen[bytes] | None) -> None:
+    if daemon is None or daemon.poll() is not None:
+        return
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

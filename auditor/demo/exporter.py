@@ -1,0 +1,109 @@
+"""An exporter whose cardinality the caller controls exactly.
+
+exporter = Exporter()
+exporter.set("user_sessions", 50, label="user_id")   # 50 series
+port = exporter.start()                               # serves /metrics on 127.0.0.1
+exporter.wait_for_scrapes(2)                          # Prometheus has ingested the shape
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricShape:
+    series: int
+    label: str = "id"
+    help: str = "demo metric"
+
+
+class Exporter:
+    def __init__(self) -> None:
+        self._shape: dict[str, MetricShape] = {}
+        self._lock = threading.Condition()
+        self._scrapes = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    def set(self, name: str, series: int, label: str = "id", help: str = "demo metric") -> None:
+        with self._lock:
+            self._shape[name] = MetricShape(series, label, help)
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._shape.pop(name, None)
+
+    def shape(self) -> dict[str, int]:
+        """Series per metric name that this exporter exposes (its ground truth)."""
+        with self._lock:
+            return {name: shape.series for name, shape in self._shape.items() if shape.series > 0}
+
+    def render(self) -> bytes:
+        with self._lock:
+            shape = dict(self._shape)
+        lines: list[str] = []
+        for name, metric in sorted(shape.items()):
+            lines.append(f"# HELP {name} {metric.help}")
+            lines.append(f"# TYPE {name} gauge")
+            lines.extend(f'{name}{{{metric.label}="{metric.label}-{i:05d}"}} 1' for i in range(metric.series))
+        return ("\n".join(lines) + "\n").encode()
+
+    @property
+    def scrapes(self) -> int:
+        with self._lock:
+            return self._scrapes
+
+    def wait_for_scrapes(self, count: int = 2, timeout: float = 30.0) -> None:
+        """Block until ``count`` more scrapes were served; two guarantee that one finished ingesting."""
+        with self._lock:
+            target = self._scrapes + count
+            if not self._lock.wait_for(lambda: self._scrapes >= target, timeout):
+                raise TimeoutError(f"exporter was not scraped {count} times within {timeout}s")
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        exporter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.split("?")[0] != "/metrics":
+                    self.send_error(404)
+                    return
+                body = exporter.render()
+                self.send_response(200)
+                self.send_header("Content-Type", CONTENT_TYPE)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                exporter._served()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="exporter", daemon=True).start()
+        return int(self._server.server_address[1])
+
+    @property
+    def target(self) -> str:
+        """``HOST:PORT`` to scrape."""
+        if self._server is None:
+            raise RuntimeError("exporter not started")
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def _served(self) -> None:
+        with self._lock:
+            self._scrapes += 1
+            self._lock.notify_all()

@@ -1,0 +1,109 @@
+"""Fixtures for the real parts: PostgreSQL and SQLite databases built by Alembic, a real Prometheus.
+
+In CI (``CI=true``) a missing Prometheus or PostgreSQL fails the run; elsewhere it skips.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import SCRAPE_SERIES, LocalPrometheus, find_prometheus
+from auditor.store import make_engine, upgrade
+from tests.support import postgres
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+_counter = itertools.count()
+
+
+def missing(what: str) -> None:
+    """Skip locally, fail in CI: nothing may be skipped there for lack of a server."""
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI (run `make test`, which installs it)")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    url = os.environ.get("AUDITOR_TEST_POSTGRES_URL", postgres.DEFAULT_URL)
+    if postgres.answers(url):
+        yield url
+        return
+    server = postgres.PrivateServer()
+    try:
+        server.start()
+    except (RuntimeError, OSError) as exc:
+        missing(f"PostgreSQL ({exc})")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, session_tag: str) -> Iterator[str]:
+    """A fresh, empty database for one test."""
+    name = f"auditor_test_{session_tag}_{next(_counter)}"
+    url = postgres.create_database(postgres_server, name)
+    yield url
+    postgres.drop_database(postgres_server, name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'auditor.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every storage test runs on both backends."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated with ``alembic upgrade head`` (never ``create_all``)."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[Exporter]:
+    exporter = Exporter()
+    exporter.start()
+    yield exporter
+    exporter.stop()
+
+
+@pytest.fixture(scope="module")
+def prometheus(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPrometheus]:
+    """A real Prometheus (Debian 2.42) scraping ``exporter`` every second; stopped by pid."""
+    if find_prometheus() is None:
+        missing("the prometheus binary (Debian package prometheus)")
+    prom = LocalPrometheus(tmp_path_factory.mktemp("prometheus"), [exporter.target], scrape_interval="1s")
+    prom.start()
+    yield prom
+    prom.stop()
+
+
+def ground_truth(exporter: Exporter) -> dict[str, int]:
+    """What Prometheus must hold: the exporter's series plus the per-target series it writes itself."""
+    return exporter.shape() | dict.fromkeys(SCRAPE_SERIES, 1)
+
+
+pytest_plugins = ["tests.support.fake"]

@@ -1,0 +1,95 @@
+"""End to end against a real Prometheus 2.42 scraping an exporter whose shape the test controls.
+
+Counts are compared exactly with the ground truth: the exporter's series plus the five
+series Prometheus writes per target.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from auditor.cli import main
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import LocalPrometheus
+from auditor.domain import CensusMethod, SeriesNotion, utc_now
+from auditor.service import build_auditor
+from auditor.settings import Settings
+from auditor.store import Store
+from tests.conftest import ground_truth
+
+pytestmark = pytest.mark.prometheus
+
+
+def reshape(exporter: Exporter, shape: dict[str, int]) -> None:
+    for name in exporter.shape():
+        exporter.remove(name)
+    for name, series in shape.items():
+        exporter.set(name, series)
+    exporter.wait_for_scrapes(2)
+
+
+def test_census_history_and_growth_match_the_ground_truth(
+    prometheus: LocalPrometheus, exporter: Exporter, engine: Engine
+) -> None:
+    reshape(exporter, {"user_sessions": 37, "http_requests_total": 12, "tiny": 1})
+    settings = Settings(prometheus_url=prometheus.url, source="it")  # type: ignore[call-arg]
+    with build_auditor(settings, engine=engine) as auditor:
+        first, first_truth = auditor.run_cycle(), ground_truth(exporter)
+        exporter.set("user_sessions", 80)
+        exporter.remove("tiny")
+        exporter.wait_for_scrapes(2)
+        second = auditor.run_cycle()
+
+    assert first.metrics == first_truth
+    assert first.method is CensusMethod.COUNT_BY_NAME
+    assert first.notion is SeriesNotion.ACTIVE
+    assert first.prometheus_version.startswith("2.42")
+    store = Store(engine)
+    newest, oldest = store.snapshots("it")
+    assert store.metric_counts(oldest.id) == first_truth
+    assert store.metric_counts(newest.id) == ground_truth(exporter)
+
+    assert second.metrics == ground_truth(exporter)
+
+    since = utc_now() - timedelta(hours=1)
+    assert [p.series for p in store.history("it", "user_sessions", since)] == [37, 80]
+    assert [p.series for p in store.history("it", "tiny", since)] == [1, 0]
+    assert [p.series for p in store.history("it", "up", since)] == [1, 1]
+
+
+def test_cli_audit_json_lists_every_metric_sorted(
+    prometheus: LocalPrometheus,
+    exporter: Exporter,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reshape(exporter, {f"cli_metric_{i}": i + 1 for i in range(30)})
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", prometheus.url)
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", database_url)
+    assert main(["db", "upgrade"]) == 0
+    capsys.readouterr()
+
+    assert main(["audit", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert {"source", "collected_at", "head_series", "metrics"} <= set(document)
+    assert document["source"] == prometheus.url.removeprefix("http://")
+    truth = ground_truth(exporter)
+    assert {m["name"]: m["series"] for m in document["metrics"]} == truth
+    assert [m["series"] for m in document["metrics"]] == sorted(truth.values(), reverse=True)
+    assert document["metrics"][0] == {"name": "cli_metric_29", "series": 30}
+
+    assert main(["history", "cli_metric_7", "--format", "json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert history["metric"] == "cli_metric_7"
+    assert [p["series"] for p in history["points"]] == [8]
+
+    assert main(["audit", "--top", "3"]) == 0
+    table = capsys.readouterr().out
+    assert "cli_metric_29" in table
+    assert "cli_metric_26" not in table
+    assert f"and {len(truth) - 3} more metrics" in table

@@ -1,0 +1,88 @@
+"""One audit cycle, wired as the daemon wires it, with a fake Prometheus (respx) and a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import respx
+from sqlalchemy import Engine
+
+from auditor.errors import PrometheusHTTPError, PrometheusResponseError
+from auditor.service import build_auditor, derive_source
+from auditor.settings import Settings
+from auditor.store import Store
+from tests.support import fake
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def settings(**overrides: object) -> Settings:
+    return Settings(prometheus_url=fake.BASE, **overrides)  # type: ignore[arg-type]
+
+
+def test_cycle_stores_the_census_and_counts_success(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine
+) -> None:
+    router.get("/api/v1/status/config").respond(json=fake.config({"cluster": "eu1"}))
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 7, "b": 2}))
+    auditor = build_auditor(settings(), http=http, engine=engine, clock=lambda: NOW)
+    census = auditor.run_cycle()
+    assert census.source == "cluster=eu1"
+    store = Store(engine)
+    [snapshot] = store.snapshots("cluster=eu1")
+    assert store.metric_counts(snapshot.id) == {"a": 7, "b": 2}
+    view = auditor.stats.view()
+    assert (view.successes, view.failures, view.prometheus_up, view.last_success) == (1, {}, True, NOW)
+
+
+def test_failed_cycle_is_counted_recorded_and_stores_no_census(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine
+) -> None:
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.42.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({}))
+    router.get("/api/v1/label/__name__/values").respond(json=fake.ok(["a", "b"]))
+    router.post("/api/v1/query").respond(503, html="<html>Service Unavailable</html>")
+    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: NOW)
+    with pytest.raises(PrometheusHTTPError):
+        auditor.run_cycle()
+    [snapshot] = Store(engine).snapshots("prod")
+    assert (snapshot.status, snapshot.metric_count) == ("failed", 0)
+    assert Store(engine).history("prod", "a", NOW - timedelta(days=1)) == []
+    view = auditor.stats.view()
+    assert view.failures == {"http_error": 1}
+    assert view.prometheus_up is False
+    assert view.last_success is None
+
+
+def test_truncated_json_stores_nothing_but_the_failure(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine
+) -> None:
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(content=b'{"status":"success","data":{"headSt')
+    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: NOW)
+    with pytest.raises(PrometheusResponseError):
+        auditor.run_cycle()
+    assert [s.status for s in Store(engine).snapshots("prod")] == ["failed"]
+    assert auditor.stats.view().failures == {"bad_response": 1}
+
+
+def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
+    now = [NOW]
+    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: now[0])
+    assert auditor.readiness() == (False, "no successful audit cycle yet")
+    auditor.run_cycle()
+    assert auditor.readiness()[0] is True
+    now[0] = NOW + auditor.stale_after + timedelta(seconds=1)
+    ready, message = auditor.readiness()
+    assert not ready
+    assert "last successful cycle was" in message
+
+
+def test_source_from_url_without_external_labels() -> None:
+    assert derive_source({}, "http://prometheus-k8s.monitoring:9090") == "prometheus-k8s.monitoring:9090"
+    assert derive_source({"replica": "b", "cluster": "x"}, "http://p:9090") == "cluster=x,replica=b"

@@ -1,0 +1,123 @@
+"""The store on SQLite and PostgreSQL alike (databases built by ``alembic upgrade head``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+
+from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.errors import StoreError
+from auditor.store import Store
+from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def census(metrics: dict[str, int], at: datetime = T0, source: str = "prod") -> Census:
+    return Census(
+        source=source,
+        collected_at=at,
+        prometheus_version="2.42.0",
+        method=CensusMethod.COUNT_BY_NAME,
+        notion=SeriesNotion.ACTIVE,
+        head=HeadStats(sum(metrics.values()) + 5, 40, 90, 1000, 2000),
+        metrics=metrics,
+        label_stats={"labelValueCountByLabelName": {"__name__": len(metrics), "user_id": 9}},
+        stale_names=1,
+    )
+
+
+def count(engine: Engine, model: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_census_round_trip(engine: Engine) -> None:
+    store = Store(engine)
+    snapshot_id = store.save_census(census({"a": 10, "b": 3}), url="http://p:9090", duration_seconds=0.2)
+    assert store.metric_counts(snapshot_id) == {"a": 10, "b": 3}
+    assert store.label_stats(snapshot_id) == {"labelValueCountByLabelName": {"__name__": 2, "user_id": 9}}
+    [summary] = store.snapshots("prod")
+    assert summary.collected_at == T0
+    assert summary.collected_at.tzinfo is not None
+    assert (summary.status, summary.method, summary.head_series, summary.metric_count) == ("ok", "count_by_name", 18, 2)
+    assert store.sources() == ["prod"]
+    assert store.last_success("prod") == T0
+
+
+def test_metric_names_are_stored_once(engine: Engine) -> None:
+    store = Store(engine)
+    for i in range(3):
+        store.save_census(census({"a": i + 1, "b": 2}, T0 + timedelta(minutes=5 * i)), "u", 0.1)
+    Store(engine).save_census(census({"a": 9, "c": 1}, T0 + timedelta(minutes=20)), "u", 0.1)
+    assert count(engine, MetricName) == 3
+    assert count(engine, MetricSeries) == 8
+    assert count(engine, Snapshot) == 4
+    assert count(engine, Source) == 1
+
+
+def test_history_oldest_first_with_zero_after_a_metric_vanished(engine: Engine) -> None:
+    store = Store(engine)
+    store.save_census(census({"other": 1}, T0), "u", 0.1)
+    store.save_census(census({"a": 5, "other": 1}, T0 + timedelta(minutes=5)), "u", 0.1)
+    store.save_census(census({"a": 8, "other": 1}, T0 + timedelta(minutes=10)), "u", 0.1)
+    store.save_census(census({"other": 1}, T0 + timedelta(minutes=15)), "u", 0.1)
+    store.save_census(census({"a": 99}, T0, source="elsewhere"), "u", 0.1)
+    points = store.history("prod", "a", since=T0 - timedelta(days=1))
+    assert [(p.collected_at - T0, p.series) for p in points] == [
+        (timedelta(minutes=5), 5),
+        (timedelta(minutes=10), 8),
+        (timedelta(minutes=15), 0),
+    ]
+    assert [p.series for p in store.history("prod", "a", since=T0 + timedelta(minutes=8))] == [8, 0]
+    assert store.history("prod", "never", since=T0 - timedelta(days=1)) == []
+
+
+def test_failed_cycles_are_recorded_without_counts(engine: Engine) -> None:
+    store = Store(engine)
+    store.save_census(census({"a": 1}), "u", 0.1)
+    store.save_failure("prod", "u", T0 + timedelta(minutes=5), reason="timeout", message="slow", duration=30.0)
+    newest, _oldest = store.snapshots("prod")
+    assert newest.status == "failed"
+    assert newest.metric_count == 0
+    assert [p.series for p in store.history("prod", "a", T0)] == [1]
+    assert store.last_success("prod") == T0
+
+
+def test_a_failing_write_leaves_no_partial_snapshot(engine: Engine) -> None:
+    store = Store(engine)
+    store.save_census(census({"a": 1}), "u", 0.1)
+
+    def fail_on_label_stats(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "INSERT INTO label_stats" in statement:
+            raise RuntimeError("disk full")
+
+    event.listen(engine, "before_cursor_execute", fail_on_label_stats)
+    with pytest.raises((StoreError, RuntimeError)):
+        store.save_census(census({"a": 2, "new_metric": 5}, T0 + timedelta(minutes=5)), "u", 0.1)
+    event.remove(engine, "before_cursor_execute", fail_on_label_stats)
+    assert count(engine, Snapshot) == 1
+    assert count(engine, MetricSeries) == 1
+    assert count(engine, MetricName) == 1, "names inserted by the failed cycle are rolled back too"
+    assert count(engine, LabelStat) == 2
+    store.save_census(census({"a": 3, "new_metric": 6}, T0 + timedelta(minutes=10)), "u", 0.1)
+    assert [p.series for p in store.history("prod", "new_metric", T0)] == [6]
+
+
+def test_database_errors_are_store_errors(engine: Engine) -> None:
+    store = Store(engine)
+    with pytest.raises(StoreError, match="saving a snapshot"):
+        store.save_census(census({"a": 1}, at=datetime(2026, 1, 1)), "u", 0.1)  # naive datetime: rejected
+
+
+def test_unreachable_database_is_database_unavailable() -> None:
+    from auditor.demo.prometheus import free_port
+    from auditor.errors import DatabaseUnavailable
+    from auditor.store import make_engine
+
+    store = Store(make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", connect_timeout_seconds=2))
+    with pytest.raises(DatabaseUnavailable, match="database unavailable while checking the connection"):
+        store.ping()
