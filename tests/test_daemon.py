@@ -1,0 +1,142 @@
+"""The daemon as a real subprocess: schedules cycles, serves /metrics, /healthz, /readyz, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from auditor.cli import main
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import LocalPrometheus, free_port
+from auditor.domain import utc_now
+from auditor.store import Store, make_engine
+from tests.conftest import ground_truth
+from tests.support.metrics import samples
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached in time")
+
+
+@contextmanager
+def daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auditor", "run"], env=os.environ | env, stdout=out, stderr=out
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None
+
+
+@pytest.mark.prometheus
+def test_daemon_audits_serves_metrics_and_stops_cleanly(
+    prometheus: LocalPrometheus, exporter: Exporter, database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    for name in exporter.shape():
+        exporter.remove(name)
+    exporter.set("daemon_metric", 23)
+    exporter.wait_for_scrapes(2)
+    port = free_port()
+    env = {
+        "AUDITOR_PROMETHEUS_URL": prometheus.url,
+        "AUDITOR_DATABASE_URL": database_url,
+        "AUDITOR_AUDIT_INTERVAL": "1s",
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+        "AUDITOR_SOURCE": "daemon-test",
+    }
+    base = f"http://127.0.0.1:{port}"
+    with daemon(env, tmp_path / "daemon.log") as process:
+        wait_for(lambda: len(Store(engine).snapshots("daemon-test")) >= 3)
+        metrics = samples(get(f"{base}/metrics").text)  # type: ignore[union-attr]
+        health, ready = get(f"{base}/healthz"), get(f"{base}/readyz")
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        stop_seconds = time.monotonic() - started
+
+    assert stop_seconds < 6
+    assert health is not None
+    assert health.status_code == 200
+    assert ready is not None
+    assert ready.status_code == 200
+    assert metrics['metrics_auditor_cycles_total{result="success"}'] >= 1
+    assert metrics["metrics_auditor_census_metrics"] == len(ground_truth(exporter))
+    assert metrics["metrics_auditor_prometheus_up"] == 1
+    assert abs(metrics["metrics_auditor_last_success_timestamp_seconds"] - utc_now().timestamp()) < 30
+    store = Store(engine)
+    snapshots = store.snapshots("daemon-test")
+    assert all(s.status == "ok" for s in snapshots)
+    assert store.metric_counts(snapshots[0].id) == ground_truth(exporter)
+    intervals = [(a.collected_at - b.collected_at).total_seconds() for a, b in itertools.pairwise(snapshots)]
+    assert all(0.5 < gap < 3 for gap in intervals), intervals
+
+
+def test_daemon_survives_an_unreachable_prometheus(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {
+        "AUDITOR_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
+        "AUDITOR_DATABASE_URL": sqlite_url,
+        "AUDITOR_AUDIT_INTERVAL": "1s",
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{free_port()}",
+        "AUDITOR_SOURCE": "down",
+    }
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
+    assert main(["db", "upgrade"]) == 0
+    base = f"http://{env['AUDITOR_LISTEN_ADDRESS']}"
+
+    def failures() -> float:
+        response = get(f"{base}/metrics")
+        return (
+            samples(response.text).get('metrics_auditor_cycle_failures_total{reason="unreachable"}', 0)
+            if response
+            else 0
+        )
+
+    with daemon(env, tmp_path / "daemon.log") as process:
+        wait_for(lambda: failures() >= 3)
+        ready = get(f"{base}/readyz")
+        metrics = samples(get(f"{base}/metrics").text)  # type: ignore[union-attr]
+        assert process.poll() is None, "the daemon is still running"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+    assert ready is not None
+    assert ready.status_code == 503
+    assert metrics["metrics_auditor_prometheus_up"] == 0
+    assert "metrics_auditor_last_success_timestamp_seconds" not in metrics
+    log = (tmp_path / "daemon.log").read_text()
+    assert "cycle failed (unreachable)" in log
+    assert "Traceback" not in log
+    engine = make_engine(sqlite_url)
+    recorded = Store(engine).snapshots("down")
+    engine.dispose()
+    assert len(recorded) >= 3
+    assert {s.status for s in recorded} == {"failed"}
