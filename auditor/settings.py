@@ -61,8 +61,8 @@ class _Section(BaseModel):
 class BasicAuth(_Section):
     """HTTP basic auth; the password is read from ``password_file`` on every request."""
 
-    username: str
-    password_file: FilePath
+    username: str = Field(description="User name for HTTP basic auth (with `password_file`).")
+    password_file: FilePath = Field(description="File holding the basic-auth password; re-read on every request.")
 
 
 class TLSSettings(_Section):

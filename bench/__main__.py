@@ -1,0 +1,151 @@
+"""`make bench`: audit-cycle figures against the DESIGN 5 targets, printed and written as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from auditor.demo.prometheus import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PG_SERVER = os.environ.get("AUDITOR_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TABLES = ("snapshots", "metric_names", "metric_series", "label_stats", "sources")
+METRICS = 10_000
+
+
+@contextmanager
+def fake_prometheus(version: str) -> Iterator[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "bench.fake_prometheus", "--port", str(port), "--metrics", str(METRICS)]
+    process = subprocess.Popen([*cmd, "--version", version], cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/api/v1/status/buildinfo", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"auditor_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_SERVER.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def worker(url: str, database_url: str, cycles: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.cycle_worker",
+            "--url",
+            url,
+            "--database-url",
+            database_url,
+            "--cycles",
+            str(cycles),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout))
+
+
+def postgres_footprint(database_url: str) -> dict[str, int]:
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        size = sum(conn.execute(f"SELECT pg_total_relation_size('{t}')").fetchone()[0] for t in TABLES)  # type: ignore[index]
+        rows = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)  # type: ignore[index]
+    return {"bytes": size, "rows": rows}
+
+
+def cycle_on_postgres(url: str, cycles: int) -> dict[str, Any]:
+    with postgres_database() as database_url:
+        first = worker(url, database_url, 1)
+        after_one = postgres_footprint(database_url)
+        result = worker(url, database_url, cycles)
+        after_all = postgres_footprint(database_url)
+    result["rows_per_cycle"] = (after_all["rows"] - after_one["rows"]) / cycles
+    result["bytes_per_cycle"] = (after_all["bytes"] - after_one["bytes"]) / cycles
+    result["first_cycle_auditor_s"] = first["auditor_s"]
+    return result
+
+
+def cycle_on_sqlite(url: str, cycles: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        return worker(url, f"sqlite:///{tmp}/bench.db", cycles)
+
+
+def main() -> int:
+    cycles = int(os.environ.get("BENCH_CYCLES", "7"))
+    results: dict[str, Any] = {"metrics": METRICS, "cycles": cycles}
+    for label, version in (("tsdb_status", "2.53.0"), ("count_by_name", "2.42.0")):
+        with fake_prometheus(version) as url:
+            results[f"{label}/postgres"] = cycle_on_postgres(url, cycles)
+            results[f"{label}/sqlite"] = cycle_on_sqlite(url, cycles)
+    report(results)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten to {RESULTS / 'latest.json'}")
+    return 0
+
+
+def report(results: dict[str, Any]) -> None:
+    table = Table(title=f"audit cycle over {METRICS:,} metrics (median of {results['cycles']} cycles)")
+    for column in (
+        "scenario",
+        "Prometheus fetch",
+        "auditor beyond fetch",
+        "ratio",
+        "peak RSS",
+        "rows/cycle",
+        "bytes/cycle",
+    ):
+        table.add_column(column, justify="right")
+    for key, r in results.items():
+        if not isinstance(r, dict):
+            continue
+        table.add_row(
+            key,
+            f"{r['fetch_s']:.3f} s",
+            f"{r['auditor_s']:.3f} s (max {r['auditor_s_max']:.3f})",
+            f"{r['auditor_s'] / r['fetch_s']:.1f}x" if r["fetch_s"] else "-",
+            f"{r['peak_rss_mib']:.0f} MiB",
+            f"{r['rows_per_cycle']:,.0f}" if "rows_per_cycle" in r else "-",
+            f"{r['bytes_per_cycle'] / 1024:,.0f} KiB" if "bytes_per_cycle" in r else "-",
+        )
+    console = Console(width=160)
+    console.print(table)
+    console.print("targets (DESIGN 5): auditor beyond fetch < 0.5 s, peak RSS < 150 MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

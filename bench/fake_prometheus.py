@@ -1,0 +1,93 @@
+"""A loopback Prometheus stand-in serving a synthetic census of N metrics, in its own process.
+
+Answers buildinfo, the TSDB status (all N metrics, as 2.45+ does with a large `limit`),
+`__name__` label values and `count by (__name__)` instant queries (as the pre-2.45 path asks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+def synthetic_metrics(count: int) -> dict[str, int]:
+    """A long-tailed census: a few huge metrics, many small ones."""
+    return {f"bench_metric_{i:05d}_total": max(1, 50_000 // (i + 1)) for i in range(count)}
+
+
+def _ok(data: Any) -> bytes:
+    return json.dumps({"status": "success", "data": data}).encode()
+
+
+class Bodies:
+    def __init__(self, count: int, version: str) -> None:
+        self.metrics = synthetic_metrics(count)
+        self.buildinfo = _ok({"version": version, "revision": "bench", "branch": "bench", "goVersion": "go"})
+        total = sum(self.metrics.values())
+        head = {"numSeries": total, "numLabelPairs": count * 3, "chunkCount": total, "minTime": 0, "maxTime": 1}
+        pairs = [{"name": n, "value": v} for n, v in self.metrics.items()]
+        self.tsdb = _ok(
+            {
+                "headStats": head,
+                "seriesCountByMetricName": pairs,
+                "labelValueCountByLabelName": [{"name": f"label_{i}", "value": 100 - i} for i in range(100)],
+                "memoryInBytesByLabelName": [{"name": f"label_{i}", "value": 10_000 - i} for i in range(100)],
+                "seriesCountByLabelValuePair": [{"name": f"job=j{i}", "value": 1000 - i} for i in range(100)],
+            }
+        )
+        self.names = _ok(sorted(self.metrics))
+        self.config = _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\n"})
+
+    def count(self, query: str) -> bytes:
+        match = re.search(r'__name__=~"(.*)"', query)
+        names = match.group(1).split("|") if match else []
+        result = [{"metric": {"__name__": n}, "value": [1.0, str(self.metrics[n])]} for n in names if n in self.metrics]
+        return _ok({"resultType": "vector", "result": result})
+
+
+def serve(port: int, bodies: Bodies) -> None:
+    routes = {
+        "/api/v1/status/buildinfo": bodies.buildinfo,
+        "/api/v1/status/tsdb": bodies.tsdb,
+        "/api/v1/label/__name__/values": bodies.names,
+        "/api/v1/status/config": bodies.config,
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._send(routes.get(urlsplit(self.path).path))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            form = parse_qs(self.rfile.read(length).decode())
+            self._send(bodies.count(form.get("query", [""])[0]))
+
+        def _send(self, body: bytes | None) -> None:
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--metrics", type=int, default=10_000)
+    parser.add_argument("--version", default="2.53.0")
+    args = parser.parse_args()
+    serve(args.port, Bodies(args.metrics, args.version))
