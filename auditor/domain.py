@@ -100,6 +100,29 @@ class Census:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadedRule:
+    """One rule as Prometheus reports it: ``query`` is Prometheus' re-printed expression."""
+
+    name: str
+    type: str
+    query: str
+    labels: dict[str, str]
+    health: str
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedRuleGroup:
+    """A rule group Prometheus has loaded (``/api/v1/rules``)."""
+
+    name: str
+    file: str
+    interval_seconds: float
+    limit: int
+    rules: tuple[LoadedRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryPoint:
     collected_at: datetime
     series: int

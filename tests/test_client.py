@@ -139,3 +139,39 @@ def test_basic_auth_password_file(tmp_path: Path) -> None:
     PrometheusClient(http).buildinfo()
     assert seen[0].headers["authorization"] == "Basic " + base64.b64encode(b"auditor:s3cret").decode()
     assert seen[0].headers["user-agent"].startswith("metrics-auditor/")
+
+
+def test_rules_of_the_documented_shape(router: respx.MockRouter, http: httpx.Client) -> None:
+    group = {
+        "name": "g",
+        "file": "/etc/prometheus/rules.yml",
+        "interval": 30,
+        "limit": 0,
+        "rules": [
+            {
+                "name": "job:up:sum",
+                "query": "sum by (job) (up)",
+                "labels": {"team": "sre"},
+                "health": "ok",
+                "type": "recording",
+                "evaluationTime": 0.001,
+                "lastEvaluation": "2026-11-22T12:00:00Z",
+            },
+            {
+                "name": "Down",
+                "query": "up == 0",
+                "health": "err",
+                "lastError": "boom",
+                "type": "alerting",
+                "state": "inactive",
+                "duration": 300,
+                "alerts": [],
+            },
+        ],
+    }
+    router.get("/api/v1/rules").respond(json=fake.ok({"groups": [group]}))
+    [loaded] = PrometheusClient(http).rules()
+    assert (loaded.name, loaded.interval_seconds, loaded.limit) == ("g", 30, 0)
+    recording, alerting = loaded.rules
+    assert (recording.type, recording.query, recording.labels) == ("recording", "sum by (job) (up)", {"team": "sre"})
+    assert (alerting.type, alerting.labels, alerting.last_error) == ("alerting", {}, "boom")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -140,3 +141,35 @@ def test_daemon_survives_an_unreachable_prometheus(
     engine.dispose()
     assert len(recorded) >= 3
     assert {s.status for s in recorded} == {"failed"}
+
+
+def test_sigterm_during_a_hanging_cycle_exits_0_within_the_grace_period(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(8)  # accepts connections, never answers
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
+    assert main(["db", "upgrade"]) == 0
+    env = {
+        "AUDITOR_PROMETHEUS_URL": f"http://127.0.0.1:{black_hole.getsockname()[1]}",
+        "AUDITOR_DATABASE_URL": sqlite_url,
+        "AUDITOR_PROMETHEUS__TIMEOUT": "60s",
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{free_port()}",
+        "AUDITOR_SOURCE": "hanging",
+    }
+    try:
+        with daemon(env, tmp_path / "daemon.log") as process:
+            wait_for(lambda: get(f"http://{env['AUDITOR_LISTEN_ADDRESS']}/healthz") is not None)
+            time.sleep(0.5)
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+            elapsed = time.monotonic() - started
+    finally:
+        black_hole.close()
+    assert elapsed < 8
+    assert "a cycle was abandoned" in (tmp_path / "daemon.log").read_text()
+    engine = make_engine(sqlite_url)
+    assert Store(engine).snapshots("hanging") == []
+    engine.dispose()

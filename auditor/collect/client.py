@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from auditor import __version__
-from auditor.domain import BuildInfo, HeadStats, TsdbStatus
+from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, TsdbStatus
 from auditor.errors import (
     PrometheusError,
     PrometheusHTTPError,
@@ -74,6 +74,27 @@ class _Sample(_Strictish):
 class _Vector(_Strictish):
     resultType: str
     result: list[_Sample]
+
+
+class _Rule(_Strictish):
+    name: str
+    type: str
+    query: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    health: str = "unknown"
+    lastError: str = ""
+
+
+class _RuleGroup(_Strictish):
+    name: str
+    file: str
+    interval: float = Field(ge=0)
+    limit: int = Field(0, ge=0)
+    rules: list[_Rule]
+
+
+class _Rules(_Strictish):
+    groups: list[_RuleGroup]
 
 
 class _Strings(RootModel[list[str]]):
@@ -173,6 +194,22 @@ class PrometheusClient:
         if vector.resultType != "vector":
             raise PrometheusResponseError(f"/api/v1/query: expected a vector result, got {vector.resultType!r}")
         return [(sample.metric, _sample_value(sample)) for sample in vector.result]
+
+    def rules(self) -> list[LoadedRuleGroup]:
+        """Every rule group Prometheus has loaded, recording and alerting rules alike."""
+        data = self._validate("/api/v1/rules", _Rules, self._call("GET", "/api/v1/rules"))
+        return [
+            LoadedRuleGroup(
+                name=group.name,
+                file=group.file,
+                interval_seconds=group.interval,
+                limit=group.limit,
+                rules=tuple(
+                    LoadedRule(r.name, r.type, r.query, dict(r.labels), r.health, r.lastError) for r in group.rules
+                ),
+            )
+            for group in data.groups
+        ]
 
     def external_labels(self) -> dict[str, str]:
         path = "/api/v1/status/config"

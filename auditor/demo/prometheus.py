@@ -46,15 +46,18 @@ class LocalPrometheus:
         self,
         workdir: Path,
         targets: list[str],
+        *,
         scrape_interval: str = "1s",
         external_labels: dict[str, str] | None = None,
         binary: str | None = None,
+        rule_files: list[Path] | None = None,
     ) -> None:
         self.workdir = workdir
         self.targets = targets
         self.scrape_interval = scrape_interval
         self.external_labels = external_labels or {}
         self.binary = binary or find_prometheus()
+        self.rule_files = rule_files or []
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -115,6 +118,7 @@ class LocalPrometheus:
             global_["external_labels"] = self.external_labels
         return {
             "global": global_,
+            "rule_files": [str(path) for path in self.rule_files],
             "scrape_configs": [{"job_name": "demo", "static_configs": [{"targets": self.targets}]}],
         }
 
