@@ -61,7 +61,7 @@ class Daemon:
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=int(interval),
+            misfire_grace_time=max(1, int(interval)),
         )
         self.http.start()
         self._scheduler.start()
@@ -76,7 +76,8 @@ class Daemon:
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
         """Stop scheduling, abandon a running cycle; True when nothing is left running."""
         self._cancel.set()
-        self._scheduler.shutdown(wait=False)
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
         idle = self.auditor.wait_idle(grace_seconds)
         self.http.stop()
         return idle
@@ -99,9 +100,11 @@ def run(auditor: Auditor) -> bool:
     """Run until SIGTERM/SIGINT; returns False when a cycle was still running at exit."""
     daemon = Daemon(auditor)
     daemon.install_signal_handlers()
-    daemon.start()
-    while not daemon.stop_requested.wait(1.0):
-        pass
-    idle = daemon.stop()
+    try:
+        daemon.start()
+        while not daemon.stop_requested.wait(1.0):
+            pass
+    finally:
+        idle = daemon.stop()
     log.info("stopped" if idle else "stopped; a cycle was abandoned mid-request (nothing of it is stored)")
     return idle

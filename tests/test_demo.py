@@ -43,3 +43,17 @@ def test_demo_shows_growth_and_stops_everything(tmp_path: Path) -> None:
     assert points[-1].series > points[0].series
     leftovers = subprocess.run(["pgrep", "-f", f"storage.tsdb.path={tmp_path}"], capture_output=True, check=False)
     assert leftovers.stdout == b"", "the demo's Prometheus was stopped"
+
+
+def test_demo_without_prometheus_says_how_to_install_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")} | {"PATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor.demo", "--dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "apt-get install prometheus" in result.stderr

@@ -1,0 +1,48 @@
+"""The daemon's scheduler never runs two cycles at once, even when a cycle outlasts the interval."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+import respx
+from sqlalchemy import Engine
+
+from auditor.daemon import Daemon
+from auditor.demo.prometheus import free_port
+from auditor.service import build_auditor
+from auditor.settings import Settings
+from auditor.store import Store
+from tests.support import fake
+
+
+def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def slow_buildinfo(_: httpx.Request) -> httpx.Response:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(1.5)
+        with lock:
+            running -= 1
+        return httpx.Response(200, json=fake.buildinfo("2.53.0"))
+
+    router.get("/api/v1/status/buildinfo").mock(side_effect=slow_buildinfo)
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
+    settings = Settings(  # type: ignore[call-arg]
+        prometheus_url=fake.BASE,
+        source="slow",
+        audit_interval=timedelta(milliseconds=500),
+        listen_address=f"127.0.0.1:{free_port()}",
+    )
+    auditor = build_auditor(settings, http=http, engine=engine)
+    daemon = Daemon(auditor)
+    daemon.start()
+    time.sleep(4.2)
+    assert daemon.stop(grace_seconds=5)
+    assert peak == 1
+    assert 2 <= len(Store(engine).snapshots("slow")) <= 3, "about one cycle per 1.5 s, not one per 0.5 s"
