@@ -70,7 +70,7 @@ class Auditor:
                 deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
                 census = self._collector.collect(self.source(), deadline)
                 deadline.check()
-                self.store.save_census(census, self.settings.prometheus_url, time.monotonic() - started)
+                self.store.save_census(census, self.settings.prometheus_url_for_logs, time.monotonic() - started)
             except AuditorError as exc:
                 self._failed(exc, attempted_at, time.monotonic() - started)
                 raise
@@ -90,7 +90,7 @@ class Auditor:
         """The configured source name, else one derived from Prometheus' external labels or URL (cached)."""
         if self._source is None:
             labels = self.prometheus.external_labels()
-            self._source = derive_source(labels, self.settings.prometheus_url)
+            self._source = derive_source(labels, self.settings.prometheus_url_for_logs)
             log.info("source name: %s", self._source)
         return self._source
 
@@ -125,7 +125,12 @@ class Auditor:
         assert self._source is not None
         try:
             self.store.save_failure(
-                self._source, self.settings.prometheus_url, at, reason=exc.reason, message=str(exc), duration=duration
+                self._source,
+                self.settings.prometheus_url_for_logs,
+                at,
+                reason=exc.reason,
+                message=str(exc),
+                duration=duration,
             )
         except StoreError as store_exc:
             log.warning("could not record the failed cycle: %s", store_exc)

@@ -16,6 +16,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -184,6 +185,13 @@ class Settings(BaseSettings):
         if self.budgets_file is not None:
             return self.budgets_file
         return DEFAULT_BUDGETS_FILE if DEFAULT_BUDGETS_FILE.is_file() else None
+
+    @property
+    def prometheus_url_for_logs(self) -> str:
+        """The Prometheus URL without any ``user:password@`` part: safe to log and to store."""
+        parts = urlsplit(self.prometheus_url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
     def database_url_for_logs(self) -> str:
         return make_url(self.database_url.get_secret_value()).render_as_string(hide_password=True)

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import respx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from auditor.errors import PrometheusHTTPError, PrometheusResponseError
 from auditor.service import build_auditor, derive_source
 from auditor.settings import Settings
 from auditor.store import Store
+from auditor.store.models import Source
 from tests.support import fake
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -86,3 +87,18 @@ def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.
 def test_source_from_url_without_external_labels() -> None:
     assert derive_source({}, "http://prometheus-k8s.monitoring:9090") == "prometheus-k8s.monitoring:9090"
     assert derive_source({"replica": "b", "cluster": "x"}, "http://p:9090") == "cluster=x,replica=b"
+
+
+def test_url_credentials_never_reach_the_source_name_or_the_store(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine
+) -> None:
+    router.get("/api/v1/status/config").respond(json=fake.config())
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
+    secret_url = "http://auditor:hunter2@prometheus.test:9090"
+    with build_auditor(Settings(prometheus_url=secret_url), http=http, engine=engine) as auditor:  # type: ignore[call-arg]
+        census = auditor.run_cycle()
+    assert census.source == "prometheus.test:9090"
+    with engine.connect() as conn:
+        [(url,)] = conn.execute(select(Source.url)).all()
+    assert url == "http://prometheus.test:9090"

@@ -66,6 +66,12 @@ def test_database_password_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.database_url_for_logs() == "postgresql+psycopg://auditor:***@db:5432/auditor"
 
 
+def test_credentials_in_the_prometheus_url_are_never_logged_or_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", "https://auditor:hunter2@prom.example:9090/prometheus")
+    settings = load_settings()
+    assert settings.prometheus_url_for_logs == "https://prom.example:9090/prometheus"
+
+
 def test_bad_value_in_file_names_file_line_and_field(tmp_path: Path) -> None:
     config = tmp_path / "auditor.yml"
     config.write_text("prometheus_url: http://prom:9090\n\naudit_interval: 5x\n")
