@@ -128,7 +128,7 @@ def _history(args: argparse.Namespace, settings: Settings, store: Store) -> int:
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     with _engine(settings) as engine:
         before, after = upgrade(engine)
-    where = settings.database_url_for_logs()
+    where = settings.database_url_for_logs
     if before == after:
         print(f"{where}: already at revision {after}")
     else:

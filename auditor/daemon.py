@@ -68,7 +68,7 @@ class Daemon:
         log.info(
             "metrics-auditor running: prometheus=%s database=%s interval=%s listening on %s",
             self.auditor.settings.prometheus_url_for_logs,
-            self.auditor.settings.database_url_for_logs(),
+            self.auditor.settings.database_url_for_logs,
             format_duration(self.auditor.settings.audit_interval),
             self.auditor.settings.listen_address,
         )

@@ -51,10 +51,6 @@ class Auditor:
     def close(self) -> None:
         self.resources.close()
 
-    @property
-    def cycle_running(self) -> bool:
-        return self._running.locked()
-
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no cycle runs; False if one still runs after ``timeout`` seconds."""
         if not self._running.acquire(timeout=timeout):

@@ -193,6 +193,7 @@ class Settings(BaseSettings):
         host = parts.netloc.rpartition("@")[2]
         return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
+    @property
     def database_url_for_logs(self) -> str:
         return make_url(self.database_url.get_secret_value()).render_as_string(hide_password=True)
 
