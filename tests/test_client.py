@@ -175,3 +175,19 @@ def test_rules_of_the_documented_shape(router: respx.MockRouter, http: httpx.Cli
     recording, alerting = loaded.rules
     assert (recording.type, recording.query, recording.labels) == ("recording", "sum by (job) (up)", {"team": "sre"})
     assert (alerting.type, alerting.labels, alerting.last_error) == ("alerting", {}, "boom")
+
+
+@pytest.mark.parametrize("value", ["NaN", "+Inf", "1e30"])
+def test_count_values_out_of_range_are_response_errors(
+    router: respx.MockRouter, http: httpx.Client, value: str
+) -> None:
+    body = fake.ok({"resultType": "vector", "result": [{"metric": {"__name__": "a"}, "value": [1.0, value]}]})
+    router.post("/api/v1/query").respond(json=body)
+    with pytest.raises(PrometheusResponseError):
+        PrometheusClient(http).query_vector("count(a)", datetime.now(UTC))
+
+
+def test_series_counts_beyond_int64_are_response_errors(router: respx.MockRouter, http: httpx.Client) -> None:
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 2**64}, head_series=5))
+    with pytest.raises(PrometheusResponseError, match="seriesCountByMetricName"):
+        PrometheusClient(http).tsdb_status()

@@ -121,3 +121,13 @@ def test_unreachable_database_is_database_unavailable() -> None:
     store = Store(make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", connect_timeout_seconds=2))
     with pytest.raises(DatabaseUnavailable, match="database unavailable while checking the connection"):
         store.ping()
+
+
+def test_a_census_the_database_rejects_is_not_stored_at_all(engine: Engine) -> None:
+    store = Store(engine)
+    store.save_census(census({"a": 1}), "u", 0.1)
+    with pytest.raises(StoreError):
+        store.save_census(census({"a": 2, "huge": 2**63}, T0 + timedelta(minutes=5)), "u", 0.1)
+    assert count(engine, Snapshot) == 1
+    assert count(engine, MetricSeries) == 1
+    assert count(engine, MetricName) == 1

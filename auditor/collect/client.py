@@ -41,15 +41,18 @@ class _Strictish(BaseModel):
 _M = TypeVar("_M", bound=BaseModel)
 
 
+INT64_MAX = 2**63 - 1
+
+
 class _NameValue(_Strictish):
     name: str
-    value: int = Field(ge=0)
+    value: int = Field(ge=0, le=INT64_MAX)
 
 
 class _HeadStats(_Strictish):
-    numSeries: int = Field(ge=0)
-    numLabelPairs: int = Field(0, ge=0)
-    chunkCount: int = Field(0, ge=0)
+    numSeries: int = Field(ge=0, le=INT64_MAX)
+    numLabelPairs: int = Field(0, ge=0, le=INT64_MAX)
+    chunkCount: int = Field(0, ge=0, le=INT64_MAX)
     minTime: int = 0
     maxTime: int = 0
 
@@ -281,9 +284,12 @@ def _describe_body(response: httpx.Response) -> str:
 
 def _sample_value(sample: _Sample) -> float:
     try:
-        return float(sample.value[1])
+        value = float(sample.value[1])
     except ValueError as exc:
         raise PrometheusResponseError(f"/api/v1/query: sample value {sample.value[1]!r} is not a number") from exc
+    if not -INT64_MAX <= value <= INT64_MAX:
+        raise PrometheusResponseError(f"/api/v1/query: sample value {sample.value[1]!r} is out of range")
+    return value
 
 
 def _as_dict(items: list[_NameValue] | None) -> dict[str, int]:

@@ -22,6 +22,7 @@ STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 _IN_CHUNK = 900
 _LABEL_NAME_MAX = 1024
+_COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series) FROM STDIN"
 
 
 class Store:
@@ -186,9 +187,22 @@ def _insert_snapshot(conn: Connection, census: Census, source_id: int, duration:
 
 
 def _insert_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], ids: dict[str, int]) -> None:
+    if not metrics:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_series(conn, snapshot_id, metrics, ids)
+        return
     rows = [{"snapshot_id": snapshot_id, "metric_id": ids[name], "series": n} for name, n in metrics.items()]
-    if rows:
-        conn.execute(insert(MetricSeries), rows)
+    conn.execute(insert(MetricSeries), rows)
+
+
+def _copy_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], ids: dict[str, int]) -> None:
+    """``COPY`` on Postgres: several times faster than a multi-row INSERT for a 10,000-metric census."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(_COPY_SERIES) as copy:
+        for name, series in metrics.items():
+            copy.write_row((snapshot_id, ids[name], series))
 
 
 def _insert_label_stats(conn: Connection, snapshot_id: int, stats: dict[str, dict[str, int]]) -> None:
