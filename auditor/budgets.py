@@ -1,0 +1,255 @@
+"""Budgets as code: the ``rules/budgets.yml`` file (DESIGN 3.3).
+
+    budgets = load_budgets(Path("rules/budgets.yml"))
+    budget = budgets.for_metric("user_sessions")      # first entry that matches wins
+    budget.owner, budget.max_series, budget.labels      # 'team-identity', 400, {'user_id': 100}
+
+Every error names ``FILE:LINE`` and the field; an expired exception is a warning, not an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
+
+from auditor.durations import format_duration, parse_duration
+from auditor.errors import ConfigError
+from auditor.yamlfile import YamlDocument, load_yaml
+
+DEFAULT_OWNER = "unowned"
+
+Count = Annotated[int, Strict(), Field(ge=0)]
+Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+GrowthLimit = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class BudgetsError(ConfigError):
+    """The budgets file cannot be used."""
+
+    reason = "budgets"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class LabelLimit(_Strict):
+    max_values: Count
+
+
+class BudgetException(_Strict):
+    """A temporary raise of ``max_series`` until a date, with the reason written down."""
+
+    max_series: Count
+    until: date
+    reason: str = Field(min_length=1)
+
+
+def _growth_windows(value: dict[str, float] | None) -> dict[str, float] | None:
+    if value is None:
+        return None
+    for window in value:
+        try:
+            parse_duration(str(window))
+        except ValueError as exc:
+            raise ValueError(f"growth window {window!r}: {exc}") from exc
+    return value
+
+
+class Defaults(_Strict):
+    owner: str = Field(DEFAULT_OWNER, min_length=1)
+    max_series: Count = 10_000
+    warn_ratio: Ratio = 0.8
+    max_growth: dict[str, GrowthLimit] = Field(default_factory=dict)
+    growth_min_series: Count = 100
+    labels: dict[str, LabelLimit] = Field(default_factory=dict)
+
+    _windows = field_validator("max_growth")(_growth_windows)
+
+
+class MetricEntry(_Strict):
+    name: str | None = Field(None, min_length=1)
+    match: str | None = Field(None, min_length=1)
+    owner: str | None = Field(None, min_length=1)
+    max_series: Count | None = None
+    warn_ratio: Ratio | None = None
+    max_growth: dict[str, GrowthLimit] | None = None
+    labels: dict[str, LabelLimit] = Field(default_factory=dict)
+    exception: BudgetException | None = None
+    description: str | None = None
+
+    _windows = field_validator("max_growth")(_growth_windows)
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _name_or_match(self) -> MetricEntry:
+        if (self.name is None) == (self.match is None):
+            raise ValueError("each entry needs exactly one of `name` (exact metric name) or `match` (regex)")
+        return self
+
+
+class BudgetsModel(_Strict):
+    defaults: Defaults = Defaults()
+    metrics: list[MetricEntry] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """The budget that applies to one metric, defaults filled in."""
+
+    owner: str
+    max_series: int
+    warn_ratio: float
+    max_growth: dict[timedelta, float]
+    growth_min_series: int
+    labels: dict[str, int]
+    explicit: bool
+    """True when an entry of the file names or matches the metric (not only the defaults)."""
+    entry: int | None = None
+    exception_reason: str | None = None
+    exception_until: date | None = None
+
+
+@dataclass(frozen=True)
+class Budgets:
+    model: BudgetsModel
+    path: Path | None = None
+    warnings: tuple[str, ...] = ()
+    today: date = field(default_factory=date.today)
+    _by_name: dict[str, int] = field(init=False, repr=False)
+    _patterns: list[tuple[int, re.Pattern[str]]] = field(init=False, repr=False)
+    _cache: dict[str, Budget] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, int] = {}
+        for index, entry in enumerate(self.model.metrics):
+            if entry.name is not None:
+                by_name.setdefault(entry.name, index)
+        object.__setattr__(self, "_by_name", by_name)
+        patterns = [(i, re.compile(e.match)) for i, e in enumerate(self.model.metrics) if e.match is not None]
+        object.__setattr__(self, "_patterns", patterns)
+
+    @property
+    def entries(self) -> int:
+        return len(self.model.metrics)
+
+    def for_metric(self, metric: str) -> Budget:
+        """The first entry that names or matches ``metric`` (regexes are fully anchored), else the defaults."""
+        cached = self._cache.get(metric)
+        if cached is None:
+            index = self._first_entry(metric)
+            cached = self._budget(None if index is None else self.model.metrics[index], index)
+            self._cache[metric] = cached
+        return cached
+
+    def _first_entry(self, metric: str) -> int | None:
+        exact = self._by_name.get(metric)
+        for index, pattern in self._patterns:
+            if exact is not None and index > exact:
+                break
+            if pattern.fullmatch(metric):
+                return index
+        return exact
+
+    def _budget(self, entry: MetricEntry | None, index: int | None) -> Budget:
+        defaults = self.model.defaults
+        if entry is None:
+            return Budget(
+                owner=defaults.owner,
+                max_series=defaults.max_series,
+                warn_ratio=defaults.warn_ratio,
+                max_growth=_windows(defaults.max_growth),
+                growth_min_series=defaults.growth_min_series,
+                labels={k: v.max_values for k, v in defaults.labels.items()},
+                explicit=False,
+            )
+        exception = entry.exception if entry.exception and entry.exception.until >= self.today else None
+        max_series = entry.max_series if entry.max_series is not None else defaults.max_series
+        return Budget(
+            owner=entry.owner or defaults.owner,
+            max_series=exception.max_series if exception else max_series,
+            warn_ratio=entry.warn_ratio if entry.warn_ratio is not None else defaults.warn_ratio,
+            max_growth=_windows(entry.max_growth if entry.max_growth is not None else defaults.max_growth),
+            growth_min_series=defaults.growth_min_series,
+            labels={k: v.max_values for k, v in (defaults.labels | entry.labels).items()},
+            explicit=True,
+            entry=index,
+            exception_reason=exception.reason if exception else None,
+            exception_until=exception.until if exception else None,
+        )
+
+
+def _windows(growth: dict[str, float]) -> dict[timedelta, float]:
+    return {parse_duration(str(window)): limit for window, limit in growth.items()}
+
+
+def default_budgets() -> Budgets:
+    """The budgets in force when no file is configured: the documented defaults only."""
+    return Budgets(BudgetsModel())
+
+
+def load_budgets(path: Path, today: date | None = None) -> Budgets:
+    """Parse and validate ``path``; raises ``BudgetsError`` with ``FILE:LINE: field: message`` lines."""
+    doc = load_yaml(path, error=BudgetsError)
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
+        raise BudgetsError(f"{path}:1: a budgets file is a mapping with `defaults` and `metrics`")
+    try:
+        model = BudgetsModel.model_validate(data)
+    except ValidationError as exc:
+        raise BudgetsError("\n".join(_messages(exc, doc))) from exc
+    today = today or date.today()
+    return Budgets(model, path, tuple(_warnings(model, doc, today)), today)
+
+
+def _messages(exc: ValidationError, doc: YamlDocument) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = _yaml_loc(err["loc"])
+        field_name = ".".join(str(part) for part in loc) or "(top level)"
+        lines.append(f"{doc.where(loc)}: {field_name}: {_message(err)}")
+    return lines
+
+
+def _yaml_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Drop pydantic's synthetic parts (``[key]`` of dict values) so the path follows the YAML."""
+    return tuple(part for part in loc if not (isinstance(part, str) and part.startswith("[")))
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check the spelling; see docs/budgets.md)"
+    if err["type"] in {"int_type", "float_type", "int_parsing", "float_parsing"}:
+        return f"{msg} (got {err['input']!r})"
+    return msg
+
+
+def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
+    warnings = []
+    for index, entry in enumerate(model.metrics):
+        if entry.exception is not None and entry.exception.until < today:
+            where = doc.where(("metrics", index, "exception", "until"))
+            target = entry.name or entry.match
+            until = entry.exception.until.isoformat()
+            warnings.append(f"{where}: exception for {target!r} expired on {until}; the normal budget applies again")
+    return warnings
+
+
+def describe_windows(growth: dict[timedelta, float]) -> str:
+    """``{7d: 0.2}`` -> ``'+20% in 1w'``."""
+    return ", ".join(f"+{limit:.0%} in {format_duration(window)}" for window, limit in sorted(growth.items()))

@@ -1,0 +1,29 @@
+"""Which metrics deserve a closer look this cycle (label drill-down, forecasts)."""
+
+from __future__ import annotations
+
+from auditor.budgets import Budgets
+from auditor.domain import Census
+from auditor.evaluate.series_budget import usage
+
+FORECAST_MIN_USAGE = 0.5
+
+
+def drilldown_targets(census: Census, budgets: Budgets, top_n: int) -> list[str]:
+    """Over or near budget first (by usage), then metrics with label budgets, then the top-N by series."""
+    ranked = census.ranked()
+    near = [(usage(s, budgets.for_metric(m).max_series), m) for m, s in ranked]
+    over = [m for ratio, m in sorted(near, reverse=True) if ratio >= budgets.for_metric(m).warn_ratio]
+    labelled = [m for m, _ in ranked if budgets.for_metric(m).labels and budgets.for_metric(m).explicit]
+    top = [m for m, _ in ranked[:top_n]]
+    return list(dict.fromkeys([*over, *labelled, *top]))
+
+
+def forecast_targets(census: Census, budgets: Budgets) -> list[str]:
+    """Budgeted metrics (an entry of their own) and any metric past half of its budget."""
+    return [
+        metric
+        for metric, series in census.metrics.items()
+        if budgets.for_metric(metric).explicit
+        or usage(series, budgets.for_metric(metric).max_series) >= FORECAST_MIN_USAGE
+    ]

@@ -1,0 +1,124 @@
+"""The budgets file (DESIGN 3.3): lookups, defaults, exceptions, and every error with FILE:LINE."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from auditor.budgets import BudgetsError, default_budgets, load_budgets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "budgets.yml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_example_is_valid_and_means_what_it_says() -> None:
+    budgets = load_budgets(ROOT / "rules" / "budgets.yml", today=date(2026, 11, 22))
+    assert budgets.warnings == ()
+    sessions = budgets.for_metric("user_sessions")
+    assert (sessions.owner, sessions.max_series, sessions.labels) == ("team-identity", 400, {"user_id": 100})
+    assert sessions.max_growth == {timedelta(days=7): 0.2}
+    web = budgets.for_metric("http_requests_total")
+    assert (web.owner, web.max_series, web.exception_reason) == (
+        "team-web",
+        2000,
+        "migration to route templates (WEB-1234)",
+    )
+    assert web.max_growth == {timedelta(days=1): 0.5, timedelta(days=7): 0.3}
+    other = budgets.for_metric("go_goroutines")
+    assert (other.owner, other.max_series, other.explicit) == ("platform-observability", 10000, False)
+
+
+def test_exception_ends_after_its_date() -> None:
+    budgets = load_budgets(ROOT / "rules" / "budgets.yml", today=date(2027, 1, 1))
+    assert budgets.for_metric("http_requests_total").max_series == 1000
+    [warning] = budgets.warnings
+    assert "budgets.yml:28: exception for 'http_.*' expired on 2026-12-31" in warning
+
+
+def test_first_matching_entry_wins_in_file_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+metrics:
+  - match: "api_.*"
+    owner: broad
+    max_series: 10
+  - name: api_requests_total
+    owner: exact
+    max_series: 20
+  - name: other
+    owner: named-first
+  - match: "oth.*"
+    owner: regex-second
+""",
+    )
+    budgets = load_budgets(path)
+    assert budgets.for_metric("api_requests_total").owner == "broad"
+    assert budgets.for_metric("other").owner == "named-first"
+    assert budgets.for_metric("otherwise").owner == "regex-second"
+
+
+def test_regexes_are_fully_anchored_like_prometheus(tmp_path: Path) -> None:
+    budgets = load_budgets(write(tmp_path, 'metrics:\n  - match: "http_"\n    owner: web\n'))
+    assert not budgets.for_metric("http_requests_total").explicit
+    assert budgets.for_metric("http_").owner == "web"
+
+
+def test_entry_labels_extend_default_labels(tmp_path: Path) -> None:
+    text = """
+defaults:
+  labels: {pod: {max_values: 50}}
+metrics:
+  - name: m
+    owner: o
+    labels: {user_id: {max_values: 5}}
+"""
+    assert load_budgets(write(tmp_path, text)).for_metric("m").labels == {"pod": 50, "user_id": 5}
+
+
+def test_no_file_means_the_documented_defaults() -> None:
+    budget = default_budgets().for_metric("anything")
+    assert (budget.owner, budget.max_series, budget.warn_ratio, budget.max_growth) == ("unowned", 10000, 0.8, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("metrics:\n  - name: a\n    owner: o\n    max_serie: 5\n", 4, "metrics.0.max_serie: unknown key"),
+        ("defaults:\n  max_series: -5\n", 2, "defaults.max_series: Input should be greater than or equal to 0"),
+        ("defaults:\n  max_series: lots\n", 2, "defaults.max_series: Input should be a valid integer"),
+        ("defaults:\n  max_series: 1.5\n", 2, "defaults.max_series: Input should be a valid integer"),
+        ("defaults:\n  warn_ratio: 1.5\n", 2, "defaults.warn_ratio: Input should be less than or equal to 1"),
+        ("metrics:\n  - match: 'http_(.*'\n    owner: w\n", 2, "invalid regular expression 'http_(.*'"),
+        ("metrics:\n  - owner: w\n", 2, "exactly one of `name`"),
+        ("metrics:\n  - name: a\n    match: b\n", 2, "exactly one of `name`"),
+        ("defaults:\n  max_growth: {7x: 0.2}\n", 2, "growth window '7x'"),
+        ("metrics:\n  - name: a\n    labels: {user_id: {max_values: -1}}\n", 3, "labels.user_id.max_values"),
+        ("metrics:\n  - name: a\n    exception: {max_series: 5, until: someday, reason: x}\n", 3, "exception.until"),
+        (
+            "metrics:\n  - name: a\n    exception: {max_series: 5, until: 2026-01-01}\n",
+            3,
+            "exception.reason: Field required",
+        ),
+        ("defaults: {max_series: 5\n", 2, "invalid YAML"),
+        ("- just\n- a list\n", 1, "a budgets file is a mapping"),
+    ],
+)
+def test_errors_name_file_line_and_field(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(BudgetsError) as info:
+        load_budgets(path)
+    assert f"{path}:{line}: " in str(info.value)
+    assert message in str(info.value)
+
+
+def test_bool_is_not_a_number(tmp_path: Path) -> None:
+    with pytest.raises(BudgetsError, match="max_series"):
+        load_budgets(write(tmp_path, "defaults:\n  max_series: true\n"))

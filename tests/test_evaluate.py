@@ -1,0 +1,169 @@
+"""Every check on hand-built inputs: no servers, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from auditor.budgets import Budgets, load_budgets
+from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.evaluate import EvaluationInput, Kind, LabelStats, Severity, evaluate
+from auditor.evaluate.forecast import seconds_to_budget, theil_sen_slope
+from auditor.evaluate.suggestions import suggest
+from auditor.evaluate.targets import drilldown_targets, forecast_targets
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+DAY = timedelta(days=1)
+
+BUDGETS = """
+defaults:
+  owner: platform
+  max_series: 1000
+  warn_ratio: 0.8
+  max_growth: {7d: 0.2}
+  growth_min_series: 50
+metrics:
+  - name: user_sessions
+    owner: team-identity
+    max_series: 400
+    labels: {user_id: {max_values: 100}}
+  - match: "http_.*"
+    owner: team-web
+    max_series: 500
+    max_growth: {1d: 0.5}
+    exception: {max_series: 900, until: 2026-12-31, reason: migration}
+"""
+
+
+@pytest.fixture
+def budgets(tmp_path: Path) -> Budgets:
+    path = tmp_path / "budgets.yml"
+    path.write_text(BUDGETS)
+    return load_budgets(path, today=date(2026, 11, 22))
+
+
+def census(metrics: dict[str, int]) -> Census:
+    return Census(
+        source="prod",
+        collected_at=NOW,
+        prometheus_version="2.53.0",
+        method=CensusMethod.TSDB_STATUS,
+        notion=SeriesNotion.HEAD,
+        head=HeadStats(sum(metrics.values()), 0, 0, 0, 0),
+        metrics=metrics,
+    )
+
+
+def kinds(findings: object) -> set[tuple[str, str, str]]:
+    return {(f.metric, f.kind.value, f.severity.value) for f in findings}  # type: ignore[attr-defined]
+
+
+def test_series_budget_ok_warning_exceeded(budgets: Budgets) -> None:
+    metrics = {"user_sessions": 401, "http_requests_total": 720, "ok_metric": 799, "near": 800, "over": 1001}
+    result = evaluate(EvaluationInput(census(metrics), budgets))
+    assert kinds(result.findings) == {
+        ("user_sessions", "series", "exceeded"),
+        ("http_requests_total", "series", "warning"),  # 720 of the 900 the exception allows
+        ("near", "series", "warning"),
+        ("over", "series", "exceeded"),
+    }
+    [sessions] = [f for f in result.violations if f.metric == "user_sessions"]
+    assert (sessions.owner, sessions.series, sessions.max_series) == ("team-identity", 401, 400)
+    assert result.statuses["user_sessions"].exceeded
+    assert result.statuses["ok_metric"].usage == pytest.approx(0.799)
+    assert not result.statuses["ok_metric"].warning
+
+
+def test_exactly_at_budget_is_a_warning_not_a_violation(budgets: Budgets) -> None:
+    result = evaluate(EvaluationInput(census({"user_sessions": 400}), budgets))
+    assert [f.severity for f in result.findings] == [Severity.WARNING]
+
+
+def test_growth_compares_hourly_maxima_one_window_apart(budgets: Budgets) -> None:
+    inp = EvaluationInput(
+        census({"grower": 130, "steady": 119, "tiny": 40, "fresh": 500, "http_x": 100}),
+        budgets,
+        baselines={WEEK: {"grower": 100, "steady": 100, "tiny": 10}, DAY: {"http_x": 60}},
+        recent_max={"grower": 125, "steady": 121},
+    )
+    findings = [f for f in evaluate(inp).findings if f.kind is Kind.GROWTH]
+    by_metric = {f.metric: f for f in findings}
+    assert set(by_metric) == {"grower", "steady", "http_x"}
+    assert by_metric["grower"].value == pytest.approx(0.30)
+    assert by_metric["grower"].window == WEEK
+    assert by_metric["steady"].value == pytest.approx(0.21), "the hourly maximum counts, not the last raw point"
+    assert by_metric["http_x"].value == pytest.approx(100 / 60 - 1)
+    assert by_metric["http_x"].window == DAY, "an entry's own windows replace the default ones"
+
+
+def test_label_budget_uses_the_drilldown(budgets: Budgets) -> None:
+    inp = EvaluationInput(
+        census({"user_sessions": 300, "other": 10}),
+        budgets,
+        labels={"user_sessions": {"user_id": LabelStats(150, 2)}, "other": {"user_id": LabelStats(999)}},
+    )
+    [finding] = [f for f in evaluate(inp).findings if f.kind is Kind.LABEL]
+    assert (finding.metric, finding.label, finding.value, finding.limit) == ("user_sessions", "user_id", 150, 100)
+    assert finding.describe() == "label user_id has 150 values, limit 100"
+
+
+def test_label_warning_and_missing_drilldown(budgets: Budgets) -> None:
+    warn = EvaluationInput(
+        census({"user_sessions": 10}), budgets, labels={"user_sessions": {"user_id": LabelStats(85)}}
+    )
+    assert kinds(evaluate(warn).findings) == {("user_sessions", "label", "warning")}
+    assert evaluate(EvaluationInput(census({"user_sessions": 10}), budgets)).findings == ()
+
+
+def test_theil_sen_ignores_one_outlier() -> None:
+    points = [(float(h * 3600), 100.0 + 10 * h) for h in range(12)]
+    points[5] = (points[5][0], 5000.0)
+    assert theil_sen_slope(points) == pytest.approx(10 / 3600)
+
+
+def test_forecast_time_left_and_none_when_flat_or_short() -> None:
+    rising = [(float(h * 3600), 100.0 + 10 * h) for h in range(24)]
+    assert seconds_to_budget(rising, current=330, max_series=400) == pytest.approx(7 * 3600)
+    flat = [(float(h * 3600), 100.0) for h in range(24)]
+    assert seconds_to_budget(flat, current=100, max_series=400) is None
+    assert seconds_to_budget(rising[:3], current=120, max_series=400) is None
+    assert seconds_to_budget(rising, current=400, max_series=400) == 0.0
+
+
+def test_exhaustion_reaches_the_status(budgets: Budgets) -> None:
+    trend = [(NOW.timestamp() - 3600 * (23 - h), 100.0 + 10 * h) for h in range(24)]
+    inp = EvaluationInput(census({"user_sessions": 330}), budgets, trends={"user_sessions": trend})
+    assert evaluate(inp).statuses["user_sessions"].exhaustion_seconds == pytest.approx(7 * 3600)
+
+
+def test_owner_totals(budgets: Budgets) -> None:
+    result = evaluate(EvaluationInput(census({"user_sessions": 10, "http_a": 5, "http_b": 7, "x": 1}), budgets))
+    assert result.owner_series() == {"team-identity": 10, "team-web": 12, "platform": 1}
+
+
+def test_drilldown_targets_order(budgets: Budgets) -> None:
+    metrics = {"big": 900, "over": 2000, "user_sessions": 10, "small": 1}
+    assert drilldown_targets(census(metrics), budgets, top_n=1) == ["over", "big", "user_sessions"]
+    assert forecast_targets(census(metrics), budgets) == ["big", "over", "user_sessions"]
+
+
+def test_suggestion_drops_the_worst_label_with_its_effect(budgets: Budgets) -> None:
+    result = evaluate(EvaluationInput(census({"user_sessions": 500}), budgets))
+    [finding] = result.violations
+    labels = {"user_id": LabelStats(480, 12), "instance": LabelStats(900), "region": LabelStats(3)}
+    suggestion = suggest(finding, labels)
+    assert (suggestion.action, suggestion.label, suggestion.series_saved) == ("drop_label", "user_id", 488)
+    assert "target_label: user_id" in suggestion.relabel
+    assert 'regex: "user_sessions"' in suggestion.relabel
+    assert suggestion.recording_rule is not None
+    assert "sum without (user_id) (user_sessions)" in suggestion.recording_rule
+
+
+def test_suggestion_without_drilldown_drops_the_metric(budgets: Budgets) -> None:
+    [finding] = evaluate(EvaluationInput(census({"over": 5000}), budgets)).violations
+    suggestion = suggest(finding, {})
+    assert (suggestion.action, suggestion.series_saved) == ("drop_metric", 5000)
+    assert "action: drop" in suggestion.relabel
