@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+
+from auditor.durations import format_duration
 
 Clock = Callable[[], datetime]
 
@@ -137,3 +139,54 @@ class SnapshotSummary:
     method: str | None
     head_series: int | None
     metric_count: int
+
+
+class Kind(StrEnum):
+    SERIES = "series"
+    GROWTH = "growth"
+    LABEL = "label"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    EXCEEDED = "exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelStats:
+    """Drill-down of one label of one metric."""
+
+    values: int
+    """Distinct values of the label among the metric's series."""
+    series_without: int | None = None
+    """Series the metric would have without this label (``count(count without (label) (metric))``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One check's verdict on one metric: what, whose, how much, against which limit."""
+
+    metric: str
+    owner: str
+    kind: Kind
+    severity: Severity
+    series: int
+    max_series: int
+    value: float
+    limit: float
+    label: str = ""
+    window: timedelta | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity across cycles: the same key in the next cycle is the same (continuing) finding."""
+        window = format_duration(self.window) if self.window else ""
+        return self.metric, self.kind.value, self.label, window
+
+    def describe(self) -> str:
+        if self.kind is Kind.SERIES:
+            return f"{self.series:,} series, budget {self.max_series:,} ({self.value / self.max_series:.0%})"
+        if self.kind is Kind.GROWTH:
+            assert self.window is not None
+            return f"grew {self.value:+.0%} in {format_duration(self.window)}, limit +{self.limit:.0%}"
+        return f"label {self.label} has {self.value:,.0f} values, limit {self.limit:,.0f}"

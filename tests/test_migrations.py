@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from auditor.errors import SchemaNotAtHead
 from auditor.store import make_engine, require_head, upgrade
@@ -52,4 +52,25 @@ def test_require_head_names_the_fix(database_url: str) -> None:
     engine = make_engine(database_url)
     with pytest.raises(SchemaNotAtHead, match=r"is empty \(no schema\).*run `metrics-auditor db upgrade`"):
         require_head(engine)
+    engine.dispose()
+
+
+def test_upgrade_keeps_the_data_of_earlier_revisions(database_url: str) -> None:
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (id, name, url, created_at) VALUES (1, 'old', 'u', '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO snapshots (id, source_id, collected_at, status, duration_seconds, tsdb_truncated,"
+                " metric_count, stale_names) VALUES (1, 1, '2026-01-01', 'ok', 0.5, false, 0, 0)"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT status, drilldown_metrics, drilldown_skipped FROM snapshots")).one()
+    assert tuple(row) == ("ok", 0, 0)
     engine.dispose()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
 from auditor.errors import StoreError
 from auditor.store import Store
-from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source
+from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source, StoredFinding
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -131,3 +132,67 @@ def test_a_census_the_database_rejects_is_not_stored_at_all(engine: Engine) -> N
     assert count(engine, Snapshot) == 1
     assert count(engine, MetricSeries) == 1
     assert count(engine, MetricName) == 1
+
+
+def finding(metric: str, severity: str = "exceeded", series: int = 500, kind: str = "series") -> Finding:
+    return Finding(metric, "team", Kind(kind), Severity(severity), series, 400, series, 400)
+
+
+def test_findings_open_continue_and_resolve(engine: Engine) -> None:
+    store = Store(engine)
+    t = [T0 + timedelta(hours=h) for h in range(4)]
+    store.save_census(census({"a": 500, "b": 450}, t[0]), "u", 0.1, findings=[finding("a"), finding("b")])
+    store.save_census(census({"a": 600, "b": 10}, t[1]), "u", 0.1, findings=[finding("a", series=600)])
+    store.save_census(census({"a": 350}, t[2]), "u", 0.1, findings=[finding("a", "warning", 350)])
+    [warning] = store.open_findings("prod")
+    assert (warning.metric, warning.severity, warning.first_seen) == ("a", "warning", t[2])
+    with engine.connect() as conn:
+        rows = conn.execute(select(StoredFinding.severity, StoredFinding.first_seen, StoredFinding.last_seen,
+                                   StoredFinding.resolved_at, StoredFinding.series)).all()  # fmt: skip
+    by_first = sorted(rows, key=lambda r: (r.first_seen, r.severity, -r.last_seen.timestamp()))
+    assert [(r.severity, r.first_seen, r.last_seen, r.resolved_at) for r in by_first] == [
+        ("exceeded", t[0], t[1], t[2]),  # a: exceeded from t0, seen again at t1, became a warning at t2
+        ("exceeded", t[0], t[0], t[1]),  # b: resolved at t1
+        ("warning", t[2], t[2], None),
+    ]
+    store.save_census(census({"a": 1}, t[3]), "u", 0.1)
+    assert len(store.open_findings("prod")) == 1, "findings=None leaves findings untouched"
+    store.save_census(census({"a": 1}, t[3] + timedelta(minutes=5)), "u", 0.1, findings=[])
+    assert store.open_findings("prod") == []
+
+
+def test_drilldown_round_trip_and_counters(engine: Engine) -> None:
+    store = Store(engine)
+    drill = {"a": {"user_id": LabelStats(120, 3), "pod": LabelStats(2)}}
+    snapshot_id = store.save_census(census({"a": 360}), "u", 0.1, drilldown=drill, drilldown_skipped=4)
+    assert store.drilldown(snapshot_id) == drill
+    with engine.connect() as conn:
+        counters = conn.execute(select(Snapshot.drilldown_metrics, Snapshot.drilldown_skipped)).one()
+    assert tuple(counters) == (1, 4)
+
+
+def test_window_max_and_hourly_max_compare_like_with_like(engine: Engine) -> None:
+    store = Store(engine)
+    for minutes, value in [(0, 10), (20, 30), (50, 20), (70, 40), (130, 5)]:
+        store.save_census(census({"a": value}, T0 + timedelta(minutes=minutes)), "u", 0.1)
+    head = replace(census({"a": 999}, T0 + timedelta(minutes=30)), notion=SeriesNotion.HEAD)
+    store.save_census(head, "u", 0.1)
+    assert store.window_max("prod", "active", T0, T0 + timedelta(minutes=60)) == {"a": 30}
+    assert store.window_max("prod", "head", T0, T0 + timedelta(minutes=60)) == {"a": 999}
+    hourly = store.hourly_max("prod", "active", ["a", "missing"], T0)
+    hour = T0.timestamp() // 3600 * 3600
+    assert hourly == {"a": [(hour, 30.0), (hour + 3600, 40.0), (hour + 7200, 5.0)]}
+
+
+def test_latest_census_rebuilds_the_newest_snapshot(engine: Engine) -> None:
+    store = Store(engine)
+    assert store.latest_census("prod") is None
+    store.save_census(census({"a": 1}), "u", 0.1)
+    store.save_census(census({"a": 2, "b": 3}, T0 + timedelta(minutes=5)), "u", 0.1)
+    store.save_failure("prod", "u", T0 + timedelta(minutes=10), reason="timeout", message="x", duration=1.0)
+    snapshot_id, latest = store.latest_census("prod")  # type: ignore[misc]
+    assert latest.metrics == {"a": 2, "b": 3}
+    assert latest.collected_at == T0 + timedelta(minutes=5)
+    assert latest.notion is SeriesNotion.ACTIVE
+    assert latest.label_stats == {"labelValueCountByLabelName": {"__name__": 2, "user_id": 9}}
+    assert store.metric_counts(snapshot_id) == latest.metrics

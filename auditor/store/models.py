@@ -99,6 +99,8 @@ class Snapshot(Base):
     head_chunks: Mapped[int | None] = mapped_column(BigInteger)
     head_min_time_ms: Mapped[int | None] = mapped_column(BigInteger)
     head_max_time_ms: Mapped[int | None] = mapped_column(BigInteger)
+    drilldown_metrics: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    drilldown_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class MetricSeries(Base):
@@ -121,3 +123,42 @@ class LabelStat(Base):
     list_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class LabelDrilldown(Base):
+    """Distinct values of one label of one metric in one snapshot (the label drill-down)."""
+
+    __tablename__ = "label_drilldown"
+    __table_args__ = (Index(None, "metric_id", "snapshot_id"),)
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value_count: Mapped[int] = mapped_column(BigInteger)
+    series_without: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StoredFinding(Base):
+    """A check's finding across cycles: open from ``first_seen`` until ``resolved_at``."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index(None, "source_id", "resolved_at"),
+        Index(None, "source_id", "metric_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(255), default="")
+    growth_window: Mapped[str] = mapped_column(String(16), default="")
+    severity: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(255))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    series: Mapped[int] = mapped_column(BigInteger)
+    max_series: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float] = mapped_column(Float)
+    limit_value: Mapped[float] = mapped_column(Float)

@@ -8,15 +8,31 @@ store.history("prod", "user_sessions", since=now - timedelta(days=7))
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from auditor.domain import Census, HistoryPoint, SnapshotSummary
+from auditor.domain import (
+    Census,
+    CensusMethod,
+    Finding,
+    HeadStats,
+    HistoryPoint,
+    LabelStats,
+    SeriesNotion,
+    SnapshotSummary,
+)
+from auditor.store import findings as finding_store
 from auditor.store.errors import translate_errors
-from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source
+from auditor.store.findings import OpenFinding
+from auditor.store.models import LabelDrilldown, LabelStat, MetricName, MetricSeries, Snapshot, Source
+
+Drilldown = dict[str, dict[str, LabelStats]]
+"""metric -> label -> drill-down figures."""
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
@@ -34,16 +50,124 @@ class Store:
         with translate_errors("checking the connection"), self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    def save_census(self, census: Census, url: str, duration_seconds: float) -> int:
-        """Write one census in one transaction; returns the snapshot id."""
+    def save_census(
+        self,
+        census: Census,
+        url: str,
+        duration_seconds: float,
+        *,
+        drilldown: Drilldown | None = None,
+        drilldown_skipped: int = 0,
+        findings: Sequence[Finding] | None = None,
+    ) -> int:
+        """Write one cycle in one transaction: census, drill-down, findings; returns the snapshot id.
+
+        ``findings=None`` leaves the stored findings alone; a sequence replaces the open ones.
+        """
+        drilldown = drilldown or {}
         with translate_errors("saving a snapshot"), self.engine.begin() as conn:
             source_id = _source_id(conn, census.source, url, census.collected_at)
-            new_ids = self._ensure_metric_ids(conn, census.metrics)
-            snapshot_id = _insert_snapshot(conn, census, source_id, duration_seconds)
-            _insert_series(conn, snapshot_id, census.metrics, self._metric_ids | new_ids)
+            new_ids = self._ensure_metric_ids(conn, census.metrics.keys() | drilldown.keys())
+            ids = self._metric_ids | new_ids
+            snapshot_id = _insert_snapshot(
+                conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped
+            )
+            _insert_series(conn, snapshot_id, census.metrics, ids)
             _insert_label_stats(conn, snapshot_id, census.label_stats)
+            _insert_drilldown(conn, snapshot_id, drilldown, ids)
+            if findings is not None:
+                finding_store.sync(conn, source_id, ids, findings, census.collected_at)
         self._metric_ids.update(new_ids)
         return snapshot_id
+
+    def open_findings(self, source: str) -> list[OpenFinding]:
+        with translate_errors("reading findings"), self.engine.connect() as conn:
+            source_id = conn.execute(select(Source.id).where(Source.name == source)).scalar_one_or_none()
+            if source_id is None:
+                return []
+            return [OpenFinding(*row) for row in conn.execute(finding_store.open_findings_query(source_id))]
+
+    def window_max(self, source: str, notion: str, start: datetime, end: datetime) -> dict[str, int]:
+        """Maximum series per metric over the successful snapshots of ``notion`` in [start, end]."""
+        query = (
+            select(MetricName.name, func.max(MetricSeries.series))
+            .join(MetricSeries, MetricSeries.metric_id == MetricName.id)
+            .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.notion == notion)
+            .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
+            .group_by(MetricName.name)
+        )
+        with translate_errors("reading history"), self.engine.connect() as conn:
+            return {name: int(n) for name, n in conn.execute(query)}
+
+    def hourly_max(
+        self, source: str, notion: str, metrics: Sequence[str], since: datetime
+    ) -> dict[str, list[tuple[float, float]]]:
+        """metric -> [(hour start as unix seconds, maximum series in that hour)], oldest first."""
+        out: dict[str, dict[float, float]] = {}
+        with translate_errors("reading history"), self.engine.connect() as conn:
+            for chunk in _chunks(list(metrics), _IN_CHUNK):
+                query = (
+                    select(MetricName.name, Snapshot.collected_at, MetricSeries.series)
+                    .join(MetricSeries, MetricSeries.metric_id == MetricName.id)
+                    .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
+                    .join(Source, Source.id == Snapshot.source_id)
+                    .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.notion == notion)
+                    .where(Snapshot.collected_at >= since, MetricName.name.in_(chunk))
+                )
+                for name, at, series in conn.execute(query):
+                    hour = at.timestamp() // 3600 * 3600
+                    buckets = out.setdefault(name, {})
+                    buckets[hour] = max(buckets.get(hour, 0), float(series))
+        return {name: sorted(buckets.items()) for name, buckets in out.items()}
+
+    def drilldown(self, snapshot_id: int) -> Drilldown:
+        query = (
+            select(MetricName.name, LabelDrilldown.label, LabelDrilldown.value_count, LabelDrilldown.series_without)
+            .join(MetricName, MetricName.id == LabelDrilldown.metric_id)
+            .where(LabelDrilldown.snapshot_id == snapshot_id)
+        )
+        out: Drilldown = {}
+        with translate_errors("reading the drill-down"), self.engine.connect() as conn:
+            for metric, label, values, without in conn.execute(query):
+                out.setdefault(metric, {})[label] = LabelStats(int(values), None if without is None else int(without))
+        return out
+
+    def latest_census(self, source: str) -> tuple[int, Census] | None:
+        """The newest successful snapshot of ``source``, as a census."""
+        query = (
+            select(Snapshot)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source, Snapshot.status == STATUS_OK)
+            .order_by(Snapshot.collected_at.desc(), Snapshot.id.desc())
+            .limit(1)
+        )
+        with translate_errors("reading the newest snapshot"), Session(self.engine) as session:
+            snapshot = session.scalars(query).first()
+            if snapshot is None:
+                return None
+            census = Census(
+                source=source,
+                collected_at=snapshot.collected_at,
+                prometheus_version=snapshot.prometheus_version or "",
+                method=CensusMethod(snapshot.method or CensusMethod.COUNT_BY_NAME),
+                notion=SeriesNotion(snapshot.notion or SeriesNotion.ACTIVE),
+                head=HeadStats(
+                    snapshot.head_series or 0,
+                    snapshot.head_label_pairs or 0,
+                    snapshot.head_chunks or 0,
+                    snapshot.head_min_time_ms or 0,
+                    snapshot.head_max_time_ms or 0,
+                ),
+                metrics={},
+                tsdb_truncated=snapshot.tsdb_truncated,
+                stale_names=snapshot.stale_names,
+            )
+            snapshot_id = snapshot.id
+        return snapshot_id, replace(
+            census, metrics=self.metric_counts(snapshot_id), label_stats=self.label_stats(snapshot_id)
+        )
 
     def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
         """Record a failed cycle (no counts), so gaps in the history are explained."""
@@ -164,7 +288,9 @@ def _source_id(conn: Connection, name: str, url: str, now: datetime) -> int:
     return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
 
 
-def _insert_snapshot(conn: Connection, census: Census, source_id: int, duration: float) -> int:
+def _insert_snapshot(
+    conn: Connection, census: Census, source_id: int, duration: float, *, drilled: int, skipped: int
+) -> int:
     head = census.head
     values: dict[str, Any] = {
         "source_id": source_id,
@@ -182,6 +308,8 @@ def _insert_snapshot(conn: Connection, census: Census, source_id: int, duration:
         "head_chunks": head.chunk_count,
         "head_min_time_ms": head.min_time_ms,
         "head_max_time_ms": head.max_time_ms,
+        "drilldown_metrics": drilled,
+        "drilldown_skipped": skipped,
     }
     return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
 
@@ -216,6 +344,22 @@ def _insert_label_stats(conn: Connection, snapshot_id: int, stats: dict[str, dic
             insert(LabelStat),
             [{"snapshot_id": snapshot_id, "list_name": k[0], "name": k[1], "value": v} for k, v in rows.items()],
         )
+
+
+def _insert_drilldown(conn: Connection, snapshot_id: int, drilldown: Drilldown, ids: dict[str, int]) -> None:
+    rows = [
+        {
+            "snapshot_id": snapshot_id,
+            "metric_id": ids[metric],
+            "label": label[:255],
+            "value_count": stats.values,
+            "series_without": stats.series_without,
+        }
+        for metric, labels in drilldown.items()
+        for label, stats in labels.items()
+    ]
+    if rows:
+        conn.execute(insert(LabelDrilldown), rows)
 
 
 def _insert_ignore(conn: Connection, model: type[Source] | type[MetricName]) -> Insert:

@@ -1,0 +1,122 @@
+"""Findings across cycles: a finding stays open (first seen .. last seen) until a cycle no longer reports it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from auditor.domain import Finding
+from auditor.durations import format_duration
+from auditor.store.models import MetricName, StoredFinding
+
+FindingKey = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenFinding:
+    """A finding as stored: ``first_seen`` answers "over budget since when"."""
+
+    metric: str
+    kind: str
+    label: str
+    window: str
+    severity: str
+    owner: str
+    first_seen: datetime
+    last_seen: datetime
+    series: int
+    max_series: int
+    value: float
+    limit: float
+
+
+def _key(finding: Finding) -> FindingKey:
+    window = format_duration(finding.window) if finding.window else ""
+    return finding.metric, finding.kind.value, finding.label, window, finding.severity.value
+
+
+def sync(conn: Connection, source_id: int, ids: dict[str, int], findings: Sequence[Finding], now: datetime) -> None:
+    """Continue the open findings reported again, resolve the others, open the new ones."""
+    current = {_key(f): f for f in findings}
+    query = (
+        select(
+            StoredFinding.id,
+            MetricName.name,
+            StoredFinding.kind,
+            StoredFinding.label,
+            StoredFinding.growth_window,
+            StoredFinding.severity,
+        )
+        .join(MetricName, MetricName.id == StoredFinding.metric_id)
+        .where(StoredFinding.source_id == source_id, StoredFinding.resolved_at.is_(None))
+    )
+    continued, resolved = [], []
+    for row_id, *key in conn.execute(query):
+        finding = current.pop(tuple(key), None)  # type: ignore[arg-type]
+        if finding is None:
+            resolved.append({"row_id": row_id, "resolved_at": now})
+        else:
+            continued.append({"row_id": row_id, "last_seen": now, **_figures(finding)})
+    _update(conn, continued)
+    _update(conn, resolved)
+    new = [
+        {**_identity(f, source_id, ids), **_figures(f), "first_seen": now, "last_seen": now} for f in current.values()
+    ]
+    if new:
+        conn.execute(insert(StoredFinding), new)
+
+
+def _update(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    values: dict[str, Any] = {name: bindparam(name) for name in rows[0] if name != "row_id"}
+    statement = update(StoredFinding).where(StoredFinding.id == bindparam("row_id")).values(values)
+    conn.execute(statement.execution_options(synchronize_session=False), rows)
+
+
+def _identity(finding: Finding, source_id: int, ids: dict[str, int]) -> dict[str, Any]:
+    _, kind, label, window, severity = _key(finding)
+    return {
+        "source_id": source_id,
+        "metric_id": ids[finding.metric],
+        "kind": kind,
+        "label": label,
+        "growth_window": window,
+        "severity": severity,
+    }
+
+
+def _figures(finding: Finding) -> dict[str, Any]:
+    return {
+        "owner": finding.owner,
+        "series": finding.series,
+        "max_series": finding.max_series,
+        "value": finding.value,
+        "limit_value": finding.limit,
+    }
+
+
+def open_findings_query(source_id: int) -> Any:
+    return (
+        select(
+            MetricName.name,
+            StoredFinding.kind,
+            StoredFinding.label,
+            StoredFinding.growth_window,
+            StoredFinding.severity,
+            StoredFinding.owner,
+            StoredFinding.first_seen,
+            StoredFinding.last_seen,
+            StoredFinding.series,
+            StoredFinding.max_series,
+            StoredFinding.value,
+            StoredFinding.limit_value,
+        )
+        .join(MetricName, MetricName.id == StoredFinding.metric_id)
+        .where(StoredFinding.source_id == source_id, StoredFinding.resolved_at.is_(None))
+        .order_by(StoredFinding.first_seen, MetricName.name)
+    )
