@@ -17,14 +17,21 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Engine
 
+from auditor.budgets import Budgets, BudgetsProvider
 from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
+from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.domain import Census, Clock, utc_now
 from auditor.errors import AuditorError, CycleCancelled, PrometheusError, StoreError
+from auditor.evaluate import EvaluationInput, evaluate
+from auditor.evaluate.targets import drilldown_targets, forecast_targets
 from auditor.settings import Settings
-from auditor.stats import CycleStats
+from auditor.stats import CycleDetails, CycleStats
 from auditor.store import Store, make_engine, require_head
+from auditor.store.repository import Drilldown as DrilldownLabels
 
 log = logging.getLogger(__name__)
+BASELINE_HALF_WIDTH = timedelta(minutes=30)
+"""A growth baseline is the maximum over the hour centred one window ago."""
 
 
 @dataclass
@@ -34,12 +41,14 @@ class Auditor:
     store: Store
     clock: Clock
     stats: CycleStats
+    budgets: BudgetsProvider
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
     def __post_init__(self) -> None:
         self._source = self.settings.source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
+        self._drilldown = Drilldown(self.prometheus, self.settings.drilldown)
         self._running = threading.Lock()
 
     def __enter__(self) -> Auditor:
@@ -65,22 +74,39 @@ class Auditor:
             try:
                 deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
                 census = self._collector.collect(self.source(), deadline)
+                budgets = self.budgets.current()
+                drill = self._drill(census, budgets, deadline)
+                evaluation = evaluate(evaluation_input(self.store, census, budgets, drill.labels, self.settings))
                 deadline.check()
-                self.store.save_census(census, self.settings.prometheus_url_for_logs, time.monotonic() - started)
+                self.store.save_census(
+                    census,
+                    self.settings.prometheus_url_for_logs,
+                    time.monotonic() - started,
+                    drilldown=drill.labels,
+                    drilldown_skipped=len(drill.skipped),
+                    findings=evaluation.findings,
+                )
             except AuditorError as exc:
                 self._failed(exc, attempted_at, time.monotonic() - started)
                 raise
             duration = time.monotonic() - started
-            self.stats.record_success(census, duration)
+            self.stats.record_success(census, duration, CycleDetails(evaluation, drill.requests, len(drill.skipped)))
             log.info(
-                "cycle ok: source=%s metrics=%d head_series=%d method=%s duration=%.3fs",
+                "cycle ok: source=%s metrics=%d head_series=%d method=%s violations=%d drilled=%d duration=%.3fs",
                 census.source,
                 len(census.metrics),
                 census.head.num_series,
                 census.method.value,
+                len(evaluation.violations),
+                len(drill.labels),
                 duration,
             )
             return census
+
+    def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
+        targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)
+        offenders = {m for m in targets if census.metrics[m] > budgets.for_metric(m).max_series}
+        return self._drilldown.run(targets, offenders, census.collected_at, deadline)
 
     def source(self) -> str:
         """The configured source name, else one derived from Prometheus' external labels or URL (cached)."""
@@ -132,6 +158,28 @@ class Auditor:
             log.warning("could not record the failed cycle: %s", store_exc)
 
 
+def evaluation_input(
+    store: Store, census: Census, budgets: Budgets, labels: DrilldownLabels, settings: Settings
+) -> EvaluationInput:
+    """What the checks need from the stored history, around ``census`` (same source, same series notion)."""
+    now, source, notion = census.collected_at, census.source, census.notion.value
+    baselines = {
+        window: store.window_max(source, notion, now - window - BASELINE_HALF_WIDTH, now - window + BASELINE_HALF_WIDTH)
+        for window in budgets.growth_windows()
+    }
+    recent = store.window_max(source, notion, now - timedelta(hours=1), now)
+    recent_max = {metric: max(series, recent.get(metric, 0)) for metric, series in census.metrics.items()}
+    trends = store.hourly_max(source, notion, forecast_targets(census, budgets), now - settings.forecast_window)
+    hour = now.timestamp() // 3600 * 3600
+    for metric, points in trends.items():
+        series = float(census.metrics.get(metric, 0))
+        if points and points[-1][0] == hour:
+            points[-1] = (hour, max(points[-1][1], series))
+        else:
+            points.append((hour, series))
+    return EvaluationInput(census, budgets, labels, baselines, recent_max, trends)
+
+
 def derive_source(external_labels: dict[str, str], url: str) -> str:
     """``cluster=eu1,replica=a`` from external labels, else the URL's ``host:port``.
 
@@ -151,6 +199,7 @@ def build_auditor(
     engine: Engine | None = None,
     clock: Clock = utc_now,
     check_schema: bool = True,
+    budgets: BudgetsProvider | None = None,
 ) -> Auditor:
     """Wire the real parts; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
     resources = ExitStack()
@@ -162,5 +211,8 @@ def build_auditor(
     with resources.pop_all() as cleanup:
         if check_schema:
             require_head(engine)
+        if budgets is None:
+            budgets = BudgetsProvider(settings.effective_budgets_file)
+            budgets.load()
         owned = cleanup.pop_all()
-    return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), owned)
+    return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), budgets, owned)

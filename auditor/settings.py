@@ -101,6 +101,23 @@ class CensusSettings(_Section):
     )
 
 
+class DrilldownSettings(_Section):
+    """Bounds of the label drill-down, per cycle, so that the auditor never loads Prometheus."""
+
+    top_n: int = Field(10, ge=0, le=1000, description="Largest metrics drilled down besides the over-budget ones.")
+    max_metrics: int = Field(50, ge=0, le=10_000, description="Metrics drilled down per cycle at most.")
+    max_requests: int = Field(300, ge=0, le=100_000, description="Prometheus requests of the drill-down per cycle.")
+    max_bytes: int = Field(32 * 2**20, ge=0, description="Response bytes of the drill-down per cycle.")
+    max_time: Duration = Field(timedelta(seconds=20), description="Time the drill-down may take per cycle.")
+
+
+class ExportSettings(_Section):
+    top_n: int = Field(20, ge=0, le=10_000, description="Largest metrics exported with per-metric series.")
+    max_metrics: int = Field(
+        500, ge=1, le=100_000, description="Cap on metrics with per-metric series in `/metrics`, whatever happens."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of metrics-auditor (DESIGN 3.2)."""
 
@@ -129,6 +146,11 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     prometheus: PrometheusSettings = PrometheusSettings()
     census: CensusSettings = CensusSettings()
+    drilldown: DrilldownSettings = DrilldownSettings()
+    export: ExportSettings = ExportSettings()
+    forecast_window: Duration = Field(
+        timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auditor.domain import Census
+from auditor.evaluate import Evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class CycleDetails:
+    """What a successful cycle found beyond the census."""
+
+    evaluation: Evaluation
+    drilldown_requests: int = 0
+    drilldown_skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +30,7 @@ class StatsView:
     prometheus_up: bool | None = None
     database_up: bool | None = None
     census: Census | None = None
+    details: CycleDetails | None = None
 
 
 class CycleStats:
@@ -30,7 +41,7 @@ class CycleStats:
         self._view = StatsView(last_success=last_success)
         self._failures: Counter[str] = Counter()
 
-    def record_success(self, census: Census, duration: float) -> None:
+    def record_success(self, census: Census, duration: float, details: CycleDetails | None = None) -> None:
         with self._lock:
             view = self._view
             self._view = replace(
@@ -42,6 +53,7 @@ class CycleStats:
                 prometheus_up=True,
                 database_up=True,
                 census=census,
+                details=details,
             )
 
     def record_failure(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -16,8 +17,9 @@ from auditor.cli import main
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.domain import CensusMethod, SeriesNotion, utc_now
+from auditor.evaluate.suggestions import suggest
 from auditor.service import build_auditor
-from auditor.settings import Settings
+from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.conftest import ground_truth
 
@@ -93,3 +95,53 @@ def test_cli_audit_json_lists_every_metric_sorted(
     assert "cli_metric_29" in table
     assert "cli_metric_26" not in table
     assert f"and {len(truth) - 3} more metrics" in table
+
+
+def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
+    prometheus: LocalPrometheus, exporter: Exporter, engine: Engine, tmp_path: Path
+) -> None:
+    reshape(exporter, {"small": 3})
+    # a fresh name: label values come from the head, where stale series of earlier tests linger until GC
+    exporter.set("api_requests_total", labels={"path": 25, "method": 3, "code": 2})
+    exporter.wait_for_scrapes(2)
+    budgets = tmp_path / "budgets.yml"
+    budgets.write_text(
+        "defaults: {owner: platform, max_series: 1000}\n"
+        "metrics:\n"
+        "  - name: api_requests_total\n"
+        "    owner: team-web\n"
+        "    max_series: 100\n"
+        "    labels: {path: {max_values: 20}}\n"
+    )
+    settings = Settings(  # type: ignore[call-arg]
+        prometheus_url=prometheus.url, source="drill", budgets_file=budgets, drilldown=DrilldownSettings(top_n=0)
+    )
+    with build_auditor(settings, engine=engine) as auditor:
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert details is not None
+    evaluation = details.evaluation
+    assert {(f.metric, f.kind.value, f.severity.value) for f in evaluation.findings} == {
+        ("api_requests_total", "series", "exceeded"),
+        ("api_requests_total", "label", "exceeded"),
+    }
+    store = Store(engine)
+    [snapshot] = store.snapshots("drill")
+    drill = store.drilldown(snapshot.id)
+    assert set(drill) == {"api_requests_total"}, "only the offender: top_n=0"
+    labels = drill["api_requests_total"]
+    assert {name: s.values for name, s in labels.items()} == {
+        "path": 25,
+        "method": 3,
+        "code": 2,
+        "instance": 1,
+        "job": 1,
+    }
+    assert labels["path"].series_without == 6
+    [series_violation] = [f for f in evaluation.violations if f.kind.value == "series"]
+    suggestion = suggest(series_violation, labels)
+    assert (suggestion.action, suggestion.label, suggestion.series_saved) == ("drop_label", "path", 144)
+    assert {(f.metric, f.kind) for f in store.open_findings("drill")} == {
+        ("api_requests_total", "series"),
+        ("api_requests_total", "label"),
+    }

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from auditor.daemon import Daemon
 from auditor.demo.prometheus import free_port
 from auditor.service import build_auditor
-from auditor.settings import Settings
+from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support import fake
 
@@ -36,6 +36,7 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client,
     settings = Settings(  # type: ignore[call-arg]
         prometheus_url=fake.BASE,
         source="slow",
+        drilldown=DrilldownSettings(top_n=0),
         audit_interval=timedelta(milliseconds=500),
         listen_address=f"127.0.0.1:{free_port()}",
     )

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from auditor.errors import PrometheusHTTPError, PrometheusResponseError
 from auditor.service import build_auditor, derive_source
-from auditor.settings import Settings
+from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from auditor.store.models import Source
 from tests.support import fake
@@ -20,7 +20,10 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def settings(**overrides: object) -> Settings:
-    return Settings(prometheus_url=fake.BASE, **overrides)  # type: ignore[arg-type]
+    """No drill-down unless a test asks: these tests prepare only the census requests."""
+    overrides.setdefault("drilldown", DrilldownSettings(top_n=0))
+    overrides.setdefault("prometheus_url", fake.BASE)
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 def test_cycle_stores_the_census_and_counts_success(
@@ -96,7 +99,7 @@ def test_url_credentials_never_reach_the_source_name_or_the_store(
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
     secret_url = "http://auditor:hunter2@prometheus.test:9090"
-    with build_auditor(Settings(prometheus_url=secret_url), http=http, engine=engine) as auditor:  # type: ignore[call-arg]
+    with build_auditor(settings(prometheus_url=secret_url), http=http, engine=engine) as auditor:
         census = auditor.run_cycle()
     assert census.source == "prometheus.test:9090"
     with engine.connect() as conn:

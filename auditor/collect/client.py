@@ -163,6 +163,9 @@ class PrometheusClient:
 
     def __init__(self, http: httpx.Client) -> None:
         self._http = http
+        self.requests = 0
+        self.bytes_received = 0
+        """Totals since creation: the drill-down bounds its share of them."""
 
     @property
     def base_url(self) -> str:
@@ -184,6 +187,10 @@ class PrometheusClient:
             memory_in_bytes_by_label_name=_as_dict(data.memoryInBytesByLabelName),
             series_count_by_label_value_pair=_as_dict(data.seriesCountByLabelValuePair),
         )
+
+    def label_names(self, match: Iterable[str] = ()) -> list[str]:
+        data = self._call("GET", "/api/v1/labels", params=[("match[]", selector) for selector in match])
+        return self._validate("/api/v1/labels", _Strings, data).root
 
     def label_values(self, label: str, match: Iterable[str] = ()) -> list[str]:
         path = f"/api/v1/label/{label}/values"
@@ -228,6 +235,8 @@ class PrometheusClient:
         """The ``data`` member of a successful API answer."""
         with _map_transport_errors(path):
             response = self._http.request(method, path, **kwargs)
+        self.requests += 1
+        self.bytes_received += len(response.content)
         return _decode(path, response).get("data")
 
     @staticmethod

@@ -8,7 +8,10 @@ exporter.wait_for_scrapes(2)                          # Prometheus has ingested 
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,9 +21,18 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 @dataclass(frozen=True, slots=True)
 class MetricShape:
-    series: int
-    label: str = "id"
+    labels: tuple[tuple[str, int], ...]
+    """(label, distinct values): the series are every combination of them."""
     help: str = "demo metric"
+
+    @property
+    def series(self) -> int:
+        return math.prod(values for _, values in self.labels) if self.labels else 1
+
+    def lines(self, name: str) -> Iterator[str]:
+        ranges = [[f'{label}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
+        for combination in itertools.product(*ranges):
+            yield f"{name}{{{','.join(combination)}}} 1"
 
 
 class Exporter:
@@ -30,9 +42,18 @@ class Exporter:
         self._scrapes = 0
         self._server: ThreadingHTTPServer | None = None
 
-    def set(self, name: str, series: int, label: str = "id", help: str = "demo metric") -> None:
+    def set(
+        self,
+        name: str,
+        series: int = 1,
+        label: str = "id",
+        help: str = "demo metric",
+        labels: dict[str, int] | None = None,
+    ) -> None:
+        """``series`` values of one ``label``, or every combination of ``labels`` (label -> distinct values)."""
+        shape = MetricShape(tuple((labels or {label: series}).items()), help)
         with self._lock:
-            self._shape[name] = MetricShape(series, label, help)
+            self._shape[name] = shape
 
     def remove(self, name: str) -> None:
         with self._lock:
@@ -50,7 +71,7 @@ class Exporter:
         for name, metric in sorted(shape.items()):
             lines.append(f"# HELP {name} {metric.help}")
             lines.append(f"# TYPE {name} gauge")
-            lines.extend(f'{name}{{{metric.label}="{metric.label}-{i:05d}"}} 1' for i in range(metric.series))
+            lines.extend(metric.lines(name))
         return ("\n".join(lines) + "\n").encode()
 
     @property

@@ -1,0 +1,99 @@
+"""Label drill-down: which labels drive a metric's series count.
+
+For each metric, ``/api/v1/labels?match[]=`` names its labels and
+``/api/v1/label/<label>/values?match[]=`` counts each one's distinct values. For offenders, the
+label with most values also gets ``count(count without (<label>) (<metric>))``: the series the
+metric would keep without it. Requests, bytes and time are bounded per cycle; metrics past a
+bound are skipped and reported, never half-done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from auditor.collect.census import Deadline
+from auditor.collect.client import PrometheusClient
+from auditor.domain import LabelStats
+from auditor.errors import PrometheusError, PrometheusQueryError
+from auditor.settings import DrilldownSettings
+
+log = logging.getLogger(__name__)
+SKIP_LABELS = frozenset({"__name__"})
+_CLASSIC_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+@dataclass
+class DrilldownResult:
+    labels: dict[str, dict[str, LabelStats]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    requests: int = 0
+    bytes: int = 0
+
+
+def selector(metric: str) -> str:
+    """``{__name__="metric"}``, valid for any metric name.
+
+    >>> selector("up")
+    '{__name__="up"}'
+    """
+    return "{__name__=" + json.dumps(metric, ensure_ascii=False) + "}"
+
+
+class Drilldown:
+    def __init__(self, client: PrometheusClient, settings: DrilldownSettings) -> None:
+        self._client = client
+        self._settings = settings
+
+    def run(self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline) -> DrilldownResult:
+        result = DrilldownResult()
+        started_requests, started_bytes = self._client.requests, self._client.bytes_received
+        ends = time.monotonic() + self._settings.max_time.total_seconds()
+        for index, metric in enumerate(metrics[: self._settings.max_metrics]):
+            deadline.check()
+            if self._spent(started_requests, started_bytes, ends):
+                result.skipped.extend(metrics[index:])
+                break
+            try:
+                result.labels[metric] = self._one(metric, metric in offenders, at)
+            except PrometheusQueryError as exc:
+                log.warning("drill-down of %s failed: %s", metric, exc)
+                result.skipped.append(metric)
+        else:
+            result.skipped.extend(metrics[self._settings.max_metrics :])
+        result.requests = self._client.requests - started_requests
+        result.bytes = self._client.bytes_received - started_bytes
+        if result.skipped:
+            log.info("drill-down skipped %d metrics (bounds: requests, bytes, time)", len(result.skipped))
+        return result
+
+    def _spent(self, started_requests: int, started_bytes: int, ends: float) -> bool:
+        return (
+            self._client.requests - started_requests >= self._settings.max_requests
+            or self._client.bytes_received - started_bytes >= self._settings.max_bytes
+            or time.monotonic() >= ends
+        )
+
+    def _one(self, metric: str, offender: bool, at: datetime) -> dict[str, LabelStats]:
+        match = [selector(metric)]
+        names = [n for n in self._client.label_names(match) if n not in SKIP_LABELS]
+        stats = {name: LabelStats(len(self._client.label_values(name, match))) for name in names}
+        if offender and stats:
+            worst = max(stats, key=lambda name: stats[name].values)
+            stats[worst] = LabelStats(stats[worst].values, self._series_without(metric, worst, at))
+        return stats
+
+    def _series_without(self, metric: str, label: str, at: datetime) -> int | None:
+        if not _CLASSIC_LABEL.fullmatch(label):
+            return None  # a UTF-8 label name would need quoting that older servers reject
+        try:
+            vector = self._client.query_vector(f"count(count without ({label}) ({selector(metric)}))", at)
+        except PrometheusError as exc:
+            log.info("could not estimate %s without %s: %s", metric, label, exc)
+            return None
+        return int(vector[0][1]) if vector else 0

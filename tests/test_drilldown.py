@@ -1,0 +1,65 @@
+"""Drill-down bounds, against respx: a metric is done whole or skipped, and skips are reported."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import respx
+
+from auditor.collect.census import Deadline
+from auditor.collect.client import PrometheusClient
+from auditor.collect.drilldown import Drilldown, selector
+from auditor.domain import LabelStats
+from auditor.settings import DrilldownSettings
+from tests.support import fake
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def prepare(router: respx.MockRouter) -> None:
+    router.get("/api/v1/labels").respond(json=fake.ok(["__name__", "job", "user_id"]))
+    router.get("/api/v1/label/job/values").respond(json=fake.ok(["node"]))
+    router.get("/api/v1/label/user_id/values").respond(json=fake.ok([f"u{i}" for i in range(40)]))
+
+
+def test_request_bound_skips_whole_metrics(router: respx.MockRouter, http: httpx.Client) -> None:
+    prepare(router)
+    drill = Drilldown(PrometheusClient(http), DrilldownSettings(max_requests=4))
+    result = drill.run(["m1", "m2", "m3"], set(), NOW, Deadline.after(30))
+    assert set(result.labels) == {"m1", "m2"}
+    assert result.labels["m1"] == {"job": LabelStats(1), "user_id": LabelStats(40)}
+    assert result.skipped == ["m3"]
+    assert result.requests == 6
+    matches = {call.request.url.params["match[]"] for call in router.calls}
+    assert matches == {selector("m1"), selector("m2")}
+
+
+def test_byte_and_metric_bounds(router: respx.MockRouter, http: httpx.Client) -> None:
+    prepare(router)
+    by_bytes = Drilldown(PrometheusClient(http), DrilldownSettings(max_bytes=1)).run(
+        ["m1", "m2"], set(), NOW, Deadline.after(30)
+    )
+    assert (set(by_bytes.labels), by_bytes.skipped) == ({"m1"}, ["m2"])
+    by_count = Drilldown(PrometheusClient(http), DrilldownSettings(max_metrics=1)).run(
+        ["m1", "m2", "m3"], set(), NOW, Deadline.after(30)
+    )
+    assert (set(by_count.labels), by_count.skipped) == ({"m1"}, ["m2", "m3"])
+    assert by_bytes.bytes > 0
+
+
+def test_offenders_get_series_without_their_worst_label(router: respx.MockRouter, http: httpx.Client) -> None:
+    prepare(router)
+    query = router.post("/api/v1/query").respond(
+        json=fake.ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "3"]}]})
+    )
+    result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(["m1"], {"m1"}, NOW, Deadline.after(30))
+    assert result.labels["m1"]["user_id"] == LabelStats(40, 3)
+    form = dict(httpx.QueryParams(query.calls.last.request.content.decode()))
+    assert form["query"] == 'count(count without (user_id) ({__name__="m1"}))'
+
+
+def test_a_failing_metric_is_skipped_not_fatal(router: respx.MockRouter, http: httpx.Client) -> None:
+    router.get("/api/v1/labels").respond(422, json={"status": "error", "errorType": "execution", "error": "boom"})
+    result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(["m1"], set(), NOW, Deadline.after(30))
+    assert (result.labels, result.skipped) == ({}, ["m1"])
