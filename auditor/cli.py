@@ -18,10 +18,21 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from auditor import __version__
+from auditor.budgets import Budgets, BudgetsError, default_budgets, load_budgets
 from auditor.domain import utc_now
 from auditor.durations import parse_duration
 from auditor.errors import AuditorError, ConfigError
-from auditor.export.console import census_json, history_json, print_census, print_history, print_json
+from auditor.evaluate import evaluate
+from auditor.export.console import (
+    CheckReport,
+    census_json,
+    check_json,
+    history_json,
+    print_census,
+    print_check,
+    print_history,
+    print_json,
+)
 from auditor.settings import Settings, load_settings
 from auditor.store import Store, make_engine, require_head, upgrade
 
@@ -75,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--format", choices=["table", "json"], default="table")
     history.set_defaults(handler=cmd_history)
 
+    check = commands.add_parser("check", help="evaluate budgets on the newest stored census; exit 1 on a violation")
+    check.add_argument("--format", choices=["table", "json"], default="table")
+    check.add_argument("--source", help="source name, when the database holds several")
+    check.set_defaults(handler=cmd_check)
+
+    budgets = commands.add_parser("budgets", help="budgets file tools")
+    budgets_commands = budgets.add_subparsers(dest="budgets_command", required=True, metavar="COMMAND")
+    budgets_check = budgets_commands.add_parser("check", help="validate a budgets file (FILE:LINE errors, exit 2)")
+    budgets_check.add_argument("file", nargs="?", type=Path, help="default: AUDITOR_BUDGETS_FILE or rules/budgets.yml")
+    budgets_check.set_defaults(handler=cmd_budgets_check)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")
@@ -113,7 +135,7 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _history(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    source = _history_source(store, args.source or settings.source)
+    source = _stored_source(store, args.source or settings.source)
     since = args.since if isinstance(args.since, datetime) else utc_now() - args.since
     points = store.history(source, args.metric, since) if source else []
     if not points:
@@ -123,6 +145,53 @@ def _history(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     elif points:
         print_history(args.metric, source or "", points, sys.stdout)
     return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.service import evaluation_input
+
+    budgets = _load_budgets(settings)
+    with _engine(settings) as engine:
+        require_head(engine)
+        store = Store(engine)
+        source = _stored_source(store, args.source or settings.source)
+        latest = store.latest_census(source) if source else None
+        if source is None or latest is None:
+            raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
+        snapshot_id, census = latest
+        labels = store.drilldown(snapshot_id)
+        evaluation = evaluate(evaluation_input(store, census, budgets, labels, settings))
+        since = {(f.metric, f.kind, f.label, f.window, f.severity): f.first_seen for f in store.open_findings(source)}
+    report = CheckReport(census, evaluation, labels, since)
+    if args.format == "json":
+        print_json(check_json(report), sys.stdout)
+    else:
+        print_check(report, sys.stdout)
+    return 1 if evaluation.violations else 0
+
+
+def cmd_budgets_check(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.file or settings.effective_budgets_file
+    if path is None:
+        raise ConfigError("no budgets file: give one (`budgets check FILE`) or set AUDITOR_BUDGETS_FILE")
+    try:
+        budgets = load_budgets(path)
+    except BudgetsError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    for warning in budgets.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    defaults = budgets.model.defaults
+    print(
+        f"{path}: valid: {budgets.entries} entries; defaults: owner {defaults.owner}, "
+        f"max_series {defaults.max_series:,}, warn at {defaults.warn_ratio:.0%}"
+    )
+    return 0
+
+
+def _load_budgets(settings: Settings) -> Budgets:
+    path = settings.effective_budgets_file
+    return load_budgets(path) if path is not None else default_budgets()
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -145,7 +214,7 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _history_source(store: Store, wanted: str | None) -> str | None:
+def _stored_source(store: Store, wanted: str | None) -> str | None:
     sources = store.sources()
     if wanted is not None:
         if wanted not in sources and sources:

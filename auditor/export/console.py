@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
-from auditor.domain import Census, HistoryPoint
+from auditor.domain import Census, Finding, HistoryPoint, LabelStats, Severity
+from auditor.durations import format_duration
+from auditor.evaluate import Evaluation
+from auditor.evaluate.suggestions import suggest
+
+
+def _console(out: TextIO) -> Console:
+    """Rich console; when piped (CI logs, files) wide enough that tables are not folded."""
+    width = None if out.isatty() else 160
+    return Console(file=out, highlight=False, width=width)
 
 
 def census_json(census: Census) -> dict[str, Any]:
@@ -42,7 +53,7 @@ def print_json(document: dict[str, Any], out: TextIO) -> None:
 
 
 def print_census(census: Census, out: TextIO, top: int) -> None:
-    console = Console(file=out, highlight=False)
+    console = _console(out)
     ranked = census.ranked()
     total = sum(census.metrics.values())
     console.print(_census_title(census))
@@ -68,7 +79,7 @@ def _census_title(census: Census) -> str:
 
 
 def print_history(metric: str, source: str, points: Sequence[HistoryPoint], out: TextIO) -> None:
-    console = Console(file=out, highlight=False)
+    console = _console(out)
     console.print(f"{metric} on {source}")
     table = Table()
     table.add_column("collected at (UTC)")
@@ -86,3 +97,88 @@ def print_history(metric: str, source: str, points: Sequence[HistoryPoint], out:
         console.print(
             f"{len(points)} points; first {first:,}, last {last:,} ({last - first:+,}); min {low:,}, max {high:,}"
         )
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """``metrics-auditor check``: the verdict on one stored census."""
+
+    census: Census
+    evaluation: Evaluation
+    labels: dict[str, dict[str, LabelStats]]
+    since: dict[tuple[str, str, str, str, str], datetime]
+    """Finding key -> first seen, for the findings the store holds open."""
+
+    def first_seen(self, finding: Finding) -> datetime:
+        window = format_duration(finding.window) if finding.window else ""
+        key = (finding.metric, finding.kind.value, finding.label, window, finding.severity.value)
+        return self.since.get(key, self.census.collected_at)
+
+
+def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "metric": finding.metric,
+        "owner": finding.owner,
+        "kind": finding.kind.value,
+        "series": finding.series,
+        "max_series": finding.max_series,
+        "severity": finding.severity.value,
+        "value": finding.value,
+        "limit": finding.limit,
+        "since": report.first_seen(finding).isoformat(),
+    }
+    if finding.label:
+        document["label"] = finding.label
+    if finding.window:
+        document["window"] = format_duration(finding.window)
+    if finding.severity is Severity.EXCEEDED:
+        document["suggestion"] = asdict(suggest(finding, report.labels.get(finding.metric, {})))
+    return document
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "source": report.census.source,
+        "collected_at": report.census.collected_at.isoformat(),
+        "violations": [finding_json(f, report) for f in report.evaluation.violations],
+        "warnings": [finding_json(f, report) for f in report.evaluation.warnings],
+    }
+
+
+def print_check(report: CheckReport, out: TextIO) -> None:
+    console = _console(out)
+    census, evaluation = report.census, report.evaluation
+    console.print(
+        f"{census.source} at {census.collected_at:%Y-%m-%d %H:%M:%S}Z: {len(evaluation.violations)} violations, "
+        f"{len(evaluation.warnings)} warnings over {len(census.metrics):,} metrics"
+    )
+    if not evaluation.findings:
+        return
+    table = Table()
+    for column in ("severity", "metric", "owner", "kind", "finding", "since"):
+        table.add_column(column, overflow="fold")
+    for finding in sorted(evaluation.findings, key=lambda f: (f.severity is not Severity.EXCEEDED, f.owner, f.metric)):
+        since = report.first_seen(finding)
+        table.add_row(
+            finding.severity.value, finding.metric, finding.owner, finding.kind.value, finding.describe(),
+            f"{since:%Y-%m-%d %H:%M} ({_age(census.collected_at - since)})",
+        )  # fmt: skip
+    console.print(table)
+    for finding in evaluation.violations:
+        suggestion = suggest(finding, report.labels.get(finding.metric, {}))
+        saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"
+        console.print(f"\nfix for {finding.metric} ({finding.owner}): {suggestion.action} ({saved})", markup=False)
+        console.print(suggestion.note, markup=False)
+        console.print(suggestion.relabel.rstrip(), markup=False)
+        if suggestion.recording_rule:
+            console.print("recording rule for dashboards that need the aggregate:", markup=False)
+            console.print(suggestion.recording_rule.rstrip(), markup=False)
+
+
+def _age(delta: timedelta) -> str:
+    days = delta.days
+    if days >= 14:
+        return f"{days // 7} weeks"
+    if days >= 1:
+        return f"{days} days"
+    return f"{int(delta.total_seconds() // 3600)} h"
