@@ -5,8 +5,10 @@ python -m auditor.settingsdoc     # prints the Markdown table
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -59,5 +61,16 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def rewrite(path: Path) -> None:
+    """Replace the generated block of ``path`` with the current table."""
+    text = path.read_text(encoding="utf-8")
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    path.write_text(f"{before}{START}\n{table()}\n{END}{after}", encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(table())
+    if sys.argv[1:2] == ["--write"]:
+        rewrite(Path(sys.argv[2]))
+    else:
+        print(table())
