@@ -47,7 +47,9 @@ class Daemon:
         self._cancel = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(SelfMetricsCollector(auditor.stats))
+        settings = auditor.settings
+        interval = settings.audit_interval.total_seconds()
+        registry.register(SelfMetricsCollector(auditor.stats, auditor.budgets, settings.export, interval))
         host, port = auditor.settings.listen_host_port
         self.http = HttpServer(host, port, make_app(registry, self._health, auditor.readiness))
 

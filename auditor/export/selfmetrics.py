@@ -6,28 +6,49 @@ registry.register(SelfMetricsCollector(stats))
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from auditor import __version__
+from auditor.budgets import BudgetsProvider
+from auditor.export.budgetmetrics import budget_families, budgets_file_families
+from auditor.settings import ExportSettings
 from auditor.stats import CycleStats, StatsView
 
 PREFIX = "metrics_auditor_"
 
 
 class SelfMetricsCollector(Collector):
-    def __init__(self, stats: CycleStats) -> None:
+    def __init__(
+        self,
+        stats: CycleStats,
+        budgets: BudgetsProvider | None = None,
+        export: ExportSettings | None = None,
+        interval_seconds: float | None = None,
+    ) -> None:
         self._stats = stats
+        self._budgets = budgets
+        self._export = export or ExportSettings()
+        self._interval = interval_seconds
+        self._started = time.time()
 
     def collect(self) -> Iterator[Metric]:
         view = self._stats.view()
         yield _gauge("build_info", "Version of metrics-auditor.", 1, {"version": __version__})
+        yield _gauge("start_time_seconds", "Unix time the auditor started.", self._started)
+        if self._interval is not None:
+            yield _gauge("audit_interval_seconds", "Configured time between audit cycles.", self._interval)
         yield from _cycle_metrics(view)
         yield from _reachability(view)
         if view.census is not None:
             yield from _census_metrics(view)
+        if view.details is not None:
+            yield from budget_families(view.details, self._export)
+        if self._budgets is not None:
+            yield from budgets_file_families(self._budgets)
 
 
 def _cycle_metrics(view: StatsView) -> Iterator[Metric]:

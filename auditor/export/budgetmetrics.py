@@ -1,0 +1,161 @@
+"""Budget metrics of DESIGN 3.4, kept small whatever the size of Prometheus.
+
+Per-metric series are exported only for metrics with a finding, metrics with a budget entry
+of their own and the top-N by series, in that order, and never more than ``max_metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from auditor.budgets import BudgetsProvider
+from auditor.domain import Kind, Severity
+from auditor.durations import format_duration
+from auditor.evaluate import Evaluation, MetricStatus
+from auditor.settings import ExportSettings
+from auditor.stats import CycleDetails
+
+PREFIX = "metrics_auditor_"
+METRIC_LABELS = ["metric", "owner"]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    statuses: list[MetricStatus]
+    dropped: int
+    """Candidates left out by the cap."""
+
+
+def select(evaluation: Evaluation, export: ExportSettings) -> Selection:
+    statuses = evaluation.statuses
+    flagged = sorted({f.metric for f in evaluation.findings}, key=lambda m: -statuses[m].usage)
+    budgeted = sorted((m for m, s in statuses.items() if s.explicit), key=lambda m: -statuses[m].usage)
+    top = [s.metric for s in sorted(statuses.values(), key=lambda s: -s.series)[: export.top_n]]
+    ordered = list(dict.fromkeys([*flagged, *budgeted, *top]))
+    chosen = [statuses[m] for m in ordered[: export.max_metrics]]
+    return Selection(chosen, max(0, len(ordered) - export.max_metrics))
+
+
+def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[Metric]:
+    evaluation = details.evaluation
+    selection = select(evaluation, export)
+    yield from _per_metric(selection.statuses)
+    yield from _growth(evaluation)
+    yield from _labels(evaluation)
+    yield from _owners(evaluation)
+    yield _gauge(
+        "findings",
+        "Findings of the last cycle, by check and severity.",
+        _finding_counts(evaluation),
+        ["kind", "severity"],
+    )
+    yield _gauge("export_metrics", "Metrics exported with per-metric series.", {(): len(selection.statuses)})
+    yield _gauge(
+        "export_dropped_metrics", "Metrics left out of the per-metric series by the cap.", {(): selection.dropped}
+    )
+    yield _gauge("drilldown_requests", "Prometheus requests of the last drill-down.", {(): details.drilldown_requests})
+    yield _gauge(
+        "drilldown_skipped_metrics", "Metrics the last drill-down skipped (bounds).", {(): details.drilldown_skipped}
+    )
+
+
+def budgets_file_families(provider: BudgetsProvider) -> Iterator[Metric]:
+    yield _gauge("budgets_valid", "1 if the budgets file last read was valid, else 0.", {(): int(provider.valid)})
+    failures = CounterMetricFamily(
+        PREFIX + "budgets_reload_failures", "Reloads of the budgets file that failed (the last good budgets stay)."
+    )
+    failures.add_metric([], provider.reload_failures)
+    yield failures
+    if provider.loaded_at is not None:
+        yield _gauge(
+            "budgets_loaded_timestamp_seconds", "When the budgets in force were loaded.", {(): provider.loaded_at}
+        )
+
+
+def _per_metric(statuses: list[MetricStatus]) -> Iterator[Metric]:
+    def rows(value: Iterable[tuple[MetricStatus, float]]) -> dict[tuple[str, ...], float]:
+        return {(s.metric, s.owner): v for s, v in value}
+
+    yield _gauge(
+        "metric_series",
+        "Series of the metric in the last census.",
+        rows((s, s.series) for s in statuses),
+        METRIC_LABELS,
+    )
+    yield _gauge(
+        "budget_max_series", "Series budget of the metric.", rows((s, s.max_series) for s in statuses), METRIC_LABELS
+    )
+    yield _gauge(
+        "budget_usage_ratio", "Series over budget (1 = at budget).", rows((s, s.usage) for s in statuses), METRIC_LABELS
+    )
+    yield _gauge(
+        "budget_exceeded", "1 if the metric holds more series than its budget.",
+        rows((s, int(s.exceeded)) for s in statuses), METRIC_LABELS,
+    )  # fmt: skip
+    yield _gauge(
+        "budget_warning", "1 if the metric is past its warning ratio but within budget.",
+        rows((s, int(s.warning)) for s in statuses), METRIC_LABELS,
+    )  # fmt: skip
+    growing = [(s, s.exhaustion_seconds) for s in statuses if s.exhaustion_seconds is not None]
+    yield _gauge(
+        "budget_exhaustion_seconds", "Forecast time until the metric reaches its budget (absent when not growing).",
+        rows((s, v) for s, v in growing if v is not None), METRIC_LABELS,
+    )  # fmt: skip
+
+
+def _growth(evaluation: Evaluation) -> Iterator[Metric]:
+    growth = [f for f in evaluation.findings if f.kind is Kind.GROWTH]
+    labels = [*METRIC_LABELS, "window"]
+    key = {f: (f.metric, f.owner, format_duration(f.window) if f.window else "") for f in growth}
+    yield _gauge(
+        "growth_ratio",
+        "Growth over the window, for metrics past their growth limit.",
+        {key[f]: f.value for f in growth},
+        labels,
+    )
+    yield _gauge("growth_limit_ratio", "Growth limit of the window.", {key[f]: f.limit for f in growth}, labels)
+    yield _gauge(
+        "growth_exceeded", "1 while a metric grows faster than its limit.", {key[f]: 1 for f in growth}, labels
+    )
+
+
+def _labels(evaluation: Evaluation) -> Iterator[Metric]:
+    found = [f for f in evaluation.findings if f.kind is Kind.LABEL]
+    labels = [*METRIC_LABELS, "label"]
+    key = {f: (f.metric, f.owner, f.label) for f in found}
+    yield _gauge(
+        "label_values", "Distinct values of a label near or over its limit.", {key[f]: f.value for f in found}, labels
+    )
+    yield _gauge("label_max_values", "Limit of distinct values of the label.", {key[f]: f.limit for f in found}, labels)
+    yield _gauge(
+        "label_budget_exceeded", "1 if the label has more distinct values than allowed.",
+        {key[f]: int(f.severity is Severity.EXCEEDED) for f in found}, labels,
+    )  # fmt: skip
+
+
+def _owners(evaluation: Evaluation) -> Iterator[Metric]:
+    series = evaluation.owner_series()
+    violations: dict[tuple[str, ...], float] = {(owner,): 0 for owner in series}
+    for finding in evaluation.violations:
+        violations[(finding.owner,)] = violations.get((finding.owner,), 0) + 1
+    yield _gauge("owner_series", "Series of all metrics of the owner.", {(o,): n for o, n in series.items()}, ["owner"])
+    yield _gauge("owner_violations", "Budget violations (every kind) of the owner.", violations, ["owner"])
+
+
+def _finding_counts(evaluation: Evaluation) -> dict[tuple[str, ...], float]:
+    counts: dict[tuple[str, ...], float] = {(k.value, s.value): 0 for k in Kind for s in Severity}
+    for finding in evaluation.findings:
+        counts[(finding.kind.value, finding.severity.value)] += 1
+    return counts
+
+
+def _gauge(
+    name: str, documentation: str, values: dict[tuple[str, ...], float], labels: list[str] | None = None
+) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(PREFIX + name, documentation, labels=labels or [])
+    for label_values, value in values.items():
+        family.add_metric(list(label_values), value)
+    return family
