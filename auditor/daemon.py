@@ -1,6 +1,7 @@
 """``metrics-auditor run``: scheduled audit cycles, ``/metrics``, ``/healthz``, ``/readyz``.
 
 One cycle at start, then one every ``AUDITOR_AUDIT_INTERVAL``; never two at once.
+SIGHUP reloads the budgets file (it is also reloaded whenever it changes on disk).
 SIGTERM/SIGINT stop the scheduler, abandon a running cycle at its next request
 (it stores nothing: the write is one transaction at its end) and exit 0.
 """
@@ -44,6 +45,7 @@ class Daemon:
     def __init__(self, auditor: Auditor) -> None:
         self.auditor = auditor
         self.stop_requested = threading.Event()
+        self.reload_requested = threading.Event()
         self._cancel = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         registry = CollectorRegistry(auto_describe=False)
@@ -94,8 +96,20 @@ class Daemon:
             log.info("received %s: stopping", signal.Signals(signum).name)
             self.stop_requested.set()
 
+        def reload(_signum: int, _frame: FrameType | None) -> None:
+            self.reload_requested.set()
+
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGHUP, reload)
+
+    def serve_until_stopped(self) -> None:
+        """The main thread's loop: handle SIGHUP reloads until SIGTERM/SIGINT."""
+        while not self.stop_requested.wait(1.0):
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                log.info("received SIGHUP: reloading the budgets file")
+                self.auditor.budgets.reload()
 
 
 def run(auditor: Auditor) -> bool:
@@ -104,8 +118,7 @@ def run(auditor: Auditor) -> bool:
     daemon.install_signal_handlers()
     try:
         daemon.start()
-        while not daemon.stop_requested.wait(1.0):
-            pass
+        daemon.serve_until_stopped()
     finally:
         idle = daemon.stop()
     log.info("stopped" if idle else "stopped; a cycle was abandoned mid-request (nothing of it is stored)")

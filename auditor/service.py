@@ -209,10 +209,10 @@ def build_auditor(
         engine = make_engine(settings.database_url.get_secret_value())
         resources.callback(engine.dispose)
     with resources.pop_all() as cleanup:
-        if check_schema:
-            require_head(engine)
         if budgets is None:
             budgets = BudgetsProvider(settings.effective_budgets_file)
             budgets.load()
+        if check_schema:
+            require_head(engine)
         owned = cleanup.pop_all()
     return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), budgets, owned)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from auditor.budgets import BudgetsError, default_budgets, load_budgets
+from auditor.budgets import BudgetsError, BudgetsProvider, default_budgets, load_budgets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,3 +123,30 @@ def test_errors_name_file_line_and_field(tmp_path: Path, text: str, line: int, m
 def test_bool_is_not_a_number(tmp_path: Path) -> None:
     with pytest.raises(BudgetsError, match="max_series"):
         load_budgets(write(tmp_path, "defaults:\n  max_series: true\n"))
+
+
+def test_provider_reloads_on_change_and_keeps_the_last_good_budgets(tmp_path: Path) -> None:
+    path = write(tmp_path, "metrics:\n  - name: a\n    owner: one\n    max_series: 10\n")
+    provider = BudgetsProvider(path)
+    provider.load()
+    assert provider.current().for_metric("a").max_series == 10
+    path.write_text("metrics:\n  - name: a\n    owner: one\n    max_series: 20\n")
+    os.utime(path, ns=(1, 10**18))
+    assert provider.current().for_metric("a").max_series == 20
+    path.write_text("metrics:\n  - name: a\n    max_series: -1\n")
+    os.utime(path, ns=(1, 2 * 10**18))
+    assert provider.current().for_metric("a").max_series == 20, "a broken edit keeps the last good budgets"
+    assert (provider.valid, provider.reload_failures) == (False, 1)
+    assert provider.last_error is not None
+    assert f"{path}:3: metrics.0.max_series" in provider.last_error
+    assert provider.current().for_metric("a").max_series == 20
+    assert provider.reload_failures == 1, "the same broken file is not re-read every cycle"
+    path.write_text("metrics:\n  - name: a\n    owner: one\n    max_series: 30\n")
+    provider.reload()
+    assert (provider.current().for_metric("a").max_series, provider.valid) == (30, True)
+
+
+def test_provider_refuses_a_broken_file_at_start(tmp_path: Path) -> None:
+    provider = BudgetsProvider(write(tmp_path, "defaults: {max_series: x}\n"))
+    with pytest.raises(BudgetsError):
+        provider.load()

@@ -173,3 +173,56 @@ def test_sigterm_during_a_hanging_cycle_exits_0_within_the_grace_period(
     engine = make_engine(sqlite_url)
     assert Store(engine).snapshots("hanging") == []
     engine.dispose()
+
+
+def test_sighup_reloads_budgets_and_a_broken_edit_never_stops_the_daemon(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budgets = tmp_path / "budgets.yml"
+    budgets.write_text("defaults: {max_series: 100}\n")
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
+    assert main(["db", "upgrade"]) == 0
+    env = {
+        "AUDITOR_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
+        "AUDITOR_DATABASE_URL": sqlite_url,
+        "AUDITOR_BUDGETS_FILE": str(budgets),
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{free_port()}",
+        "AUDITOR_SOURCE": "hup",
+    }
+    base = f"http://{env['AUDITOR_LISTEN_ADDRESS']}"
+
+    def metric(name: str) -> float | None:
+        response = get(f"{base}/metrics")
+        return samples(response.text).get(name) if response else None
+
+    with daemon(env, tmp_path / "daemon.log") as process:
+        wait_for(lambda: metric("metrics_auditor_budgets_valid") == 1)
+        budgets.write_text("defaults: {max_series: -1}\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: metric("metrics_auditor_budgets_reload_failures_total") == 1)
+        assert metric("metrics_auditor_budgets_valid") == 0
+        assert process.poll() is None
+        budgets.write_text("defaults: {max_series: 50}\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: metric("metrics_auditor_budgets_valid") == 1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    log = (tmp_path / "daemon.log").read_text()
+    assert f"budgets not reloaded, keeping the last good ones: {budgets}:1: defaults.max_series" in log
+    assert "Traceback" not in log
+
+
+def test_a_broken_budgets_file_at_start_exits_2(sqlite_url: str, tmp_path: Path) -> None:
+    budgets = tmp_path / "budgets.yml"
+    budgets.write_text("metrics:\n  - nme: x\n")
+    env = {"AUDITOR_DATABASE_URL": sqlite_url, "AUDITOR_BUDGETS_FILE": str(budgets)}
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor", "run"],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{budgets}:2: metrics.0.nme: unknown key" in result.stderr

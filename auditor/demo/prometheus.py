@@ -51,6 +51,10 @@ class LocalPrometheus:
         external_labels: dict[str, str] | None = None,
         binary: str | None = None,
         rule_files: list[Path] | None = None,
+        extra_jobs: dict[str, list[str]] | None = None,
+        alertmanagers: list[str] | None = None,
+        evaluation_interval: str = "1m",
+        extra_args: list[str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.targets = targets
@@ -58,6 +62,10 @@ class LocalPrometheus:
         self.external_labels = external_labels or {}
         self.binary = binary or find_prometheus()
         self.rule_files = rule_files or []
+        self.extra_jobs = extra_jobs or {}
+        self.alertmanagers = alertmanagers or []
+        self.evaluation_interval = evaluation_interval
+        self.extra_args = extra_args or []
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -85,6 +93,7 @@ class LocalPrometheus:
                 f"--storage.tsdb.path={self.workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--storage.tsdb.retention.time=1d",
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -113,14 +122,21 @@ class LocalPrometheus:
         self.stop()
 
     def _config(self) -> dict[str, object]:
-        global_: dict[str, object] = {"scrape_interval": self.scrape_interval, "evaluation_interval": "1m"}
+        global_: dict[str, object] = {
+            "scrape_interval": self.scrape_interval,
+            "evaluation_interval": self.evaluation_interval,
+        }
         if self.external_labels:
             global_["external_labels"] = self.external_labels
-        return {
+        jobs = {"demo": self.targets} | self.extra_jobs
+        config: dict[str, object] = {
             "global": global_,
             "rule_files": [str(path) for path in self.rule_files],
-            "scrape_configs": [{"job_name": "demo", "static_configs": [{"targets": self.targets}]}],
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": t}]} for job, t in jobs.items()],
         }
+        if self.alertmanagers:
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": self.alertmanagers}]}]}
+        return config
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.process is not None

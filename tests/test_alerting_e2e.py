@@ -1,0 +1,129 @@
+"""The whole loop with the real parts, from the exporter to the owner's webhook.
+
+exporter -> Prometheus -> auditor daemon -> Prometheus alert rules -> Alertmanager -> webhook receiver.
+Growing the exporter's metric past its budget makes Alertmanager deliver MetricCardinalityBudgetExceeded
+for the right metric and owner; raising the budget in the file (the daemon reloads it) resolves it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import LocalPrometheus, find_prometheus, free_port
+from tests.conftest import missing
+from tests.support.alertmanager import LocalAlertmanager, WebhookReceiver
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "tests" / "results"
+
+
+def budgets(max_series: int) -> str:
+    return (
+        "defaults: {owner: platform, max_series: 100000}\n"
+        "metrics:\n"
+        "  - name: user_sessions\n"
+        "    owner: team-identity\n"
+        f"    max_series: {max_series}\n"
+    )
+
+
+def fast_rules(tmp_path: Path) -> Path:
+    """The shipped rules with `for: 0s`, so that the test does not wait 15 minutes."""
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts" / "metrics-auditor.rules.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule["for"] = "0s"
+    path = tmp_path / "alerts.yml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path, receiver: WebhookReceiver) -> Iterator[LocalAlertmanager]:
+    if shutil.which("prometheus-alertmanager") is None:
+        missing("prometheus-alertmanager (Debian package prometheus-alertmanager)")
+    am = LocalAlertmanager(tmp_path / "alertmanager", receiver.url)
+    am.start()
+    yield am
+    am.stop()
+
+
+def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
+    tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
+) -> None:
+    if find_prometheus() is None:
+        missing("the prometheus binary")
+    exporter = Exporter()
+    exporter.set("user_sessions", 50, label="user_id")
+    exporter.start()
+    budgets_file = tmp_path / "budgets.yml"
+    budgets_file.write_text(budgets(60))
+    auditor_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")} | {
+        "AUDITOR_DATABASE_URL": sqlite_url,
+        "AUDITOR_BUDGETS_FILE": str(budgets_file),
+        "AUDITOR_AUDIT_INTERVAL": "1s",
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{auditor_port}",
+        "AUDITOR_SOURCE": "e2e",
+        "AUDITOR_DRILLDOWN__TOP_N": "0",
+    }
+    prometheus = LocalPrometheus(
+        tmp_path / "prometheus",
+        [exporter.target],
+        scrape_interval="1s",
+        evaluation_interval="1s",
+        rule_files=[fast_rules(tmp_path)],
+        extra_jobs={"metrics-auditor": [f"127.0.0.1:{auditor_port}"]},
+        alertmanagers=[alertmanager.target],
+        extra_args=["--rules.alert.resend-delay=1s"],
+    )
+    daemon: subprocess.Popen[bytes] | None = None
+    try:
+        prometheus.start()
+        env["AUDITOR_PROMETHEUS_URL"] = prometheus.url
+        subprocess.run([sys.executable, "-m", "auditor", "db", "upgrade"], env=env, check=True, capture_output=True)
+        with (tmp_path / "daemon.log").open("wb") as log:
+            daemon = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env, stdout=log, stderr=log)
+
+        exporter.set("user_sessions", 80, label="user_id")
+        firing = receiver.wait_for("MetricCardinalityBudgetExceeded", "firing")
+        alert = firing["alert"]
+        assert alert["labels"]["metric"] == "user_sessions"
+        assert alert["labels"]["owner"] == "team-identity"
+        assert alert["labels"]["severity"] == "page"
+        assert alert["annotations"]["description"].startswith(
+            "user_sessions holds 80 series, over its budget of 60. Owner: team-identity."
+        )
+        assert alert["annotations"]["runbook_url"].endswith("docs/runbook.md#metriccardinalitybudgetexceeded")
+
+        budgets_file.write_text(budgets(200))
+        resolved = receiver.wait_for("MetricCardinalityBudgetExceeded", "resolved")
+        assert resolved["alert"]["labels"]["metric"] == "user_sessions"
+    finally:
+        if daemon is not None:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=15)
+        prometheus.stop()
+        exporter.stop()
+    assert "budgets reloaded" in (tmp_path / "daemon.log").read_text()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "alertmanager-webhook-payload.json").write_text(json.dumps(firing["payload"], indent=2) + "\n")
