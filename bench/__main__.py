@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.demo.prometheus import free_port
+from bench import exposition
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -111,7 +112,9 @@ def main() -> int:
         with fake_prometheus(version) as url:
             results[f"{label}/postgres"] = cycle_on_postgres(url, cycles)
             results[f"{label}/sqlite"] = cycle_on_sqlite(url, cycles)
+    results["exposition"] = exposition.run()
     report(results)
+    report_exposition(results["exposition"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {RESULTS / 'latest.json'}")
@@ -131,7 +134,7 @@ def report(results: dict[str, Any]) -> None:
     ):
         table.add_column(column, justify="right")
     for key, r in results.items():
-        if not isinstance(r, dict):
+        if not isinstance(r, dict) or "fetch_s" not in r:
             continue
         table.add_row(
             key,
@@ -145,6 +148,18 @@ def report(results: dict[str, Any]) -> None:
     console = Console(width=160)
     console.print(table)
     console.print("targets (DESIGN 5): auditor beyond fetch < 0.5 s, peak RSS < 150 MiB")
+
+
+def report_exposition(results: dict[str, Any]) -> None:
+    table = Table(title=f"auditor /metrics for a {METRICS:,}-metric census (export.top_n=20, export.max_metrics=500)")
+    for column in ("budgets", "findings", "exposed series", "bytes", "evaluate", "scrape"):
+        table.add_column(column, justify="right")
+    for name, r in results.items():
+        table.add_row(
+            name, f"{r['findings']:,}", f"{r['series']:,}", f"{r['bytes'] / 1024:,.0f} KiB",
+            f"{r['evaluate_s']:.3f} s", f"{r['scrape_s']:.3f} s",
+        )  # fmt: skip
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ def test_check_exits_1_with_the_violations_and_a_fix(
     table = capsys.readouterr().out
     assert "user_sessions" in table
     assert "fix for user_sessions (team-identity): drop_label (saves 498 series)" in table
+    assert table.count("fix for user_sessions") == 1, "one fix per metric, whatever the number of violations"
     assert "target_label: user_id" in table
 
 

@@ -151,6 +151,10 @@ def test_per_metric_series_are_capped_whatever_the_census(tmp_path: Path) -> Non
     assert len(per_metric) == 20
     assert 'metrics_auditor_metric_series{metric="m09999",owner="unowned"}' in m
     over = {f"m{i:05d}": 200 for i in range(10_000)}
-    capped = scrape_details(evaluated(over, "defaults: {max_series: 100}\n", tmp_path), ExportSettings(max_metrics=50))
+    growing = {timedelta(days=7): dict.fromkeys(over, 100)}
+    text = "defaults: {max_series: 100, max_growth: {7d: 0.2}, growth_min_series: 1}\n"
+    capped = scrape_details(evaluated(over, text, tmp_path, baselines=growing), ExportSettings(max_metrics=50))
     assert len([k for k in capped if k.startswith("metrics_auditor_metric_series{")]) == 50
+    assert len([k for k in capped if k.startswith("metrics_auditor_growth_exceeded{")]) == 50
     assert capped["metrics_auditor_export_dropped_metrics"] == 9_950
+    assert capped['metrics_auditor_findings{kind="growth",severity="exceeded"}'] == 10_000

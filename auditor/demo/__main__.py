@@ -93,9 +93,26 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+DEMO_BUDGETS = """\
+# The demo's budgets: user_sessions outgrows its budget a few minutes into the demo.
+defaults: {owner: platform, max_series: 1000, max_growth: {1h: 0.5}, growth_min_series: 20}
+metrics:
+  - name: user_sessions
+    owner: team-identity
+    max_series: 150
+    labels: {user_id: {max_values: 100}}
+  - match: "http_.*"
+    owner: team-web
+    max_series: 40
+"""
+
+
 def _auditor_env(prometheus_url: str, workdir: Path) -> dict[str, str]:
     listen_port = _listen_port()
+    budgets = workdir / "budgets.yml"
+    budgets.write_text(DEMO_BUDGETS, encoding="utf-8")
     return os.environ | {
+        "AUDITOR_BUDGETS_FILE": str(budgets),
         "AUDITOR_PROMETHEUS_URL": prometheus_url,
         "AUDITOR_DATABASE_URL": f"sqlite:///{workdir / 'metrics-auditor.db'}",
         "AUDITOR_AUDIT_INTERVAL": "10s",
@@ -116,7 +133,9 @@ def _listen_port(preferred: int = 9920) -> int:
 
 def _print_guide(prometheus_url: str, env: dict[str, str]) -> None:
     listen = env["AUDITOR_LISTEN_ADDRESS"]
-    exports = " ".join(f"{k}={env[k]}" for k in ("AUDITOR_PROMETHEUS_URL", "AUDITOR_DATABASE_URL"))
+    exports = " ".join(
+        f"{k}={env[k]}" for k in ("AUDITOR_PROMETHEUS_URL", "AUDITOR_DATABASE_URL", "AUDITOR_BUDGETS_FILE")
+    )
     print(
         f"""
 metrics-auditor demo is running (Ctrl-C stops everything it started).
@@ -132,6 +151,10 @@ In another terminal:
   .venv/bin/metrics-auditor audit                      # the census of every metric, now
   .venv/bin/metrics-auditor history user_sessions      # how user_sessions grew, cycle by cycle
   .venv/bin/metrics-auditor history user_sessions --format json
+  .venv/bin/metrics-auditor check                      # budgets: user_sessions goes over 150 after ~3 minutes
+
+The budgets are in {env["AUDITOR_BUDGETS_FILE"]}: edit the file and the daemon picks it up at its next cycle;
+`curl -s http://{listen}/metrics | grep budget_exceeded` shows what Alertmanager would be told.
 """,
         flush=True,
     )

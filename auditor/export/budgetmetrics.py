@@ -1,7 +1,8 @@
 """Budget metrics of DESIGN 3.4, kept small whatever the size of Prometheus.
 
-Per-metric series are exported only for metrics with a finding, metrics with a budget entry
-of their own and the top-N by series, in that order, and never more than ``max_metrics``.
+Per-metric series (budget, growth and label families alike) are exported only for metrics with
+a finding, metrics with a budget entry of their own and the top-N by series, in that order, and
+never for more than ``max_metrics`` metrics.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from auditor.budgets import BudgetsProvider
-from auditor.domain import Kind, Severity
+from auditor.domain import Finding, Kind, Severity
 from auditor.durations import format_duration
 from auditor.evaluate import Evaluation, MetricStatus
 from auditor.settings import ExportSettings
@@ -43,8 +44,10 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     evaluation = details.evaluation
     selection = select(evaluation, export)
     yield from _per_metric(selection.statuses)
-    yield from _growth(evaluation)
-    yield from _labels(evaluation)
+    chosen = {status.metric for status in selection.statuses}
+    capped = [f for f in evaluation.findings if f.metric in chosen]
+    yield from _growth(capped)
+    yield from _labels(capped)
     yield from _owners(evaluation)
     yield _gauge(
         "findings",
@@ -106,8 +109,8 @@ def _per_metric(statuses: list[MetricStatus]) -> Iterator[Metric]:
     )  # fmt: skip
 
 
-def _growth(evaluation: Evaluation) -> Iterator[Metric]:
-    growth = [f for f in evaluation.findings if f.kind is Kind.GROWTH]
+def _growth(findings: list[Finding]) -> Iterator[Metric]:
+    growth = [f for f in findings if f.kind is Kind.GROWTH]
     labels = [*METRIC_LABELS, "window"]
     key = {f: (f.metric, f.owner, format_duration(f.window) if f.window else "") for f in growth}
     yield _gauge(
@@ -122,8 +125,8 @@ def _growth(evaluation: Evaluation) -> Iterator[Metric]:
     )
 
 
-def _labels(evaluation: Evaluation) -> Iterator[Metric]:
-    found = [f for f in evaluation.findings if f.kind is Kind.LABEL]
+def _labels(findings: list[Finding]) -> Iterator[Metric]:
+    found = [f for f in findings if f.kind is Kind.LABEL]
     labels = [*METRIC_LABELS, "label"]
     key = {f: (f.metric, f.owner, f.label) for f in found}
     yield _gauge(

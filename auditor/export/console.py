@@ -164,7 +164,8 @@ def print_check(report: CheckReport, out: TextIO) -> None:
             f"{since:%Y-%m-%d %H:%M} ({_age(census.collected_at - since)})",
         )  # fmt: skip
     console.print(table)
-    for finding in evaluation.violations:
+    first_per_metric = {f.metric: f for f in reversed(evaluation.violations)}
+    for finding in reversed(first_per_metric.values()):
         suggestion = suggest(finding, report.labels.get(finding.metric, {}))
         saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"
         console.print(f"\nfix for {finding.metric} ({finding.owner}): {suggestion.action} ({saved})", markup=False)
