@@ -137,8 +137,10 @@ class Budgets:
     _by_name: dict[str, int] = field(init=False, repr=False)
     _patterns: list[tuple[int, re.Pattern[str]]] = field(init=False, repr=False)
     _cache: dict[str, Budget] = field(init=False, repr=False, default_factory=dict)
+    _defaults: Budget = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_defaults", self._budget(None, None))
         by_name: dict[str, int] = {}
         for index, entry in enumerate(self.model.metrics):
             if entry.name is not None:
@@ -161,7 +163,7 @@ class Budgets:
         cached = self._cache.get(metric)
         if cached is None:
             index = self._first_entry(metric)
-            cached = self._budget(None if index is None else self.model.metrics[index], index)
+            cached = self._defaults if index is None else self._budget(self.model.metrics[index], index)
             self._cache[metric] = cached
         return cached
 

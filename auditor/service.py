@@ -27,11 +27,10 @@ from auditor.evaluate.targets import drilldown_targets, forecast_targets
 from auditor.settings import Settings
 from auditor.stats import CycleDetails, CycleStats
 from auditor.store import Store, make_engine, require_head
+from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
 
 log = logging.getLogger(__name__)
-BASELINE_HALF_WIDTH = timedelta(minutes=30)
-"""A growth baseline is the maximum over the hour centred one window ago."""
 
 
 @dataclass
@@ -49,6 +48,7 @@ class Auditor:
         self._source = self.settings.source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown)
+        self._maxima = HourlyMaxima(self.store)
         self._running = threading.Lock()
 
     def __enter__(self) -> Auditor:
@@ -76,7 +76,8 @@ class Auditor:
                 census = self._collector.collect(self.source(), deadline)
                 budgets = self.budgets.current()
                 drill = self._drill(census, budgets, deadline)
-                evaluation = evaluate(evaluation_input(self.store, census, budgets, drill.labels, self.settings))
+                inp = evaluation_input(self.store, census, budgets, drill.labels, self.settings, maxima=self._maxima)
+                evaluation = evaluate(inp)
                 deadline.check()
                 self.store.save_census(
                     census,
@@ -159,16 +160,24 @@ class Auditor:
 
 
 def evaluation_input(
-    store: Store, census: Census, budgets: Budgets, labels: DrilldownLabels, settings: Settings
+    store: Store,
+    census: Census,
+    budgets: Budgets,
+    labels: DrilldownLabels,
+    settings: Settings,
+    *,
+    maxima: HourlyMaxima | None = None,
 ) -> EvaluationInput:
-    """What the checks need from the stored history, around ``census`` (same source, same series notion)."""
+    """What the checks need from the stored history, around ``census`` (same source, same series notion).
+
+    Growth compares clock-hour maxima: this hour's against the hour one window ago.
+    """
+    maxima = maxima or HourlyMaxima(store)
     now, source, notion = census.collected_at, census.source, census.notion.value
-    baselines = {
-        window: store.window_max(source, notion, now - window - BASELINE_HALF_WIDTH, now - window + BASELINE_HALF_WIDTH)
-        for window in budgets.growth_windows()
-    }
-    recent = store.window_max(source, notion, now - timedelta(hours=1), now)
-    recent_max = {metric: max(series, recent.get(metric, 0)) for metric, series in census.metrics.items()}
+    windows = budgets.growth_windows()
+    baselines = {window: maxima.hour(source, notion, hour_start(now - window)) for window in windows}
+    # Only the growth check reads this hour's maxima: no query when no budget limits growth.
+    recent_max = maxima.current(census) if windows else dict(census.metrics)
     trends = store.hourly_max(source, notion, forecast_targets(census, budgets), now - settings.forecast_window)
     hour = now.timestamp() // 3600 * 3600
     for metric, points in trends.items():

@@ -60,24 +60,14 @@ def postgres_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def worker(url: str, database_url: str, cycles: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.cycle_worker",
-            "--url",
-            url,
-            "--database-url",
-            database_url,
-            "--cycles",
-            str(cycles),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+def worker(url: str, database_url: str, cycles: int, *extra: str) -> dict[str, Any]:
+    command = ["-m", "bench.cycle_worker", "--url", url, "--database-url", database_url, "--cycles", str(cycles)]
+    # Outside the checkout, so that rules/budgets.yml is used only when a scenario asks for it.
+    with tempfile.TemporaryDirectory() as elsewhere:
+        env = os.environ | {"PYTHONPATH": str(ROOT)}
+        out = subprocess.run(
+            [sys.executable, *command, *extra], cwd=elsewhere, env=env, capture_output=True, text=True, check=True
+        )
     return dict(json.loads(out.stdout))
 
 
@@ -88,11 +78,11 @@ def postgres_footprint(database_url: str) -> dict[str, int]:
     return {"bytes": size, "rows": rows}
 
 
-def cycle_on_postgres(url: str, cycles: int) -> dict[str, Any]:
+def cycle_on_postgres(url: str, cycles: int, *extra: str) -> dict[str, Any]:
     with postgres_database() as database_url:
-        first = worker(url, database_url, 1)
+        first = worker(url, database_url, 1, *extra)
         after_one = postgres_footprint(database_url)
-        result = worker(url, database_url, cycles)
+        result = worker(url, database_url, cycles, *extra)
         after_all = postgres_footprint(database_url)
     result["rows_per_cycle"] = (after_all["rows"] - after_one["rows"]) / cycles
     result["bytes_per_cycle"] = (after_all["bytes"] - after_one["bytes"]) / cycles
@@ -112,6 +102,9 @@ def main() -> int:
         with fake_prometheus(version) as url:
             results[f"{label}/postgres"] = cycle_on_postgres(url, cycles)
             results[f"{label}/sqlite"] = cycle_on_sqlite(url, cycles)
+            if label == "tsdb_status":
+                example = str(ROOT / "rules" / "budgets.yml")
+                results[f"{label}/postgres + rules/budgets.yml"] = cycle_on_postgres(url, cycles, "--budgets", example)
     results["exposition"] = exposition.run()
     report(results)
     report_exposition(results["exposition"])

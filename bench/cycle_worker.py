@@ -36,12 +36,16 @@ class TimingTransport(httpx.HTTPTransport):
         return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
 
 
-def run(url: str, database_url: str, cycles: int, tsdb_limit: int) -> dict[str, Any]:
+def run(url: str, database_url: str, cycles: int, tsdb_limit: int, budgets: str | None = None) -> dict[str, Any]:
     engine = make_engine(database_url)
     upgrade(engine)
     transport = TimingTransport()
     settings = Settings(  # type: ignore[call-arg]
-        prometheus_url=url, database_url=database_url, source="bench", census=CensusSettings(tsdb_limit=tsdb_limit)
+        prometheus_url=url,
+        database_url=database_url,
+        source="bench",
+        census=CensusSettings(tsdb_limit=tsdb_limit),
+        budgets_file=budgets,
     )
     totals, fetches, beyond = [], [], []
     with httpx.Client(base_url=url, transport=transport, timeout=60) as http:
@@ -75,5 +79,6 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--cycles", type=int, default=7)
     parser.add_argument("--tsdb-limit", type=int, default=20_000)
+    parser.add_argument("--budgets", help="budgets file (default: none, the built-in defaults)")
     args = parser.parse_args()
-    print(json.dumps(run(args.url, args.database_url, args.cycles, args.tsdb_limit)))
+    print(json.dumps(run(args.url, args.database_url, args.cycles, args.tsdb_limit, args.budgets)))

@@ -41,8 +41,13 @@ class Bodies:
         )
         self.names = _ok(sorted(self.metrics))
         self.config = _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\n"})
+        self.labels = _ok(["__name__", "instance", "job", "id"])
+        self.values = _ok([f"value-{i}" for i in range(50)])
+        self.without = _ok({"resultType": "vector", "result": [{"metric": {}, "value": [1.0, "10"]}]})
 
     def count(self, query: str) -> bytes:
+        if query.startswith("count(count without"):
+            return self.without
         match = re.search(r'__name__=~"(.*)"', query)
         names = match.group(1).split("|") if match else []
         result = [{"metric": {"__name__": n}, "value": [1.0, str(self.metrics[n])]} for n in names if n in self.metrics]
@@ -55,13 +60,17 @@ def serve(port: int, bodies: Bodies) -> None:
         "/api/v1/status/tsdb": bodies.tsdb,
         "/api/v1/label/__name__/values": bodies.names,
         "/api/v1/status/config": bodies.config,
+        "/api/v1/labels": bodies.labels,
     }
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body would otherwise wait for a delayed ACK
 
         def do_GET(self) -> None:
-            self._send(routes.get(urlsplit(self.path).path))
+            path = urlsplit(self.path).path
+            is_values = path.startswith("/api/v1/label/") and path != "/api/v1/label/__name__/values"
+            self._send(bodies.values if is_values else routes.get(path))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))

@@ -63,3 +63,15 @@ def test_a_failing_metric_is_skipped_not_fatal(router: respx.MockRouter, http: h
     router.get("/api/v1/labels").respond(422, json={"status": "error", "errorType": "execution", "error": "boom"})
     result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(["m1"], set(), NOW, Deadline.after(30))
     assert (result.labels, result.skipped) == ({}, ["m1"])
+
+
+def test_http_errors_skip_the_metric_and_timeouts_stop_the_drilldown(
+    router: respx.MockRouter, http: httpx.Client
+) -> None:
+    router.get("/api/v1/labels", params={"match[]": selector("m1")}).respond(404, text="404 page not found")
+    router.get("/api/v1/labels", params={"match[]": selector("m2")}).mock(side_effect=httpx.ReadTimeout("slow"))
+    result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(
+        ["m1", "m2", "m3"], set(), NOW, Deadline.after(30)
+    )
+    assert result.labels == {}
+    assert result.skipped == ["m1", "m2", "m3"]

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event, func, select
 from auditor.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
 from auditor.errors import StoreError
 from auditor.store import Store
+from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source, StoredFinding
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -196,3 +197,20 @@ def test_latest_census_rebuilds_the_newest_snapshot(engine: Engine) -> None:
     assert latest.notion is SeriesNotion.ACTIVE
     assert latest.label_stats == {"labelValueCountByLabelName": {"__name__": 2, "user_id": 9}}
     assert store.metric_counts(snapshot_id) == latest.metrics
+
+
+def test_hourly_maxima_read_each_past_hour_once(engine: Engine) -> None:
+    store = Store(engine)
+    hour = hour_start(T0)
+    for minutes, value in [(5, 10), (25, 40), (65, 7)]:
+        store.save_census(census({"a": value}, hour + timedelta(minutes=minutes)), "u", 0.1)
+    queries: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+    maxima = HourlyMaxima(store)
+    assert maxima.hour("prod", "active", hour) == {"a": 40}
+    assert maxima.hour("prod", "active", hour) == {"a": 40}
+    assert len(queries) == 1, "a past hour is read once"
+    now = census({"a": 9, "b": 1}, hour + timedelta(minutes=70))
+    assert maxima.current(now) == {"a": 9, "b": 1}
+    assert maxima.current(census({"a": 3}, hour + timedelta(minutes=75))) == {"a": 9, "b": 1}
+    assert len(queries) == 2, "the current hour is read once, then kept up to date in memory"

@@ -20,7 +20,7 @@ from datetime import datetime
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.domain import LabelStats
-from auditor.errors import PrometheusError, PrometheusQueryError
+from auditor.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
 from auditor.settings import DrilldownSettings
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,11 @@ class Drilldown:
                 break
             try:
                 result.labels[metric] = self._one(metric, metric in offenders, at)
-            except PrometheusQueryError as exc:
+            except (PrometheusUnreachable, PrometheusTimeout) as exc:
+                log.warning("drill-down stopped, Prometheus is struggling: %s", exc)
+                result.skipped.extend(metrics[index:])
+                break
+            except PrometheusError as exc:
                 log.warning("drill-down of %s failed: %s", metric, exc)
                 result.skipped.append(metric)
         else:

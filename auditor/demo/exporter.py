@@ -90,6 +90,8 @@ class Exporter:
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # headers and body would otherwise wait for a delayed ACK
+
             def do_GET(self) -> None:
                 if self.path.split("?")[0] != "/metrics":
                     self.send_error(404)

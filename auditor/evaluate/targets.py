@@ -12,10 +12,16 @@ FORECAST_MIN_USAGE = 0.5
 def drilldown_targets(census: Census, budgets: Budgets, top_n: int) -> list[str]:
     """Over or near budget first (by usage), then metrics with label budgets, then the top-N by series."""
     ranked = census.ranked()
-    near = [(usage(s, budgets.for_metric(m).max_series), m) for m, s in ranked]
-    over = [m for ratio, m in sorted(near, reverse=True) if ratio >= budgets.for_metric(m).warn_ratio]
-    labelled = [m for m, _ in ranked if budgets.for_metric(m).labels and budgets.for_metric(m).explicit]
-    top = [m for m, _ in ranked[:top_n]]
+    near, labelled = [], []
+    for metric, series in ranked:
+        budget = budgets.for_metric(metric)
+        ratio = usage(series, budget.max_series)
+        if ratio >= budget.warn_ratio:
+            near.append((ratio, metric))
+        if budget.labels and budget.explicit:
+            labelled.append(metric)
+    over = [metric for _, metric in sorted(near, key=lambda item: -item[0])]
+    top = [metric for metric, _ in ranked[:top_n]]
     return list(dict.fromkeys([*over, *labelled, *top]))
 
 

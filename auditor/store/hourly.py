@@ -1,0 +1,50 @@
+"""Hourly maxima of series counts, the comparable samples of the growth check (DESIGN 4).
+
+    maxima = HourlyMaxima(store)
+    maxima.hour("prod", "head", hour_start(now - timedelta(days=7)))   # cached: a past hour never changes
+    maxima.current(census)                                            # this clock hour, kept up to date in memory
+
+The daemon keeps one instance, so each past hour is read once instead of every cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from auditor.domain import Census
+from auditor.store.repository import Store
+
+HOUR = timedelta(hours=1)
+_KEEP = 64
+
+
+def hour_start(moment: datetime) -> datetime:
+    return datetime.fromtimestamp(moment.timestamp() // 3600 * 3600, UTC)
+
+
+class HourlyMaxima:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._past: dict[tuple[str, str, datetime], dict[str, int]] = {}
+        self._current_key: tuple[str, str, datetime] | None = None
+        self._current: dict[str, int] = {}
+
+    def hour(self, source: str, notion: str, start: datetime) -> dict[str, int]:
+        """Maximum series per metric in the clock hour beginning at ``start``."""
+        key = (source, notion, start)
+        if key not in self._past:
+            if len(self._past) >= _KEEP:
+                del self._past[min(self._past, key=lambda k: k[2])]
+            self._past[key] = self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1))
+        return self._past[key]
+
+    def current(self, census: Census) -> dict[str, int]:
+        """Maximum series per metric in the clock hour of ``census``, ``census`` included."""
+        key = (census.source, census.notion.value, hour_start(census.collected_at))
+        if key != self._current_key:
+            self._current = self._store.window_max(key[0], key[1], key[2], census.collected_at)
+            self._current_key = key
+        for metric, series in census.metrics.items():
+            if series > self._current.get(metric, 0):
+                self._current[metric] = series
+        return dict(self._current)
