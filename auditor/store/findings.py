@@ -14,6 +14,8 @@ from auditor.durations import format_duration
 from auditor.store.models import MetricName, StoredFinding
 
 FindingKey = tuple[str, str, str, str, str]
+_KEY = (MetricName.name, StoredFinding.kind, StoredFinding.label, StoredFinding.growth_window, StoredFinding.severity)
+"""The columns that identify a finding across cycles, in ``FindingKey`` order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,21 +44,10 @@ def _key(finding: Finding) -> FindingKey:
 def sync(conn: Connection, source_id: int, ids: dict[str, int], findings: Sequence[Finding], now: datetime) -> None:
     """Continue the open findings reported again, resolve the others, open the new ones."""
     current = {_key(f): f for f in findings}
-    query = (
-        select(
-            StoredFinding.id,
-            MetricName.name,
-            StoredFinding.kind,
-            StoredFinding.label,
-            StoredFinding.growth_window,
-            StoredFinding.severity,
-        )
-        .join(MetricName, MetricName.id == StoredFinding.metric_id)
-        .where(StoredFinding.source_id == source_id, StoredFinding.resolved_at.is_(None))
-    )
+    query = _open(source_id, StoredFinding.id, *_KEY)
     continued, resolved = [], []
     for row_id, *key in conn.execute(query):
-        finding = current.pop(tuple(key), None)  # type: ignore[arg-type]
+        finding = current.pop(tuple(key), None)
         if finding is None:
             resolved.append({"row_id": row_id, "resolved_at": now})
         else:
@@ -101,22 +92,15 @@ def _figures(finding: Finding) -> dict[str, Any]:
 
 
 def open_findings_query(source_id: int) -> Any:
+    figures = (StoredFinding.owner, StoredFinding.first_seen, StoredFinding.last_seen, StoredFinding.series)
+    limits = (StoredFinding.max_series, StoredFinding.value, StoredFinding.limit_value)
+    return _open(source_id, *_KEY, *figures, *limits).order_by(StoredFinding.first_seen, MetricName.name)
+
+
+def _open(source_id: int, *columns: Any) -> Any:
+    """The open (unresolved) findings of a source, with ``columns``."""
     return (
-        select(
-            MetricName.name,
-            StoredFinding.kind,
-            StoredFinding.label,
-            StoredFinding.growth_window,
-            StoredFinding.severity,
-            StoredFinding.owner,
-            StoredFinding.first_seen,
-            StoredFinding.last_seen,
-            StoredFinding.series,
-            StoredFinding.max_series,
-            StoredFinding.value,
-            StoredFinding.limit_value,
-        )
+        select(*columns)
         .join(MetricName, MetricName.id == StoredFinding.metric_id)
         .where(StoredFinding.source_id == source_id, StoredFinding.resolved_at.is_(None))
-        .order_by(StoredFinding.first_seen, MetricName.name)
     )
