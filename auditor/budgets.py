@@ -16,13 +16,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
 from auditor.durations import format_duration, parse_duration
 from auditor.errors import ConfigError
-from auditor.yamlfile import YamlDocument, load_yaml
+from auditor.yamlfile import YamlDocument, load_yaml, validation_messages
 
 log = logging.getLogger(__name__)
 DEFAULT_OWNER = "unowned"
@@ -222,32 +222,9 @@ def load_budgets(path: Path, today: date | None = None) -> Budgets:
     try:
         model = BudgetsModel.model_validate(data)
     except ValidationError as exc:
-        raise BudgetsError("\n".join(_messages(exc, doc))) from exc
+        raise BudgetsError("\n".join(validation_messages(exc, doc, "docs/budgets.md"))) from exc
     today = today or date.today()
     return Budgets(model, path, tuple(_warnings(model, doc, today)), today)
-
-
-def _messages(exc: ValidationError, doc: YamlDocument) -> list[str]:
-    lines = []
-    for err in exc.errors(include_url=False):
-        loc = _yaml_loc(err["loc"])
-        field_name = ".".join(str(part) for part in loc) or "(top level)"
-        lines.append(f"{doc.where(loc)}: {field_name}: {_message(err)}")
-    return lines
-
-
-def _yaml_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    """Drop pydantic's synthetic parts (``[key]`` of dict values) so the path follows the YAML."""
-    return tuple(part for part in loc if not (isinstance(part, str) and part.startswith("[")))
-
-
-def _message(err: Any) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check the spelling; see docs/budgets.md)"
-    if err["type"] in {"int_type", "float_type", "int_parsing", "float_parsing"}:
-        return f"{msg} (got {err['input']!r})"
-    return msg
 
 
 def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:

@@ -111,6 +111,9 @@ class LoadedRule:
     labels: dict[str, str]
     health: str
     last_error: str = ""
+    duration_seconds: float = 0.0
+    """``for`` of an alerting rule."""
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from auditor.errors import ConfigError
+from auditor.errors import AuditorError, ConfigError
 
 _Loader: type[yaml.SafeLoader | yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -50,7 +51,7 @@ def _child(node: yaml.Node, key: int | str) -> yaml.Node | None:
     return None
 
 
-def load_yaml(path: Path, error: type[ConfigError] = ConfigError) -> YamlDocument:
+def load_yaml(path: Path, error: type[AuditorError] = ConfigError) -> YamlDocument:
     """Parse ``path``; a missing file or broken YAML raises ``error`` naming ``FILE:LINE``."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -65,3 +66,27 @@ def load_yaml(path: Path, error: type[ConfigError] = ConfigError) -> YamlDocumen
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from exc
     return YamlDocument(path=path, data=data, root=root)
+
+
+def validation_messages(exc: ValidationError, doc: YamlDocument, reference: str = "") -> list[str]:
+    """One ``FILE:LINE: field: message`` line per pydantic error, the line found through the YAML nodes."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = _yaml_loc(err["loc"])
+        field_name = ".".join(str(part) for part in loc) or "(top level)"
+        lines.append(f"{doc.where(loc)}: {field_name}: {_message(err, reference)}")
+    return lines
+
+
+def _yaml_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Drop pydantic's synthetic parts (``[key]`` of dict values) so the path follows the YAML."""
+    return tuple(part for part in loc if not (isinstance(part, str) and part.startswith("[")))
+
+
+def _message(err: Any, reference: str) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"unknown key (check the spelling; see {reference})" if reference else "unknown key (check the spelling)"
+    if err["type"] in {"int_type", "float_type", "int_parsing", "float_parsing"}:
+        return f"{msg} (got {err['input']!r})"
+    return msg

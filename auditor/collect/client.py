@@ -86,6 +86,8 @@ class _Rule(_Strictish):
     labels: dict[str, str] = Field(default_factory=dict)
     health: str = "unknown"
     lastError: str = ""
+    duration: float = Field(0.0, ge=0)
+    annotations: dict[str, str] = Field(default_factory=dict)
 
 
 class _RuleGroup(_Strictish):
@@ -215,7 +217,10 @@ class PrometheusClient:
                 interval_seconds=group.interval,
                 limit=group.limit,
                 rules=tuple(
-                    LoadedRule(r.name, r.type, r.query, dict(r.labels), r.health, r.lastError) for r in group.rules
+                    LoadedRule(
+                        r.name, r.type, r.query, dict(r.labels), r.health, r.lastError, r.duration, dict(r.annotations)
+                    )
+                    for r in group.rules
                 ),
             )
             for group in data.groups
