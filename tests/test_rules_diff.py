@@ -75,7 +75,7 @@ def test_expr_label_interval_and_limit_changes(tmp_path: Path) -> None:
 def test_a_moved_rule_is_changed_with_group_not_removed_and_added(tmp_path: Path) -> None:
     requests_rule = "      - record: job:requests:rate5m\n        expr: sum(rate(http_requests_total[5m])) by (job)\n"
     moved = BASE.replace(requests_rule, "") + requests_rule
-    moved += "      - record: instance:memory:bytes\n        expr: node_memory_MemTotal_bytes - node_memory_Free_bytes\n"
+    moved += "      - record: instance:memory:bytes\n        expr: node_memory_total - node_memory_free\n"
     result = diff(ruleset(tmp_path, BASE, "a.yml"), ruleset(tmp_path, moved, "b.yml"))
     [move] = [c for c in result.changed if c.new.name == "job:requests:rate5m"]
     assert move.changes == ("interval", "group")
@@ -131,12 +131,15 @@ def test_the_shipped_example_set_loads() -> None:
     assert all(r.kind == "record" for r in rules.rules())
 
 
+GROUP = "groups:\n  - name: g\n    rules:\n"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
         ("groups:\n  - name: g\n    rules:\n      - record: a\n        expr: sum(\n", 5, "invalid PromQL"),
         (
-            "groups:\n  - name: g\n    rules:\n      - record: a\n        expr: up\n      - record: a\n        expr: x\n",
+            GROUP + "      - record: a\n        expr: up\n      - record: a\n        expr: x\n",
             6,
             "duplicate record 'a'",
         ),
