@@ -9,10 +9,7 @@ Every error names ``FILE:LINE`` and the field; an expired exception is a warning
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 
 from auditor.durations import format_duration, parse_duration
 from auditor.errors import ConfigError
+from auditor.reloadable import Reloadable
 from auditor.yamlfile import YamlDocument, load_yaml, validation_messages
 
-log = logging.getLogger(__name__)
 DEFAULT_OWNER = "unowned"
 
 Count = Annotated[int, Strict(), Field(ge=0)]
@@ -243,67 +240,8 @@ def describe_windows(growth: dict[timedelta, float]) -> str:
     return ", ".join(f"+{limit:.0%} in {format_duration(window)}" for window, limit in sorted(growth.items()))
 
 
-class BudgetsProvider:
-    """The budgets in force, reloaded when the file changes (or on demand, e.g. SIGHUP).
-
-    A broken edit keeps the last good budgets: the failure is logged and counted, never fatal.
-    """
+class BudgetsProvider(Reloadable[Budgets]):
+    """The budgets in force, reloaded when the file changes (or on SIGHUP); a broken edit keeps the last good ones."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.reload_failures = 0
-        self.last_error: str | None = None
-        self.loaded_at: float | None = None
-        self._budgets = default_budgets()
-        self._signature: tuple[int, int, int] | None = None
-        self._lock = threading.Lock()
-
-    def load(self) -> Budgets:
-        """First load: errors raise (a broken file at start is a configuration error, exit 2)."""
-        if self.path is not None:
-            signature = _signature(self.path)
-            self._budgets, self._signature = load_budgets(self.path), signature
-            self.loaded_at = time.time()
-            for warning in self._budgets.warnings:
-                log.warning("%s", warning)
-        return self._budgets
-
-    def current(self) -> Budgets:
-        """The budgets to use now; reloads first when the file changed on disk."""
-        with self._lock:
-            if self.path is not None and _signature(self.path) != self._signature:
-                self._reload()
-            return self._budgets
-
-    def reload(self) -> None:
-        with self._lock:
-            self._reload()
-
-    @property
-    def valid(self) -> bool:
-        return self.last_error is None
-
-    def _reload(self) -> None:
-        if self.path is None:
-            return
-        signature = _signature(self.path)
-        try:
-            budgets = load_budgets(self.path)
-        except BudgetsError as exc:
-            self._signature = signature
-            self.reload_failures += 1
-            self.last_error = str(exc)
-            log.error("budgets not reloaded, keeping the last good ones: %s", str(exc).replace("\n", "; "))
-            return
-        self._budgets, self._signature, self.last_error = budgets, signature, None
-        self.loaded_at = time.time()
-        log.info("budgets reloaded from %s: %d entries", self.path, budgets.entries)
-
-
-def _signature(path: Path) -> tuple[int, int, int]:
-    """What changes when the file is edited or replaced (ConfigMap updates swap a symlink)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return (0, 0, 0)
-    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+        super().__init__(path, load_budgets, default_budgets(), "budgets", lambda budgets: budgets.warnings)

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +19,12 @@ from sqlalchemy import Engine
 
 from auditor import __version__
 from auditor.budgets import Budgets, BudgetsError, default_budgets, load_budgets
+from auditor.collect.client import PrometheusClient, build_http_client
 from auditor.domain import utc_now
 from auditor.durations import parse_duration
 from auditor.errors import AuditorError, ConfigError
 from auditor.evaluate import evaluate
+from auditor.evaluate.rules_diff import RulesDiff
 from auditor.export.console import (
     CheckReport,
     census_json,
@@ -32,6 +34,15 @@ from auditor.export.console import (
     print_check,
     print_history,
     print_json,
+)
+from auditor.export.rules_output import (
+    Impacts,
+    diff_json,
+    drift_json,
+    markdown,
+    print_text,
+    print_versions,
+    versions_json,
 )
 from auditor.settings import Settings, load_settings
 from auditor.store import Store, make_engine, require_head, upgrade
@@ -96,6 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
     budgets_check = budgets_commands.add_parser("check", help="validate a budgets file (FILE:LINE errors, exit 2)")
     budgets_check.add_argument("file", nargs="?", type=Path, help="default: AUDITOR_BUDGETS_FILE or rules/budgets.yml")
     budgets_check.set_defaults(handler=cmd_budgets_check)
+
+    rules = commands.add_parser("rules", help="versioned recording rules: diff, drift status, history")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    rules_diff = rules_commands.add_parser(
+        "diff", help="semantic diff of two rule-set versions; exit 0 same, 1 different, 2 error"
+    )
+    rules_diff.add_argument("old", metavar="OLD", help="file, directory, live, @ID or git:REV:PATH")
+    rules_diff.add_argument("new", metavar="NEW", help="file, directory, live, @ID or git:REV:PATH")
+    rules_diff.add_argument("--prometheus", metavar="URL", help="estimate the series each change adds or frees")
+    rules_diff.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    rules_diff.set_defaults(handler=cmd_rules_diff)
+    rules_status = rules_commands.add_parser(
+        "status", help="desired rules (AUDITOR_RULES_DIR) against the loaded ones; exit 1 on drift"
+    )
+    rules_status.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    rules_status.set_defaults(handler=cmd_rules_status)
+    rules_history = rules_commands.add_parser("history", help="the rule-set versions Prometheus has loaded over time")
+    rules_history.add_argument("--format", choices=["table", "json"], default="table")
+    rules_history.add_argument("--source", help="source name, when the database holds several")
+    rules_history.set_defaults(handler=cmd_rules_history)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
@@ -192,6 +223,79 @@ def cmd_budgets_check(args: argparse.Namespace, settings: Settings) -> int:
 def _load_budgets(settings: Settings) -> Budgets:
     path = settings.effective_budgets_file
     return load_budgets(path) if path is not None else default_budgets()
+
+
+def cmd_rules_diff(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.collect.impact import ImpactEstimator
+    from auditor.evaluate.rules_diff import diff
+    from auditor.rulesource import LIVE, comparable, resolve
+
+    with ExitStack() as stack:
+        live = _client(stack, settings, settings.prometheus_url) if LIVE in (args.old, args.new) else None
+        estimate = _client(stack, settings, args.prometheus.rstrip("/")) if args.prometheus else None
+        store = _store(stack, settings) if args.old.startswith("@") or args.new.startswith("@") else None
+        old = resolve(args.old, prometheus=live, store=store)
+        new = resolve(args.new, prometheus=live, store=store)
+        server = live or estimate
+        interval = server.evaluation_interval() if server else None
+        old, new = comparable(old, new, args.old == LIVE, args.new == LIVE, interval)
+        result = diff(old, new)
+        impacts = ImpactEstimator(estimate, utc_now()).assess(result) if estimate else None
+    _print_rules_diff(result, impacts, args.format)
+    return 0 if result.same else 1
+
+
+def cmd_rules_status(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.evaluate.rules_diff import diff
+    from auditor.rulesets import align, from_loaded, load_path
+
+    if settings.rules_dir is None:
+        raise ConfigError(
+            "AUDITOR_RULES_DIR is not set: point it at the desired recording rules (e.g. rules/recording)"
+        )
+    desired = load_path(settings.rules_dir)
+    with ExitStack() as stack:
+        client = _client(stack, settings, settings.prometheus_url)
+        live = from_loaded(client.rules(), f"live ({client.base_url})")
+        desired, live = align(desired, live, client.evaluation_interval())
+    result = diff(live, desired)
+    if args.format == "json":
+        print_json(drift_json(result), sys.stdout)
+    else:
+        _print_rules_diff(result, None, args.format)
+    return 0 if result.same else 1
+
+
+def cmd_rules_history(args: argparse.Namespace, settings: Settings) -> int:
+    with _engine(settings) as engine:
+        require_head(engine)
+        store = Store(engine)
+        source = _stored_source(store, args.source or settings.source)
+        versions = store.rule_versions(source) if source else []
+    if args.format == "json":
+        print_json(versions_json(versions), sys.stdout)
+    else:
+        print_versions(versions, sys.stdout)
+    return 0
+
+
+def _print_rules_diff(result: RulesDiff, impacts: Impacts | None, fmt: str) -> None:
+    if fmt == "json":
+        print_json(diff_json(result, impacts), sys.stdout)
+    elif fmt == "markdown":
+        sys.stdout.write(markdown(result, impacts))
+    else:
+        print_text(result, sys.stdout, impacts)
+
+
+def _client(stack: ExitStack, settings: Settings, url: str) -> PrometheusClient:
+    return PrometheusClient(stack.enter_context(build_http_client(url, settings.prometheus)))
+
+
+def _store(stack: ExitStack, settings: Settings) -> Store:
+    engine = stack.enter_context(_engine(settings))
+    require_head(engine)
+    return Store(engine)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

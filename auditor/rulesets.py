@@ -290,6 +290,16 @@ def _merge(sets: Sequence[RuleSet], description: str) -> RuleSet:
     return RuleSet(tuple(groups), description)
 
 
+def align(files: RuleSet, live: RuleSet, interval: float) -> tuple[RuleSet, RuleSet]:
+    """Make a rule set from files comparable with a live one.
+
+    Groups without an interval run at the server's global ``evaluation_interval``; and when the
+    files hold only recording rules, the alerting rules Prometheus loaded from elsewhere are left out.
+    """
+    kinds = {rule.kind for rule in files.rules()} or {RECORD}
+    return files.with_default_interval(interval), live.only(kinds)
+
+
 def from_loaded(groups: Sequence[LoadedRuleGroup], description: str = "live") -> RuleSet:
     """The rule set Prometheus reports (``/api/v1/rules``), normalised like a file."""
     out = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,12 +21,15 @@ from sqlalchemy import Engine
 from auditor.budgets import Budgets, BudgetsProvider
 from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
 from auditor.collect.drilldown import Drilldown, DrilldownResult
-from auditor.domain import Census, Clock, utc_now
+from auditor.domain import Census, Clock, LoadedRuleGroup, utc_now
 from auditor.errors import AuditorError, CycleCancelled, PrometheusError, StoreError
 from auditor.evaluate import EvaluationInput, evaluate
+from auditor.evaluate.rules_diff import diff as diff_rules
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
+from auditor.reloadable import Reloadable
+from auditor.rulesets import RuleSet, align, from_loaded, load_path
 from auditor.settings import Settings
-from auditor.stats import CycleDetails, CycleStats
+from auditor.stats import CycleDetails, CycleStats, RulesState
 from auditor.store import Store, make_engine, require_head
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
@@ -41,6 +45,8 @@ class Auditor:
     clock: Clock
     stats: CycleStats
     budgets: BudgetsProvider
+    desired_rules: Reloadable[RuleSet] | None = None
+    """AUDITOR_RULES_DIR, followed like the budgets file; None turns drift detection off."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
@@ -49,6 +55,7 @@ class Auditor:
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown)
         self._maxima = HourlyMaxima(self.store)
+        self._logged_rule_errors: set[tuple[str, str, str]] = set()
         self._running = threading.Lock()
 
     def __enter__(self) -> Auditor:
@@ -79,6 +86,7 @@ class Auditor:
                 inp = evaluation_input(self.store, census, budgets, drill.labels, self.settings, maxima=self._maxima)
                 evaluation = evaluate(inp)
                 deadline.check()
+                live, rules = self._rules()
                 self.store.save_census(
                     census,
                     self.settings.prometheus_url_for_logs,
@@ -86,12 +94,14 @@ class Auditor:
                     drilldown=drill.labels,
                     drilldown_skipped=len(drill.skipped),
                     findings=evaluation.findings,
+                    rules=live,
                 )
             except AuditorError as exc:
                 self._failed(exc, attempted_at, time.monotonic() - started)
                 raise
             duration = time.monotonic() - started
-            self.stats.record_success(census, duration, CycleDetails(evaluation, drill.requests, len(drill.skipped)))
+            details = CycleDetails(evaluation, drill.requests, len(drill.skipped), rules)
+            self.stats.record_success(census, duration, details)
             log.info(
                 "cycle ok: source=%s metrics=%d head_series=%d method=%s violations=%d drilled=%d duration=%.3fs",
                 census.source,
@@ -103,6 +113,31 @@ class Auditor:
                 duration,
             )
             return census
+
+    def _rules(self) -> tuple[RuleSet | None, RulesState | None]:
+        """The loaded rules and their drift; a failure here costs this cycle's rules, never its census."""
+        try:
+            loaded = self.prometheus.rules()
+            interval = self.prometheus.evaluation_interval() if self.desired_rules is not None else 0.0
+        except PrometheusError as exc:
+            log.warning("loaded rules not read this cycle: %s", exc)
+            return None, None
+        self._log_rule_errors(loaded)
+        live = from_loaded(loaded, "live")
+        drift = None
+        if self.desired_rules is not None:
+            desired, comparable_live = align(self.desired_rules.current(), live, interval)
+            drift = diff_rules(comparable_live, desired)
+        kinds = Counter(rule.kind for rule in live.rules())
+        unhealthy = sum(1 for g in loaded for r in g.rules if r.health == "err")
+        return live, RulesState(live.fingerprint(), dict(kinds), unhealthy, drift)
+
+    def _log_rule_errors(self, loaded: list[LoadedRuleGroup]) -> None:
+        """One log line per rule error, not one per cycle."""
+        errors = {(g.name, r.name, r.last_error) for g in loaded for r in g.rules if r.health == "err"}
+        for group, rule, error in sorted(errors - self._logged_rule_errors):
+            log.warning("rule %s/%s is failing in Prometheus: %s", group, rule, error)
+        self._logged_rule_errors = errors
 
     def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
         targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)
@@ -221,7 +256,16 @@ def build_auditor(
         if budgets is None:
             budgets = BudgetsProvider(settings.effective_budgets_file)
             budgets.load()
+        desired = _desired_rules(settings)
         if check_schema:
             require_head(engine)
         owned = cleanup.pop_all()
-    return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), budgets, owned)
+    return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), budgets, desired, owned)
+
+
+def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:
+    if settings.rules_dir is None:
+        return None
+    desired = Reloadable(settings.rules_dir, load_path, RuleSet(()), "desired rules")
+    desired.load()
+    return desired

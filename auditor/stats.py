@@ -9,6 +9,19 @@ from datetime import datetime
 
 from auditor.domain import Census
 from auditor.evaluate import Evaluation
+from auditor.evaluate.rules_diff import RulesDiff
+
+
+@dataclass(frozen=True, slots=True)
+class RulesState:
+    """The rules Prometheus had loaded in a cycle, and their drift from the desired ones."""
+
+    fingerprint: str
+    loaded: dict[str, int]
+    """Rules by kind (``record``, ``alert``)."""
+    unhealthy: int
+    drift: RulesDiff | None = None
+    """Loaded -> desired; None when no desired rules are configured (AUDITOR_RULES_DIR)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +31,7 @@ class CycleDetails:
     evaluation: Evaluation
     drilldown_requests: int = 0
     drilldown_skipped: int = 0
+    rules: RulesState | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,8 +65,7 @@ def test_alerts_read_only_metrics_the_auditor_exports(tmp_path: Path) -> None:
     referenced = set(re.findall(r"metrics_auditor_\w+", RULES.read_text()))
     exposition = full_exposition(tmp_path)
     exported = {name for name in referenced if re.search(rf"^{name}(\{{| )", exposition, flags=re.MULTILINE)}
-    pending = {"metrics_auditor_rules_drift"}  # exported once desired recording rules are tracked (rules drift)
-    assert referenced - exported == pending
+    assert referenced == exported
 
 
 def test_budget_alerts_keep_metric_and_owner() -> None:
@@ -79,14 +78,17 @@ def test_budget_alerts_keep_metric_and_owner() -> None:
 
 def full_exposition(tmp_path: Path) -> str:
     """A scrape of an auditor after a cycle with every kind of finding."""
+    from dataclasses import replace
     from datetime import timedelta
 
     from prometheus_client import CollectorRegistry, generate_latest
 
     from auditor.budgets import BudgetsProvider
     from auditor.domain import LabelStats
+    from auditor.evaluate.rules_diff import diff
     from auditor.export.selfmetrics import SelfMetricsCollector
-    from auditor.stats import CycleStats
+    from auditor.rulesets import Group, Rule, RuleSet
+    from auditor.stats import CycleStats, RulesState
     from tests.test_selfmetrics import AT, BUDGETS, census, evaluated
 
     trend = [(AT.timestamp() - 3600 * (23 - h), 10.0 + h) for h in range(24)]
@@ -98,8 +100,10 @@ def full_exposition(tmp_path: Path) -> str:
         baselines={timedelta(days=7): {"grower": 100}},
         trends={"quiet": trend},
     )
+    desired = RuleSet((Group("g", (Rule("g", "record", "a:b", "up"),)),))
+    rules = RulesState("f" * 64, {"record": 1}, 0, diff(RuleSet(()), desired))
     stats = CycleStats()
-    stats.record_success(census(), 0.1, details)
+    stats.record_success(census(), 0.1, replace(details, rules=rules))
     stats.record_failure("unreachable", 0.1, prometheus_up=False)
     provider = BudgetsProvider(tmp_path / "budgets.yml")
     provider.load()

@@ -32,6 +32,7 @@ def test_cycle_stores_the_census_and_counts_success(
     router.get("/api/v1/status/config").respond(json=fake.config({"cluster": "eu1"}))
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 7, "b": 2}))
+    router.get("/api/v1/rules").respond(json=fake.rules())
     auditor = build_auditor(settings(), http=http, engine=engine, clock=lambda: NOW)
     census = auditor.run_cycle()
     assert census.source == "cluster=eu1"
@@ -76,6 +77,7 @@ def test_truncated_json_stores_nothing_but_the_failure(
 def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
+    router.get("/api/v1/rules").respond(json=fake.rules())
     now = [NOW]
     auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: now[0])
     assert auditor.readiness() == (False, "no successful audit cycle yet")
@@ -98,6 +100,7 @@ def test_url_credentials_never_reach_the_source_name_or_the_store(
     router.get("/api/v1/status/config").respond(json=fake.config())
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
+    router.get("/api/v1/rules").respond(json=fake.rules())
     secret_url = "http://auditor:hunter2@prometheus.test:9090"
     with build_auditor(settings(prometheus_url=secret_url), http=http, engine=engine) as auditor:
         census = auditor.run_cycle()

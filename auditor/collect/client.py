@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from auditor import __version__
 from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, TsdbStatus
+from auditor.durations import parse_duration
 from auditor.errors import (
     PrometheusError,
     PrometheusHTTPError,
@@ -199,9 +200,14 @@ class PrometheusClient:
         data = self._call("GET", path, params=[("match[]", selector) for selector in match])
         return self._validate(path, _Strings, data).root
 
-    def query_vector(self, expr: str, at: datetime) -> list[tuple[dict[str, str], float]]:
-        """An instant query whose result must be a vector: ``[(labels, value), ...]``."""
+    def query_vector(self, expr: str, at: datetime, timeout: float | None = None) -> list[tuple[dict[str, str], float]]:
+        """An instant query whose result must be a vector: ``[(labels, value), ...]``.
+
+        ``timeout`` (seconds) bounds the evaluation on Prometheus' side too.
+        """
         form = {"query": expr, "time": f"{at.timestamp():.3f}"}
+        if timeout is not None:
+            form["timeout"] = f"{timeout:g}s"
         vector = self._validate("/api/v1/query", _Vector, self._call("POST", "/api/v1/query", data=form))
         if vector.resultType != "vector":
             raise PrometheusResponseError(f"/api/v1/query: expected a vector result, got {vector.resultType!r}")
@@ -227,14 +233,30 @@ class PrometheusClient:
         ]
 
     def external_labels(self) -> dict[str, str]:
+        labels = self._global_config().get("external_labels") or {}
+        if not isinstance(labels, dict):
+            raise PrometheusResponseError("/api/v1/status/config: external_labels is not a mapping")
+        return {str(k): str(v) for k, v in labels.items()}
+
+    def evaluation_interval(self) -> float:
+        """The global ``evaluation_interval`` in seconds: rule groups without their own run at it."""
+        text = str(self._global_config().get("evaluation_interval") or "1m")
+        try:
+            return parse_duration(text).total_seconds()
+        except ValueError as exc:
+            raise PrometheusResponseError(f"/api/v1/status/config: evaluation_interval {text!r}: {exc}") from exc
+
+    def _global_config(self) -> dict[str, Any]:
         path = "/api/v1/status/config"
         config = self._validate(path, _ConfigData, self._call("GET", path))
         try:
             parsed = yaml.safe_load(config.yaml_) or {}
-            labels = (parsed.get("global") or {}).get("external_labels") or {}
+            global_ = parsed.get("global") or {}
         except (yaml.YAMLError, AttributeError) as exc:
             raise PrometheusResponseError(f"{path}: unreadable configuration: {exc}") from exc
-        return {str(k): str(v) for k, v in labels.items()}
+        if not isinstance(global_, dict):
+            raise PrometheusResponseError(f"{path}: `global` is not a mapping")
+        return global_
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The ``data`` member of a successful API answer."""

@@ -17,7 +17,7 @@ from auditor.domain import Finding, Kind, Severity
 from auditor.durations import format_duration
 from auditor.evaluate import Evaluation, MetricStatus
 from auditor.settings import ExportSettings
-from auditor.stats import CycleDetails
+from auditor.stats import CycleDetails, RulesState
 
 PREFIX = "metrics_auditor_"
 METRIC_LABELS = ["metric", "owner"]
@@ -162,3 +162,22 @@ def _gauge(
     for label_values, value in values.items():
         family.add_metric(list(label_values), value)
     return family
+
+
+def rules_families(rules: RulesState) -> Iterator[Metric]:
+    """Loaded rules and, when desired rules are configured, their drift (alert ``RecordingRulesDrift``)."""
+    yield _gauge(
+        "rules_loaded", "Rules Prometheus has loaded, by kind.", {(k,): n for k, n in rules.loaded.items()}, ["kind"]
+    )
+    yield _gauge("rules_unhealthy", "Loaded rules whose last evaluation failed (health err).", {(): rules.unhealthy})
+    if rules.drift is None:
+        return
+    drift = rules.drift
+    yield _gauge(
+        "rules_drift",
+        "1 if the loaded rules differ from the desired ones (AUDITOR_RULES_DIR).",
+        {(): int(not drift.same)},
+    )
+    yield _gauge("rules_missing", "Desired rules Prometheus has not loaded.", {(): len(drift.added)})
+    yield _gauge("rules_extra", "Loaded rules that are not desired.", {(): len(drift.removed)})
+    yield _gauge("rules_changed", "Rules loaded in another form than desired.", {(): len(drift.changed)})

@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 
 from auditor import __version__
 from auditor.budgets import BudgetsProvider
-from auditor.export.budgetmetrics import budget_families, budgets_file_families
+from auditor.export.budgetmetrics import budget_families, budgets_file_families, rules_families
 from auditor.settings import ExportSettings
 from auditor.stats import CycleStats, StatsView
 
@@ -47,6 +47,8 @@ class SelfMetricsCollector(Collector):
             yield from _census_metrics(view)
         if view.details is not None:
             yield from budget_families(view.details, self._export)
+            if view.details.rules is not None:
+                yield from rules_families(view.details.rules)
         if self._budgets is not None:
             yield from budgets_file_families(self._budgets)
 

@@ -162,3 +162,19 @@ class StoredFinding(Base):
     max_series: Mapped[int] = mapped_column(BigInteger)
     value: Mapped[float] = mapped_column(Float)
     limit_value: Mapped[float] = mapped_column(Float)
+
+
+class RuleVersion(Base):
+    """A rule set Prometheus had loaded, from first to last seen; a new row each time the set changes."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (Index(None, "source_id", "last_seen"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    rule_count: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    """The normalised rule set as canonical JSON (``RuleSet.to_json``)."""

@@ -7,6 +7,7 @@ store.history("prod", "user_sessions", since=now - timedelta(days=7))
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -26,10 +27,14 @@ from auditor.domain import (
     SeriesNotion,
     SnapshotSummary,
 )
+from auditor.rulesets import RuleSet
+from auditor.rulesets import from_json as ruleset_from_json
 from auditor.store import findings as finding_store
+from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
 from auditor.store.findings import OpenFinding
-from auditor.store.models import LabelDrilldown, LabelStat, MetricName, MetricSeries, Snapshot, Source
+from auditor.store.models import LabelDrilldown, LabelStat, MetricName, MetricSeries, RuleVersion, Snapshot, Source
+from auditor.store.rule_versions import StoredRuleVersion
 
 Drilldown = dict[str, dict[str, LabelStats]]
 """metric -> label -> drill-down figures."""
@@ -60,6 +65,7 @@ class Store:
         drilldown: Drilldown | None = None,
         drilldown_skipped: int = 0,
         findings: Sequence[Finding] | None = None,
+        rules: RuleSet | None = None,
     ) -> int:
         """Write one cycle in one transaction: census, drill-down, findings; returns the snapshot id.
 
@@ -78,8 +84,30 @@ class Store:
             _insert_drilldown(conn, snapshot_id, drilldown, ids)
             if findings is not None:
                 finding_store.sync(conn, source_id, ids, findings, census.collected_at)
+            if rules is not None:
+                rule_versions.record(conn, source_id, rules, census.collected_at)
         self._metric_ids.update(new_ids)
         return snapshot_id
+
+    def rule_versions(self, source: str) -> list[StoredRuleVersion]:
+        """Every rule-set version ``source`` has loaded, oldest first."""
+        query = (
+            select(*rule_versions.COLUMNS)
+            .join(Source, Source.id == RuleVersion.source_id)
+            .where(Source.name == source)
+            .order_by(RuleVersion.first_seen, RuleVersion.id)
+        )
+        with translate_errors("reading rule versions"), self.engine.connect() as conn:
+            return [StoredRuleVersion(*row) for row in conn.execute(query)]
+
+    def rule_version(self, version_id: int) -> tuple[StoredRuleVersion, RuleSet] | None:
+        query = select(*rule_versions.COLUMNS, RuleVersion.body).where(RuleVersion.id == version_id)
+        with translate_errors("reading a rule version"), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        version = StoredRuleVersion(*row[:5])
+        return version, ruleset_from_json(json.loads(row[5]), f"@{version_id}")
 
     def open_findings(self, source: str) -> list[OpenFinding]:
         with translate_errors("reading findings"), self.engine.connect() as conn:

@@ -51,6 +51,10 @@ def config(external_labels: dict[str, str] | None = None) -> dict[str, Any]:
     return ok({"yaml": text})
 
 
+def rules(groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return ok({"groups": groups or []})
+
+
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
     router = respx.MockRouter(base_url=BASE, assert_all_called=True, assert_all_mocked=True)

@@ -1,0 +1,88 @@
+"""Cardinality impact of a rules diff, measured on a Prometheus (``rules diff --prometheus URL``).
+
+For added and changed recording rules: ``count(<expr>)``, the series the rule would record now;
+for removed and changed ones: the series the recorded metric has now; for each, the input metrics
+with their current series. Each query is bounded by a timeout and the whole by a query budget: an
+estimate that fails or is too expensive is reported as such, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from auditor.collect.client import PrometheusClient
+from auditor.collect.drilldown import selector
+from auditor.errors import PrometheusError
+from auditor.evaluate.rules_diff import RulesDiff
+from auditor.rulesets import RECORD, Group, Rule
+
+log = logging.getLogger(__name__)
+ImpactKey = tuple[str, str, str]
+"""(section, group, name): section is ``added``, ``removed`` or ``changed``."""
+
+
+@dataclass
+class Impact:
+    series_estimate: int | None = None
+    series_current: int | None = None
+    estimate_error: str | None = None
+    inputs: list[tuple[str, int | None]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ImpactEstimator:
+    def __init__(self, client: PrometheusClient, at: datetime, timeout: float = 10.0, max_queries: int = 500) -> None:
+        self._client = client
+        self._at = at
+        self._timeout = timeout
+        self._budget = max_queries
+        self._series: dict[str, int | None] = {}
+
+    def assess(self, result: RulesDiff) -> dict[ImpactKey, Impact]:
+        impacts: dict[ImpactKey, Impact] = {}
+        for rule in result.added:
+            if rule.kind == RECORD:
+                impacts[("added", rule.group, rule.name)] = self._new(rule, result.new.group(rule.group))
+        for rule in result.removed:
+            if rule.kind == RECORD:
+                impacts[("removed", rule.group, rule.name)] = Impact(series_current=self._metric_series(rule.name))
+        for change in result.changed:
+            if change.new.kind == RECORD:
+                impact = self._new(change.new, change.new_group)
+                impact.series_current = self._metric_series(change.old.name)
+                impacts[("changed", change.new.group, change.new.name)] = impact
+        return impacts
+
+    def _new(self, rule: Rule, group: Group | None) -> Impact:
+        impact = Impact()
+        try:
+            impact.series_estimate = self._count(f"count({rule.expr})")
+        except PrometheusError as exc:
+            impact.estimate_error = str(exc)
+        for metric in rule.inputs():
+            series = self._metric_series(metric)
+            impact.inputs.append((metric, series))
+            if series == 0:
+                impact.warnings.append(f"input metric {metric} has no series on this Prometheus")
+        limit = group.limit if group else 0
+        if limit and impact.series_estimate is not None and impact.series_estimate > limit:
+            impact.warnings.append(f"{impact.series_estimate} series exceed the group limit of {limit}")
+        return impact
+
+    def _metric_series(self, metric: str) -> int | None:
+        if metric not in self._series:
+            try:
+                self._series[metric] = self._count(f"count({selector(metric)})")
+            except PrometheusError as exc:
+                log.info("could not count %s: %s", metric, exc)
+                self._series[metric] = None
+        return self._series[metric]
+
+    def _count(self, query: str) -> int:
+        if self._budget <= 0:
+            raise PrometheusError("not estimated: the query budget of this diff is spent")
+        self._budget -= 1
+        vector = self._client.query_vector(query, self._at, timeout=self._timeout)
+        return int(vector[0][1]) if vector else 0
