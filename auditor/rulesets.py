@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import promql_parser
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from auditor.domain import LoadedRuleGroup
 from auditor.durations import format_duration, parse_duration
-from auditor.errors import RuleError
-from auditor.yamlfile import YamlDocument, load_yaml, validation_messages
+from auditor.errors import ConfigError, RuleError
+from auditor.yamlfile import YamlDocument, load_yaml, parse_yaml, validation_messages
 
 RULE_SUFFIXES = (".yml", ".yaml")
 RECORD = "record"
@@ -194,14 +193,20 @@ def load_path(path: Path) -> RuleSet:
 
 def load_git(spec: str, repo: Path | None = None) -> RuleSet:
     """``git:REV:PATH``: the rule files of PATH at revision REV, read with ``git show`` (no checkout)."""
-    _, rev, path = spec.split(":", 2)
-    if not rev or not path:
-        raise RuleError(f"{spec!r}: use git:REV:PATH, for example git:main:rules/recording/")
+    _, rev, path = git_spec(spec)
     listing = _git(repo, "ls-tree", "-r", "--name-only", rev, "--", path)
     files = sorted(f for f in listing.splitlines() if f.endswith(RULE_SUFFIXES))
     if not files:
         raise RuleError(f"{spec}: no rule files at {path} in revision {rev}")
     return _merge([_parse_file(_git(repo, "show", f"{rev}:{f}"), f"{rev}:{f}") for f in files], spec)
+
+
+def git_spec(spec: str) -> tuple[str, str, str]:
+    """``git:REV:PATH`` split in three; a ``ConfigError`` when it is not of that form."""
+    parts = spec.split(":", 2)
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise ConfigError(f"{spec!r}: use git:REV:PATH, for example git:main:rules/recording/")
+    return parts[0], parts[1], parts[2]
 
 
 def _git(repo: Path | None, *args: str) -> str:
@@ -219,14 +224,7 @@ def _load_file(path: Path) -> RuleSet:
 
 
 def _parse_file(text: str, name: str) -> RuleSet:
-    tmp = Path(name)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise RuleError(f"{name}:{line}: invalid YAML: {exc.problem or exc}") from exc
-    return _from_document(YamlDocument(path=tmp, data=data, root=root), name)
+    return _from_document(parse_yaml(text, Path(name), RuleError), name)
 
 
 def _from_document(doc: YamlDocument, name: str) -> RuleSet:

@@ -7,13 +7,24 @@ new = resolve("live", prometheus=client, store=None)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.collect.client import PrometheusClient
 from auditor.errors import ConfigError, RuleError
-from auditor.rulesets import RuleSet, align, from_loaded, load_git, load_path
-from auditor.store import Store
+from auditor.rulesets import RuleSet, align, from_loaded, git_spec, load_git, load_path
+
+if TYPE_CHECKING:
+    from auditor.store import Store
 
 LIVE = "live"
+
+
+def check_spec(spec: str) -> None:
+    """Reject a malformed version before anything is opened or asked."""
+    if spec.startswith("@") and not spec[1:].isdigit():
+        raise ConfigError(f"{spec!r}: a stored version is @ID with a numeric id (see `metrics-auditor rules history`)")
+    if spec.startswith("git:"):
+        git_spec(spec)
 
 
 def resolve(spec: str, *, prometheus: PrometheusClient | None, store: Store | None) -> RuleSet:
@@ -29,8 +40,7 @@ def resolve(spec: str, *, prometheus: PrometheusClient | None, store: Store | No
 
 
 def _stored(spec: str, store: Store | None) -> RuleSet:
-    if not spec[1:].isdigit():
-        raise ConfigError(f"{spec!r}: a stored version is @ID with a numeric id (see `metrics-auditor rules history`)")
+    check_spec(spec)
     if store is None:
         raise ConfigError(f"{spec}: stored versions need the database (AUDITOR_DATABASE_URL)")
     found = store.rule_version(int(spec[1:]))

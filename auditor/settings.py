@@ -30,7 +30,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from auditor.durations import format_duration, parse_duration
 from auditor.errors import ConfigError
@@ -174,12 +173,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: SecretStr) -> SecretStr:
-        try:
-            make_url(value.get_secret_value())
-        except Exception as exc:  # SQLAlchemy raises ArgumentError/ValueError variants
-            raise ValueError(
-                "not a database URL: use sqlite:///FILE or postgresql+psycopg://USER@HOST:5432/DB"
-            ) from exc
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme.split("+")[0] not in {"sqlite", "postgresql"}:
+            raise ValueError("not a database URL: use sqlite:///FILE or postgresql+psycopg://USER@HOST:5432/DB")
         return value
 
     @field_validator("listen_address")
@@ -217,7 +213,11 @@ class Settings(BaseSettings):
 
     @property
     def database_url_for_logs(self) -> str:
-        return make_url(self.database_url.get_secret_value()).render_as_string(hide_password=True)
+        parts = urlsplit(self.database_url.get_secret_value())
+        if parts.password is None:
+            return self.database_url.get_secret_value()
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

@@ -57,14 +57,22 @@ def load_yaml(path: Path, error: type[AuditorError] = ConfigError) -> YamlDocume
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc}") from exc
+    return parse_yaml(text, path, error)
+
+
+def parse_yaml(text: str, path: Path, error: type[AuditorError] = ConfigError) -> YamlDocument:
+    """Parse once: the node tree (for lines) and the data built from it."""
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise error(f"{path}:{line}: invalid YAML: {exc.problem or exc}") from exc
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
     return YamlDocument(path=path, data=data, root=root)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,7 +13,9 @@ from rich.table import Table
 from auditor.collect.impact import Impact, ImpactKey
 from auditor.evaluate.rules_diff import RuleChange, RulesDiff
 from auditor.rulesets import RECORD, Group, Rule, format_duration_seconds
-from auditor.store.rule_versions import StoredRuleVersion
+
+if TYPE_CHECKING:
+    from auditor.store.rule_versions import StoredRuleVersion
 
 Impacts = dict[ImpactKey, Impact]
 

@@ -1,0 +1,60 @@
+"""Budget commands: `check` (the CI verdict) and `budgets check` (review-time validation)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+
+from auditor.budgets import Budgets, BudgetsError, default_budgets, load_budgets
+from auditor.commands.common import open_store, stored_source, write_json
+from auditor.errors import ConfigError
+from auditor.settings import Settings
+
+
+def check(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.evaluate import evaluate
+    from auditor.export.console import CheckReport, check_json, print_check
+    from auditor.service import evaluation_input
+
+    budgets = _load_budgets(settings)
+    with ExitStack() as stack:
+        store = open_store(stack, settings)
+        source = stored_source(store, args.source or settings.source)
+        latest = store.latest_census(source) if source else None
+        if source is None or latest is None:
+            raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
+        snapshot_id, census = latest
+        labels = store.drilldown(snapshot_id)
+        evaluation = evaluate(evaluation_input(store, census, budgets, labels, settings))
+        since = {(f.metric, f.kind, f.label, f.window, f.severity): f.first_seen for f in store.open_findings(source)}
+    report = CheckReport(census, evaluation, labels, since)
+    if args.format == "json":
+        write_json(check_json(report), sys.stdout)
+    else:
+        print_check(report, sys.stdout)
+    return 1 if evaluation.violations else 0
+
+
+def validate(args: argparse.Namespace, settings: Settings) -> int:
+    path = args.file or settings.effective_budgets_file
+    if path is None:
+        raise ConfigError("no budgets file: give one (`budgets check FILE`) or set AUDITOR_BUDGETS_FILE")
+    try:
+        budgets = load_budgets(path)
+    except BudgetsError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    for warning in budgets.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    defaults = budgets.model.defaults
+    print(
+        f"{path}: valid: {budgets.entries} entries; defaults: owner {defaults.owner}, "
+        f"max_series {defaults.max_series:,}, warn at {defaults.warn_ratio:.0%}"
+    )
+    return 0
+
+
+def _load_budgets(settings: Settings) -> Budgets:
+    path = settings.effective_budgets_file
+    return load_budgets(path) if path is not None else default_budgets()

@@ -1,0 +1,78 @@
+"""Commands of the audit cycle: `run`, `audit`, `history`, `db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from datetime import datetime
+
+from auditor.commands.common import engine_for, open_store, stored_source, write_json
+from auditor.domain import utc_now
+from auditor.settings import Settings
+from auditor.store import Store
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.daemon import run as run_daemon
+    from auditor.service import build_auditor
+
+    with build_auditor(settings) as auditor:
+        idle = run_daemon(auditor)
+    if not idle:
+        logging.shutdown()
+        os._exit(0)  # a worker thread is blocked in a request; its transaction was never opened
+    return 0
+
+
+def audit(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.export.console import census_json, print_census
+    from auditor.service import build_auditor
+
+    with build_auditor(settings) as auditor:
+        census = auditor.run_cycle()
+    if args.format == "json":
+        write_json(census_json(census), sys.stdout)
+    else:
+        print_census(census, sys.stdout, args.top)
+    return 0
+
+
+def history(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.export.console import history_json, print_history
+
+    with ExitStack() as stack:
+        store = open_store(stack, settings)
+        source = stored_source(store, args.source or settings.source)
+        since = args.since if isinstance(args.since, datetime) else utc_now() - args.since
+        points = store.history(source, args.metric, since) if source else []
+        if not points:
+            print(_no_history(store, source, args.metric, since), file=sys.stderr)
+    if args.format == "json":
+        write_json(history_json(args.metric, source or "", points), sys.stdout)
+    elif points:
+        print_history(args.metric, source or "", points, sys.stdout)
+    return 0
+
+
+def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.store import upgrade
+
+    with engine_for(settings) as engine:
+        before, after = upgrade(engine)
+    where = settings.database_url_for_logs
+    if before == after:
+        print(f"{where}: already at revision {after}")
+    else:
+        print(f"{where}: upgraded from {before or 'empty'} to {after}")
+    return 0
+
+
+def _no_history(store: Store, source: str | None, metric: str, since: datetime) -> str:
+    if source is None:
+        return "no history stored yet: run `metrics-auditor audit` or the daemon first"
+    if not store.metric_known(metric):
+        return f"metric {metric!r} was never recorded (check the name with `metrics-auditor audit`)"
+    return f"no successful cycle of {source} since {since:%Y-%m-%d %H:%M}Z"

@@ -1,0 +1,84 @@
+"""Rule commands: `rules diff`, `rules status`, `rules history`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+
+from auditor.commands.common import open_client, open_store, stored_source, write_json
+from auditor.domain import utc_now
+from auditor.errors import ConfigError
+from auditor.evaluate.rules_diff import RulesDiff, diff
+from auditor.export.rules_output import (
+    Impacts,
+    diff_json,
+    drift_json,
+    markdown,
+    print_text,
+    print_versions,
+    versions_json,
+)
+from auditor.rulesource import LIVE, check_spec, comparable, resolve
+from auditor.settings import Settings
+
+
+def diff_command(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.collect.impact import ImpactEstimator
+
+    check_spec(args.old)
+    check_spec(args.new)
+    with ExitStack() as stack:
+        live = open_client(stack, settings, settings.prometheus_url) if LIVE in (args.old, args.new) else None
+        estimate = open_client(stack, settings, args.prometheus.rstrip("/")) if args.prometheus else None
+        store = open_store(stack, settings) if args.old.startswith("@") or args.new.startswith("@") else None
+        old = resolve(args.old, prometheus=live, store=store)
+        new = resolve(args.new, prometheus=live, store=store)
+        server = live or estimate
+        interval = server.evaluation_interval() if server else None
+        old, new = comparable(old, new, args.old == LIVE, args.new == LIVE, interval)
+        result = diff(old, new)
+        impacts = ImpactEstimator(estimate, utc_now()).assess(result) if estimate else None
+    _print(result, impacts, args.format)
+    return 0 if result.same else 1
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.rulesets import align, from_loaded, load_path
+
+    if settings.rules_dir is None:
+        raise ConfigError(
+            "AUDITOR_RULES_DIR is not set: point it at the desired recording rules (e.g. rules/recording)"
+        )
+    desired = load_path(settings.rules_dir)
+    with ExitStack() as stack:
+        client = open_client(stack, settings, settings.prometheus_url)
+        live = from_loaded(client.rules(), f"live ({client.base_url})")
+        desired, live = align(desired, live, client.evaluation_interval())
+    result = diff(live, desired)
+    if args.format == "json":
+        write_json(drift_json(result), sys.stdout)
+    else:
+        _print(result, None, args.format)
+    return 0 if result.same else 1
+
+
+def history(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        store = open_store(stack, settings)
+        source = stored_source(store, args.source or settings.source)
+        versions = store.rule_versions(source) if source else []
+    if args.format == "json":
+        write_json(versions_json(versions), sys.stdout)
+    else:
+        print_versions(versions, sys.stdout)
+    return 0
+
+
+def _print(result: RulesDiff, impacts: Impacts | None, fmt: str) -> None:
+    if fmt == "json":
+        write_json(diff_json(result, impacts), sys.stdout)
+    elif fmt == "markdown":
+        sys.stdout.write(markdown(result, impacts))
+    else:
+        print_text(result, sys.stdout, impacts)

@@ -1,0 +1,125 @@
+"""`rules diff`, `rules history` and their outputs, without a Prometheus."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from auditor.cli import main
+from auditor.domain import utc_now
+from auditor.rulesets import load_path
+from auditor.store import Store
+from tests.test_cli import run_cli
+from tests.test_store import census
+
+ROOT = Path(__file__).resolve().parent.parent
+OLD = """groups:
+  - name: http
+    rules:
+      - record: job:requests:rate5m
+        expr: sum by (job) (rate(http_requests_total[5m]))
+      - record: job:errors:rate5m
+        expr: sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))
+      - alert: Errors
+        expr: job:errors:rate5m > 1
+"""
+NEW = OLD.replace("sum by (job) (rate(http_requests_total[5m]))", "sum by (job, code) (rate(http_requests_total[5m]))")
+NEW = NEW.replace("record: job:errors:rate5m", "record: job:http_errors:rate5m")
+
+
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "old.yml").write_text(OLD)
+    (tmp_path / "new.yml").write_text(NEW)
+    return tmp_path / "old.yml", tmp_path / "new.yml"
+
+
+def test_same_rules_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, _ = files(tmp_path)
+    assert main(["rules", "diff", str(old), str(old), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unchanged"] == 3
+
+
+def test_json_text_and_markdown_of_a_change_and_a_rename(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = files(tmp_path)
+    assert main(["rules", "diff", str(old), str(new), "--format", "json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert {"added", "removed", "changed", "unchanged"} <= set(document)
+    by_record = {c["record"]: c for c in document["changed"]}
+    assert by_record["job:requests:rate5m"]["changes"] == ["expr"]
+    assert by_record["job:http_errors:rate5m"]["changes"] == ["renamed"]
+    assert by_record["job:http_errors:rate5m"]["renamed_from"] == "job:errors:rate5m"
+    assert document["dependents"] == [
+        {"group": "http", "name": "Errors", "kind": "alert", "reads": "job:errors:rate5m"}
+    ]
+
+    assert main(["rules", "diff", str(old), str(new)]) == 1
+    text = capsys.readouterr().out
+    assert "~ http/job:requests:rate5m (expr)" in text
+    assert "-     expr: sum by (job) (rate(http_requests_total[5m]))" in text
+    assert "+     expr: sum by (job, code) (rate(http_requests_total[5m]))" in text
+    assert "! http/Errors reads job:errors:rate5m, which the new rules no longer record" in text
+
+    assert main(["rules", "diff", str(old), str(new), "--format", "markdown"]) == 1
+    md = capsys.readouterr().out
+    assert "**0 added, 0 removed, 2 changed, 1 unchanged**" in md
+    assert "| **changed** | http | `job:http_errors:rate5m` | renamed |  |  |" in md
+
+
+def test_invalid_rule_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n  - name: g\n    rules:\n      - record: a\n        expr: sum(rate(x[5m])\n")
+    result = run_cli("rules", "diff", str(bad), str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"metrics-auditor: error: {bad}:5: invalid PromQL")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["rules", "diff", "nowhere.yml", "nowhere.yml"], "nowhere.yml: no such file or directory"),
+        (["rules", "diff", "@abc", "live"], "a stored version is @ID with a numeric id"),
+        (["rules", "diff", "git:main", "x"], "use git:REV:PATH"),
+        (["rules", "status"], "AUDITOR_RULES_DIR is not set"),
+    ],
+)
+def test_bad_versions_exit_2(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+
+
+def test_history_lists_stored_versions_and_diffs_by_id(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    old, new = files(tmp_path)
+    store = Store(engine)
+    t0 = utc_now() - timedelta(hours=2)
+    store.save_census(census({"a": 1}, t0), "u", 0.1, rules=load_path(old))
+    store.save_census(census({"a": 1}, t0 + timedelta(minutes=5)), "u", 0.1, rules=load_path(old))
+    store.save_census(census({"a": 1}, t0 + timedelta(minutes=10)), "u", 0.1, rules=load_path(new))
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", database_url)
+    assert main(["rules", "history", "--format", "json"]) == 0
+    versions = json.loads(capsys.readouterr().out)["versions"]
+    assert [(v["rules"], v["first_seen"], v["last_seen"]) for v in versions] == [
+        (3, t0.isoformat(), (t0 + timedelta(minutes=5)).isoformat()),
+        (3, (t0 + timedelta(minutes=10)).isoformat(), (t0 + timedelta(minutes=10)).isoformat()),
+    ]
+    first, second = versions[0]["id"], versions[1]["id"]
+    assert main(["rules", "diff", f"@{first}", f"@{second}", "--format", "json"]) == 1
+    assert len(json.loads(capsys.readouterr().out)["changed"]) == 2
+    assert main(["rules", "diff", f"@{first}", str(old)]) == 0
+    assert main(["rules", "diff", "@99999", str(old)]) == 2
+
+
+def test_shipped_desired_rules_pass_promtool() -> None:
+    from tests.test_alert_rules import promtool
+
+    files_ = sorted(str(p) for p in (ROOT / "rules" / "recording").glob("*.yml"))
+    result = promtool("check", "rules", *files_)
+    assert result.returncode == 0, result.stdout + result.stderr
