@@ -123,3 +123,16 @@ def test_shipped_desired_rules_pass_promtool() -> None:
     files_ = sorted(str(p) for p in (ROOT / "rules" / "recording").glob("*.yml"))
     result = promtool("check", "rules", *files_)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_metric_names_are_printed_verbatim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`:up:` must not become an emoji, `[...]` must not vanish as markup."""
+    old = tmp_path / "old.yml"
+    rule = "      - record: instance:up:count\n        expr: count_over_time(up[5m])\n"
+    old.write_text("groups:\n  - name: g\n    rules:\n" + rule)
+    empty = tmp_path / "empty.yml"
+    empty.write_text("groups:\n  - name: g\n    rules: []\n")
+    assert main(["rules", "diff", str(old), str(empty)]) == 1
+    text = capsys.readouterr().out
+    assert "- g/instance:up:count" in text
+    assert "count_over_time(up[5m])" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -108,3 +109,71 @@ def test_url_credentials_never_reach_the_source_name_or_the_store(
     with engine.connect() as conn:
         [(url,)] = conn.execute(select(Source.url)).all()
     assert url == "http://prometheus.test:9090"
+
+
+LIVE_GROUPS = [
+    {
+        "name": "g",
+        "file": "/etc/prometheus/rules.yml",
+        "interval": 60,
+        "limit": 0,
+        "rules": [
+            {"name": "job:up:sum", "query": "sum by (job) (up)", "health": "ok", "type": "recording"},
+            {
+                "name": "job:bad:sum",
+                "query": "sum by (job) (bad)",
+                "health": "err",
+                "lastError": "many-to-many",
+                "type": "recording",
+            },
+        ],
+    }
+]
+
+
+def test_cycle_records_rules_logs_failing_rules_once_and_measures_drift(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    desired = tmp_path / "desired"
+    desired.mkdir()
+    (desired / "g.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum(up) by (job)\n"
+    )
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 3}))
+    router.get("/api/v1/rules").respond(json=fake.rules(LIVE_GROUPS))
+    router.get("/api/v1/status/config").respond(json=fake.config())
+    with build_auditor(
+        settings(source="prod", rules_dir=desired), http=http, engine=engine, clock=lambda: NOW
+    ) as auditor:
+        auditor.run_cycle()
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert details is not None
+    assert details.rules is not None
+    assert details.rules.unhealthy == 1
+    assert details.rules.drift is not None
+    assert [r.name for r in details.rules.drift.removed] == ["job:bad:sum"], "loaded but not desired: extra"
+    assert details.rules.drift.unchanged == 1, "a group without interval equals the live one at the global 1m"
+    failing = [r for r in caplog.records if "is failing in Prometheus" in r.getMessage()]
+    assert len(failing) == 1
+    assert "g/job:bad:sum" in failing[0].getMessage()
+    assert "many-to-many" in failing[0].getMessage()
+    [version] = Store(engine).rule_versions("prod")
+    assert version.rules == 2
+
+
+def test_a_rules_api_failure_costs_the_rules_not_the_census(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine
+) -> None:
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 3}))
+    router.get("/api/v1/rules").respond(500, text="boom")
+    with build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: NOW) as auditor:
+        census = auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert census.metrics == {"up": 3}
+    assert details is not None
+    assert details.rules is None
+    assert Store(engine).rule_versions("prod") == []
+    assert [s.status for s in Store(engine).snapshots("prod")] == ["ok"]

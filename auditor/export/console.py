@@ -8,19 +8,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from rich.console import Console
 from rich.table import Table
 
 from auditor.domain import Census, Finding, HistoryPoint, LabelStats, Severity
 from auditor.durations import format_duration
 from auditor.evaluate import Evaluation
 from auditor.evaluate.suggestions import suggest
-
-
-def _console(out: TextIO) -> Console:
-    """Rich console; when piped (CI logs, files) wide enough that tables are not folded."""
-    width = None if out.isatty() else 160
-    return Console(file=out, highlight=False, width=width)
+from auditor.export.terminal import console
 
 
 def census_json(census: Census) -> dict[str, Any]:
@@ -53,10 +47,10 @@ def print_json(document: dict[str, Any], out: TextIO) -> None:
 
 
 def print_census(census: Census, out: TextIO, top: int) -> None:
-    console = _console(out)
+    term = console(out)
     ranked = census.ranked()
     total = sum(census.metrics.values())
-    console.print(_census_title(census))
+    term.print(_census_title(census))
     table = Table()
     table.add_column("#", justify="right")
     table.add_column("metric", overflow="fold")
@@ -64,9 +58,9 @@ def print_census(census: Census, out: TextIO, top: int) -> None:
     table.add_column("share", justify="right")
     for rank, (name, series) in enumerate(ranked[:top], start=1):
         table.add_row(str(rank), name, f"{series:,}", f"{series / total:.1%}" if total else "-")
-    console.print(table)
+    term.print(table)
     if len(ranked) > top:
-        console.print(f"... and {len(ranked) - top:,} more metrics (--top N, or --format json for all)")
+        term.print(f"... and {len(ranked) - top:,} more metrics (--top N, or --format json for all)")
 
 
 def _census_title(census: Census) -> str:
@@ -79,8 +73,8 @@ def _census_title(census: Census) -> str:
 
 
 def print_history(metric: str, source: str, points: Sequence[HistoryPoint], out: TextIO) -> None:
-    console = _console(out)
-    console.print(f"{metric} on {source}")
+    term = console(out)
+    term.print(f"{metric} on {source}")
     table = Table()
     table.add_column("collected at (UTC)")
     table.add_column("series", justify="right")
@@ -90,11 +84,11 @@ def print_history(metric: str, source: str, points: Sequence[HistoryPoint], out:
         change = "" if previous is None else f"{point.series - previous:+,}"
         table.add_row(f"{point.collected_at:%Y-%m-%d %H:%M:%S}", f"{point.series:,}", change)
         previous = point.series
-    console.print(table)
+    term.print(table)
     if points:
         first, last = points[0].series, points[-1].series
         low, high = min(p.series for p in points), max(p.series for p in points)
-        console.print(
+        term.print(
             f"{len(points)} points; first {first:,}, last {last:,} ({last - first:+,}); min {low:,}, max {high:,}"
         )
 
@@ -146,9 +140,9 @@ def check_json(report: CheckReport) -> dict[str, Any]:
 
 
 def print_check(report: CheckReport, out: TextIO) -> None:
-    console = _console(out)
+    term = console(out)
     census, evaluation = report.census, report.evaluation
-    console.print(
+    term.print(
         f"{census.source} at {census.collected_at:%Y-%m-%d %H:%M:%S}Z: {len(evaluation.violations)} violations, "
         f"{len(evaluation.warnings)} warnings over {len(census.metrics):,} metrics"
     )
@@ -163,17 +157,17 @@ def print_check(report: CheckReport, out: TextIO) -> None:
             finding.severity.value, finding.metric, finding.owner, finding.kind.value, finding.describe(),
             f"{since:%Y-%m-%d %H:%M} ({_age(census.collected_at - since)})",
         )  # fmt: skip
-    console.print(table)
+    term.print(table)
     first_per_metric = {f.metric: f for f in reversed(evaluation.violations)}
     for finding in reversed(first_per_metric.values()):
         suggestion = suggest(finding, report.labels.get(finding.metric, {}))
         saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"
-        console.print(f"\nfix for {finding.metric} ({finding.owner}): {suggestion.action} ({saved})", markup=False)
-        console.print(suggestion.note, markup=False)
-        console.print(suggestion.relabel.rstrip(), markup=False)
+        term.print(f"\nfix for {finding.metric} ({finding.owner}): {suggestion.action} ({saved})", markup=False)
+        term.print(suggestion.note, markup=False)
+        term.print(suggestion.relabel.rstrip(), markup=False)
         if suggestion.recording_rule:
-            console.print("recording rule for dashboards that need the aggregate:", markup=False)
-            console.print(suggestion.recording_rule.rstrip(), markup=False)
+            term.print("recording rule for dashboards that need the aggregate:", markup=False)
+            term.print(suggestion.recording_rule.rstrip(), markup=False)
 
 
 def _age(delta: timedelta) -> str:

@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from auditor.collect.impact import Impact, ImpactKey
 from auditor.evaluate.rules_diff import RuleChange, RulesDiff
+from auditor.export.terminal import console
 from auditor.rulesets import RECORD, Group, Rule, format_duration_seconds
 
 if TYPE_CHECKING:
@@ -100,9 +100,9 @@ def diff_json(result: RulesDiff, impacts: Impacts | None = None) -> dict[str, An
 
 def print_text(result: RulesDiff, out: TextIO, impacts: Impacts | None = None) -> None:
     """Git-like: ``+`` added, ``-`` removed, ``~`` changed with the old and new lines."""
-    console = Console(file=out, highlight=False, width=None if out.isatty() else 160)
+    term = console(out)
     for line in _text_lines(result, impacts or {}):
-        console.print(line, soft_wrap=True)
+        term.print(line, soft_wrap=True)
 
 
 def _text_lines(result: RulesDiff, impacts: Impacts) -> Iterator[str]:
@@ -162,7 +162,7 @@ def _series(impact: Impact | None) -> str:
         parts.append(f"after {impact.series_estimate:,} series")
     if impact.estimate_error:
         parts.append("estimate failed")
-    return f"  [{', '.join(parts)}]" if parts else ""
+    return escape(f"  [{', '.join(parts)}]") if parts else ""
 
 
 def _show(value: Any) -> str:
@@ -261,9 +261,9 @@ def versions_json(versions: Sequence[StoredRuleVersion]) -> dict[str, Any]:
 
 
 def print_versions(versions: Sequence[StoredRuleVersion], out: TextIO) -> None:
-    console = Console(file=out, highlight=False, width=None if out.isatty() else 160)
+    term = console(out)
     if not versions:
-        console.print("no rule versions stored yet: the daemon records one per change of the loaded rules")
+        term.print("no rule versions stored yet: the daemon records one per change of the loaded rules")
         return
     table = Table()
     for column in ("version", "fingerprint", "first seen (UTC)", "last seen (UTC)", "rules"):
@@ -276,5 +276,5 @@ def print_versions(versions: Sequence[StoredRuleVersion], out: TextIO) -> None:
             f"{v.last_seen:%Y-%m-%d %H:%M}",
             str(v.rules),
         )
-    console.print(table)
-    console.print("compare two with `metrics-auditor rules diff @OLD @NEW`", markup=False)
+    term.print(table)
+    term.print("compare two with `metrics-auditor rules diff @OLD @NEW`", markup=False)
