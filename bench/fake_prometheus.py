@@ -42,6 +42,7 @@ class Bodies:
         self.names = _ok(sorted(self.metrics))
         self.config = _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\n"})
         self.labels = _ok(["__name__", "instance", "job", "id"])
+        self.rules = _ok({"groups": []})
         self.values = _ok([f"value-{i}" for i in range(50)])
         self.without = _ok({"resultType": "vector", "result": [{"metric": {}, "value": [1.0, "10"]}]})
 
@@ -61,6 +62,7 @@ def serve(port: int, bodies: Bodies) -> None:
         "/api/v1/label/__name__/values": bodies.names,
         "/api/v1/status/config": bodies.config,
         "/api/v1/labels": bodies.labels,
+        "/api/v1/rules": bodies.rules,
     }
 
     class Handler(BaseHTTPRequestHandler):
