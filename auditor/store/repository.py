@@ -176,13 +176,24 @@ class Store:
 
     def latest_census(self, source: str) -> tuple[int, Census] | None:
         """The newest successful snapshot of ``source``, as a census."""
+        return self.census_in(source)
+
+    def census_in(
+        self, source: str, start: datetime | None = None, end: datetime | None = None, *, earliest: bool = False
+    ) -> tuple[int, Census] | None:
+        """The newest (or ``earliest``) successful snapshot of ``source`` in [start, end], as a census."""
+        order = (Snapshot.collected_at, Snapshot.id) if earliest else (Snapshot.collected_at.desc(), Snapshot.id.desc())
         query = (
             select(Snapshot)
             .join(Source, Source.id == Snapshot.source_id)
             .where(Source.name == source, Snapshot.status == STATUS_OK)
-            .order_by(Snapshot.collected_at.desc(), Snapshot.id.desc())
+            .order_by(*order)
             .limit(1)
         )
+        if start is not None:
+            query = query.where(Snapshot.collected_at >= start)
+        if end is not None:
+            query = query.where(Snapshot.collected_at <= end)
         with translate_errors("reading the newest snapshot"), Session(self.engine) as session:
             snapshot = session.scalars(query).first()
             if snapshot is None:
