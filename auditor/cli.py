@@ -109,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     rules_history.add_argument("--source", help="source name, when the database holds several")
     rules_history.set_defaults(handler="rules:history")
 
+    report = commands.add_parser("report", help="the weekly audit report (default: the last 7 days)")
+    when = report.add_mutually_exclusive_group()
+    when.add_argument("--week", help="ISO week, e.g. 2026-W47 (Monday to Monday in AUDITOR_TIMEZONE)")
+    when.add_argument("--since", type=_date, help="start (date or date-time, UTC); with --until")
+    report.add_argument("--until", type=_date, help="end (date or date-time, UTC); default now")
+    report.add_argument("--format", choices=["markdown", "html", "json", "csv"], default="markdown")
+    report.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    report.add_argument("--owner", help="only this team's metrics")
+    report.add_argument("--source", help="source name, when the database holds several")
+    report.set_defaults(handler="report:report")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")
@@ -139,6 +150,16 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return int(text)
+
+
+def _date(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (2026-11-16) or date-time (2026-11-16T06:00)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utc_now().tzinfo)
 
 
 def _since(text: str) -> timedelta | datetime:

@@ -193,3 +193,33 @@ class Finding:
             assert self.window is not None
             return f"grew {self.value:+.0%} in {format_duration(self.window)}, limit +{self.limit:.0%}"
         return f"label {self.label} has {self.value:,.0f} values, limit {self.limit:,.0f}"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """One cycle as the report sees it (failed cycles included)."""
+
+    collected_at: datetime
+    status: str
+    error_reason: str | None
+    head_series: int | None
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """A stored finding with its whole life: first seen, last seen, resolved."""
+
+    metric: str
+    kind: str
+    label: str
+    window: str
+    severity: str
+    owner: str
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None
+    series: int
+    max_series: int
+    value: float
+    limit: float

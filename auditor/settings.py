@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -147,6 +148,17 @@ class Settings(BaseSettings):
     census: CensusSettings = CensusSettings()
     drilldown: DrilldownSettings = DrilldownSettings()
     export: ExportSettings = ExportSettings()
+    report_dir: Path = Field(Path("reports"), description="Where the daemon writes the weekly report.")
+    report_schedule: str = Field(
+        "0 6 * * 1", description="When the daemon writes last week's report (crontab: minute hour day month weekday)."
+    )
+    timezone: str = Field("UTC", description="Time zone of `report_schedule` and of report weeks (IANA name).")
+    report_webhook_url: str | None = Field(
+        None, description="POST each scheduled report here (JSON with `text`: the Markdown, and `report`)."
+    )
+    dashboards_dir: Path | None = Field(
+        None, description="Exported Grafana dashboard JSON: the report marks metrics that panels query."
+    )
     forecast_window: Duration = Field(
         timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."
     )
@@ -184,6 +196,22 @@ class Settings(BaseSettings):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError(f"{value!r} is not HOST:PORT (for example 127.0.0.1:9920)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a time zone name (for example UTC or Europe/Berlin)") from exc
+        return value
+
+    @field_validator("report_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a crontab expression (minute hour day month weekday), e.g. '0 6 * * 1'")
         return value
 
     @field_validator("log_level")

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from auditor.domain import LabelStats
+from auditor.domain import FindingRow, LabelStats, SnapshotRow
 from auditor.store.errors import translate_errors
 from auditor.store.models import LabelDrilldown, MetricName, Snapshot, Source, StoredFinding
 from auditor.store.repository import Store
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotRow:
-    collected_at: datetime
-    status: str
-    error_reason: str | None
-    head_series: int | None
-    truncated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRow:
-    metric: str
-    kind: str
-    label: str
-    window: str
-    severity: str
-    owner: str
-    first_seen: datetime
-    last_seen: datetime
-    resolved_at: datetime | None
-    series: int
-    max_series: int
-    value: float
-    limit: float
 
 
 def snapshots(store: Store, source: str, start: datetime, end: datetime) -> list[SnapshotRow]:
@@ -98,3 +71,18 @@ def drilldowns(
         for metric, at, label, values, without in conn.execute(query):
             out.setdefault(metric, {}).setdefault(at, {})[label] = LabelStats(int(values), without)
     return {metric: sorted(by_time.items()) for metric, by_time in out.items()}
+
+
+def last_head(store: Store, source: str, start: datetime, end: datetime) -> int | None:
+    """Head series of the newest successful cycle in [start, end]."""
+    query = (
+        select(Snapshot.head_series)
+        .join(Source, Source.id == Snapshot.source_id)
+        .where(Source.name == source, Snapshot.status == "ok")
+        .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
+        .order_by(Snapshot.collected_at.desc())
+        .limit(1)
+    )
+    with translate_errors("reading head series"), store.engine.connect() as conn:
+        value = conn.execute(query).scalar_one_or_none()
+    return None if value is None else int(value)

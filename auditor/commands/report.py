@@ -1,0 +1,50 @@
+"""`metrics-auditor report`: the weekly audit report from stored history (Prometheus need not answer)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from auditor.commands.common import open_store, stored_source
+from auditor.domain import utc_now
+from auditor.errors import ConfigError
+from auditor.settings import Settings
+
+
+def report(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.budgets import BudgetsProvider
+    from auditor.evaluate.report import build
+    from auditor.export.report_render import render
+    from auditor.reporting import Period, gather, range_period, week_period
+
+    period: Period
+    if args.week:
+        period = week_period(args.week, settings.timezone)
+    else:
+        until = args.until or utc_now()
+        period = range_period(args.since or until - timedelta(days=7), until)
+    budgets = BudgetsProvider(settings.effective_budgets_file).load()
+    with ExitStack() as stack:
+        store = open_store(stack, settings)
+        source = stored_source(store, args.source or settings.source)
+        if source is None:
+            raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
+        inp = gather(store, settings, source, period, budgets=budgets, owner=args.owner)
+    text = render(build(inp), args.format)
+    _write(text, args.output)
+    return 0
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: cannot write: {exc.strerror}") from exc
+    print(f"report written to {output}", file=sys.stderr)

@@ -1,0 +1,68 @@
+"""Which metrics exported Grafana dashboards query (``AUDITOR_DASHBOARDS_DIR``).
+
+    usage = dashboard_usage(Path("dashboards/"))     # {"http_requests_total": ["HTTP overview"], ...}
+
+Panel queries use Grafana variables (``$job``, ``${cluster}``, ``[$__rate_interval]``); they are replaced
+by harmless values before the query is parsed with promql-parser.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from auditor.rulesets import input_metrics
+
+log = logging.getLogger(__name__)
+_INTERVALS = re.compile(r"\$__(?:rate_interval|interval|range)(?:_ms|_s)?|\$\{__(?:rate_interval|interval|range)\}")
+_VARIABLES = re.compile(r"\$\{[^}]+\}|\[\[[^\]]+\]\]|\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def dashboard_usage(directory: Path) -> dict[str, list[str]]:
+    """metric -> titles of the dashboards with a panel that queries it."""
+    usage: dict[str, list[str]] = {}
+    for path in sorted(directory.rglob("*.json")):
+        title, exprs = _read(path)
+        for metric in {m for expr in exprs for m in metrics_of(expr)}:
+            usage.setdefault(metric, []).append(title)
+    return usage
+
+
+def metrics_of(expr: str) -> list[str]:
+    """Metric names a panel query reads, Grafana variables and all.
+
+    >>> metrics_of('sum(rate(http_requests_total{job=~"$job"}[$__rate_interval]))')
+    ['http_requests_total']
+    """
+    text = _VARIABLES.sub("x", _INTERVALS.sub("5m", expr))
+    try:
+        return input_metrics(text)
+    except ValueError:
+        return []
+
+
+def _read(path: Path) -> tuple[str, list[str]]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("dashboard %s skipped: %s", path, exc)
+        return path.stem, []
+    dashboard = document.get("dashboard", document) if isinstance(document, dict) else {}
+    title = str(dashboard.get("title") or path.stem) if isinstance(dashboard, dict) else path.stem
+    return title, list(_exprs(dashboard))
+
+
+def _exprs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "expr" and isinstance(value, str):
+                yield value
+            else:
+                yield from _exprs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _exprs(item)

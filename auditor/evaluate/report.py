@@ -1,0 +1,365 @@
+"""The weekly audit-meeting report, computed from stored history (pure: data in, report out).
+
+    report = build(ReportInput(...))      # gathered by ``auditor.reporting.gather``
+    report.to_json()["growth"]            # the DESIGN 3.1 keys, plus ``schema_version``
+
+Period comparisons use the earliest and the latest census inside the period, so two cycles five
+seconds apart still show what changed between them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from auditor.budgets import Budgets
+from auditor.domain import Census, Finding, FindingRow, Kind, LabelStats, Severity, SnapshotRow
+from auditor.evaluate.series_budget import usage
+from auditor.evaluate.suggestions import suggest
+from auditor.rulesets import RuleSet
+
+SCHEMA_VERSION = 1
+TOP_N = 20
+GROWTH_N = 15
+GROWTH_MIN_SERIES = 10
+GROWTH_MIN_RATIO = 0.1
+UNUSED_MIN_SERIES = 100
+TARGET_LABELS = ("instance", "job")
+
+
+@dataclass(frozen=True)
+class RuleVersionChange:
+    id: int
+    first_seen: datetime
+    fingerprint: str
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    source: str
+    start: datetime
+    end: datetime
+    label: str
+    interval: timedelta
+    budgets: Budgets
+    first: Census | None
+    last: Census | None
+    snapshots: list[SnapshotRow]
+    baseline_heads: list[int] = field(default_factory=list)
+    """Head series at the end of each of the four weeks before the period (those that have data)."""
+    trends: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    drilldowns: dict[str, list[tuple[datetime, dict[str, LabelStats]]]] = field(default_factory=dict)
+    findings: list[FindingRow] = field(default_factory=list)
+    rule_changes: list[RuleVersionChange] = field(default_factory=list)
+    loaded_rules: RuleSet | None = None
+    dashboards: dict[str, list[str]] | None = None
+    """metric -> dashboard titles whose panels query it; None when no dashboards are configured."""
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    period: dict[str, Any]
+    summary: dict[str, Any]
+    top_metrics: list[dict[str, Any]]
+    growth: list[dict[str, Any]]
+    new_metrics: list[dict[str, Any]]
+    removed_metrics: list[dict[str, Any]]
+    budget_violations: list[dict[str, Any]]
+    unused_metrics: list[dict[str, Any]]
+    rule_changes: list[dict[str, Any]]
+    suggestions: list[dict[str, Any]]
+    data_completeness: dict[str, Any]
+    total_series: list[tuple[float, float]]
+    """(unix seconds, head series) over the period, bucket maxima: the total chart."""
+    metrics: list[dict[str, Any]]
+    """Every metric with its figures: the CSV."""
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document.pop("metrics")
+        document["total_series"] = [{"t": t, "series": v} for t, v in self.total_series]
+        return {"schema_version": SCHEMA_VERSION, **_isoformat(document)}
+
+
+def _isoformat(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _isoformat(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_isoformat(v) for v in value]
+    return value
+
+
+def build(inp: ReportInput) -> Report:
+    start_counts = inp.first.metrics if inp.first else {}
+    end_counts = inp.last.metrics if inp.last else {}
+    owners = {m: inp.budgets.for_metric(m).owner for m in start_counts.keys() | end_counts.keys()}
+    keep = {m for m, o in owners.items() if inp.owner is None or o == inp.owner}
+    start_counts = {m: n for m, n in start_counts.items() if m in keep}
+    end_counts = {m: n for m, n in end_counts.items() if m in keep}
+    usage_index = _usage_index(inp)
+    violations = _violations(inp)
+    return Report(
+        period={"start": inp.start, "end": inp.end, "label": inp.label, "source": inp.source, "owner": inp.owner},
+        summary=_summary(inp, start_counts, end_counts, violations),
+        top_metrics=_top(inp, start_counts, end_counts, owners, usage_index),
+        growth=_growth(inp, start_counts, end_counts, owners),
+        new_metrics=_appeared(end_counts, start_counts, owners, "series") if inp.first else [],
+        removed_metrics=_appeared(start_counts, end_counts, owners, "series_start") if inp.first else [],
+        budget_violations=violations,
+        unused_metrics=_unused(inp, end_counts, owners, usage_index),
+        rule_changes=[asdict(change) for change in inp.rule_changes],
+        suggestions=_suggestions(inp, violations, end_counts),
+        data_completeness=_completeness(inp),
+        total_series=_total_series(inp),
+        metrics=_rows(inp, (start_counts, end_counts), owners, usage_index, violations),
+    )
+
+
+def _summary(
+    inp: ReportInput, start: dict[str, int], end: dict[str, int], violations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    owner_view = inp.owner is not None
+    head_start = sum(start.values()) if owner_view else (inp.first.head.num_series if inp.first else None)
+    head_end = sum(end.values()) if owner_view else (inp.last.head.num_series if inp.last else None)
+    baseline = statistics.mean(inp.baseline_heads) if inp.baseline_heads and not owner_view else None
+    return {
+        "series_start": head_start,
+        "series_end": head_end,
+        "series_change": _change(head_start, head_end),
+        "series_change_ratio": _ratio(head_start, head_end),
+        "baseline_4w": baseline,
+        "vs_baseline_ratio": _ratio(baseline, head_end),
+        "metrics_start": len(start),
+        "metrics_end": len(end),
+        "new_metrics": len(end.keys() - start.keys()) if inp.first else 0,
+        "removed_metrics": len(start.keys() - end.keys()) if inp.first else 0,
+        "open_violations": sum(1 for v in violations if v["resolved_at"] is None),
+        "owners_with_violations": len({v["owner"] for v in violations if v["resolved_at"] is None}),
+        "first_census": inp.first.collected_at if inp.first else None,
+        "last_census": inp.last.collected_at if inp.last else None,
+        "notion": inp.last.notion.value if inp.last else None,
+    }
+
+
+def _change(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def _ratio(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None or before == 0:
+        return None
+    return after / before - 1
+
+
+def _usage_index(inp: ReportInput) -> dict[str, tuple[list[str], list[str] | None]]:
+    """metric -> (rules that read it, dashboards that query it or None when unknown)."""
+    readers: dict[str, list[str]] = {}
+    for rule in inp.loaded_rules.rules() if inp.loaded_rules else []:
+        for metric in rule.inputs():
+            readers.setdefault(metric, []).append(f"{rule.group}/{rule.name}")
+    dashboards = inp.dashboards
+    names = readers.keys() | (dashboards or {}).keys()
+    return {m: (readers.get(m, []), None if dashboards is None else dashboards.get(m, [])) for m in names}
+
+
+def _top(
+    inp: ReportInput,
+    start: dict[str, int],
+    end: dict[str, int],
+    owners: dict[str, str],
+    usage_index: dict[str, tuple[list[str], list[str] | None]],
+) -> list[dict[str, Any]]:
+    ranked = sorted(end.items(), key=lambda item: (-item[1], item[0]))[:TOP_N]
+    rows = []
+    for metric, series in ranked:
+        budget = inp.budgets.for_metric(metric)
+        rules, dashboards = usage_index.get(metric, ([], None if inp.dashboards is None else []))
+        rows.append({
+            "metric": metric,
+            "owner": owners[metric],
+            "series": series,
+            "series_start": start.get(metric),
+            "change": _change(start.get(metric), series),
+            "max_series": budget.max_series,
+            "usage": usage(series, budget.max_series),
+            "read_by_rules": rules,
+            "read_by_dashboards": dashboards,
+            "trend": [{"t": t, "series": v} for t, v in inp.trends.get(metric, [])],
+        })  # fmt: skip
+    return rows
+
+
+def _growth(
+    inp: ReportInput, start: dict[str, int], end: dict[str, int], owners: dict[str, str]
+) -> list[dict[str, Any]]:
+    grown: list[dict[str, Any]] = []
+    for metric, after in end.items():
+        before = start.get(metric)
+        if before is None or after - before < GROWTH_MIN_SERIES or after < before * (1 + GROWTH_MIN_RATIO):
+            continue
+        grown.append({
+            "metric": metric,
+            "owner": owners[metric],
+            "series_start": before,
+            "series_end": after,
+            "change": after - before,
+            "ratio": after / before - 1 if before else None,
+            "cause": _cause(inp, metric),
+        })  # fmt: skip
+    return sorted(grown, key=lambda g: (-g["change"], g["metric"]))[:GROWTH_N]
+
+
+def _cause(inp: ReportInput, metric: str) -> str:
+    """What the drill-downs at both ends of the period show: a new label, more values, more targets."""
+    history = inp.drilldowns.get(metric, [])
+    if len(history) < 2:
+        return "unknown: no label drill-down of this metric at both ends of the period"
+    before, after = history[0][1], history[-1][1]
+    deltas = {label: stats.values - before.get(label, LabelStats(0)).values for label, stats in after.items()}
+    label, delta = max(deltas.items(), key=lambda item: (item[1], item[0]))
+    if delta <= 0:
+        return "no label gained values between the drill-downs"
+    old = before.get(label)
+    if old is None:
+        return f"new label `{label}` ({after[label].values} values)"
+    if label in TARGET_LABELS:
+        return f"more targets: `{label}` {old.values} -> {after[label].values}"
+    return f"more values of `{label}`: {old.values} -> {after[label].values}"
+
+
+def _appeared(now: dict[str, int], then: dict[str, int], owners: dict[str, str], key: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{"metric": m, "owner": owners[m], key: n} for m, n in now.items() if m not in then]
+    return sorted(rows, key=lambda r: (-r[key], r["metric"]))
+
+
+def _violations(inp: ReportInput) -> list[dict[str, Any]]:
+    rows = []
+    for f in inp.findings:
+        if f.severity != Severity.EXCEEDED.value or (inp.owner is not None and f.owner != inp.owner):
+            continue
+        until = f.resolved_at or inp.end
+        rows.append({
+            "metric": f.metric,
+            "owner": f.owner,
+            "kind": f.kind,
+            "label": f.label or None,
+            "window": f.window or None,
+            "series": f.series,
+            "max_series": f.max_series,
+            "value": f.value,
+            "limit": f.limit,
+            "since": f.first_seen,
+            "weeks_open": round((until - f.first_seen).total_seconds() / (7 * 86400), 1),
+            "carried_over": f.first_seen < inp.start,
+            "resolved_at": f.resolved_at,
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: (r["owner"], r["since"], r["metric"]))
+
+
+def _unused(
+    inp: ReportInput,
+    end: dict[str, int],
+    owners: dict[str, str],
+    usage_index: dict[str, tuple[list[str], list[str] | None]],
+) -> list[dict[str, Any]]:
+    """Expensive metrics that no loaded rule reads and no dashboard queries: the first to drop."""
+    if inp.loaded_rules is None:
+        return []
+    rows = [
+        {"metric": m, "owner": owners[m], "series": n}
+        for m, n in end.items()
+        if n >= UNUSED_MIN_SERIES and not any(usage_index.get(m, ([], []))[0] + (usage_index.get(m, ([], []))[1] or []))
+    ]
+    return sorted(rows, key=lambda r: (-r["series"], r["metric"]))
+
+
+def _is_read(usage_index: dict[str, tuple[list[str], list[str] | None]], metric: str) -> bool:
+    rules, dashboards = usage_index.get(metric, ([], None))
+    return bool(rules or dashboards)
+
+
+def _suggestions(inp: ReportInput, violations: list[dict[str, Any]], end: dict[str, int]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for v in violations:
+        if v["resolved_at"] is not None or v["metric"] in {s["metric"] for s in out}:
+            continue
+        series = end.get(v["metric"], v["series"])
+        finding = Finding(v["metric"], v["owner"], Kind(v["kind"]), Severity.EXCEEDED, series, v["max_series"],
+                          v["value"], v["limit"], v["label"] or "")  # fmt: skip
+        history = inp.drilldowns.get(v["metric"], [])
+        out.append({"owner": v["owner"], **asdict(suggest(finding, history[-1][1] if history else {}))})
+    return out
+
+
+def _completeness(inp: ReportInput) -> dict[str, Any]:
+    ok = [s for s in inp.snapshots if s.status == "ok"]
+    failed = Counter(s.error_reason or "unknown" for s in inp.snapshots if s.status != "ok")
+    expected = int((inp.end - inp.start) / inp.interval) if inp.interval.total_seconds() > 0 else 0
+    times = [inp.start, *(s.collected_at for s in ok), inp.end]
+    gaps = [
+        {"start": a, "end": b, "hours": round((b - a).total_seconds() / 3600, 1)}
+        for a, b in itertools.pairwise(times)
+        if b - a > 3 * inp.interval
+    ]
+    return {
+        "expected_cycles": expected,
+        "successful_cycles": len(ok),
+        "failed_cycles": dict(failed),
+        "truncated_censuses": sum(1 for s in ok if s.truncated),
+        "gaps": gaps,
+        "complete": not gaps and not failed,
+    }
+
+
+def _total_series(inp: ReportInput) -> list[tuple[float, float]]:
+    """Head series per bucket (maximum): hours for a week, finer for a short period, about 168 points."""
+    bucket = max(60.0, (inp.end - inp.start).total_seconds() / 168)
+    points: dict[float, float] = {}
+    for s in inp.snapshots:
+        if s.status == "ok" and s.head_series is not None:
+            at = s.collected_at.timestamp() // bucket * bucket
+            points[at] = max(points.get(at, 0), float(s.head_series))
+    return sorted(points.items())
+
+
+def _rows(
+    inp: ReportInput,
+    counts: tuple[dict[str, int], dict[str, int]],
+    owners: dict[str, str],
+    usage_index: dict[str, tuple[list[str], list[str] | None]],
+    violations: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    start, end = counts
+    kinds: dict[str, set[str]] = {}
+    for v in violations:
+        if v["resolved_at"] is None:
+            kinds.setdefault(v["metric"], set()).add(v["kind"])
+    rows = []
+    for metric in sorted(start.keys() | end.keys(), key=lambda m: (-end.get(m, 0), m)):
+        budget = inp.budgets.for_metric(metric)
+        rules, dashboards = usage_index.get(metric, ([], None if inp.dashboards is None else []))
+        rows.append({
+            "metric": metric,
+            "owner": owners[metric],
+            "series_start": start.get(metric),
+            "series_end": end.get(metric),
+            "change": _change(start.get(metric), end.get(metric)),
+            "max_series": budget.max_series,
+            "usage": usage(end.get(metric, 0), budget.max_series),
+            "read_by_rules": len(rules),
+            "read_by_dashboards": None if dashboards is None else len(dashboards),
+            "new": metric not in start and inp.first is not None,
+            "removed": metric not in end,
+            "violations": ",".join(sorted(kinds.get(metric, ()))),
+        })  # fmt: skip
+    return rows

@@ -1,0 +1,124 @@
+"""The weekly report: its period, the history it reads, and the files it writes.
+
+start, end, label = week_period("2026-W47", "UTC")
+report = build(gather(store, settings, source, start, end, label))
+write_report(report, Path("w47.html"), "html")
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from auditor.budgets import Budgets
+from auditor.dashboards import dashboard_usage
+from auditor.errors import ConfigError
+from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange
+from auditor.evaluate.rules_diff import diff
+from auditor.rulesets import RuleSet
+from auditor.settings import Settings
+from auditor.store import Store, periods
+
+log = logging.getLogger(__name__)
+WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: datetime
+    end: datetime
+    label: str
+
+
+def week_period(week: str, timezone: str) -> Period:
+    """``2026-W47`` -> Monday 00:00 to the next Monday 00:00 in ``timezone``."""
+    try:
+        year, number = week.upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError as exc:
+        raise ConfigError(f"--week {week!r}: use an ISO week such as 2026-W47") from exc
+    start = datetime.combine(monday, time(), ZoneInfo(timezone)).astimezone(UTC)
+    return Period(start, start + WEEK, f"{int(year)}-W{int(number):02d}")
+
+
+def last_week(now: datetime, timezone: str) -> Period:
+    """The ISO week before the one ``now`` is in: what the Monday-morning report covers."""
+    year, week, _ = (now.astimezone(ZoneInfo(timezone)) - WEEK).isocalendar()
+    return week_period(f"{year}-W{week:02d}", timezone)
+
+
+def range_period(since: datetime, until: datetime) -> Period:
+    if until <= since:
+        raise ConfigError(f"--until {until:%Y-%m-%d %H:%M} is not after --since {since:%Y-%m-%d %H:%M}")
+    return Period(since, until, f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC")
+
+
+def gather(
+    store: Store, settings: Settings, source: str, period: Period, *, budgets: Budgets, owner: str | None = None
+) -> ReportInput:
+    """Everything the report reads, from the store (and the dashboards directory); no Prometheus."""
+    first = store.census_in(source, period.start, period.end, earliest=True)
+    last = store.census_in(source, period.start, period.end)
+    first_census, last_census = (first[1] if first else None), (last[1] if last else None)
+    watched = _watched(first_census.metrics if first_census else {}, last_census.metrics if last_census else {})
+    notion = last_census.notion.value if last_census else "head"
+    trends = store.hourly_max(source, notion, watched, period.start)
+    versions, loaded = _rule_changes(store, source, period)
+    return ReportInput(
+        source=source,
+        start=period.start,
+        end=period.end,
+        label=period.label,
+        interval=settings.audit_interval,
+        budgets=budgets,
+        first=first_census,
+        last=last_census,
+        snapshots=periods.snapshots(store, source, period.start, period.end),
+        baseline_heads=_baseline(store, source, period.start),
+        trends={m: [p for p in points if p[0] <= period.end.timestamp()] for m, points in trends.items()},
+        drilldowns=periods.drilldowns(store, source, watched, period.start, period.end),
+        findings=periods.findings(store, source, period.start, period.end),
+        rule_changes=versions,
+        loaded_rules=loaded,
+        dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
+        owner=owner,
+    )
+
+
+def _watched(start: dict[str, int], end: dict[str, int]) -> list[str]:
+    """The metrics whose trend and drill-downs the report shows: the largest, and those that grew most."""
+    top = sorted(end, key=lambda m: -end[m])[:TOP_N]
+    grown = sorted(end, key=lambda m: -(end[m] - start.get(m, end[m])))[: GROWTH_N * 2]
+    return list(dict.fromkeys([*top, *grown]))
+
+
+def _baseline(store: Store, source: str, start: datetime) -> list[int]:
+    heads = [periods.last_head(store, source, start - k * WEEK, start - (k - 1) * WEEK) for k in range(1, 5)]
+    return [h for h in heads if h is not None]
+
+
+def _rule_changes(store: Store, source: str, period: Period) -> tuple[list[RuleVersionChange], RuleSet | None]:
+    """Versions that went live in the period, each against the one before; and the set loaded at its end."""
+    versions = [v for v in store.rule_versions(source) if v.first_seen <= period.end]
+    sets: dict[int, RuleSet] = {}
+
+    def ruleset(version_id: int) -> RuleSet:
+        if version_id not in sets:
+            found = store.rule_version(version_id)
+            sets[version_id] = found[1] if found else RuleSet(())
+        return sets[version_id]
+
+    changes = []
+    for previous, version in zip([None, *versions], versions, strict=False):
+        if version.first_seen < period.start:
+            continue
+        result = diff(ruleset(previous.id) if previous else RuleSet(()), ruleset(version.id))
+        changes.append(
+            RuleVersionChange(
+                version.id, version.first_seen, version.fingerprint,
+                [r.name for r in result.added], [r.name for r in result.removed], [c.new.name for c in result.changed],
+            )
+        )  # fmt: skip
+    return changes, (ruleset(versions[-1].id) if versions else None)
