@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from auditor import __version__
 from auditor.domain import utc_now
@@ -62,7 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=_existing_file, help="YAML settings file (environment AUDITOR_* wins)")
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _census_commands(commands)
+    _budget_commands(commands)
+    _rules_commands(commands)
+    _report_command(commands)
+    return parser
 
+
+Commands = Any
+
+
+def _census_commands(commands: Commands) -> None:
     run = commands.add_parser("run", help="the sidecar daemon: scheduled audits, /metrics, /healthz, /readyz")
     run.set_defaults(handler="census:run")
 
@@ -78,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--format", choices=["table", "json"], default="table")
     history.set_defaults(handler="census:history")
 
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")
+    upgrade_cmd.set_defaults(handler="census:db_upgrade")
+
+
+def _budget_commands(commands: Commands) -> None:
     check = commands.add_parser("check", help="evaluate budgets on the newest stored census; exit 1 on a violation")
     check.add_argument("--format", choices=["table", "json"], default="table")
     check.add_argument("--source", help="source name, when the database holds several")
@@ -89,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     budgets_check.add_argument("file", nargs="?", type=Path, help="default: AUDITOR_BUDGETS_FILE or rules/budgets.yml")
     budgets_check.set_defaults(handler="budgets:validate")
 
+
+def _rules_commands(commands: Commands) -> None:
     rules = commands.add_parser("rules", help="versioned recording rules: diff, drift status, history")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
     rules_diff = rules_commands.add_parser(
@@ -109,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules_history.add_argument("--source", help="source name, when the database holds several")
     rules_history.set_defaults(handler="rules:history")
 
+
+def _report_command(commands: Commands) -> None:
     report = commands.add_parser("report", help="the weekly audit report (default: the last 7 days)")
     when = report.add_mutually_exclusive_group()
     when.add_argument("--week", help="ISO week, e.g. 2026-W47 (Monday to Monday in AUDITOR_TIMEZONE)")
@@ -119,12 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--owner", help="only this team's metrics")
     report.add_argument("--source", help="source name, when the database holds several")
     report.set_defaults(handler="report:report")
-
-    db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")
-    upgrade_cmd.set_defaults(handler="census:db_upgrade")
-    return parser
 
 
 def _configure_logging(level: str) -> None:

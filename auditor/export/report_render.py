@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from markupsafe import Markup
 from auditor.evaluate.report import Report
 
 FORMATS = ("markdown", "html", "json", "csv")
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 SUFFIX = {"markdown": "md", "html": "html", "json": "json", "csv": "csv"}
 CSV_COLUMNS = (
     "metric", "owner", "series_start", "series_end", "change", "max_series", "usage",
@@ -106,7 +108,7 @@ def _line(values: list[float]) -> Markup:
         show_x_labels=False, disable_xml_declaration=True, explicit_size=True,
     )  # fmt: skip
     chart.add("head series", values)
-    return Markup(chart.render(is_unicode=True))  # pygal's own SVG: numbers, no outside text
+    return _static(chart.render(is_unicode=True))
 
 
 def _sparkline(values: list[float]) -> Markup:
@@ -115,4 +117,12 @@ def _sparkline(values: list[float]) -> Markup:
     chart = pygal.Line(js=[], style=_style(), disable_xml_declaration=True)
     chart.add("", values)
     svg = chart.render_sparkline(width=140, height=28, interpolate=None)
-    return Markup(svg.decode() if isinstance(svg, bytes) else svg)  # numbers only
+    return _static(svg.decode() if isinstance(svg, bytes) else svg)
+
+
+def _static(svg: str) -> Markup:
+    """pygal's SVG without its inline configuration script: the report needs no JavaScript.
+
+    Safe to mark up: pygal drew it from numbers, no outside text is in it.
+    """
+    return Markup(_SCRIPT.sub("", svg))

@@ -1,0 +1,243 @@
+"""The weekly report over hand-made history spanning several weeks: every section, every number."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from sqlalchemy import Engine, update
+
+from auditor.budgets import load_budgets
+from auditor.cli import main
+from auditor.domain import Finding, Kind, LabelStats, Severity
+from auditor.evaluate.report import Report, build
+from auditor.export.report_render import render
+from auditor.reporting import gather, week_period
+from auditor.rulesets import load_path
+from auditor.settings import Settings
+from auditor.store import Store
+from auditor.store.models import StoredFinding
+from tests.conftest import missing
+from tests.test_store import census
+
+ROOT = Path(__file__).resolve().parent.parent
+W47 = week_period("2026-W47", "UTC")  # Monday 2026-11-16 to Monday 2026-11-23
+BUDGETS = """defaults: {owner: platform, max_series: 10000}
+metrics:
+  - name: api_requests_total
+    owner: team-api
+    max_series: 300
+  - name: gone_metric
+    owner: team-old
+"""
+RULES_V1 = "groups:\n  - name: g\n    rules:\n      - record: job:api:rate5m\n        expr: sum by (job) (rate(api_requests_total[5m]))\n"  # noqa: E501
+RULES_V2 = RULES_V1.replace("sum by (job)", "sum by (job, code)")
+DASHBOARD = {
+    "dashboard": {
+        "title": "Payments",
+        "panels": [{"targets": [{"expr": 'sum(rate(payments_total{job=~"$job"}[$__rate_interval]))'}]}],
+    }
+}
+
+
+def at(day: int, hour: int = 0) -> datetime:
+    return W47.start + timedelta(days=day, hours=hour)
+
+
+def exceeded(metric: str, owner: str, series: int) -> Finding:
+    return Finding(metric, owner, Kind.SERIES, Severity.EXCEEDED, series, 300, series, 300)
+
+
+@pytest.fixture
+def history(engine: Engine, tmp_path: Path) -> tuple[Store, Settings, Path]:
+    store = Store(engine)
+    budgets_path = tmp_path / "budgets.yml"
+    budgets_path.write_text(BUDGETS)
+    rules = tmp_path / "rules.yml"
+    for weeks_back, head in [(4, 500), (3, 600), (2, 700), (1, 800)]:
+        base = census(
+            {"api_requests_total": 100, "payments_total": 50}, W47.start - timedelta(weeks=weeks_back, hours=-1)
+        )
+        store.save_census(replace(base, head=replace(base.head, num_series=head)), "u", 0.1)
+    rules.write_text(RULES_V1)
+    carried = exceeded("old_violation", "team-old", 500)
+    store.save_census(census({"old_violation": 500}, W47.start - timedelta(days=10)), "u", 0.1, rules=load_path(rules),
+                      findings=[carried])  # fmt: skip
+    first = census({"api_requests_total": 100, "payments_total": 50, "gone_metric": 30, "big_unused": 300,
+                    "old_violation": 500}, at(0, 1))  # fmt: skip
+    drill_first = {"api_requests_total": {"user_id": LabelStats(90), "instance": LabelStats(1)}}
+    store.save_census(first, "u", 0.1, drilldown=drill_first, findings=[carried], rules=load_path(rules))
+    store.save_failure("prod", "u", at(2), reason="timeout", message="slow", duration=30)
+    rules.write_text(RULES_V2)
+    middle = census({"api_requests_total": 350, "payments_total": 50, "big_unused": 300, "old_violation": 500}, at(3))
+    store.save_census(middle, "u", 0.1, findings=[carried, exceeded("api_requests_total", "team-api", 350)],
+                      rules=load_path(rules))  # fmt: skip
+    last = census({"api_requests_total": 400, "payments_total": 50, "fresh_metric": 70, "big_unused": 300,
+                   "old_violation": 500}, at(6, 23))  # fmt: skip
+    drill_last = {"api_requests_total": {"user_id": LabelStats(390, 1), "instance": LabelStats(1)}}
+    store.save_census(last, "u", 0.1, drilldown=drill_last, rules=load_path(rules),
+                      findings=[carried, exceeded("api_requests_total", "team-api", 400)])  # fmt: skip
+    dashboards = tmp_path / "dashboards"
+    dashboards.mkdir()
+    (dashboards / "payments.json").write_text(json.dumps(DASHBOARD))
+    settings = Settings(source="prod", budgets_file=budgets_path, dashboards_dir=dashboards)  # type: ignore[call-arg]
+    return store, settings, budgets_path
+
+
+def build_w47(history: tuple[Store, Settings, Path], owner: str | None = None) -> Report:
+    store, settings, budgets_path = history
+    return build(gather(store, settings, "prod", W47, budgets=load_budgets(budgets_path), owner=owner))
+
+
+def by(rows: list[dict[str, Any]], key: str = "metric") -> dict[str, dict[str, Any]]:
+    return {row[key]: row for row in rows}
+
+
+def test_every_section_holds_the_right_metrics_and_numbers(history: tuple[Store, Settings, Path]) -> None:
+    report = build_w47(history)
+    s = report.summary
+    assert (s["series_start"], s["series_end"]) == (985, 1325)  # census() adds 5 to the sum of the metrics
+    # the last head of each of the four weeks before: 800, then 505 (the census that opened old_violation), 600, 500
+    assert s["baseline_4w"] == (800 + 505 + 600 + 500) / 4
+    assert s["vs_baseline_ratio"] == pytest.approx(1325 / 601.25 - 1)
+    assert (s["new_metrics"], s["removed_metrics"], s["open_violations"]) == (1, 1, 2)
+
+    top = by(report.top_metrics)
+    assert [m["metric"] for m in report.top_metrics][:2] == ["old_violation", "api_requests_total"]
+    assert top["api_requests_total"]["read_by_rules"] == ["g/job:api:rate5m"]
+    assert top["payments_total"]["read_by_dashboards"] == ["Payments"]
+    assert top["api_requests_total"]["change"] == 300
+    assert [p["series"] for p in top["api_requests_total"]["trend"]] == [100, 350, 400]
+
+    [growth] = report.growth
+    assert (growth["metric"], growth["series_start"], growth["series_end"]) == ("api_requests_total", 100, 400)
+    assert growth["cause"] == "more values of `user_id`: 90 -> 390"
+
+    assert report.new_metrics == [{"metric": "fresh_metric", "owner": "platform", "series": 70}]
+    assert report.removed_metrics == [{"metric": "gone_metric", "owner": "team-old", "series_start": 30}]
+
+    violations = by(report.budget_violations)
+    assert violations["old_violation"]["carried_over"] is True
+    assert violations["old_violation"]["weeks_open"] == pytest.approx(17 / 7, abs=0.05)
+    assert violations["api_requests_total"]["carried_over"] is False
+    assert violations["api_requests_total"]["since"] == at(3)
+
+    assert [m["metric"] for m in report.unused_metrics] == ["old_violation", "big_unused"]
+    [change] = report.rule_changes
+    assert (change["changed"], change["added"], change["first_seen"]) == (["job:api:rate5m"], [], at(3))
+    assert {s["metric"] for s in report.suggestions} == {"api_requests_total", "old_violation"}
+    assert by(report.suggestions)["api_requests_total"]["series_saved"] == 399
+
+    c = report.data_completeness
+    assert c["failed_cycles"] == {"timeout": 1}
+    assert c["successful_cycles"] == 3
+    assert c["complete"] is False
+    assert [round(g["hours"]) for g in c["gaps"]] == [1, 71, 95, 1]
+
+
+def test_owner_filter_keeps_one_team(history: tuple[Store, Settings, Path]) -> None:
+    report = build_w47(history, owner="team-api")
+    assert [m["metric"] for m in report.top_metrics] == ["api_requests_total"]
+    assert [v["metric"] for v in report.budget_violations] == ["api_requests_total"]
+    assert report.summary["series_end"] == 400
+    assert report.new_metrics == []
+
+
+def test_json_validates_and_csv_parses(history: tuple[Store, Settings, Path]) -> None:
+    report = build_w47(history)
+    document = json.loads(render(report, "json"))
+    jsonschema.validate(document, json.loads((ROOT / "docs" / "report.schema.json").read_text()))
+    assert document["schema_version"] == 1
+    rows = list(csv.DictReader(io.StringIO(render(report, "csv"))))
+    api = next(r for r in rows if r["metric"] == "api_requests_total")
+    assert (api["series_start"], api["series_end"], api["violations"], api["read_by_rules"]) == (
+        "100",
+        "400",
+        "series",
+        "1",
+    )
+    assert next(r for r in rows if r["metric"] == "gone_metric")["removed"] == "True"
+
+
+def test_markdown_sections(history: tuple[Store, Settings, Path]) -> None:
+    text = render(build_w47(history), "markdown")
+    for heading in ("## Summary", "## Top metrics", "## Growth", "## New metrics", "## Removed metrics",
+                    "## Budget violations", "## Unused metrics", "## Rule changes", "## Fixes"):  # fmt: skip
+        assert heading in text
+    assert "**carried over**" in text
+    assert "Data completeness" in text
+    assert "more values of \\`user\\_id\\`: 90 -\\> 390" in text
+
+
+HOSTILE = "<script>alert(\"x\")</script> 'quoted' | *bold* " + "é" * 300
+
+
+def test_hostile_text_is_escaped(history: tuple[Store, Settings, Path]) -> None:
+    report = build_w47(history)
+    report = replace(report, period={**report.period, "source": HOSTILE},
+                     growth=[{**report.growth[0], "cause": HOSTILE}])  # fmt: skip
+    html = render(report, "html")
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    md = render(report, "markdown")
+    assert "<script>" not in md
+    assert "\\<script\\>" in md
+    assert "\\| \\*bold\\*" in md
+
+
+def test_html_is_self_contained_and_renders_in_chromium(history: tuple[Store, Settings, Path], tmp_path: Path) -> None:
+    html = render(build_w47(history), "html")
+    external = re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", html)
+    assert external == []
+    assert "<script" not in html
+    assert "<svg" in html, "the charts are inline SVG"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        missing("chromium (Debian package chromium)")
+    page = tmp_path / "report.html"
+    page.write_text(html)
+    png = tmp_path / "report.png"
+    result = subprocess.run(
+        [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2600", f"--screenshot={png}", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000, "a page with content, not a blank screen"
+
+
+def test_report_command(history: tuple[Store, Settings, Path], database_url: str, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    _, _, budgets_path = history
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", database_url)
+    monkeypatch.setenv("AUDITOR_BUDGETS_FILE", str(budgets_path))
+    out = tmp_path / "w47.json"
+    assert main(["report", "--week", "2026-W47", "--format", "json", "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["period"]["label"] == "2026-W47"
+    assert main(["report", "--week", "2026-W47", "--owner", "team-api"]) == 0
+    assert "api\\_requests\\_total" in capsys.readouterr().out
+    assert main(["report", "--week", "2026-W99"]) == 2
+    assert main(["report", "--since", "2026-11-20", "--until", "2026-11-19"]) == 2
+
+
+def test_resolved_violations_say_when(history: tuple[Store, Settings, Path]) -> None:
+    store, _, _ = history
+    with store.engine.begin() as conn:
+        conn.execute(update(StoredFinding).where(StoredFinding.resolved_at.is_(None)).values(resolved_at=at(5)))
+    report = build_w47(history)
+    assert {v["resolved_at"] for v in report.budget_violations} == {at(5)}
+    assert report.summary["open_violations"] == 0
+    assert report.suggestions == []
+    assert W47.start.tzinfo is UTC
