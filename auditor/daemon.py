@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry
 
+from auditor import reporting
 from auditor.durations import format_duration
 from auditor.errors import AuditorError, CycleCancelled
 from auditor.export.http import HttpServer, make_app
@@ -26,6 +29,7 @@ from auditor.service import Auditor
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 5.0
+REPORT_MAKEUP_DELAY = timedelta(seconds=30)
 
 
 def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
@@ -39,6 +43,25 @@ def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
     except Exception:
         auditor.stats.record_failure("internal", 0.0)
         log.exception("cycle failed with an unexpected error")
+
+
+def safe_report(auditor: Auditor, makeup: CronTrigger | None) -> None:
+    """Write last week's report; with ``makeup`` (the schedule), only if its run was missed. Never raises."""
+    settings, now = auditor.settings, datetime.now(UTC)
+    try:
+        source = auditor.source()
+        period = reporting.last_week(now, settings.timezone)
+        if makeup is not None:
+            fire = makeup.get_next_fire_time(None, reporting.week_start(now, settings.timezone))
+            missed = reporting.missed(settings, source, now, fire)
+            if missed is None:
+                return
+            log.info("the report of %s was missed (the daemon was down at its time): writing it now", missed.label)
+        reporting.write_scheduled(auditor.store, settings, source, period, auditor.budgets.current())
+    except (AuditorError, OSError) as exc:
+        log.error("weekly report not written: %s", exc)
+    except Exception:
+        log.exception("weekly report failed with an unexpected error")
 
 
 class Daemon:
@@ -67,6 +90,7 @@ class Daemon:
             coalesce=True,
             misfire_grace_time=max(1, int(interval)),
         )
+        self._schedule_reports()
         self.http.start()
         self._scheduler.start()
         log.info(
@@ -75,6 +99,17 @@ class Daemon:
             self.auditor.settings.database_url_for_logs,
             format_duration(self.auditor.settings.audit_interval),
             self.auditor.settings.listen_address,
+        )
+
+    def _schedule_reports(self) -> None:
+        """Last week's report on ``AUDITOR_REPORT_SCHEDULE``; one missed while the daemon was down is made up."""
+        settings = self.auditor.settings
+        trigger = CronTrigger.from_crontab(settings.report_schedule, timezone=ZoneInfo(settings.timezone))
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 6 * 3600}
+        self._scheduler.add_job(safe_report, trigger, args=[self.auditor, None], id="report", **common)
+        makeup_at = datetime.now(UTC) + REPORT_MAKEUP_DELAY  # after the first cycle has named the source
+        self._scheduler.add_job(
+            safe_report, "date", run_date=makeup_at, args=[self.auditor, trigger], id="makeup", **common
         )
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:

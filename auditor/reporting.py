@@ -7,22 +7,29 @@ write_report(report, Path("w47.html"), "html")
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import httpx
 
 from auditor.budgets import Budgets
 from auditor.dashboards import dashboard_usage
 from auditor.errors import ConfigError
-from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange
+from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.rules_diff import diff
+from auditor.export.report_render import SUFFIX, render
 from auditor.rulesets import RuleSet
 from auditor.settings import Settings
 from auditor.store import Store, periods
 
 log = logging.getLogger(__name__)
 WEEK = timedelta(days=7)
+SCHEDULED_FORMATS = ("markdown", "html", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,12 @@ def week_period(week: str, timezone: str) -> Period:
         raise ConfigError(f"--week {week!r}: use an ISO week such as 2026-W47") from exc
     start = datetime.combine(monday, time(), ZoneInfo(timezone)).astimezone(UTC)
     return Period(start, start + WEEK, f"{int(year)}-W{int(number):02d}")
+
+
+def week_start(now: datetime, timezone: str) -> datetime:
+    """Monday 00:00 of the ISO week ``now`` is in, in ``timezone``."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return datetime.combine(local.date() - timedelta(days=local.weekday()), time(), ZoneInfo(timezone))
 
 
 def last_week(now: datetime, timezone: str) -> Period:
@@ -122,3 +135,44 @@ def _rule_changes(store: Store, source: str, period: Period) -> tuple[list[RuleV
             )
         )  # fmt: skip
     return changes, (ruleset(versions[-1].id) if versions else None)
+
+
+def report_files(report_dir: Path, source: str, label: str) -> dict[str, Path]:
+    """Where the scheduled report of ``label`` goes, one file per format."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("_") or "source"
+    return {fmt: report_dir / f"metrics-auditor-{slug}-{label}.{SUFFIX[fmt]}" for fmt in SCHEDULED_FORMATS}
+
+
+def write_scheduled(store: Store, settings: Settings, source: str, period: Period, budgets: Budgets) -> dict[str, Path]:
+    """Write the period's report in every scheduled format; POST it to the webhook when one is set."""
+    report = build(gather(store, settings, source, period, budgets=budgets))
+    files = report_files(settings.report_dir, source, period.label)
+    settings.report_dir.mkdir(parents=True, exist_ok=True)
+    texts = {fmt: render(report, fmt) for fmt in files}
+    for fmt, path in files.items():
+        temporary = path.with_suffix(path.suffix + ".tmp")
+        temporary.write_text(texts[fmt], encoding="utf-8")
+        temporary.replace(path)  # readers never see half a report
+    log.info("weekly report for %s written: %s", period.label, files["html"])
+    if settings.report_webhook_url:
+        _post(settings.report_webhook_url, {"text": texts["markdown"], "report": json.loads(texts["json"])})
+    return files
+
+
+def _post(url: str, payload: dict[str, object]) -> None:
+    try:
+        httpx.post(url, json=payload, timeout=30).raise_for_status()
+    except httpx.HTTPError as exc:
+        log.error("report webhook %s failed: %s", _redacted(url), exc)
+
+
+def _redacted(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//***@", url)
+
+
+def missed(settings: Settings, source: str, now: datetime, schedule_fire: datetime | None) -> Period | None:
+    """Last week's report, when its run is due (or past) and its file is missing: made up at start."""
+    period = last_week(now, settings.timezone)
+    if schedule_fire is None or schedule_fire > now:
+        return None
+    return None if report_files(settings.report_dir, source, period.label)["html"].exists() else period

@@ -1,0 +1,87 @@
+"""The scheduled weekly report: periods in the configured time zone, files, webhook, make-up of a missed run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+from auditor.daemon import safe_report
+from auditor.reporting import last_week, missed, report_files, week_period, week_start
+from auditor.service import build_auditor
+from auditor.settings import DrilldownSettings, Settings
+from auditor.store import Store
+from tests.support.alertmanager import WebhookReceiver
+from tests.test_store import census
+
+
+def test_weeks_follow_the_time_zone() -> None:
+    berlin = week_period("2026-W47", "Europe/Berlin")
+    assert (berlin.start, berlin.end) == (
+        datetime(2026, 11, 15, 23, tzinfo=UTC),
+        datetime(2026, 11, 22, 23, tzinfo=UTC),
+    )
+    monday_morning = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)  # 06:30 in Berlin
+    assert last_week(monday_morning, "Europe/Berlin").label == "2026-W47"
+    assert last_week(datetime(2026, 1, 5, 6, tzinfo=UTC), "UTC").label == "2026-W01"
+    assert week_start(monday_morning, "UTC") == datetime(2026, 11, 23, tzinfo=UTC)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+def test_scheduled_report_files_webhook_and_make_up(
+    engine: Engine, tmp_path: Path, receiver: WebhookReceiver, router: respx.MockRouter, http: httpx.Client
+) -> None:
+    now = datetime.now(UTC)
+    lastweek = last_week(now, "UTC")
+    store = Store(engine)
+    store.save_census(census({"a": 10}, lastweek.start + timedelta(hours=1)), "u", 0.1)
+    store.save_census(census({"a": 25, "b": 3}, lastweek.start + timedelta(days=5)), "u", 0.1)
+    settings = Settings(  # type: ignore[call-arg]
+        source="prod", report_dir=tmp_path / "reports", report_webhook_url=receiver.url,
+        drilldown=DrilldownSettings(top_n=0),
+    )  # fmt: skip
+    trigger = CronTrigger.from_crontab(settings.report_schedule, timezone=UTC)
+    with build_auditor(settings, http=http, engine=engine) as auditor:
+        safe_report(auditor, trigger)  # missed: this Monday 06:00 has passed (or is today) and no file exists
+        files = report_files(settings.report_dir, "prod", lastweek.label)
+        fire = trigger.get_next_fire_time(None, week_start(now, "UTC"))
+        if fire is not None and fire > now:
+            assert not files["html"].exists(), "not yet due this week: nothing to make up"
+            safe_report(auditor, None)
+        assert all(path.exists() for path in files.values())
+        document = json.loads(files["json"].read_text())
+        assert document["summary"]["series_end"] == 33
+        assert [g["metric"] for g in document["growth"]] == ["a"]
+        assert "<html" in files["html"].read_text()
+        [payload] = receiver.payloads
+        assert payload["report"]["period"]["label"] == lastweek.label
+        assert payload["text"].startswith("# Metrics audit: prod")
+        before = files["html"].stat().st_mtime_ns
+        safe_report(auditor, trigger)
+        assert files["html"].stat().st_mtime_ns == before, "a report already written is not made up again"
+    assert missed(settings, "prod", now, None) is None
+
+
+def test_a_report_that_cannot_be_written_is_logged_not_raised(
+    engine: Engine, tmp_path: Path, router: respx.MockRouter, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    settings = Settings(source="prod", report_dir=blocker / "reports")  # type: ignore[call-arg]
+    Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
+    with build_auditor(settings, http=http, engine=engine) as auditor:
+        safe_report(auditor, None)
+    assert any("weekly report not written" in r.getMessage() for r in caplog.records)
