@@ -77,7 +77,8 @@ def gather(
     first_census, last_census = (first[1] if first else None), (last[1] if last else None)
     watched = _watched(first_census.metrics if first_census else {}, last_census.metrics if last_census else {})
     notion = last_census.notion.value if last_census else "head"
-    trends = store.hourly_max(source, notion, watched, period.start)
+    bucket = max(60.0, (period.end - period.start).total_seconds() / 168)  # hours for a week
+    trends = store.hourly_max(source, notion, watched, period.start, bucket)
     versions, loaded = _rule_changes(store, source, period)
     return ReportInput(
         source=source,

@@ -33,6 +33,9 @@ def test_demo_shows_growth_and_stops_everything(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "metrics-auditor demo is running" in result.stdout
     assert "metrics-auditor history user_sessions" in result.stdout
+    report = tmp_path / "report.html"
+    assert f"the audit report of this demo is at {report}" in result.stdout
+    assert "user_sessions" in report.read_text()
 
     engine = make_engine(f"sqlite:///{tmp_path / 'metrics-auditor.db'}")
     store = Store(engine)

@@ -145,3 +145,40 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
         ("api_requests_total", "series"),
         ("api_requests_total", "label"),
     }
+
+
+def test_report_from_real_cycles_shows_growth_new_vanished_and_violation(
+    prometheus: LocalPrometheus, exporter: Exporter, engine: Engine, tmp_path: Path
+) -> None:
+    from auditor.budgets import load_budgets
+    from auditor.evaluate.report import build
+    from auditor.reporting import gather, range_period
+
+    budgets = tmp_path / "budgets.yml"
+    p = f"rpt_{engine.dialect.name}"  # fresh names per backend: label values come from the head, stale series too
+    budgets.write_text(f"metrics:\n  - name: {p}_sessions\n    owner: team-identity\n    max_series: 50\n")
+    reshape(exporter, {f"{p}_sessions": 30, f"{p}_vanishing": 5, f"{p}_steady": 4})
+    settings = Settings(  # type: ignore[call-arg]
+        prometheus_url=prometheus.url, source="report", budgets_file=budgets, drilldown=DrilldownSettings(top_n=5)
+    )
+    started = utc_now()
+    with build_auditor(settings, engine=engine) as auditor:
+        auditor.run_cycle()
+        exporter.set(f"{p}_sessions", 90)
+        exporter.remove(f"{p}_vanishing")
+        exporter.set(f"{p}_new", 7)
+        exporter.wait_for_scrapes(2)
+        auditor.run_cycle()
+        period = range_period(started - timedelta(seconds=1), utc_now())
+        report = build(gather(Store(engine), settings, "report", period, budgets=load_budgets(budgets)))
+    [growth] = [g for g in report.growth if g["metric"] == f"{p}_sessions"]
+    assert (growth["series_start"], growth["series_end"]) == (30, 90)
+    assert growth["cause"] == "more values of `id`: 30 -> 90"
+    assert [m["metric"] for m in report.new_metrics] == [f"{p}_new"]
+    assert [m["metric"] for m in report.removed_metrics] == [f"{p}_vanishing"]
+    [violation] = report.budget_violations
+    assert (violation["metric"], violation["owner"], violation["series"], violation["max_series"]) == (
+        f"{p}_sessions", "team-identity", 90, 50,
+    )  # fmt: skip
+    assert report.summary["metrics_end"] == len(ground_truth(exporter))
+    assert report.data_completeness["successful_cycles"] == 2

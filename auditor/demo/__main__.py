@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.demo.exporter import Exporter
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     exporter.start()
     prometheus = LocalPrometheus(workdir / "prometheus", [exporter.target], scrape_interval="5s")
     daemon: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] | None = None
+    started = datetime.now(UTC)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         prometheus.start()
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         _stop(daemon)
         prometheus.stop()
         exporter.stop()
+        if env is not None:
+            _write_report(env, workdir, started)
     return 0
 
 
@@ -158,6 +163,19 @@ The budgets are in {env["AUDITOR_BUDGETS_FILE"]}: edit the file and the daemon p
 """,
         flush=True,
     )
+
+
+def _write_report(env: dict[str, str], workdir: Path, started: datetime) -> None:
+    """The demo ends as a week ends: with the audit report of what happened."""
+    report = workdir / "report.html"
+    since = started.strftime("%Y-%m-%dT%H:%M:%S")
+    command = [sys.executable, "-m", "auditor", "report", "--since", since, "--format", "html", "--output", str(report)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode == 0:
+        print(f"\ndemo: the audit report of this demo is at {report}", flush=True)
+        print(f"demo: (markdown: .venv/bin/metrics-auditor report --since {since}, with the exports above)", flush=True)
+    else:
+        print(f"demo: the report could not be written: {result.stderr.strip()}", file=sys.stderr)
 
 
 def _stop(daemon: subprocess.Popen[bytes] | None) -> None:

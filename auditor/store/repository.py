@@ -131,9 +131,9 @@ class Store:
             return {name: int(n) for name, n in conn.execute(query)}
 
     def hourly_max(
-        self, source: str, notion: str, metrics: Sequence[str], since: datetime
+        self, source: str, notion: str, metrics: Sequence[str], since: datetime, bucket: float = 3600.0
     ) -> dict[str, list[tuple[float, float]]]:
-        """metric -> [(hour start as unix seconds, maximum series in that hour)], oldest first.
+        """metric -> [(bucket start as unix seconds, maximum series in it)], oldest first; hourly buckets by default.
 
         Driven by the metric ids (index ``metric_id, snapshot_id``), so the cost follows the metrics
         asked for, not the size of the census.
@@ -151,7 +151,7 @@ class Store:
                     .where(Snapshot.status == STATUS_OK, Snapshot.notion == notion, Snapshot.collected_at >= since)
                 )
                 for metric_id, at, series in conn.execute(query):
-                    hour = at.timestamp() // 3600 * 3600
+                    hour = at.timestamp() // bucket * bucket
                     buckets = out.setdefault(names[metric_id], {})
                     buckets[hour] = max(buckets.get(hour, 0), float(series))
         return {name: sorted(buckets.items()) for name, buckets in out.items()}
