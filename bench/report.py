@@ -32,12 +32,8 @@ def generate(database_url: str, days: int) -> dict[str, Any]:
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO sources (id, name, url, created_at) VALUES (1, 'bench', 'u', now())"))
-        conn.execute(
-            text(
-                "INSERT INTO metric_names (id, name) SELECT i, 'bench_metric_' || i || '_total' FROM generate_series(1, :n) i"
-            ),
-            {"n": METRICS},
-        )
+        names = "SELECT i, 'bench_metric_' || i || '_total' FROM generate_series(1, :n) i"
+        conn.execute(text(f"INSERT INTO metric_names (id, name) {names}"), {"n": METRICS})
         conn.execute(
             text(
                 "INSERT INTO snapshots (id, source_id, collected_at, status, duration_seconds, method, notion,"
