@@ -241,3 +241,14 @@ def test_resolved_violations_say_when(history: tuple[Store, Settings, Path]) -> 
     assert report.summary["open_violations"] == 0
     assert report.suggestions == []
     assert W47.start.tzinfo is UTC
+
+
+def test_svg_charts_are_drawn_from_numbers_only() -> None:
+    from auditor.export.svg import area, sparkline
+
+    assert sparkline([5]) == ""
+    line = str(sparkline([0, 10, 5], width=100, height=20))
+    assert 'points="2.0,18.0 50.0,2.0 98.0,10.0"' in line
+    chart = str(area([10, 20], ("<start>", "end")))
+    assert "&lt;start&gt;" in chart
+    assert "<script" not in chart

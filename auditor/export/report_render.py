@@ -2,6 +2,7 @@
 
 Templates are Jinja2 (``auditor/templates/``); everything that came from Prometheus (metric and label
 names, label values, expressions) is escaped: HTML by autoescape, Markdown by the ``md`` filter.
+Charts are inline SVG drawn from numbers (``export/svg.py``).
 """
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
-import pygal
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
 
 from auditor.evaluate.report import Report
+from auditor.export.svg import area, sparkline
 
 FORMATS = ("markdown", "html", "json", "csv")
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 SUFFIX = {"markdown": "md", "html": "html", "json": "json", "csv": "csv"}
 CSV_COLUMNS = (
     "metric", "owner", "series_start", "series_end", "change", "max_series", "usage",
@@ -91,38 +89,8 @@ def _csv(report: Report) -> str:
 
 def _charts(report: Report) -> dict[str, Any]:
     """Inline SVG: total series over the period, and a sparkline per top metric (no JavaScript)."""
-    total = _line([v for _, v in report.total_series])
-    sparks = {row["metric"]: _sparkline([p["series"] for p in row["trend"]]) for row in report.top_metrics}
+    start, end = report.period["start"], report.period["end"]
+    labels = (_when(start, "%a %Y-%m-%d %H:%M"), _when(end, "%a %Y-%m-%d %H:%M"))
+    total = area([v for _, v in report.total_series], labels)
+    sparks = {row["metric"]: sparkline([p["series"] for p in row["trend"]]) for row in report.top_metrics}
     return {"total": total, "sparks": sparks}
-
-
-def _style() -> pygal.style.Style:
-    return pygal.style.Style(background="white", plot_background="white", colors=("#1f6feb",), font_family="sans-serif")
-
-
-def _line(values: list[float]) -> Markup:
-    if len(values) < 2:
-        return Markup("")
-    chart = pygal.Line(
-        js=[], width=900, height=240, show_legend=False, show_dots=False, fill=True, style=_style(),
-        show_x_labels=False, disable_xml_declaration=True, explicit_size=True,
-    )  # fmt: skip
-    chart.add("head series", values)
-    return _static(chart.render(is_unicode=True))
-
-
-def _sparkline(values: list[float]) -> Markup:
-    if len(values) < 2:
-        return Markup("")
-    chart = pygal.Line(js=[], style=_style(), disable_xml_declaration=True)
-    chart.add("", values)
-    svg = chart.render_sparkline(width=140, height=28, interpolate=None)
-    return _static(svg.decode() if isinstance(svg, bytes) else svg)
-
-
-def _static(svg: str) -> Markup:
-    """pygal's SVG without its inline configuration script: the report needs no JavaScript.
-
-    Safe to mark up: pygal drew it from numbers, no outside text is in it.
-    """
-    return Markup(_SCRIPT.sub("", svg))
