@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
-from auditor.durations import format_duration, parse_duration
+from auditor.durations import parse_duration
 from auditor.errors import ConfigError
 from auditor.reloadable import Reloadable
 from auditor.yamlfile import YamlDocument, load_yaml, validation_messages
@@ -233,11 +233,6 @@ def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
             until = entry.exception.until.isoformat()
             warnings.append(f"{where}: exception for {target!r} expired on {until}; the normal budget applies again")
     return warnings
-
-
-def describe_windows(growth: dict[timedelta, float]) -> str:
-    """``{7d: 0.2}`` -> ``'+20% in 1w'``."""
-    return ", ".join(f"+{limit:.0%} in {format_duration(window)}" for window, limit in sorted(growth.items()))
 
 
 class BudgetsProvider(Reloadable[Budgets]):

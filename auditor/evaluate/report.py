@@ -278,7 +278,7 @@ def _unused(
     rows = [
         {"metric": m, "owner": owners[m], "series": n}
         for m, n in end.items()
-        if n >= UNUSED_MIN_SERIES and not any(usage_index.get(m, ([], []))[0] + (usage_index.get(m, ([], []))[1] or []))
+        if n >= UNUSED_MIN_SERIES and not _is_read(usage_index, m)
     ]
     return sorted(rows, key=lambda r: (-r["series"], r["metric"]))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -39,11 +38,6 @@ def history_json(metric: str, source: str, points: Sequence[HistoryPoint]) -> di
         "source": source,
         "points": [{"collected_at": p.collected_at.isoformat(), "series": p.series} for p in points],
     }
-
-
-def print_json(document: dict[str, Any], out: TextIO) -> None:
-    json.dump(document, out, indent=2, ensure_ascii=False)
-    out.write("\n")
 
 
 def print_census(census: Census, out: TextIO, top: int) -> None:
