@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -101,6 +102,8 @@ class Snapshot(Base):
     head_max_time_ms: Mapped[int | None] = mapped_column(BigInteger)
     drilldown_metrics: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     drilldown_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    raw_pruned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The per-metric rows are gone (raw retention); the rollups hold this cycle's figures."""
 
 
 class MetricSeries(Base):
@@ -178,3 +181,32 @@ class RuleVersion(Base):
     rule_count: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     """The normalised rule set as canonical JSON (``RuleSet.to_json``)."""
+
+
+class MetricRollup(Base):
+    """Series of one metric over one hour or one day: maximum, minimum and last value of its cycles.
+
+    The growth checks, forecasts and reports read these once the raw rows are past their retention.
+    """
+
+    __tablename__ = "metric_rollups"
+    __table_args__ = (Index(None, "metric_id", "source_id", "tier", "bucket_start"),)
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(8), primary_key=True)
+    notion: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
+    max_series: Mapped[int] = mapped_column(BigInteger)
+    min_series: Mapped[int] = mapped_column(BigInteger)
+    last_series: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupProgress(Base):
+    """Up to where each tier of a source is rolled up: compaction resumes from here after any interruption."""
+
+    __tablename__ = "rollup_progress"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(8), primary_key=True)
+    rolled_until: Mapped[datetime] = mapped_column(UTCDateTime())

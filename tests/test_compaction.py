@@ -1,0 +1,86 @@
+"""Rollups and retention on SQLite and PostgreSQL: correct figures, resumable, raw rows pruned only once rolled up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, func, select
+
+from auditor.store import Store
+from auditor.store.compaction import DAY, HOUR, Retention, compact
+from auditor.store.models import MetricName, MetricRollup, MetricSeries, Snapshot
+from tests.test_store import census
+
+H0 = datetime(2026, 11, 20, tzinfo=UTC)
+KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
+
+
+def rollups(engine: Engine, tier: str) -> dict[tuple[datetime, str], tuple[int, int, int]]:
+    query = (
+        select(
+            MetricRollup.bucket_start,
+            MetricName.name,
+            MetricRollup.max_series,
+            MetricRollup.min_series,
+            MetricRollup.last_series,
+        )  # fmt: skip
+        .join(MetricName, MetricName.id == MetricRollup.metric_id)
+        .where(MetricRollup.tier == tier)
+    )
+    with engine.connect() as conn:
+        return {(at, name): (high, low, last) for at, name, high, low, last in conn.execute(query)}
+
+
+def fill(store: Store) -> None:
+    for minutes, values in [(5, {"a": 10, "b": 1}), (30, {"a": 30, "b": 1}), (55, {"a": 20}), (70, {"a": 5}),
+                            (180, {"a": 50})]:  # fmt: skip
+        store.save_census(census(values, H0 + timedelta(minutes=minutes)), "u", 0.1)
+
+
+def test_hours_roll_up_max_min_last_and_resume(engine: Engine) -> None:
+    store = Store(engine)
+    fill(store)
+    assert compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL, budget_seconds=0).hours == 0
+    result = compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL)
+    assert result.hours == 3, "hours 0, 1 and 2 are closed; hour 3 is still open"
+    assert rollups(engine, HOUR) == {
+        (H0, "a"): (30, 10, 20),
+        (H0, "b"): (1, 1, 1),
+        (H0 + timedelta(hours=1), "a"): (5, 5, 5),
+    }
+    assert compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL).hours == 0, "nothing rolled twice"
+    assert compact(store, H0 + timedelta(hours=4, minutes=10), KEEP_ALL).hours == 1
+    assert rollups(engine, HOUR)[(H0 + timedelta(hours=3), "a")] == (50, 50, 50)
+
+
+def test_days_roll_up_from_hours(engine: Engine) -> None:
+    store = Store(engine)
+    fill(store)
+    result = compact(store, H0 + timedelta(days=1, minutes=10), KEEP_ALL)
+    assert (result.hours, result.days) == (24, 1)
+    assert rollups(engine, DAY) == {(H0, "a"): (50, 5, 50), (H0, "b"): (1, 1, 1)}
+
+
+def test_raw_rows_are_pruned_after_their_hour_is_rolled_up(engine: Engine) -> None:
+    store = Store(engine)
+    fill(store)
+    retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
+    result = compact(store, H0 + timedelta(hours=3, minutes=30), retention)
+    assert result.raw_snapshots_pruned == 4
+    with engine.connect() as conn:
+        kept = conn.execute(select(Snapshot.collected_at, Snapshot.raw_pruned).order_by(Snapshot.collected_at)).all()
+        rows = conn.execute(select(func.count()).select_from(MetricSeries)).scalar_one()
+    assert [pruned for _, pruned in kept] == [True, True, True, True, False], "cycle rows stay, their metric rows go"
+    assert rows == 1
+    assert rollups(engine, HOUR)[(H0, "a")] == (30, 10, 20), "the figures live on in the rollups"
+
+
+def test_rollups_past_their_retention_go(engine: Engine) -> None:
+    store = Store(engine)
+    fill(store)
+    compact(store, H0 + timedelta(days=1, minutes=10), KEEP_ALL)
+    short = Retention(raw=timedelta(days=30), hour=timedelta(hours=12), day=timedelta(days=400))
+    result = compact(store, H0 + timedelta(days=1, minutes=20), short)
+    assert result.rollups_pruned == 4, "hours 0 (a, b), 1 and 3"
+    assert rollups(engine, HOUR) == {}
+    assert set(rollups(engine, DAY)) == {(H0, "a"), (H0, "b")}
