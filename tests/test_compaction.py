@@ -23,7 +23,7 @@ def rollups(engine: Engine, tier: str) -> dict[tuple[datetime, str], tuple[int, 
             MetricRollup.max_series,
             MetricRollup.min_series,
             MetricRollup.last_series,
-        )  # fmt: skip
+        )
         .join(MetricName, MetricName.id == MetricRollup.metric_id)
         .where(MetricRollup.tier == tier)
     )
