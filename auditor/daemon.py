@@ -26,10 +26,12 @@ from auditor.errors import AuditorError, CycleCancelled
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.service import Auditor
+from auditor.store.compaction import Retention, compact
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 5.0
 REPORT_MAKEUP_DELAY = timedelta(seconds=30)
+COMPACTION_FIRST_DELAY = timedelta(minutes=1)
 
 
 def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
@@ -43,6 +45,25 @@ def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
     except Exception:
         auditor.stats.record_failure("internal", 0.0)
         log.exception("cycle failed with an unexpected error")
+
+
+def safe_compaction(auditor: Auditor) -> None:
+    """Roll history up and apply the retention; in its own transactions, never in a cycle's. Never raises."""
+    retention = auditor.settings.retention
+    try:
+        result = compact(auditor.store, datetime.now(UTC), Retention(retention.raw, retention.hourly, retention.daily))
+    except AuditorError as exc:
+        log.error("compaction failed (retried at its next run): %s", exc)
+        return
+    except Exception:
+        log.exception("compaction failed with an unexpected error")
+        return
+    if result.hours or result.days or result.raw_snapshots_pruned or result.rollups_pruned:
+        log.info(
+            "compaction: %d hours and %d days rolled up, raw rows of %d cycles and %d rollups pruned%s",
+            result.hours, result.days, result.raw_snapshots_pruned, result.rollups_pruned,
+            "" if result.complete else " (time budget spent: the rest at the next run)",
+        )  # fmt: skip
 
 
 def safe_report(auditor: Auditor, makeup: CronTrigger | None) -> None:
@@ -91,6 +112,17 @@ class Daemon:
             misfire_grace_time=max(1, int(interval)),
         )
         self._schedule_reports()
+        compaction = self.auditor.settings.compaction_interval.total_seconds()
+        self._scheduler.add_job(
+            safe_compaction,
+            IntervalTrigger(seconds=compaction, timezone=UTC),
+            args=[self.auditor],
+            id="compaction",
+            next_run_time=datetime.now(UTC) + COMPACTION_FIRST_DELAY,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(compaction)),
+        )
         self.http.start()
         self._scheduler.start()
         log.info(

@@ -131,6 +131,8 @@ class LoadedRuleGroup:
 class HistoryPoint:
     collected_at: datetime
     series: int
+    resolution: str = "cycle"
+    """``cycle`` for a raw census; ``hour`` or ``day`` (the bucket's maximum) once the raw rows are pruned."""
 
 
 @dataclass(frozen=True, slots=True)

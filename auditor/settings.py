@@ -111,6 +111,14 @@ class DrilldownSettings(_Section):
     max_time: Duration = Field(timedelta(seconds=20), description="Time the drill-down may take per cycle.")
 
 
+class RetentionSettings(_Section):
+    """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
+
+    raw: Duration = Field(timedelta(days=1), description="Per-cycle, per-metric counts.")
+    hourly: Duration = Field(timedelta(days=14), description="Hourly rollups (max, min, last) per metric.")
+    daily: Duration = Field(timedelta(days=400), description="Daily rollups per metric, and the cycle records.")
+
+
 class ExportSettings(_Section):
     top_n: int = Field(20, ge=0, le=10_000, description="Largest metrics exported with per-metric series.")
     max_metrics: int = Field(
@@ -158,6 +166,10 @@ class Settings(BaseSettings):
     )
     dashboards_dir: Path | None = Field(
         None, description="Exported Grafana dashboard JSON: the report marks metrics that panels query."
+    )
+    retention: RetentionSettings = RetentionSettings()
+    compaction_interval: Duration = Field(
+        timedelta(minutes=10), description="How often the daemon rolls history up and applies the retention."
     )
     forecast_window: Duration = Field(
         timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."

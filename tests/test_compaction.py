@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
-from auditor.store import Store
+from auditor.store import Store, make_engine
 from auditor.store.compaction import DAY, HOUR, Retention, compact
 from auditor.store.models import MetricName, MetricRollup, MetricSeries, Snapshot
 from tests.test_store import census
@@ -84,3 +86,54 @@ def test_rollups_past_their_retention_go(engine: Engine) -> None:
     assert result.rollups_pruned == 4, "hours 0 (a, b), 1 and 3"
     assert rollups(engine, HOUR) == {}
     assert set(rollups(engine, DAY)) == {(H0, "a"), (H0, "b")}
+
+
+def test_readers_fall_back_to_rollups_once_raw_rows_are_pruned(engine: Engine) -> None:
+    from auditor.store.hourly import HourlyMaxima
+
+    store = Store(engine)
+    fill(store)
+    retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
+    compact(store, H0 + timedelta(hours=3, minutes=30), retention)
+    points = store.history("prod", "a", H0 - timedelta(hours=1))
+    assert [(p.collected_at - H0, p.series, p.resolution) for p in points] == [
+        (timedelta(0), 30, "hour"),
+        (timedelta(hours=1), 5, "hour"),
+        (timedelta(hours=3), 50, "cycle"),
+    ]
+    assert HourlyMaxima(store).hour("prod", "active", H0) == {"a": 30, "b": 1}
+    first = store.census_in("prod", H0, H0 + timedelta(hours=4), earliest=True)
+    assert first is not None
+    assert first[1].metrics == {"a": 20, "b": 1}, "a pruned cycle is read back as its hour's last values"
+    trend = store.hourly_max("prod", "active", ["a"], H0)
+    assert [v for _, v in trend["a"]] == [30.0, 5.0, 50.0]
+
+
+def test_the_daemon_job_compacts_and_never_raises(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import httpx
+
+    from auditor.daemon import safe_compaction
+    from auditor.service import build_auditor
+    from auditor.settings import Settings
+
+    store = Store(engine)
+    old = datetime.now(UTC) - timedelta(days=3)
+    store.save_census(census({"a": 7}, old), "u", 0.1)
+    caplog.set_level("INFO")
+    with (
+        httpx.Client(base_url="http://127.0.0.1:9") as http,
+        build_auditor(Settings(source="prod"), http=http, engine=engine) as auditor,
+    ):  # type: ignore[call-arg]
+        safe_compaction(auditor)
+    assert [p.resolution for p in store.history("prod", "a", old - timedelta(hours=1))] == ["hour"]
+    assert any("compaction:" in r.getMessage() for r in caplog.records)
+    engine.dispose()
+    store.engine = make_engine("sqlite:///" + str(tmp_path / "missing" / "x.db"))
+    with (
+        httpx.Client(base_url="http://127.0.0.1:9") as http,
+        build_auditor(Settings(source="prod"), http=http, engine=store.engine, check_schema=False) as broken,
+    ):  # type: ignore[call-arg]
+        safe_compaction(broken)
+    assert any("compaction failed" in r.getMessage() for r in caplog.records)

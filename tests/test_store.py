@@ -208,9 +208,10 @@ def test_hourly_maxima_read_each_past_hour_once(engine: Engine) -> None:
     event.listen(engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
     maxima = HourlyMaxima(store)
     assert maxima.hour("prod", "active", hour) == {"a": 40}
+    first_read = len(queries)
     assert maxima.hour("prod", "active", hour) == {"a": 40}
-    assert len(queries) == 1, "a past hour is read once"
+    assert len(queries) == first_read, "a past hour is read once"
     now = census({"a": 9, "b": 1}, hour + timedelta(minutes=70))
     assert maxima.current(now) == {"a": 9, "b": 1}
     assert maxima.current(census({"a": 3}, hour + timedelta(minutes=75))) == {"a": 9, "b": 1}
-    assert len(queries) == 2, "the current hour is read once, then kept up to date in memory"
+    assert len(queries) == first_read + 1, "the current hour is read once, then kept up to date in memory"

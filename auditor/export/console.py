@@ -36,7 +36,9 @@ def history_json(metric: str, source: str, points: Sequence[HistoryPoint]) -> di
     return {
         "metric": metric,
         "source": source,
-        "points": [{"collected_at": p.collected_at.isoformat(), "series": p.series} for p in points],
+        "points": [
+            {"collected_at": p.collected_at.isoformat(), "series": p.series, "resolution": p.resolution} for p in points
+        ],
     }
 
 

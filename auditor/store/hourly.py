@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from auditor.domain import Census
+from auditor.store.models import MetricRollup
 from auditor.store.repository import Store
 
 HOUR = timedelta(hours=1)
@@ -35,8 +36,19 @@ class HourlyMaxima:
         if key not in self._past:
             if len(self._past) >= _KEEP:
                 del self._past[min(self._past, key=lambda k: k[2])]
-            self._past[key] = self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1))
+            self._past[key] = self._read(source, notion, start)
         return self._past[key]
+
+    def _read(self, source: str, notion: str, start: datetime) -> dict[str, int]:
+        """The hour's rollup, else its raw cycles, else (past the hourly retention) its day's maximum."""
+        rolled = self._store.rollup_values(source, notion, "hour", start, MetricRollup.max_series)
+        if rolled:
+            return rolled
+        raw = self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1))
+        if raw:
+            return raw
+        day = datetime.fromtimestamp(start.timestamp() // 86400 * 86400, UTC)
+        return self._store.rollup_values(source, notion, "day", day, MetricRollup.max_series)
 
     def current(self, census: Census) -> dict[str, int]:
         """Maximum series per metric in the clock hour of ``census``, ``census`` included."""

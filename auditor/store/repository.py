@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, func, insert, select, text
@@ -33,7 +33,16 @@ from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
 from auditor.store.findings import OpenFinding
-from auditor.store.models import LabelDrilldown, LabelStat, MetricName, MetricSeries, RuleVersion, Snapshot, Source
+from auditor.store.models import (
+    LabelDrilldown,
+    LabelStat,
+    MetricName,
+    MetricRollup,
+    MetricSeries,
+    RuleVersion,
+    Snapshot,
+    Source,
+)
 from auditor.store.rule_versions import StoredRuleVersion
 
 Drilldown = dict[str, dict[str, LabelStats]]
@@ -154,6 +163,17 @@ class Store:
                     hour = at.timestamp() // bucket * bucket
                     buckets = out.setdefault(names[metric_id], {})
                     buckets[hour] = max(buckets.get(hour, 0), float(series))
+                if bucket >= 3600:  # hours whose raw rows are pruned live on in the hourly rollups
+                    rolled = (
+                        select(MetricRollup.metric_id, MetricRollup.bucket_start, MetricRollup.max_series)
+                        .where(MetricRollup.metric_id.in_(chunk), MetricRollup.source_id == source_id)
+                        .where(MetricRollup.tier == "hour", MetricRollup.notion == notion)
+                        .where(MetricRollup.bucket_start >= since)
+                    )
+                    for metric_id, at, series in conn.execute(rolled):
+                        hour = at.timestamp() // bucket * bucket
+                        buckets = out.setdefault(names[metric_id], {})
+                        buckets[hour] = max(buckets.get(hour, 0), float(series))
         return {name: sorted(buckets.items()) for name, buckets in out.items()}
 
     def _known_ids(self, conn: Connection, metrics: Iterable[str]) -> dict[str, int]:
@@ -215,10 +235,35 @@ class Store:
                 tsdb_truncated=snapshot.tsdb_truncated,
                 stale_names=snapshot.stale_names,
             )
-            snapshot_id = snapshot.id
+            snapshot_id, pruned = snapshot.id, snapshot.raw_pruned
+        if pruned:
+            return snapshot_id, replace(
+                census, metrics=self.rollup_census(source, census.notion.value, census.collected_at)
+            )
         return snapshot_id, replace(
             census, metrics=self.metric_counts(snapshot_id), label_stats=self.label_stats(snapshot_id)
         )
+
+    def rollup_census(self, source: str, notion: str, at: datetime) -> dict[str, int]:
+        """The census of a pruned cycle as the rollups keep it: the last value of its hour (else of its day)."""
+        for tier, seconds in (("hour", 3600), ("day", 86400)):
+            bucket = datetime.fromtimestamp(at.timestamp() // seconds * seconds, UTC)
+            values = self.rollup_values(source, notion, tier, bucket, MetricRollup.last_series)
+            if values:
+                return values
+        return {}
+
+    def rollup_values(self, source: str, notion: str, tier: str, bucket: datetime, column: Any) -> dict[str, int]:
+        """One rollup column (max, min or last) of every metric in one bucket."""
+        query = (
+            select(MetricName.name, column)
+            .join(MetricRollup, MetricRollup.metric_id == MetricName.id)
+            .join(Source, Source.id == MetricRollup.source_id)
+            .where(Source.name == source, MetricRollup.tier == tier, MetricRollup.notion == notion)
+            .where(MetricRollup.bucket_start == bucket)
+        )
+        with translate_errors("reading rollups"), self.engine.connect() as conn:
+            return {name: int(n) for name, n in conn.execute(query)}
 
     def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
         """Record a failed cycle (no counts), so gaps in the history are explained."""
@@ -237,7 +282,8 @@ class Store:
         """Series of ``metric`` in every successful snapshot since ``since``, oldest first.
 
         Once a metric has been seen, a later snapshot without it counts 0 (it vanished);
-        snapshots before its first appearance are left out.
+        snapshots before its first appearance are left out. Where the raw rows are pruned, the
+        hourly (then daily) rollups give one point per bucket: its maximum.
         """
         present = (
             select(MetricSeries.snapshot_id, MetricSeries.series)
@@ -248,7 +294,7 @@ class Store:
         ok_snapshots = (
             select(Snapshot.id, Snapshot.collected_at)
             .join(Source, Source.id == Snapshot.source_id)
-            .where(Source.name == source, Snapshot.status == STATUS_OK)
+            .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.raw_pruned.is_(False))
             .subquery()
         )
         first_seen = (
@@ -263,7 +309,30 @@ class Store:
             .order_by(ok_snapshots.c.collected_at, ok_snapshots.c.id)
         )
         with translate_errors("reading history"), self.engine.connect() as conn:
-            return [HistoryPoint(at, int(n)) for at, n in conn.execute(query)]
+            raw = [HistoryPoint(at, int(n)) for at, n in conn.execute(query)]
+            older = self._rollup_points(conn, source, metric, since, raw[0].collected_at if raw else None)
+        return older + raw
+
+    def _rollup_points(
+        self, conn: Connection, source: str, metric: str, since: datetime, before: datetime | None
+    ) -> list[HistoryPoint]:
+        """Hourly points before ``before``, and daily points before the first hourly one."""
+        points: list[HistoryPoint] = []
+        for tier in ("hour", "day"):
+            query = (
+                select(MetricRollup.bucket_start, MetricRollup.max_series)
+                .join(MetricName, MetricName.id == MetricRollup.metric_id)
+                .join(Source, Source.id == MetricRollup.source_id)
+                .where(Source.name == source, MetricName.name == metric, MetricRollup.tier == tier)
+                .where(MetricRollup.bucket_start >= since)
+                .order_by(MetricRollup.bucket_start)
+            )
+            if before is not None:
+                query = query.where(MetricRollup.bucket_start < before)
+            found = [HistoryPoint(at, int(n), tier) for at, n in conn.execute(query)]
+            points = found + points
+            before = found[0].collected_at if found else before
+        return points
 
     def metric_known(self, metric: str) -> bool:
         with translate_errors("reading metric names"), self.engine.connect() as conn:
