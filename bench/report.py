@@ -52,8 +52,8 @@ def generate(database_url: str, days: int) -> dict[str, Any]:
         _insert(conn, f"INSERT INTO metric_names (id, name) {names}", n=METRICS)
         _insert(
             conn,
-            "INSERT INTO snapshots (id, source_id, collected_at, status, duration_seconds, method, notion, tsdb_truncated,"
-            " metric_count, stale_names, head_series, drilldown_metrics, drilldown_skipped, raw_pruned)"
+            "INSERT INTO snapshots (id, source_id, collected_at, status, duration_seconds, method, notion,"
+            " tsdb_truncated, metric_count, stale_names, head_series, drilldown_metrics, drilldown_skipped, raw_pruned)"
             " SELECT row_number() OVER (), 1, t, 'ok', 0.3, 'tsdb_status', 'head', false, :n, 0, 480000, 0, 0, t < :raw"
             " FROM generate_series(CAST(:start AS timestamptz), CAST(:end AS timestamptz) - interval '5 minutes',"
             " interval '5 minutes') t",
