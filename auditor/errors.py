@@ -11,6 +11,7 @@ where they enter the project, and re-raised ``from`` the original::
     │   ├── PrometheusTimeout        connect/read timeout
     │   ├── PrometheusHTTPError      non-2xx status (carries ``status_code``)
     │   ├── PrometheusResponseError  body is not the documented JSON shape
+    │   │   └── PrometheusTooLarge   body over AUDITOR_PROMETHEUS__MAX_RESPONSE_BYTES
     │   └── PrometheusQueryError     ``{"status": "error"}`` from the API
     ├── StoreError                   the database failed                       (exit 4)
     │   ├── DatabaseUnavailable      cannot connect / connection lost
@@ -63,13 +64,18 @@ class PrometheusTimeout(PrometheusError):
 class PrometheusHTTPError(PrometheusError):
     reason = "http_error"
 
-    def __init__(self, message: str, status_code: int) -> None:
+    def __init__(self, message: str, status_code: int, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class PrometheusResponseError(PrometheusError):
     reason = "bad_response"
+
+
+class PrometheusTooLarge(PrometheusResponseError):
+    reason = "too_large"
 
 
 class PrometheusQueryError(PrometheusError):

@@ -20,10 +20,11 @@ from sqlalchemy import Engine
 
 from auditor.budgets import Budgets, BudgetsProvider
 from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
+from auditor.collect.client import RetryPolicy
 from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.domain import Census, Clock, LoadedRuleGroup, utc_now
 from auditor.errors import AuditorError, CycleCancelled, PrometheusError, StoreError
-from auditor.evaluate import EvaluationInput, evaluate
+from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.rules_diff import diff as diff_rules
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
 from auditor.reloadable import Reloadable
@@ -35,6 +36,15 @@ from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Observed:
+    census: Census
+    drill: DrilldownResult
+    evaluation: Evaluation
+    live: RuleSet | None
+    rules: RulesState | None
 
 
 @dataclass
@@ -80,39 +90,48 @@ class Auditor:
             started, attempted_at = time.monotonic(), self.clock()
             try:
                 deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
-                census = self._collector.collect(self.source(), deadline)
-                budgets = self.budgets.current()
-                drill = self._drill(census, budgets, deadline)
-                inp = evaluation_input(self.store, census, budgets, drill.labels, self.settings, maxima=self._maxima)
-                evaluation = evaluate(inp)
-                deadline.check()
-                live, rules = self._rules()
+                with self.prometheus.deadline(deadline.at_monotonic):
+                    seen = self._observe(deadline)
                 self.store.save_census(
-                    census,
+                    seen.census,
                     self.settings.prometheus_url_for_logs,
                     time.monotonic() - started,
-                    drilldown=drill.labels,
-                    drilldown_skipped=len(drill.skipped),
-                    findings=evaluation.findings,
-                    rules=live,
+                    drilldown=seen.drill.labels,
+                    drilldown_skipped=len(seen.drill.skipped),
+                    findings=seen.evaluation.findings,
+                    rules=seen.live,
                 )
             except AuditorError as exc:
                 self._failed(exc, attempted_at, time.monotonic() - started)
                 raise
-            duration = time.monotonic() - started
-            details = CycleDetails(evaluation, drill.requests, len(drill.skipped), rules)
-            self.stats.record_success(census, duration, details)
-            log.info(
-                "cycle ok: source=%s metrics=%d head_series=%d method=%s violations=%d drilled=%d duration=%.3fs",
-                census.source,
-                len(census.metrics),
-                census.head.num_series,
-                census.method.value,
-                len(evaluation.violations),
-                len(drill.labels),
-                duration,
-            )
-            return census
+            self._succeeded(seen, time.monotonic() - started)
+            return seen.census
+
+    def _observe(self, deadline: Deadline) -> _Observed:
+        """Everything a cycle reads from Prometheus, and its evaluation: no write yet."""
+        census = self._collector.collect(self.source(), deadline)
+        budgets = self.budgets.current()
+        drill = self._drill(census, budgets, deadline)
+        inp = evaluation_input(self.store, census, budgets, drill.labels, self.settings, maxima=self._maxima)
+        evaluation = evaluate(inp)
+        deadline.check()
+        live, rules = self._rules()
+        deadline.check()
+        return _Observed(census, drill, evaluation, live, rules)
+
+    def _succeeded(self, seen: _Observed, duration: float) -> None:
+        details = CycleDetails(seen.evaluation, seen.drill.requests, len(seen.drill.skipped), seen.rules)
+        self.stats.record_success(seen.census, duration, details)
+        log.info(
+            "cycle ok: source=%s metrics=%d head_series=%d method=%s violations=%d drilled=%d duration=%.3fs",
+            seen.census.source,
+            len(seen.census.metrics),
+            seen.census.head.num_series,
+            seen.census.method.value,
+            len(seen.evaluation.violations),
+            len(seen.drill.labels),
+            duration,
+        )
 
     def _rules(self) -> tuple[RuleSet | None, RulesState | None]:
         """The loaded rules and their drift; a failure here costs this cycle's rules, never its census."""
@@ -260,7 +279,10 @@ def build_auditor(
         if check_schema:
             require_head(engine)
         owned = cleanup.pop_all()
-    return Auditor(settings, PrometheusClient(http), Store(engine), clock, CycleStats(), budgets, desired, owned)
+    client = PrometheusClient(
+        http, RetryPolicy(attempts=settings.prometheus.attempts), settings.prometheus.max_response_bytes
+    )
+    return Auditor(settings, client, Store(engine), clock, CycleStats(), budgets, desired, owned)
 
 
 def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:

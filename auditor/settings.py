@@ -80,6 +80,10 @@ class PrometheusSettings(_Section):
     )
     basic_auth: BasicAuth | None = None
     tls: TLSSettings = TLSSettings()
+    attempts: int = Field(3, ge=1, le=10, description="Tries of one request on a transient failure, within the cycle.")
+    max_response_bytes: int = Field(
+        64 * 2**20, ge=1024, description="Larger answers are refused (a misrouted request, a runaway label)."
+    )
 
     @field_validator("basic_auth")
     @classmethod

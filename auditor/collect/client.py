@@ -10,16 +10,23 @@ Every httpx and JSON error is translated here, once, into ``PrometheusError``::
 from __future__ import annotations
 
 import json
+import logging
+import random
 import ssl
-from collections.abc import Generator, Iterable
+import time
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
+from tenacity.stop import stop_base
 
 from auditor import __version__
 from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, TsdbStatus
@@ -30,6 +37,7 @@ from auditor.errors import (
     PrometheusQueryError,
     PrometheusResponseError,
     PrometheusTimeout,
+    PrometheusTooLarge,
     PrometheusUnreachable,
 )
 from auditor.settings import PrometheusSettings, TLSSettings
@@ -40,6 +48,7 @@ class _Strictish(BaseModel):
 
 
 _M = TypeVar("_M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 INT64_MAX = 2**63 - 1
@@ -164,11 +173,26 @@ def _ssl_context(tls: TLSSettings) -> ssl.SSLContext:
 class PrometheusClient:
     """The Prometheus HTTP API, as far as the auditor uses it."""
 
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(
+        self, http: httpx.Client, retry: RetryPolicy | None = None, max_response_bytes: int = 64 * 2**20
+    ) -> None:
         self._http = http
+        self._retry = retry or RetryPolicy()
+        self._max_bytes = max_response_bytes
+        self._until: float | None = None
         self.requests = 0
         self.bytes_received = 0
         """Totals since creation: the drill-down bounds its share of them."""
+        self.retries = 0
+
+    @contextmanager
+    def deadline(self, at_monotonic: float) -> Iterator[None]:
+        """Retries (and their waits) stop at this ``time.monotonic()`` value: the cycle's deadline."""
+        previous, self._until = self._until, at_monotonic
+        try:
+            yield
+        finally:
+            self._until = previous
 
     @property
     def base_url(self) -> str:
@@ -259,12 +283,39 @@ class PrometheusClient:
         return global_
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The ``data`` member of a successful API answer."""
-        with _map_transport_errors(path):
-            response = self._http.request(method, path, **kwargs)
+        """The ``data`` member of a successful API answer, retried on transient failures."""
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_any(stop_after_attempt(self._retry.attempts), _StopAt(lambda: self._until)),
+            wait=self._wait,
+            sleep=self._retry.sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        return retrying(self._call_once, method, path, **kwargs)
+
+    def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
+        with _map_transport_errors(path), self._http.stream(method, path, **kwargs) as response:
+            body = _read_capped(path, response, self._max_bytes)
         self.requests += 1
-        self.bytes_received += len(response.content)
-        return _decode(path, response).get("data")
+        self.bytes_received += len(body)
+        return _decode(path, response, body).get("data")
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with full jitter, at least ``Retry-After``, never past the deadline."""
+        backoff = random.uniform(
+            0, min(self._retry.max_delay, self._retry.base_delay * 2 ** (state.attempt_number - 1))
+        )
+        error = state.outcome.exception() if state.outcome else None
+        wanted = max(backoff, getattr(error, "retry_after", 0.0) or 0.0)
+        if self._until is not None:
+            wanted = min(wanted, max(0.0, self._until - time.monotonic()))
+        return wanted
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        log.info("retrying after %s (attempt %d)", error, state.attempt_number)
 
     @staticmethod
     def _validate(path: str, model: type[_M], data: Any) -> _M:
@@ -288,33 +339,90 @@ def _map_transport_errors(path: str) -> Generator[None, None, None]:
         raise PrometheusError(f"{path}: {exc}") from exc
 
 
-def _decode(path: str, response: httpx.Response) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries of one request within a cycle: attempts, backoff, and the sleep (injected in tests)."""
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 10.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+class _StopAt(stop_base):
+    """Stop retrying once the cycle's deadline (a ``time.monotonic()`` value, or None) has passed."""
+
+    def __init__(self, deadline: Callable[[], float | None]) -> None:
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        until = self._deadline()
+        return until is not None and time.monotonic() >= until
+
+
+def _transient(error: BaseException) -> bool:
+    """Worth another try: no connection, a timeout, 429 or a 5xx not from Prometheus' own query engine."""
+    if isinstance(error, PrometheusUnreachable | PrometheusTimeout):
+        return True
+    return isinstance(error, PrometheusHTTPError) and (error.status_code == 429 or error.status_code >= 500)
+
+
+def _read_capped(path: str, response: httpx.Response, limit: int) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise PrometheusTooLarge(
+                f"{path}: response larger than {limit:,} bytes (AUDITOR_PROMETHEUS__MAX_RESPONSE_BYTES)"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
     try:
-        payload = json.loads(response.content)
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def _decode(path: str, response: httpx.Response, body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
         status = response.status_code
         if response.is_success:
-            raise PrometheusResponseError(f"{path}: response is not a JSON object ({_describe_body(response)})")
-        raise PrometheusHTTPError(f"{path}: HTTP {status} ({_describe_body(response)})", status)
+            raise PrometheusResponseError(f"{path}: response is not a JSON object ({_describe_body(response, body)})")
+        raise PrometheusHTTPError(
+            f"{path}: HTTP {status} ({_describe_body(response, body)})", status, _retry_after(response)
+        )
     if payload.get("status") == "error":
         error_type = str(payload.get("errorType", "unknown"))
         message = str(payload.get("error", "no error message"))
         raise PrometheusQueryError(f"{path}: HTTP {response.status_code}: {error_type}: {message}", error_type)
     if not response.is_success:
         status = response.status_code
-        raise PrometheusHTTPError(f"{path}: HTTP {status} ({_describe_body(response)})", status)
+        raise PrometheusHTTPError(
+            f"{path}: HTTP {status} ({_describe_body(response, body)})", status, _retry_after(response)
+        )
     if payload.get("status") != "success":
         raise PrometheusResponseError(f"{path}: unexpected status {payload.get('status')!r}")
     return payload
 
 
-def _describe_body(response: httpx.Response) -> str:
+def _describe_body(response: httpx.Response, body: bytes) -> str:
     content_type = response.headers.get("content-type", "no content type").split(";")[0]
-    if not response.content:
+    if not body:
         return f"empty body, {content_type}"
-    snippet = " ".join(response.content[:120].decode("utf-8", "replace").split())
+    snippet = " ".join(body[:120].decode("utf-8", "replace").split())
     return f"{content_type}: {snippet!r}"
 
 
