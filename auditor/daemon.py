@@ -37,7 +37,7 @@ COMPACTION_FIRST_DELAY = timedelta(minutes=1)
 def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
     """Run one cycle; a failure is logged in one line and counted, never raised into the scheduler."""
     try:
-        auditor.run_cycle(cancel)
+        auditor.scheduled_cycle(cancel)
     except CycleCancelled:
         log.info("cycle abandoned: the daemon is stopping")
     except AuditorError as exc:

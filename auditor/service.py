@@ -20,20 +20,22 @@ from sqlalchemy import Engine
 
 from auditor.budgets import Budgets, BudgetsProvider
 from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
-from auditor.collect.client import RetryPolicy
+from auditor.collect.breaker import Breaker
+from auditor.collect.client import RetryPolicy, is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.domain import Census, Clock, LoadedRuleGroup, utc_now
-from auditor.errors import AuditorError, CycleCancelled, PrometheusError, StoreError
+from auditor.errors import AuditorError, CycleCancelled, DatabaseUnavailable, PrometheusError, StoreError
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.rules_diff import diff as diff_rules
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
 from auditor.reloadable import Reloadable
 from auditor.rulesets import RuleSet, align, from_loaded, load_path
 from auditor.settings import Settings
-from auditor.stats import CycleDetails, CycleStats, RulesState
+from auditor.stats import CycleDetails, CycleStats, IoState, RulesState
 from auditor.store import Store, make_engine, require_head
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
+from auditor.store.spool import PendingCycle, Spool
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class Auditor:
     budgets: BudgetsProvider
     desired_rules: Reloadable[RuleSet] | None = None
     """AUDITOR_RULES_DIR, followed like the budgets file; None turns drift detection off."""
+    breaker: Breaker = field(default_factory=Breaker)
+    spool: Spool = field(default_factory=lambda: Spool(288))
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
@@ -84,44 +88,99 @@ class Auditor:
         self._running.release()
         return True
 
+    def scheduled_cycle(self, cancel: threading.Event | None = None) -> Census | None:
+        """The daemon's cycle: ``run_cycle``, unless the circuit breaker spaces cycles out (then None)."""
+        if not self.breaker.allow():
+            self._skipped()
+            return None
+        return self.run_cycle(cancel)
+
     def run_cycle(self, cancel: threading.Event | None = None) -> Census:
-        """Collect a census and store it in one transaction; failures are counted, recorded and re-raised."""
+        """Collect a census and store it in one transaction; failures are counted, recorded and re-raised.
+
+        While the database is away the cycle is kept in the spool and written at a later cycle.
+        """
         with self._running:
             started, attempted_at = time.monotonic(), self.clock()
             try:
+                self._flush_spool()
                 deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
                 with self.prometheus.deadline(deadline.at_monotonic):
                     seen = self._observe(deadline)
-                self.store.save_census(
-                    seen.census,
-                    self.settings.prometheus_url_for_logs,
-                    time.monotonic() - started,
-                    drilldown=seen.drill.labels,
-                    drilldown_skipped=len(seen.drill.skipped),
-                    findings=seen.evaluation.findings,
-                    rules=seen.live,
-                )
+                stored = self._store(seen, time.monotonic() - started)
+                self.breaker.succeeded()
             except AuditorError as exc:
                 self._failed(exc, attempted_at, time.monotonic() - started)
                 raise
-            self._succeeded(seen, time.monotonic() - started)
+            finally:
+                self.stats.record_io(self._io_state())
+            self._succeeded(seen, time.monotonic() - started, stored)
             return seen.census
+
+    def _store(self, seen: _Observed, duration: float) -> bool:
+        """Write the cycle, or spool it while the database is away; True when it is stored."""
+        cycle = PendingCycle(
+            seen.census,
+            self.settings.prometheus_url_for_logs,
+            duration,
+            drilldown=seen.drill.labels,
+            drilldown_skipped=len(seen.drill.skipped),
+            findings=seen.evaluation.findings,
+            rules=seen.live,
+        )
+        try:
+            cycle.save(self.store)
+        except DatabaseUnavailable as exc:
+            self.spool.add(cycle)
+            log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
+            return False
+        return True
+
+    def _flush_spool(self) -> None:
+        if not len(self.spool):
+            return
+        try:
+            self.spool.flush(self.store)
+        except DatabaseUnavailable as exc:
+            log.info("spool not written yet (%d waiting): %s", len(self.spool), exc)
+
+    def _skipped(self) -> None:
+        self.stats.record_skip("circuit_open")
+        self.stats.record_io(self._io_state())
+        log.info(
+            "cycle skipped: Prometheus failed %d cycles in a row; next try in %.0fs",
+            self.breaker.threshold,
+            self.breaker.seconds_until_trial(),
+        )
+
+    def _io_state(self) -> IoState:
+        spool = self.spool
+        return IoState(
+            self.prometheus.retries, self.breaker.is_open, len(spool), spool.spooled, spool.written, spool.dropped
+        )
 
     def _observe(self, deadline: Deadline) -> _Observed:
         """Everything a cycle reads from Prometheus, and its evaluation: no write yet."""
         census = self._collector.collect(self.source(), deadline)
         budgets = self.budgets.current()
         drill = self._drill(census, budgets, deadline)
-        inp = evaluation_input(self.store, census, budgets, drill.labels, self.settings, maxima=self._maxima)
-        evaluation = evaluate(inp)
+        evaluation = evaluate(self._evaluation_input(census, budgets, drill.labels))
         deadline.check()
         live, rules = self._rules()
         deadline.check()
         return _Observed(census, drill, evaluation, live, rules)
 
-    def _succeeded(self, seen: _Observed, duration: float) -> None:
+    def _evaluation_input(self, census: Census, budgets: Budgets, labels: DrilldownLabels) -> EvaluationInput:
+        """With the stored history; without it (no growth baselines, no trends) while the database is away."""
+        try:
+            return evaluation_input(self.store, census, budgets, labels, self.settings, maxima=self._maxima)
+        except DatabaseUnavailable as exc:
+            log.warning("history unavailable, growth and forecasts skipped this cycle: %s", exc)
+            return EvaluationInput(census, budgets, labels, recent_max=dict(census.metrics))
+
+    def _succeeded(self, seen: _Observed, duration: float, stored: bool) -> None:
         details = CycleDetails(seen.evaluation, seen.drill.requests, len(seen.drill.skipped), seen.rules)
-        self.stats.record_success(seen.census, duration, details)
+        self.stats.record_success(seen.census, duration, details, database_up=stored)
         log.info(
             "cycle ok: source=%s metrics=%d head_series=%d method=%s violations=%d drilled=%d duration=%.3fs",
             seen.census.source,
@@ -192,6 +251,8 @@ class Auditor:
     def _failed(self, exc: AuditorError, at: datetime, duration: float) -> None:
         if isinstance(exc, CycleCancelled):
             return
+        if isinstance(exc, PrometheusError) and is_outage(exc):
+            self.breaker.failed()
         prometheus_up = False if isinstance(exc, PrometheusError) else None
         database_up = False if isinstance(exc, StoreError) else None
         self.stats.record_failure(exc.reason, duration, prometheus_up=prometheus_up, database_up=database_up)
@@ -279,10 +340,23 @@ def build_auditor(
         if check_schema:
             require_head(engine)
         owned = cleanup.pop_all()
-    client = PrometheusClient(
-        http, RetryPolicy(attempts=settings.prometheus.attempts), settings.prometheus.max_response_bytes
+    prom = settings.prometheus
+    client = PrometheusClient(http, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes)
+    breaker = Breaker(
+        prom.breaker_threshold, settings.audit_interval.total_seconds(), prom.breaker_max_pause.total_seconds()
     )
-    return Auditor(settings, client, Store(engine), clock, CycleStats(), budgets, desired, owned)
+    return Auditor(
+        settings,
+        client,
+        Store(engine),
+        clock,
+        CycleStats(),
+        budgets,
+        desired,
+        breaker,
+        Spool(settings.spool_max_cycles),
+        owned,
+    )
 
 
 def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:

@@ -84,6 +84,12 @@ class PrometheusSettings(_Section):
     max_response_bytes: int = Field(
         64 * 2**20, ge=1024, description="Larger answers are refused (a misrouted request, a runaway label)."
     )
+    breaker_threshold: int = Field(
+        3, ge=1, le=100, description="Cycles failing in a row on Prometheus before cycles are spaced out."
+    )
+    breaker_max_pause: Duration = Field(
+        timedelta(minutes=30), description="Longest pause between trial cycles while Prometheus stays down."
+    )
 
     @field_validator("basic_auth")
     @classmethod
@@ -174,6 +180,12 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     compaction_interval: Duration = Field(
         timedelta(minutes=10), description="How often the daemon rolls history up and applies the retention."
+    )
+    spool_max_cycles: int = Field(
+        288,
+        ge=0,
+        le=100_000,
+        description="Cycles kept in memory while the database is down, written once it is back (oldest dropped).",
     )
     forecast_window: Duration = Field(
         timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."

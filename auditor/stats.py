@@ -35,6 +35,18 @@ class CycleDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class IoState:
+    """Retries, the circuit breaker and the spool, as of the end of the last cycle."""
+
+    request_retries: int = 0
+    circuit_open: bool = False
+    spool_pending: int = 0
+    spooled: int = 0
+    spool_written: int = 0
+    spool_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StatsView:
     successes: int = 0
     failures: dict[str, int] = field(default_factory=dict)
@@ -45,6 +57,8 @@ class StatsView:
     database_up: bool | None = None
     census: Census | None = None
     details: CycleDetails | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+    io: IoState = field(default_factory=IoState)
 
 
 class CycleStats:
@@ -55,7 +69,9 @@ class CycleStats:
         self._view = StatsView(last_success=last_success)
         self._failures: Counter[str] = Counter()
 
-    def record_success(self, census: Census, duration: float, details: CycleDetails | None = None) -> None:
+    def record_success(
+        self, census: Census, duration: float, details: CycleDetails | None = None, database_up: bool = True
+    ) -> None:
         with self._lock:
             view = self._view
             self._view = replace(
@@ -65,7 +81,7 @@ class CycleStats:
                 last_duration=duration,
                 last_success=census.collected_at,
                 prometheus_up=True,
-                database_up=True,
+                database_up=database_up,
                 census=census,
                 details=details,
             )
@@ -84,6 +100,20 @@ class CycleStats:
                 prometheus_up=view.prometheus_up if prometheus_up is None else prometheus_up,
                 database_up=view.database_up if database_up is None else database_up,
             )
+
+    def record_skip(self, reason: str) -> None:
+        with self._lock:
+            skipped = dict(self._view.skipped)
+            skipped[reason] = skipped.get(reason, 0) + 1
+            self._view = replace(self._view, skipped=skipped)
+
+    def record_io(self, io: IoState) -> None:
+        with self._lock:
+            self._view = replace(self._view, io=io)
+
+    def record_database(self, up: bool) -> None:
+        with self._lock:
+            self._view = replace(self._view, database_up=up)
 
     def view(self) -> StatsView:
         with self._lock:

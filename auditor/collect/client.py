@@ -285,7 +285,7 @@ class PrometheusClient:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """The ``data`` member of a successful API answer, retried on transient failures."""
         retrying = Retrying(
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(is_outage),
             stop=stop_any(stop_after_attempt(self._retry.attempts), _StopAt(lambda: self._until)),
             wait=self._wait,
             sleep=self._retry.sleep,
@@ -360,8 +360,11 @@ class _StopAt(stop_base):
         return until is not None and time.monotonic() >= until
 
 
-def _transient(error: BaseException) -> bool:
-    """Worth another try: no connection, a timeout, 429 or a 5xx not from Prometheus' own query engine."""
+def is_outage(error: BaseException) -> bool:
+    """Prometheus down or overloaded: no connection, a timeout, 429 or a 5xx not from its query engine.
+
+    Retried within the cycle, and counted by the circuit breaker across cycles.
+    """
     if isinstance(error, PrometheusUnreachable | PrometheusTimeout):
         return True
     return isinstance(error, PrometheusHTTPError) and (error.status_code == 429 or error.status_code >= 500)

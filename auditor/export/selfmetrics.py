@@ -43,6 +43,7 @@ class SelfMetricsCollector(Collector):
             yield _gauge("audit_interval_seconds", "Configured time between audit cycles.", self._interval)
         yield from _cycle_metrics(view)
         yield from _reachability(view)
+        yield from _io_metrics(view)
         if view.census is not None:
             yield from _census_metrics(view)
         if view.details is not None:
@@ -80,6 +81,34 @@ def _reachability(view: StatsView) -> Iterator[Metric]:
         yield _gauge("prometheus_up", "1 if the last cycle could read Prometheus, else 0.", int(view.prometheus_up))
     if view.database_up is not None:
         yield _gauge("database_up", "1 if the last cycle could write the database, else 0.", int(view.database_up))
+
+
+def _io_metrics(view: StatsView) -> Iterator[Metric]:
+    io = view.io
+    skipped = CounterMetricFamily(
+        PREFIX + "cycles_skipped", "Audit cycles not run, by reason (circuit_open: Prometheus down).", labels=["reason"]
+    )
+    for reason, count in sorted(view.skipped.items()):
+        skipped.add_metric([reason], count)
+    yield skipped
+    yield _counter(
+        "prometheus_request_retries", "Prometheus requests retried after a transient failure.", io.request_retries
+    )
+    yield _gauge(
+        "prometheus_circuit_open",
+        "1 while cycles are spaced out because Prometheus keeps failing.",
+        int(io.circuit_open),
+    )
+    yield _gauge("spool_cycles", "Cycles waiting in memory for the database to come back.", io.spool_pending)
+    yield _counter("spool_spooled_cycles", "Cycles kept in the spool because the database was unavailable.", io.spooled)
+    yield _counter("spool_written_cycles", "Spooled cycles written once the database was back.", io.spool_written)
+    yield _counter(
+        "spool_dropped_cycles", "Spooled cycles lost: spool full, or refused by the database.", io.spool_dropped
+    )
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(PREFIX + name, documentation, value=value)
 
 
 def _census_metrics(view: StatsView) -> Iterator[Metric]:
