@@ -1,6 +1,8 @@
 """``metrics-auditor run``: scheduled audit cycles, ``/metrics``, ``/healthz``, ``/readyz``.
 
 One cycle at start, then one every ``AUDITOR_AUDIT_INTERVAL``; never two at once.
+Cycles are stored under the source's writer lease: a second auditor for the same source (a rolling
+deploy, an HA pair) evaluates and exports but stores nothing until the lease lapses.
 SIGHUP reloads the budgets file (it is also reloaded whenever it changes on disk).
 SIGTERM/SIGINT stop the scheduler, abandon a running cycle at its next request
 (it stores nothing: the write is one transaction at its end) and exit 0.
@@ -9,7 +11,9 @@ SIGTERM/SIGINT stop the scheduler, abandon a running cycle at its next request
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -27,6 +31,7 @@ from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.service import Auditor
 from auditor.store.compaction import Retention, compact
+from auditor.store.repository import Writer
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 5.0
@@ -88,6 +93,7 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None) -> None:
 class Daemon:
     def __init__(self, auditor: Auditor) -> None:
         self.auditor = auditor
+        auditor.writer = Writer(f"{socket.gethostname()}:{os.getpid()}", auditor.stale_after)
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
         self._cancel = threading.Event()

@@ -16,6 +16,7 @@ where they enter the project, and re-raised ``from`` the original::
     ├── StoreError                   the database failed                       (exit 4)
     │   ├── DatabaseUnavailable      cannot connect / connection lost
     │   └── SchemaNotAtHead          migrations not applied
+    ├── SourceHeldElsewhere          another auditor writes this source (standby)
     └── CycleCancelled               the daemon is stopping                    (exit 0)
 
 Every error carries a short ``reason`` used as a label of
@@ -99,6 +100,12 @@ class DatabaseUnavailable(StoreError):
 
 class SchemaNotAtHead(StoreError):
     reason = "schema"
+
+
+class SourceHeldElsewhere(AuditorError):
+    """Another auditor holds this source's writer lease: this one is the standby and stores nothing."""
+
+    reason = "standby"
 
 
 class CycleCancelled(AuditorError):

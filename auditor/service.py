@@ -24,7 +24,14 @@ from auditor.collect.breaker import Breaker
 from auditor.collect.client import RetryPolicy, is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.domain import Census, Clock, LoadedRuleGroup, utc_now
-from auditor.errors import AuditorError, CycleCancelled, DatabaseUnavailable, PrometheusError, StoreError
+from auditor.errors import (
+    AuditorError,
+    CycleCancelled,
+    DatabaseUnavailable,
+    PrometheusError,
+    SourceHeldElsewhere,
+    StoreError,
+)
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.rules_diff import diff as diff_rules
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
@@ -35,6 +42,7 @@ from auditor.stats import CycleDetails, CycleStats, IoState, RulesState
 from auditor.store import Store, make_engine, require_head
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
+from auditor.store.repository import Writer
 from auditor.store.spool import PendingCycle, Spool
 
 log = logging.getLogger(__name__)
@@ -60,11 +68,14 @@ class Auditor:
     desired_rules: Reloadable[RuleSet] | None = None
     """AUDITOR_RULES_DIR, followed like the budgets file; None turns drift detection off."""
     breaker: Breaker = field(default_factory=Breaker)
+    writer: Writer | None = None
+    """Set by the daemon: cycles are stored under this source's writer lease (two auditors take turns)."""
     spool: Spool = field(default_factory=lambda: Spool(288))
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
     def __post_init__(self) -> None:
+        self.standby = False
         self._source = self.settings.source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown)
@@ -127,6 +138,7 @@ class Auditor:
             drilldown_skipped=len(seen.drill.skipped),
             findings=seen.evaluation.findings,
             rules=seen.live,
+            writer=self.writer,
         )
         try:
             cycle.save(self.store)
@@ -134,6 +146,14 @@ class Auditor:
             self.spool.add(cycle)
             log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
             return False
+        except SourceHeldElsewhere as exc:
+            if not self.standby:
+                log.info("standby: %s; this auditor evaluates and exports, and stores nothing", exc)
+            self.standby = True
+            return True
+        if self.standby:
+            log.info("this auditor now writes source %s", seen.census.source)
+        self.standby = False
         return True
 
     def _flush_spool(self) -> None:
@@ -156,7 +176,13 @@ class Auditor:
     def _io_state(self) -> IoState:
         spool = self.spool
         return IoState(
-            self.prometheus.retries, self.breaker.is_open, len(spool), spool.spooled, spool.written, spool.dropped
+            self.prometheus.retries,
+            self.breaker.is_open,
+            len(spool),
+            spool.spooled,
+            spool.written,
+            spool.dropped,
+            self.standby,
         )
 
     def _observe(self, deadline: Deadline) -> _Observed:
@@ -242,7 +268,8 @@ class Auditor:
         age = self.clock() - last
         if age > self.stale_after:
             return False, f"last successful cycle was {int(age.total_seconds())}s ago"
-        return True, f"ok: last successful cycle {int(age.total_seconds())}s ago"
+        role = " (standby: another auditor writes this source)" if self.standby else ""
+        return True, f"ok: last successful cycle {int(age.total_seconds())}s ago{role}"
 
     @property
     def stale_after(self) -> timedelta:
@@ -353,9 +380,9 @@ def build_auditor(
         CycleStats(),
         budgets,
         desired,
-        breaker,
-        Spool(settings.spool_max_cycles),
-        owned,
+        breaker=breaker,
+        spool=Spool(settings.spool_max_cycles),
+        resources=owned,
     )
 
 

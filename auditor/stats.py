@@ -44,6 +44,7 @@ class IoState:
     spooled: int = 0
     spool_written: int = 0
     spool_dropped: int = 0
+    standby: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,6 +99,11 @@ def _io_metrics(view: StatsView) -> Iterator[Metric]:
         "1 while cycles are spaced out because Prometheus keeps failing.",
         int(io.circuit_open),
     )
+    yield _gauge(
+        "standby",
+        "1 while another auditor holds this source's writer lease (this one stores nothing).",
+        int(io.standby),
+    )
     yield _gauge("spool_cycles", "Cycles waiting in memory for the database to come back.", io.spool_pending)
     yield _counter("spool_spooled_cycles", "Cycles kept in the spool because the database was unavailable.", io.spooled)
     yield _counter("spool_written_cycles", "Spooled cycles written once the database was back.", io.spool_written)

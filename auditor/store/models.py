@@ -65,6 +65,9 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(255), unique=True)
     url: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    writer: Mapped[str | None] = mapped_column(String(255))
+    """The auditor that writes this source's cycles, until ``writer_until`` (a lease it renews)."""
+    writer_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MetricName(Base):

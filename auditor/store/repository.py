@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, func, insert, select, text
+from sqlalchemy import Connection, Engine, Insert, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from auditor.domain import (
     SeriesNotion,
     SnapshotSummary,
 )
+from auditor.errors import SourceHeldElsewhere
 from auditor.rulesets import RuleSet
 from auditor.rulesets import from_json as ruleset_from_json
 from auditor.store import findings as finding_store
@@ -75,14 +76,19 @@ class Store:
         drilldown_skipped: int = 0,
         findings: Sequence[Finding] | None = None,
         rules: RuleSet | None = None,
+        writer: Writer | None = None,
     ) -> int:
         """Write one cycle in one transaction: census, drill-down, findings; returns the snapshot id.
 
         ``findings=None`` leaves the stored findings alone; a sequence replaces the open ones.
+        With ``writer``, the cycle is written only under the source's writer lease (taken or renewed
+        in the same transaction); ``SourceHeldElsewhere`` when another auditor holds it.
         """
         drilldown = drilldown or {}
         with translate_errors("saving a snapshot"), self.engine.begin() as conn:
             source_id = _source_id(conn, census.source, url, census.collected_at)
+            if writer is not None:
+                _claim(conn, source_id, writer, census.collected_at)
             new_ids = self._ensure_metric_ids(conn, census.metrics.keys() | drilldown.keys())
             ids = self._metric_ids | new_ids
             snapshot_id = _insert_snapshot(
@@ -405,6 +411,25 @@ class Store:
 def _source_id(conn: Connection, name: str, url: str, now: datetime) -> int:
     conn.execute(_insert_ignore(conn, Source), [{"name": name, "url": url, "created_at": now}])
     return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """An auditor's claim on a source: ``holder`` names it, ``lease`` is how long a claim lasts unrenewed."""
+
+    holder: str
+    lease: timedelta
+
+
+def _claim(conn: Connection, source_id: int, writer: Writer, now: datetime) -> None:
+    """Take or renew the writer lease; the row lock it takes orders two auditors' transactions."""
+    free = or_(Source.writer.is_(None), Source.writer == writer.holder, Source.writer_until < now)
+    claimed = conn.execute(
+        update(Source).where(Source.id == source_id, free).values(writer=writer.holder, writer_until=now + writer.lease)
+    )
+    if claimed.rowcount != 1:
+        holder, until = conn.execute(select(Source.writer, Source.writer_until).where(Source.id == source_id)).one()
+        raise SourceHeldElsewhere(f"{holder} writes this source (lease until {until:%Y-%m-%d %H:%M:%S}Z)")
 
 
 def _insert_snapshot(

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from auditor.domain import Census
-from auditor.errors import DatabaseUnavailable, StoreError
+from auditor.errors import DatabaseUnavailable, SourceHeldElsewhere, StoreError
 from auditor.evaluate import Finding
 from auditor.rulesets import RuleSet
-from auditor.store.repository import Drilldown, Store
+from auditor.store.repository import Drilldown, Store, Writer
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class PendingCycle:
     drilldown_skipped: int = 0
     findings: Sequence[Finding] | None = None
     rules: RuleSet | None = None
+    writer: Writer | None = None
 
     def save(self, store: Store) -> int:
         return store.save_census(
@@ -48,6 +49,7 @@ class PendingCycle:
             drilldown_skipped=self.drilldown_skipped,
             findings=self.findings,
             rules=self.rules,
+            writer=self.writer,
         )
 
 
@@ -86,6 +88,9 @@ class Spool:
                     cycle.save(store)
                 except DatabaseUnavailable:
                     raise
+                except SourceHeldElsewhere as exc:
+                    log.info("spooled cycle of %s not written: %s", cycle.census.collected_at, exc)
+                    self.dropped += 1
                 except StoreError as exc:
                     # Not an outage: this cycle will never be accepted, so it must not block the others.
                     log.error(
