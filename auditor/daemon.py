@@ -3,7 +3,9 @@
 One cycle at start, then one every ``AUDITOR_AUDIT_INTERVAL``; never two at once.
 Cycles are stored under the source's writer lease: a second auditor for the same source (a rolling
 deploy, an HA pair) evaluates and exports but stores nothing until the lease lapses.
-SIGHUP reloads the budgets file (it is also reloaded whenever it changes on disk).
+SIGHUP reloads the budgets file (it is also reloaded whenever it changes on disk) and the
+configuration; a broken one is logged and the last good one stays in force. The database URL and
+the listen address change only at a restart.
 SIGTERM/SIGINT stop the scheduler, abandon a running cycle at its next request
 (it stores nothing: the write is one transaction at its end) and exit 0.
 """
@@ -15,6 +17,9 @@ import os
 import signal
 import socket
 import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -23,13 +28,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from auditor import reporting
 from auditor.durations import format_duration
 from auditor.errors import AuditorError, CycleCancelled
 from auditor.export.http import HttpServer, make_app
-from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.service import Auditor
+from auditor.export.selfmetrics import PREFIX, SelfMetricsCollector
+from auditor.service import Auditor, build_auditor
+from auditor.settings import Settings
 from auditor.store.compaction import Retention, compact
 from auditor.store.repository import Writer
 
@@ -37,6 +45,7 @@ log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 5.0
 REPORT_MAKEUP_DELAY = timedelta(seconds=30)
 COMPACTION_FIRST_DELAY = timedelta(minutes=1)
+RESTART_ONLY = ("database_url", "listen_address")
 
 
 def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
@@ -90,45 +99,60 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None) -> None:
         log.exception("weekly report failed with an unexpected error")
 
 
+Reload = Callable[[], Settings]
+
+
 class Daemon:
-    def __init__(self, auditor: Auditor) -> None:
+    """The scheduler, the HTTP server and the auditor in force; ``reload()`` swaps in a new auditor."""
+
+    def __init__(self, auditor: Auditor, load_settings: Reload | None = None) -> None:
         self.auditor = auditor
-        auditor.writer = Writer(f"{socket.gethostname()}:{os.getpid()}", auditor.stale_after)
+        self._load_settings = load_settings
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
+        self.reloads = Counter[str]()
+        self._last_reload_ok = True
         self._cancel = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._started = time.time()
+        self._claim_writes(auditor)
         registry = CollectorRegistry(auto_describe=False)
-        settings = auditor.settings
-        interval = settings.audit_interval.total_seconds()
-        registry.register(SelfMetricsCollector(auditor.stats, auditor.budgets, settings.export, interval))
+        registry.register(_Current(self))
         host, port = auditor.settings.listen_host_port
-        self.http = HttpServer(host, port, make_app(registry, self._health, auditor.readiness))
+        self.http = HttpServer(host, port, make_app(registry, self._health, self._ready))
+
+    def self_metrics(self) -> Iterator[Metric]:
+        settings = self.auditor.settings
+        interval = settings.audit_interval.total_seconds()
+        yield from SelfMetricsCollector(
+            self.auditor.stats, self.auditor.budgets, settings.export, interval, self._started
+        ).collect()
+        reloads = CounterMetricFamily(
+            PREFIX + "config_reloads", "Configuration reloads on SIGHUP, by result.", labels=["result"]
+        )
+        for result in ("success", "failure"):
+            reloads.add_metric([result], self.reloads[result])
+        yield reloads
+        yield GaugeMetricFamily(
+            PREFIX + "config_last_reload_successful",
+            "1 if the last configuration reload worked (or none was asked for), 0 if the last good one stays.",
+            value=int(self._last_reload_ok),
+        )
+
+    def _claim_writes(self, auditor: Auditor) -> None:
+        auditor.writer = Writer(f"{socket.gethostname()}:{os.getpid()}", auditor.stale_after)
+
+    def _cycle(self) -> None:
+        safe_cycle(self.auditor, self._cancel)
+
+    def _compaction(self) -> None:
+        safe_compaction(self.auditor)
+
+    def _report(self, makeup: CronTrigger | None) -> None:
+        safe_report(self.auditor, makeup)
 
     def start(self) -> None:
-        interval = self.auditor.settings.audit_interval.total_seconds()
-        self._scheduler.add_job(
-            safe_cycle,
-            IntervalTrigger(seconds=interval, timezone=UTC),
-            args=[self.auditor, self._cancel],
-            id="audit",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(interval)),
-        )
-        self._schedule_reports()
-        compaction = self.auditor.settings.compaction_interval.total_seconds()
-        self._scheduler.add_job(
-            safe_compaction,
-            IntervalTrigger(seconds=compaction, timezone=UTC),
-            args=[self.auditor],
-            id="compaction",
-            next_run_time=datetime.now(UTC) + COMPACTION_FIRST_DELAY,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(compaction)),
-        )
+        self._schedule()
         self.http.start()
         self._scheduler.start()
         log.info(
@@ -139,16 +163,80 @@ class Daemon:
             self.auditor.settings.listen_address,
         )
 
-    def _schedule_reports(self) -> None:
+    def _schedule(self, first_cycle: datetime | None = None) -> None:
+        """Add (or, after a reload, replace) the jobs; the first cycle runs at once unless told otherwise."""
+        settings = self.auditor.settings
+        interval = settings.audit_interval.total_seconds()
+        self._scheduler.add_job(
+            self._cycle,
+            IntervalTrigger(seconds=interval, timezone=UTC),
+            id="audit",
+            next_run_time=first_cycle or datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(interval)),
+            replace_existing=True,
+        )
+        compaction = settings.compaction_interval.total_seconds()
+        self._scheduler.add_job(
+            self._compaction,
+            IntervalTrigger(seconds=compaction, timezone=UTC),
+            id="compaction",
+            next_run_time=datetime.now(UTC) + COMPACTION_FIRST_DELAY,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(compaction)),
+            replace_existing=True,
+        )
+        self._schedule_reports(makeup=first_cycle is None)
+
+    def _schedule_reports(self, makeup: bool) -> None:
         """Last week's report on ``AUDITOR_REPORT_SCHEDULE``; one missed while the daemon was down is made up."""
         settings = self.auditor.settings
         trigger = CronTrigger.from_crontab(settings.report_schedule, timezone=ZoneInfo(settings.timezone))
-        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 6 * 3600}
-        self._scheduler.add_job(safe_report, trigger, args=[self.auditor, None], id="report", **common)
-        makeup_at = datetime.now(UTC) + REPORT_MAKEUP_DELAY  # after the first cycle has named the source
-        self._scheduler.add_job(
-            safe_report, "date", run_date=makeup_at, args=[self.auditor, trigger], id="makeup", **common
-        )
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 6 * 3600, "replace_existing": True}
+        self._scheduler.add_job(self._report, trigger, args=[None], id="report", **common)
+        if makeup:
+            makeup_at = datetime.now(UTC) + REPORT_MAKEUP_DELAY  # after the first cycle has named the source
+            self._scheduler.add_job(self._report, "date", run_date=makeup_at, args=[trigger], id="makeup", **common)
+
+    def reload(self) -> bool:
+        """SIGHUP: the budgets, then the whole configuration; anything broken keeps the last good one."""
+        old = self.auditor
+        old.budgets.reload()
+        if self._load_settings is None:
+            return True
+        try:
+            fresh = self._rebuild(old)
+        except AuditorError as exc:
+            log.error("configuration not reloaded, the last good one stays in force: %s", exc)
+            self._reloaded(False)
+            return False
+        with old.running():
+            self.auditor = fresh
+        old.close()
+        self._schedule(first_cycle=datetime.now(UTC) + fresh.settings.audit_interval)
+        self._reloaded(True)
+        log.info("configuration reloaded")
+        return True
+
+    def _rebuild(self, old: Auditor) -> Auditor:
+        assert self._load_settings is not None
+        settings = self._load_settings()
+        for name in RESTART_ONLY:
+            if getattr(settings, name) != getattr(old.settings, name):
+                log.warning("%s changed: it takes effect at the next restart", name)
+        settings = settings.model_copy(update={name: getattr(old.settings, name) for name in RESTART_ONLY})
+        same_budgets = settings.effective_budgets_file == old.settings.effective_budgets_file
+        fresh = build_auditor(settings, engine=old.store.engine, budgets=old.budgets if same_budgets else None)
+        fresh.resources.callback(old.store.engine.dispose)
+        fresh.adopt(old)
+        self._claim_writes(fresh)
+        return fresh
+
+    def _reloaded(self, ok: bool) -> None:
+        self.reloads["success" if ok else "failure"] += 1
+        self._last_reload_ok = ok
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
         """Stop scheduling, abandon a running cycle; True when nothing is left running."""
@@ -158,6 +246,9 @@ class Daemon:
         idle = self.auditor.wait_idle(grace_seconds)
         self.http.stop()
         return idle
+
+    def _ready(self) -> tuple[bool, str]:
+        return self.auditor.readiness()
 
     def _health(self) -> tuple[bool, str]:
         if self._scheduler.running or self.stop_requested.is_set():
@@ -181,18 +272,32 @@ class Daemon:
         while not self.stop_requested.wait(1.0):
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
-                log.info("received SIGHUP: reloading the budgets file")
-                self.auditor.budgets.reload()
+                log.info("received SIGHUP: reloading the configuration and the budgets file")
+                self.reload()
 
 
-def run(auditor: Auditor) -> bool:
-    """Run until SIGTERM/SIGINT; returns False when a cycle was still running at exit."""
-    daemon = Daemon(auditor)
+class _Current(Collector):
+    """The self-metrics of whichever auditor is in force (a reload swaps it)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+
+    def collect(self) -> Iterator[Metric]:
+        return self._daemon.self_metrics()
+
+
+def run(auditor: Auditor, load_settings: Reload | None = None) -> bool:
+    """Run until SIGTERM/SIGINT; returns False when a cycle was still running at exit.
+
+    ``load_settings`` re-reads the configuration on SIGHUP (the CLI passes its ``--config``).
+    """
+    daemon = Daemon(auditor, load_settings)
     daemon.install_signal_handlers()
     try:
         daemon.start()
         daemon.serve_until_stopped()
     finally:
         idle = daemon.stop()
+    daemon.auditor.close()
     log.info("stopped" if idle else "stopped; a cycle was abandoned mid-request (nothing of it is stored)")
     return idle

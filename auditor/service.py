@@ -10,7 +10,8 @@ import logging
 import threading
 import time
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -91,6 +92,18 @@ class Auditor:
 
     def close(self) -> None:
         self.resources.close()
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Hold off cycles (waiting for a running one to end) inside the block."""
+        with self._running:
+            yield
+
+    def adopt(self, old: Auditor) -> None:
+        """Carry over what outlives a configuration reload: counters, breaker, spool, writer role."""
+        self.stats, self.breaker, self.spool, self.standby = old.stats, old.breaker, old.spool, old.standby
+        if self.settings.source == old.settings.source:
+            self._source = old._source
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no cycle runs; False if one still runs after ``timeout`` seconds."""

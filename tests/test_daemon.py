@@ -226,3 +226,75 @@ def test_a_broken_budgets_file_at_start_exits_2(sqlite_url: str, tmp_path: Path)
     )
     assert result.returncode == 2, result.stderr
     assert f"{budgets}:2: metrics.0.nme: unknown key" in result.stderr
+
+
+@pytest.mark.prometheus
+def test_sighup_reloads_the_configuration_and_a_broken_one_keeps_the_last_good(
+    prometheus: LocalPrometheus, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
+    assert main(["db", "upgrade"]) == 0
+    config = tmp_path / "auditor.yml"
+    port = free_port()
+    config.write_text(
+        f"prometheus_url: {prometheus.url}\naudit_interval: 1s\nsource: reload\nlisten_address: 127.0.0.1:{port}\n"
+    )
+    env = {"AUDITOR_DATABASE_URL": sqlite_url}
+    base = f"http://127.0.0.1:{port}"
+    engine = make_engine(sqlite_url)
+
+    def metric(name: str) -> float | None:
+        response = get(f"{base}/metrics")
+        return samples(response.text).get(name) if response else None
+
+    def stored() -> int:
+        return len(Store(engine).snapshots("reload", limit=1000))
+
+    log_file = tmp_path / "daemon.log"
+    with log_file.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auditor", "--config", str(config), "run"],
+            env=os.environ | env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        wait_for(lambda: metric("metrics_auditor_audit_interval_seconds") == 1 and stored() >= 1)
+        config.write_text(
+            f"prometheus_url: {prometheus.url}\naudit_interval: 2s\nsource: reload\nlisten_address: 127.0.0.1:1\n"
+        )
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: metric('metrics_auditor_config_reloads_total{result="success"}') == 1)
+        assert metric("metrics_auditor_audit_interval_seconds") == 2
+        config.write_text(f"prometheus_url: {prometheus.url}\naudit_interval: every minute\nsource: reload\n")
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: metric('metrics_auditor_config_reloads_total{result="failure"}') == 1)
+        assert metric("metrics_auditor_config_last_reload_successful") == 0
+        assert metric("metrics_auditor_audit_interval_seconds") == 2
+        before = stored()
+        wait_for(lambda: stored() >= before + 2)  # still auditing, on the last good configuration
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        engine.dispose()
+    log = log_file.read_text()
+    assert "listen_address changed: it takes effect at the next restart" in log
+    assert f"configuration not reloaded, the last good one stays in force: invalid settings: {config}:2:" in log
+    assert "Traceback" not in log
+
+
+def test_a_broken_configuration_at_start_exits_2_naming_the_line(tmp_path: Path) -> None:
+    config = tmp_path / "auditor.yml"
+    config.write_text("source: x\naudit_interval: -5m\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{config}:2: audit_interval" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -18,9 +18,10 @@ from auditor.store import Store
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.daemon import run as run_daemon
     from auditor.service import build_auditor
+    from auditor.settings import load_settings
 
     with build_auditor(settings) as auditor:
-        idle = run_daemon(auditor)
+        idle = run_daemon(auditor, lambda: load_settings(args.config))
     if not idle:
         logging.shutdown()
         os._exit(0)  # a worker thread is blocked in a request; its transaction was never opened

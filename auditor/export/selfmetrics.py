@@ -28,12 +28,13 @@ class SelfMetricsCollector(Collector):
         budgets: BudgetsProvider | None = None,
         export: ExportSettings | None = None,
         interval_seconds: float | None = None,
+        started: float | None = None,
     ) -> None:
         self._stats = stats
         self._budgets = budgets
         self._export = export or ExportSettings()
         self._interval = interval_seconds
-        self._started = time.time()
+        self._started = started or time.time()
 
     def collect(self) -> Iterator[Metric]:
         view = self._stats.view()
