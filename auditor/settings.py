@@ -291,6 +291,9 @@ def _file_values(doc: YamlDocument | None) -> dict[str, Any]:
         return {}
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{doc.path}:1: the config file must be a mapping of setting names to values")
+    for key in doc.data:
+        if not isinstance(key, str):
+            raise ConfigError(f"{doc.path}: {key!r} is not a setting name: names are text, as in docs/configuration.md")
     return doc.data
 
 
