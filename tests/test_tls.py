@@ -1,21 +1,29 @@
-"""TLS to Prometheus: CA file, client certificate (mutual TLS) and the verify switch, over a real handshake."""
+"""TLS to Prometheus: CA file, client certificate (mutual TLS) and the verify switch, over a real handshake.
+
+A real Prometheus sits behind a TLS-terminating proxy whose certificates a test CA, made here, signed.
+"""
 
 from __future__ import annotations
 
-import json
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from auditor.collect.client import PrometheusClient, build_http_client
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import LocalPrometheus
 from auditor.errors import PrometheusUnreachable
-from auditor.settings import PrometheusSettings, TLSSettings
+from auditor.service import build_auditor
+from auditor.settings import PrometheusSettings, Settings, TLSSettings
+from auditor.store import make_engine, upgrade
+from tests.conftest import ground_truth
+from tests.support.faultproxy import TlsProxy
+
+pytestmark = pytest.mark.prometheus
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -37,30 +45,15 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def https_prometheus(pki: Path) -> Iterator[str]:
-    """An HTTPS endpoint that requires a client certificate signed by the test CA."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"status": "success", "data": {"version": "2.53.0"}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+def https_prometheus(pki: Path, prometheus: LocalPrometheus) -> Iterator[str]:
+    """A real Prometheus behind a TLS-terminating proxy that requires a client certificate from the test CA."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki / "ca.crt"))
     context.load_cert_chain(pki / "server.crt", pki / "server.key")
     context.verify_mode = ssl.CERT_REQUIRED
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    parts = urlsplit(prometheus.url)
+    proxy = TlsProxy((parts.hostname or "", parts.port or 0), context)
+    yield proxy.url
+    proxy.close()
 
 
 def version(url: str, tls: TLSSettings) -> str:
@@ -70,7 +63,19 @@ def version(url: str, tls: TLSSettings) -> str:
 
 def test_ca_file_and_client_certificate(pki: Path, https_prometheus: str) -> None:
     tls = TLSSettings(ca_file=pki / "ca.crt", cert_file=pki / "client.crt", key_file=pki / "client.key")
-    assert version(https_prometheus, tls) == "2.53.0"
+    assert version(https_prometheus, tls).startswith("2.42")
+
+
+def test_a_whole_cycle_over_mutual_tls(pki: Path, https_prometheus: str, exporter: Exporter, sqlite_url: str) -> None:
+    tls = {"ca_file": pki / "ca.crt", "cert_file": pki / "client.crt", "key_file": pki / "client.key"}
+    settings = Settings(prometheus_url=https_prometheus, database_url=sqlite_url, source="tls", prometheus={"tls": tls})  # type: ignore[arg-type]
+    upgrade_engine = make_engine(sqlite_url)
+    upgrade(upgrade_engine)
+    exporter.wait_for_scrapes(2)
+    with build_auditor(settings, engine=upgrade_engine) as auditor:
+        census = auditor.run_cycle()
+    upgrade_engine.dispose()
+    assert census.metrics == ground_truth(exporter)
 
 
 def test_unknown_ca_is_refused(pki: Path, https_prometheus: str) -> None:
@@ -81,7 +86,7 @@ def test_unknown_ca_is_refused(pki: Path, https_prometheus: str) -> None:
 
 def test_insecure_skip_verify_accepts_the_unknown_ca(pki: Path, https_prometheus: str) -> None:
     tls = TLSSettings(insecure_skip_verify=True, cert_file=pki / "client.crt", key_file=pki / "client.key")
-    assert version(https_prometheus, tls) == "2.53.0"
+    assert version(https_prometheus, tls).startswith("2.42")
 
 
 def test_missing_client_certificate_is_refused_by_the_server(pki: Path, https_prometheus: str) -> None:

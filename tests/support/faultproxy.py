@@ -3,6 +3,8 @@
 TcpProxy: a byte pipe; ``down()`` resets every open connection and refuses new ones (a database
 stopped), ``up()`` lets them through again (restarted).
 
+TlsProxy: a TcpProxy that terminates TLS (a test CA, client certificates if the context asks).
+
 HttpFaultProxy: one HTTP request per upstream connection; each request takes the next fault from a
 queue the test fills (``push``), else passes through. Faults: ``delay`` (seconds, then pass),
 ``reset`` (connection closed without an answer), ``status`` (an HTTP error, optional headers and
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -102,6 +105,27 @@ class TcpProxy(_Listener):
         self._track(upstream)
         threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
         _pipe(client, upstream)
+
+
+class TlsProxy(TcpProxy):
+    """TLS terminated here with ``context`` (which may require client certificates), plain to upstream."""
+
+    def __init__(self, upstream: tuple[str, int], context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__(upstream)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            secure = self._context.wrap_socket(client, server_side=True)
+        except (ssl.SSLError, OSError):
+            _reset(client)  # a failed handshake: the client sees the alert, then the close
+            return
+        self._track(secure)
+        super()._serve(secure)
 
 
 @dataclass(frozen=True)
