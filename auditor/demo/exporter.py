@@ -101,8 +101,8 @@ class Exporter:
                 self.send_header("Content-Type", CONTENT_TYPE)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                exporter._served()  # before the body: a client that has it sees the count already
                 self.wfile.write(body)
-                exporter._served()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
