@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check auditor tests migrations bench
 	$(VENV)/bin/ruff format --check auditor tests migrations bench
 	$(VENV)/bin/mypy --strict auditor
+	$(VENV)/bin/hadolint deploy/Dockerfile
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix auditor tests migrations bench

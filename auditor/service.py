@@ -71,7 +71,7 @@ class Auditor:
     breaker: Breaker = field(default_factory=Breaker)
     writer: Writer | None = None
     """Set by the daemon: cycles are stored under this source's writer lease (two auditors take turns)."""
-    spool: Spool = field(default_factory=lambda: Spool(288))
+    spool: Spool = field(default_factory=lambda: Spool(24))
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 

@@ -181,11 +181,15 @@ class Settings(BaseSettings):
     compaction_interval: Duration = Field(
         timedelta(minutes=10), description="How often the daemon rolls history up and applies the retention."
     )
+    auto_migrate: bool = Field(
+        False, description="`run` applies pending database migrations at start (the container image sets it)."
+    )
     spool_max_cycles: int = Field(
-        288,
+        24,
         ge=0,
         le=100_000,
-        description="Cycles kept in memory while the database is down, written once it is back (oldest dropped).",
+        description="Cycles kept in memory while the database is down, written once it is back (oldest dropped); "
+        "about 2 MB each at 10,000 metrics.",
     )
     forecast_window: Duration = Field(
         timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."

@@ -298,3 +298,29 @@ def test_a_broken_configuration_at_start_exits_2_naming_the_line(tmp_path: Path)
     assert result.returncode == 2, result.stderr
     assert f"{config}:2: audit_interval" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_auto_migrate_prepares_an_empty_database_at_start(sqlite_url: str, tmp_path: Path) -> None:
+    env = {
+        "AUDITOR_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
+        "AUDITOR_DATABASE_URL": sqlite_url,
+        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{free_port()}",
+        "AUDITOR_SOURCE": "auto",
+    }
+    refused = subprocess.run(
+        [sys.executable, "-m", "auditor", "run"],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 4
+    assert "run `metrics-auditor db upgrade`" in refused.stderr
+    with daemon(env | {"AUDITOR_AUTO_MIGRATE": "true"}, tmp_path / "daemon.log") as process:
+        wait_for(lambda: get(f"http://{env['AUDITOR_LISTEN_ADDRESS']}/healthz") is not None)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    engine = make_engine(sqlite_url)
+    assert Store(engine).snapshots("auto")[0].status == "failed"  # schema in place: the failed cycle is recorded
+    engine.dispose()

@@ -20,12 +20,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.service import build_auditor
     from auditor.settings import load_settings
 
+    if settings.auto_migrate:
+        _migrate(settings)
     with build_auditor(settings) as auditor:
         idle = run_daemon(auditor, lambda: load_settings(args.config))
     if not idle:
         logging.shutdown()
         os._exit(0)  # a worker thread is blocked in a request; its transaction was never opened
     return 0
+
+
+def _migrate(settings: Settings) -> None:
+    from auditor.store import upgrade
+
+    with engine_for(settings) as engine:
+        before, after = upgrade(engine)
+    if before != after:
+        logging.getLogger("auditor").info("database upgraded from %s to %s (AUDITOR_AUTO_MIGRATE)", before, after)
 
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,6 +1,7 @@
 """``make demo``: a real Prometheus, an exporter whose cardinality grows, and the auditor daemon on SQLite.
 
 python -m auditor.demo [--dir .demo] [--duration SECONDS]
+python -m auditor.demo --exporter-only 0.0.0.0:9100     # only the growing exporter (docker compose)
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ GROW_EVERY_SECONDS = 15
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.exporter_only:
+        return _exporter_only(args.exporter_only, args.duration)
     if find_prometheus() is None:
         print(f"demo: {INSTALL_HINT}", file=sys.stderr)
         return 2
@@ -60,7 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m auditor.demo", description=__doc__)
     parser.add_argument("--dir", default=".demo", help="working directory (SQLite file, Prometheus data)")
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl-C)")
+    parser.add_argument("--exporter-only", metavar="HOST:PORT", help="serve only the growing demo exporter there")
     return parser
+
+
+def _exporter_only(address: str, duration: float) -> int:
+    host, _, port = address.rpartition(":")
+    exporter = Exporter()
+    _initial_shape(exporter)
+    exporter.start(host or "0.0.0.0", int(port))
+    print(f"demo exporter: http://{exporter.target}/metrics, growing every {GROW_EVERY_SECONDS}s", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _grow_forever(exporter, duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        exporter.stop()
+    return 0
 
 
 def _initial_shape(exporter: Exporter) -> None:

@@ -12,10 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from auditor.errors import SchemaNotAtHead
 from auditor.store.errors import translate_errors
+
+MIGRATION_LOCK_KEY = 0x6D61_7564  # "maud": one key for every metrics-auditor database
 
 
 def migrations_dir() -> Path:
@@ -47,6 +49,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     before = current_revision(engine)
     config = alembic_config(engine)
     with translate_errors("applying migrations"), engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two auditors starting at once (AUDITOR_AUTO_MIGRATE): the second waits, then finds nothing to do.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
     return before, current_revision(engine)

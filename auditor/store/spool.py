@@ -1,6 +1,6 @@
 """Cycles the database could not take, kept in memory and written once it is back.
 
-spool = Spool(max_cycles=288)
+spool = Spool(max_cycles=24)
 try: store.save_census(...)
 except DatabaseUnavailable: spool.add(PendingCycle(...))
 spool.flush(store)      # at the start of the next cycle: oldest first, each in its own transaction
