@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.demo.prometheus import free_port
-from bench import exposition, rules
+from bench import exposition, rules, sources
 from bench import report as report_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,10 +110,13 @@ def main() -> int:
     results["rules_diff"] = rules.run()
     with postgres_database() as database_url:
         results["report"] = report_bench.run(database_url)
+    with postgres_database() as database_url:
+        results["sources"] = sources.run(database_url)
     report(results)
     report_exposition(results["exposition"])
     report_rules(results["rules_diff"])
     report_report(results["report"])
+    report_sources(results["sources"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwritten to {RESULTS / 'latest.json'}")
@@ -167,6 +170,22 @@ def report_report(r: dict[str, Any]) -> None:
     table.add_row("growth check, first cycle of an hour (cold)", f"{r['first_cycle_of_hour_s']:.3f} s", "")
     table.add_row("growth check, other cycles", f"{r['later_cycle_s']:.3f} s", "")
     console.print(table)
+
+
+def report_sources(r: dict[str, Any]) -> None:
+    table = Table(title=f"{r['sources']} sources writing 10,000-metric cycles into one PostgreSQL at once")
+    for column in ("figure", "alone", f"{r['sources']} at once", "ratio"):
+        table.add_column(column)
+    alone, together = r["alone"], r["together"]
+    table.add_row(
+        "write, median", f"{alone['median_s']:.3f} s", f"{together['median_s']:.3f} s", f"{r['median_ratio']:.1f}x"
+    )
+    table.add_row("write, p95 / max", f"{alone['p95_s']:.3f} / {alone['max_s']:.3f} s",
+                  f"{together['p95_s']:.3f} / {together['max_s']:.3f} s", "")  # fmt: skip
+    table.add_row("cycles stored per second", f"{alone['cycles_per_s']:.1f}", f"{together['cycles_per_s']:.1f}",
+                  f"{r['throughput_ratio']:.2f}x")  # fmt: skip
+    table.add_row("cycles stored / expected", "", f"{r['cycles_stored']} / {r['cycles_expected']}", "")
+    Console().print(table)
 
 
 def report_rules(r: dict[str, Any]) -> None:

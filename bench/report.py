@@ -29,6 +29,7 @@ from auditor.service import evaluation_input
 from auditor.settings import Settings
 from auditor.store import Store, make_engine, upgrade
 from auditor.store.hourly import HourlyMaxima
+from auditor.store.models import NOTIONS, TIERS
 
 METRICS = 10_000
 WEEK = week_period("2026-W47", "UTC")
@@ -71,10 +72,11 @@ def generate(database_url: str, days: int) -> dict[str, Any]:
             _insert(
                 conn,
                 "INSERT INTO metric_rollups (source_id, tier, notion, bucket_start, metric_id, max_series, min_series,"
-                f" last_series) SELECT 1, :tier, 'head', b, m.i, {value}, {value}, {value}"
+                f" last_series) SELECT 1, {TIERS.index(tier) + 1}, {NOTIONS.index('head') + 1}, b, m.i,"
+                f" {value}, {value}, {value}"
                 f" FROM generate_series(CAST(:since AS timestamptz), CAST(:end AS timestamptz) - interval '{step}',"
                 f" interval '{step}') b CROSS JOIN generate_series(1, :n) AS m(i)",
-                tier=tier, since=since, end=end, n=METRICS,
+                since=since, end=end, n=METRICS,
             )  # fmt: skip
         _insert(conn, "INSERT INTO rollup_progress VALUES (1, 'hour', :end), (1, 'day', :end)", end=end)
         conn.execute(text("ANALYZE"))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 
 from auditor.errors import SchemaNotAtHead
-from auditor.store import make_engine, require_head, upgrade
+from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.migrate import alembic_config, current_revision, head_revision
-from auditor.store.models import Base
+from auditor.store.models import Base, MetricRollup, UTCDateTime
 
 
 def test_upgrade_from_empty_creates_every_model_table(database_url: str) -> None:
@@ -73,4 +75,39 @@ def test_upgrade_keeps_the_data_of_earlier_revisions(database_url: str) -> None:
     with engine.connect() as conn:
         row = conn.execute(text("SELECT status, drilldown_metrics, drilldown_skipped FROM snapshots")).one()
     assert tuple(row) == ("ok", 0, 0)
+    engine.dispose()
+
+
+def test_rollups_move_into_the_compact_layout_and_back(database_url: str) -> None:
+    """0006 stores tier and notion as codes: the rows keep their meaning across upgrade and downgrade."""
+    engine = make_engine(database_url)
+    config = alembic_config(engine)
+
+    def migrate(step: str, revision: str) -> None:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            getattr(command, step)(config, revision)
+
+    migrate("upgrade", "0005")
+    hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    rows = [("hour", "head", hour, 7), ("day", "active", hour.replace(hour=0), 9)]
+    insert = text("INSERT INTO metric_rollups VALUES (1, :tier, :notion, :bucket, 1, :v, :v, :v)")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (id, name, url, created_at) VALUES (1, 'old', 'u', '2026-01-01')"))
+        conn.execute(text("INSERT INTO metric_names (id, name) VALUES (1, 'm')"))
+        for tier, notion, bucket, value in rows:
+            conn.execute(
+                insert.bindparams(bindparam("bucket", type_=UTCDateTime())),
+                {"tier": tier, "notion": notion, "bucket": bucket, "v": value},
+            )
+    migrate("upgrade", "head")
+    store = Store(engine)
+    assert store.rollup_values("old", "head", "hour", hour, MetricRollup.max_series) == {"m": 7}
+    assert store.rollup_values("old", "active", "day", hour.replace(hour=0), MetricRollup.last_series) == {"m": 9}
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT tier, notion FROM metric_rollups")).all()) == [(1, 1), (2, 2)]
+    migrate("downgrade", "0005")
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT tier, notion, max_series FROM metric_rollups ORDER BY tier")).all()
+    assert [tuple(r) for r in stored] == [("day", "active", 9), ("hour", "head", 7)]
     engine.dispose()

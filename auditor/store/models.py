@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -50,6 +51,35 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Code(TypeDecorator[str]):
+    """A word from a short fixed list, stored as its SMALLINT position (1-based): two bytes a row.
+
+    >>> Code(("hour", "day")).process_bind_param("day", None)
+    2
+    """
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        super().__init__()
+        self.words = words
+
+    def process_bind_param(self, value: str | None, dialect: Dialect | None) -> int | None:
+        if value is None:
+            return None
+        if value not in self.words:
+            raise ValueError(f"{value!r} is not one of {self.words}")
+        return self.words.index(value) + 1
+
+    def process_result_value(self, value: int | None, dialect: Dialect | None) -> str | None:
+        return None if value is None else self.words[value - 1]
+
+
+TIERS = ("hour", "day")
+NOTIONS = ("head", "active")
 
 
 class Base(DeclarativeBase):
@@ -193,11 +223,12 @@ class MetricRollup(Base):
     """
 
     __tablename__ = "metric_rollups"
-    __table_args__ = (Index(None, "metric_id", "source_id", "tier", "bucket_start"),)
 
+    # The primary key is the only index: per-bucket reads use its prefix, per-metric reads (history,
+    # trends) name their buckets (aligned, so they are known) and probe it: no second index to store.
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
-    tier: Mapped[str] = mapped_column(String(8), primary_key=True)
-    notion: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tier: Mapped[str] = mapped_column(Code(TIERS), primary_key=True)
+    notion: Mapped[str] = mapped_column(Code(NOTIONS), primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
     max_series: Mapped[int] = mapped_column(BigInteger)

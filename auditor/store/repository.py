@@ -35,6 +35,7 @@ from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
 from auditor.store.findings import OpenFinding
 from auditor.store.models import (
+    NOTIONS,
     LabelDrilldown,
     LabelStat,
     MetricName,
@@ -170,13 +171,7 @@ class Store:
                     buckets = out.setdefault(names[metric_id], {})
                     buckets[hour] = max(buckets.get(hour, 0), float(series))
                 if bucket >= 3600:  # hours whose raw rows are pruned live on in the hourly rollups
-                    rolled = (
-                        select(MetricRollup.metric_id, MetricRollup.bucket_start, MetricRollup.max_series)
-                        .where(MetricRollup.metric_id.in_(chunk), MetricRollup.source_id == source_id)
-                        .where(MetricRollup.tier == "hour", MetricRollup.notion == notion)
-                        .where(MetricRollup.bucket_start >= since)
-                    )
-                    for metric_id, at, series in conn.execute(rolled):
+                    for metric_id, at, series in _rollups_of(conn, source_id, "hour", notion, chunk, since=since):
                         hour = at.timestamp() // bucket * bucket
                         buckets = out.setdefault(names[metric_id], {})
                         buckets[hour] = max(buckets.get(hour, 0), float(series))
@@ -324,18 +319,19 @@ class Store:
     ) -> list[HistoryPoint]:
         """Hourly points before ``before``, and daily points before the first hourly one."""
         points: list[HistoryPoint] = []
+        source_id = conn.execute(select(Source.id).where(Source.name == source)).scalar_one_or_none()
+        ids = self._known_ids(conn, [metric])
+        if source_id is None or not ids:
+            return points
         for tier in ("hour", "day"):
-            query = (
-                select(MetricRollup.bucket_start, MetricRollup.max_series)
-                .join(MetricName, MetricName.id == MetricRollup.metric_id)
-                .join(Source, Source.id == MetricRollup.source_id)
-                .where(Source.name == source, MetricName.name == metric, MetricRollup.tier == tier)
-                .where(MetricRollup.bucket_start >= since)
-                .order_by(MetricRollup.bucket_start)
-            )
-            if before is not None:
-                query = query.where(MetricRollup.bucket_start < before)
-            found = [HistoryPoint(at, int(n), tier) for at, n in conn.execute(query)]
+            rows = [
+                (at, series)
+                for notion in NOTIONS
+                for _, at, series in _rollups_of(
+                    conn, source_id, tier, notion, list(ids.values()), since=since, before=before
+                )
+            ]
+            found = [HistoryPoint(at, int(n), tier) for at, n in sorted(rows)]
             points = found + points
             before = found[0].collected_at if found else before
         return points
@@ -511,6 +507,43 @@ def _insert_ignore(conn: Connection, model: type[Source] | type[MetricName]) -> 
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement: Insert = dialect.insert(model).on_conflict_do_nothing()
     return statement
+
+
+def _rollups_of(
+    conn: Connection,
+    source_id: int | None,
+    tier: str,
+    notion: str,
+    metric_ids: Sequence[int],
+    *,
+    since: datetime,
+    before: datetime | None = None,
+) -> Iterable[tuple[int, datetime, int]]:
+    """(metric id, bucket start, max) of some metrics over time, by probing the primary key bucket by bucket.
+
+    Buckets are aligned to the hour or the day, so the reader can name them: that is what lets the
+    table do without a (metric, bucket) index.
+    """
+    key = (MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.notion == notion)
+    oldest = conn.execute(select(func.min(MetricRollup.bucket_start)).where(*key)).scalar_one_or_none()
+    if oldest is None:
+        return
+    span = timedelta(hours=1) if tier == "hour" else timedelta(days=1)
+    bucket, last, buckets = _ceil(max(since, oldest), span), before or datetime.now(UTC), []
+    while bucket < last:
+        buckets.append(bucket)
+        bucket += span
+    for bucket_chunk in _chunks(buckets, _IN_CHUNK):
+        query = select(MetricRollup.metric_id, MetricRollup.bucket_start, MetricRollup.max_series).where(
+            *key, MetricRollup.bucket_start.in_(bucket_chunk), MetricRollup.metric_id.in_(metric_ids)
+        )
+        yield from ((int(m), at, int(n)) for m, at, n in conn.execute(query))
+
+
+def _ceil(moment: datetime, span: timedelta) -> datetime:
+    """The first bucket boundary at or after ``moment`` (buckets are aligned to the epoch, in UTC)."""
+    seconds = span.total_seconds()
+    return datetime.fromtimestamp(-(-moment.timestamp() // seconds) * seconds, UTC)
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
