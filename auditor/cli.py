@@ -139,7 +139,11 @@ def _report_command(commands: Commands) -> None:
     report.add_argument("--format", choices=["markdown", "html", "json", "csv"], default="markdown")
     report.add_argument("--output", type=Path, help="file to write (default: standard output)")
     report.add_argument("--owner", help="only this team's metrics")
-    report.add_argument("--source", help="source name, when the database holds several")
+    which = report.add_mutually_exclusive_group()
+    which.add_argument("--source", help="source name, when the database holds several")
+    which.add_argument(
+        "--all-sources", action="store_true", help="the fleet report: one row per source, for many Prometheus"
+    )
     report.set_defaults(handler="report:report")
 
 

@@ -7,18 +7,23 @@ import sys
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.commands.common import open_store, stored_source
 from auditor.domain import utc_now
 from auditor.errors import ConfigError
 from auditor.settings import Settings
 
+if TYPE_CHECKING:
+    from auditor.budgets import Budgets
+    from auditor.reporting import Period
+
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.budgets import BudgetsProvider
     from auditor.evaluate.report import build
     from auditor.export.report_render import render
-    from auditor.reporting import Period, gather, range_period, week_period
+    from auditor.reporting import gather, range_period, week_period
 
     period: Period
     if args.week:
@@ -27,6 +32,9 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         until = args.until or utc_now()
         period = range_period(args.since or until - timedelta(days=7), until)
     budgets = BudgetsProvider(settings.effective_budgets_file).load()
+    if args.all_sources:
+        _write(_fleet(settings, period, budgets, args.format, args.owner), args.output)
+        return 0
     with ExitStack() as stack:
         store = open_store(stack, settings)
         source = stored_source(store, args.source or settings.source)
@@ -36,6 +44,22 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     text = render(build(inp), args.format)
     _write(text, args.output)
     return 0
+
+
+def _fleet(settings: Settings, period: Period, budgets: Budgets, fmt: str, owner: str | None) -> str:
+    """One row per stored source: the fleet report."""
+    from auditor.evaluate.fleet import build_fleet
+    from auditor.evaluate.report import build
+    from auditor.export.report_render import render_fleet
+    from auditor.reporting import gather
+
+    with ExitStack() as stack:
+        store = open_store(stack, settings)
+        sources = store.sources()
+        if not sources:
+            raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
+        reports = {s: build(gather(store, settings, s, period, budgets=budgets, owner=owner)) for s in sources}
+    return render_fleet(build_fleet(reports, period.label), fmt)
 
 
 def _write(text: str, output: Path | None) -> None:

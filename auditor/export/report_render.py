@@ -15,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from auditor.evaluate.fleet import COLUMNS as FLEET_COLUMNS
+from auditor.evaluate.fleet import Fleet
 from auditor.evaluate.report import Report
 from auditor.export.svg import area, sparkline
 
@@ -33,6 +35,30 @@ def render(report: Report, fmt: str) -> str:
         return _csv(report)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
     return template.render(r=report, charts=_charts(report) if fmt == "html" else {}, generated=datetime.now(UTC))
+
+
+def render_fleet(fleet: Fleet, fmt: str) -> str:
+    """The fleet report (one row per source) in any of the report formats."""
+    if fmt == "json":
+        return json.dumps(_jsonable(fleet.to_json()), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=FLEET_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(fleet.sources)
+        return out.getvalue()
+    template = _environment().get_template("fleet.md.j2" if fmt == "markdown" else "fleet.html.j2")
+    return template.render(f=fleet, generated=datetime.now(UTC))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _environment() -> Environment:
