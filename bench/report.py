@@ -1,10 +1,11 @@
 """History at scale: 90 days of 5-minute history of 10,000 metrics in the tiered layout, on PostgreSQL.
 
-The history is generated inside PostgreSQL (``INSERT ... SELECT generate_series``) straight into the
-store's tables, shaped as the compaction job leaves it with the default retention: the cycle records
-of 90 days, raw per-metric rows of the last day, hourly rollups of the last 14 days, daily rollups of
-90 days. Measured: the database size (DESIGN 5: under 1 GiB), the weekly report (under 3 s), and the
-growth check of one cycle over that history (windows 1d, 7d, 30d).
+The history is written through the store layer, shaped as the compaction job leaves it with the
+default retention: the cycle records of 90 days (``backfill.cycle_records``), daily rollups of 90 days
+and hourly rollups of the last 14 (``backfill.rollups``, the compaction job's own writer), and the raw
+per-metric rows of the last day through ``Store.save_census`` (288 real writes, COPY included).
+Measured: the database size (DESIGN 5: under 1 GiB), the weekly report (under 3 s), and the growth
+check of one cycle over that history (windows 1d, 7d, 30d).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,58 +29,51 @@ from auditor.export.report_render import render
 from auditor.reporting import gather, week_period
 from auditor.service import evaluation_input
 from auditor.settings import Settings
-from auditor.store import Store, make_engine, upgrade
+from auditor.store import Store, backfill, make_engine, upgrade
 from auditor.store.hourly import HourlyMaxima
-from auditor.store.models import NOTIONS, TIERS
 
 METRICS = 10_000
 WEEK = week_period("2026-W47", "UTC")
-VALUE = "(50000 / {m} + ({t} / 3600)::bigint * ({m} % 7) / 40)"
-"""Series of metric m at unix time t: a long tail, a seventh of the metrics growing slowly."""
 
 
-def _insert(conn: Any, sql: str, **params: Any) -> None:
-    conn.execute(text(sql), params)
+def _series(names: list[str], at: datetime) -> dict[str, int]:
+    """Series of each metric at ``at``: a long tail, six metrics in seven growing slowly, hour by hour."""
+    hour = int(at.timestamp() // 3600)
+    return {name: 50_000 // i + hour % 10_000 * (i % 7) // 40 for i, name in enumerate(names, 1)}
+
+
+def _flat(series: dict[str, int]) -> dict[str, tuple[int, int, int]]:
+    """max, min and last of a bucket in which nothing moved."""
+    return {name: (n, n, n) for name, n in series.items()}
+
+
+def _every(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    return [start + i * step for i in range(int((end - start) / step))]
 
 
 def generate(database_url: str, days: int) -> dict[str, Any]:
+    """The history, written through the store: the layout is whatever the product writes."""
     engine = make_engine(database_url)
     upgrade(engine)
+    store = Store(engine)
     end = WEEK.end
     start, raw_from, hours_from = end - timedelta(days=days), end - timedelta(days=1), end - timedelta(days=14)
+    names = [f"bench_metric_{i}_total" for i in range(1, METRICS + 1)]
+    head = HeadStats(480_000, 1, 1, 0, 0)
+    template = Census(
+        "bench", start, "2.53.0", CensusMethod.TSDB_STATUS, SeriesNotion.HEAD, head, dict.fromkeys(names, 1)
+    )
+    cycles = _every(start, end, timedelta(minutes=5))
     started = time.perf_counter()
+    backfill.cycle_records(store, "bench", "u", (replace(template, collected_at=t) for t in cycles if t < raw_from))
+    for day in _every(start, end, timedelta(days=1)):  # in the order the compaction job writes them
+        if day >= hours_from:
+            hours = _every(day, day + timedelta(days=1), timedelta(hours=1))
+            backfill.rollups(store, "bench", "hour", "head", ((h, _flat(_series(names, h))) for h in hours))
+        backfill.rollups(store, "bench", "day", "head", [(day, _flat(_series(names, day)))])
+    for at in (t for t in cycles if t >= raw_from):
+        store.save_census(replace(template, collected_at=at, metrics=_series(names, at)), "u", 0.3)
     with engine.begin() as conn:
-        _insert(conn, "INSERT INTO sources (id, name, url, created_at) VALUES (1, 'bench', 'u', now())")
-        names = "SELECT i, 'bench_metric_' || i || '_total' FROM generate_series(1, :n) i"
-        _insert(conn, f"INSERT INTO metric_names (id, name) {names}", n=METRICS)
-        _insert(
-            conn,
-            "INSERT INTO snapshots (id, source_id, collected_at, status, duration_seconds, method, notion,"
-            " tsdb_truncated, metric_count, stale_names, head_series, drilldown_metrics, drilldown_skipped, raw_pruned)"
-            " SELECT row_number() OVER (), 1, t, 'ok', 0.3, 'tsdb_status', 'head', false, :n, 0, 480000, 0, 0, t < :raw"
-            " FROM generate_series(CAST(:start AS timestamptz), CAST(:end AS timestamptz) - interval '5 minutes',"
-            " interval '5 minutes') t",
-            n=METRICS, start=start, end=end, raw=raw_from,
-        )  # fmt: skip
-        value = VALUE.format(m="m.i", t="extract(epoch from s.collected_at)")
-        _insert(
-            conn,
-            f"INSERT INTO metric_series (snapshot_id, metric_id, series) SELECT s.id, m.i, {value}"
-            " FROM snapshots s CROSS JOIN generate_series(1, :n) AS m(i) WHERE NOT s.raw_pruned",
-            n=METRICS,
-        )
-        for tier, step, since in (("hour", "1 hour", hours_from), ("day", "1 day", start)):
-            value = VALUE.format(m="m.i", t="extract(epoch from b)")
-            _insert(
-                conn,
-                "INSERT INTO metric_rollups (source_id, tier, notion, bucket_start, metric_id, max_series, min_series,"
-                f" last_series) SELECT 1, {TIERS.index(tier) + 1}, {NOTIONS.index('head') + 1}, b, m.i,"
-                f" {value}, {value}, {value}"
-                f" FROM generate_series(CAST(:since AS timestamptz), CAST(:end AS timestamptz) - interval '{step}',"
-                f" interval '{step}') b CROSS JOIN generate_series(1, :n) AS m(i)",
-                since=since, end=end, n=METRICS,
-            )  # fmt: skip
-        _insert(conn, "INSERT INTO rollup_progress VALUES (1, 'hour', :end), (1, 'day', :end)", end=end)
         conn.execute(text("ANALYZE"))
         counts = {
             t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()

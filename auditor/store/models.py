@@ -224,12 +224,13 @@ class MetricRollup(Base):
 
     __tablename__ = "metric_rollups"
 
-    # The primary key is the only index: per-bucket reads use its prefix, per-metric reads (history,
-    # trends) name their buckets (aligned, so they are known) and probe it: no second index to store.
+    # The primary key is the only index. Time first: every insert lands at its right edge, so its pages
+    # stay full whatever the number of sources and tiers. Per-bucket reads use its prefix; per-metric
+    # reads (history, trends) name their buckets (aligned, so they are known) and probe it.
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
     tier: Mapped[str] = mapped_column(Code(TIERS), primary_key=True)
     notion: Mapped[str] = mapped_column(Code(NOTIONS), primary_key=True)
-    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
     metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
     max_series: Mapped[int] = mapped_column(BigInteger)
     min_series: Mapped[int] = mapped_column(BigInteger)

@@ -390,6 +390,11 @@ class Store:
                 stats.setdefault(list_name, {})[name] = int(value)
         return stats
 
+    def metric_ids(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
+        """Ids of ``names``, inserting the ones the dictionary lacks (in ``conn``'s transaction, uncached)."""
+        wanted = list(names)
+        return {**self._known_ids(conn, wanted), **self._ensure_metric_ids(conn, wanted)}
+
     def _ensure_metric_ids(self, conn: Connection, names: Iterable[str]) -> dict[str, int]:
         """Ids of names not yet cached, inserting the ones the dictionary lacks."""
         self._known_ids(conn, ())
@@ -402,6 +407,11 @@ class Store:
             query = select(MetricName.name, MetricName.id).where(MetricName.name.in_(chunk))
             found.update((name, id_) for name, id_ in conn.execute(query))
         return found
+
+
+def source_id_of(conn: Connection, name: str, url: str, now: datetime) -> int:
+    """The id of source ``name``, created (with ``url``) if it is new."""
+    return _source_id(conn, name, url, now)
 
 
 def _source_id(conn: Connection, name: str, url: str, now: datetime) -> int:
@@ -431,8 +441,16 @@ def _claim(conn: Connection, source_id: int, writer: Writer, now: datetime) -> N
 def _insert_snapshot(
     conn: Connection, census: Census, source_id: int, duration: float, *, drilled: int, skipped: int
 ) -> int:
+    values = snapshot_row(census, source_id, duration, drilled=drilled, skipped=skipped)
+    return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
+
+
+def snapshot_row(
+    census: Census, source_id: int, duration: float, *, drilled: int = 0, skipped: int = 0
+) -> dict[str, Any]:
+    """The cycle record of ``census``: what ``save_census`` writes into ``snapshots``."""
     head = census.head
-    values: dict[str, Any] = {
+    return {
         "source_id": source_id,
         "collected_at": census.collected_at,
         "status": STATUS_OK,
@@ -451,7 +469,6 @@ def _insert_snapshot(
         "drilldown_metrics": drilled,
         "drilldown_skipped": skipped,
     }
-    return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
 
 
 def _insert_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], ids: dict[str, int]) -> None:
@@ -468,9 +485,10 @@ def _copy_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], id
     """``COPY`` on Postgres: several times faster than a multi-row INSERT for a 10,000-metric census."""
     driver = conn.connection.driver_connection
     assert driver is not None
+    rows = sorted((ids[name], series) for name, series in metrics.items())  # key order: index pages stay full
     with driver.cursor() as cursor, cursor.copy(_COPY_SERIES) as copy:
-        for name, series in metrics.items():
-            copy.write_row((snapshot_id, ids[name], series))
+        for metric_id, series in rows:
+            copy.write_row((snapshot_id, metric_id, series))
 
 
 def _insert_label_stats(conn: Connection, snapshot_id: int, stats: dict[str, dict[str, int]]) -> None:
@@ -525,11 +543,8 @@ def _rollups_of(
     table do without a (metric, bucket) index.
     """
     key = (MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.notion == notion)
-    oldest = conn.execute(select(func.min(MetricRollup.bucket_start)).where(*key)).scalar_one_or_none()
-    if oldest is None:
-        return
     span = timedelta(hours=1) if tier == "hour" else timedelta(days=1)
-    bucket, last, buckets = _ceil(max(since, oldest), span), before or datetime.now(UTC), []
+    bucket, last, buckets = _ceil(since, span), before or datetime.now(UTC), []
     while bucket < last:
         buckets.append(bucket)
         bucket += span

@@ -5,10 +5,11 @@ Revises: 0005
 Create Date: 2026-11-23
 
 The rollups table takes about three quarters of a 90-day history. This layout makes it smaller
-without losing anything: tier and series notion as SMALLINT codes instead of words, and no second
-index: the per-metric reads (history, trends) that the (metric, source, tier, bucket) index served
-now name their buckets, which are aligned to the hour or the day, and probe the primary key.
-Existing rows are copied across in key order.
+without losing anything: tier and series notion as SMALLINT codes instead of words; no second index
+(the per-metric reads that the (metric, source, tier, bucket) index served now name their buckets,
+which are aligned to the hour or the day, and probe the primary key); and a primary key that starts
+with the bucket, so that inserts land at its right edge and its pages stay full. Existing rows are
+copied across in key order.
 """
 
 from collections.abc import Sequence
@@ -21,7 +22,8 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KEY = ["source_id", "tier", "notion", "bucket_start", "metric_id"]
+KEY_BEFORE = ["source_id", "tier", "notion", "bucket_start", "metric_id"]
+KEY = ["bucket_start", "source_id", "tier", "notion", "metric_id"]
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 COLUMNS = "source_id, tier, notion, bucket_start, metric_id, max_series, min_series, last_series"
 FIGURES = "bucket_start, metric_id, max_series, min_series, last_series"
@@ -65,7 +67,7 @@ def _move_aside() -> None:
 def _copy(select: str) -> None:
     op.execute(
         f"INSERT INTO metric_rollups ({COLUMNS}) SELECT {select} FROM metric_rollups_previous"
-        " ORDER BY source_id, tier, notion, bucket_start, metric_id"
+        " ORDER BY bucket_start, source_id, tier, notion, metric_id"
     )
     op.drop_table("metric_rollups_previous")
 
@@ -79,7 +81,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _move_aside()
-    _table(sa.String(8), KEY)
+    _table(sa.String(8), KEY_BEFORE)
     _copy(TO_WORDS)
     op.create_index(
         "ix_metric_rollups_metric_id_source_id_tier_bucket_start",
