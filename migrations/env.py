@@ -12,6 +12,10 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode recreates a table to alter it: with foreign keys on, dropping the old copy would
+        # cascade-delete every row that refers to it. (A no-op inside a transaction: this must come first.)
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -131,7 +131,7 @@ def _fill_disk(engine: Engine) -> None:
             text("""
             CREATE FUNCTION fault_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$;
-            CREATE CONSTRAINT TRIGGER fault_disk_full AFTER INSERT ON metric_series
+            CREATE CONSTRAINT TRIGGER fault_disk_full AFTER INSERT ON snapshots
               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fault_disk_full();
         """)
         )
@@ -142,7 +142,7 @@ def _free_disk(engine: Engine) -> None:
         event.remove(engine, "commit", _sqlite_full)
         return
     with engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER fault_disk_full ON metric_series; DROP FUNCTION fault_disk_full();"))
+        conn.execute(text("DROP TRIGGER fault_disk_full ON snapshots; DROP FUNCTION fault_disk_full();"))
 
 
 def _sqlite_full(_connection: Any) -> None:

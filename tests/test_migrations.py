@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -12,6 +12,7 @@ from auditor.errors import SchemaNotAtHead
 from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.migrate import alembic_config, current_revision, head_revision
 from auditor.store.models import Base, MetricRollup, UTCDateTime
+from tests.test_store import census
 
 
 def test_upgrade_from_empty_creates_every_model_table(database_url: str) -> None:
@@ -110,4 +111,29 @@ def test_rollups_move_into_the_compact_layout_and_back(database_url: str) -> Non
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT tier, notion, max_series FROM metric_rollups ORDER BY tier")).all()
     assert [tuple(r) for r in stored] == [("day", "active", 9), ("hour", "head", 7)]
+    engine.dispose()
+
+
+def test_downgrading_change_only_rows_makes_every_cycle_whole(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    store = Store(engine)
+    cycles = [{"a": 1, "b": 2}, {"a": 1, "b": 3}, {"a": 1}, {"a": 4, "b": 3}]
+    hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    for i, metrics in enumerate(cycles):
+        store.save_census(census(metrics, hour + timedelta(minutes=5 * i)), "u", 0.1)
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+    query = text(
+        "SELECT s.collected_at, n.name, m.series FROM metric_series m JOIN snapshots s ON s.id = m.snapshot_id"
+        " JOIN metric_names n ON n.id = m.metric_id ORDER BY s.collected_at, n.name"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    whole: list[dict[str, int]] = [{} for _ in cycles]
+    for i, at in enumerate(sorted({r[0] for r in rows})):
+        whole[i] = {name: series for when, name, series in rows if when == at}
+    assert whole == cycles
     engine.dispose()

@@ -56,7 +56,7 @@ def test_metric_names_are_stored_once(engine: Engine) -> None:
         store.save_census(census({"a": i + 1, "b": 2}, T0 + timedelta(minutes=5 * i)), "u", 0.1)
     Store(engine).save_census(census({"a": 9, "c": 1}, T0 + timedelta(minutes=20)), "u", 0.1)
     assert count(engine, MetricName) == 3
-    assert count(engine, MetricSeries) == 8
+    assert count(engine, MetricSeries) == 6  # a keyframe of 2, then only "a" changes twice; a new store's keyframe of 2
     assert count(engine, Snapshot) == 4
     assert count(engine, Source) == 1
 
@@ -215,3 +215,31 @@ def test_hourly_maxima_read_each_past_hour_once(engine: Engine) -> None:
     assert maxima.current(now) == {"a": 9, "b": 1}
     assert maxima.current(census({"a": 3}, hour + timedelta(minutes=75))) == {"a": 9, "b": 1}
     assert len(queries) == first_read + 1, "the current hour is read once, then kept up to date in memory"
+
+
+def test_only_changes_are_stored_and_every_cycle_reads_back_whole(engine: Engine) -> None:
+    store = Store(engine)
+    cycles = [{"a": 1, "b": 2}, {"a": 1, "b": 3}, {"a": 1}, {"a": 1, "b": 4}, {"a": 5, "b": 4}]
+    ids = [store.save_census(census(m, T0 + timedelta(minutes=5 * i)), "u", 0.1) for i, m in enumerate(cycles)]
+
+    assert count(engine, MetricSeries) == 2 + 1 + 1 + 1 + 1  # keyframe, b, b gone (0), b back, a
+    assert [store.metric_counts(i) for i in ids] == cycles
+    since = T0 - timedelta(hours=1)
+    assert [p.series for p in store.history("prod", "b", since)] == [2, 3, 0, 4, 4]
+    assert [p.series for p in store.history("prod", "a", since)] == [1, 1, 1, 1, 5]
+    assert store.window_max("prod", "active", T0, T0 + timedelta(minutes=59)) == {"a": 5, "b": 4}
+
+
+def test_a_keyframe_starts_each_hour_and_every_twelfth_cycle(engine: Engine) -> None:
+    store = Store(engine)
+    at = [T0 + timedelta(minutes=50 + 1 * i) for i in range(9)] + [
+        T0 + timedelta(hours=1, minutes=i) for i in range(14)
+    ]
+    for moment in at:
+        store.save_census(census({"a": 1, "b": 2}, moment), "u", 0.1)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Snapshot.collected_at, Snapshot.base_id).order_by(Snapshot.collected_at)).all()
+    keyframes = [when.replace(tzinfo=UTC) for when, base in rows if base is None]
+    assert keyframes == [T0 + timedelta(minutes=50), T0 + timedelta(hours=1), T0 + timedelta(hours=1, minutes=12)]
+    assert count(engine, MetricSeries) == 3 * 2  # nothing changed: the keyframes only
+    assert all(store.metric_counts(s.id) == {"a": 1, "b": 2} for s in store.snapshots("prod"))

@@ -154,7 +154,7 @@ def _finer(conn: Connection, source_id: int, tier: str, start: datetime, end: da
             )
             .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
             .where(Snapshot.source_id == source_id, Snapshot.status == STATUS_OK)
-            .where(Snapshot.collected_at >= start, Snapshot.collected_at < end)
+            .where(Snapshot.collected_at >= start, Snapshot.collected_at < end, MetricSeries.series > 0)
         )
     else:
         query = (

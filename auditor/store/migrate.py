@@ -54,6 +54,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+    if engine.dialect.name == "sqlite":
+        engine.dispose()  # the migration turned foreign keys off on its connection: new ones turn them on
     return before, current_revision(engine)
 
 

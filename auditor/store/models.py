@@ -137,6 +137,9 @@ class Snapshot(Base):
     drilldown_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     raw_pruned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The per-metric rows are gone (raw retention); the rollups hold this cycle's figures."""
+    base_id: Mapped[int | None] = mapped_column(BigInteger)
+    """None: a keyframe, every metric has a row. Else only the metrics that changed since this cycle
+    (0 for one that went away); the others are as in the base."""
 
 
 class MetricSeries(Base):

@@ -58,10 +58,25 @@ _LABEL_NAME_MAX = 1024
 _COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series) FROM STDIN"
 
 
+KEYFRAME_EVERY = 12
+"""A cycle stores every metric at least this often (and at the first cycle of each hour)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The last cycle this store wrote for one source and series notion: the base of the next one."""
+
+    snapshot_id: int
+    at: datetime
+    metrics: dict[str, int]
+    since_keyframe: int
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._metric_ids: dict[str, int] = {}
+        self._written: dict[tuple[str, str], _Written] = {}
 
     def ping(self) -> None:
         with translate_errors("checking the connection"), self.engine.connect() as conn:
@@ -86,16 +101,20 @@ class Store:
         in the same transaction); ``SourceHeldElsewhere`` when another auditor holds it.
         """
         drilldown = drilldown or {}
+        key = (census.source, census.notion.value)
+        base = _base_for(self._written.get(key), census.collected_at)
+        rows = census.metrics if base is None else _changes(base.metrics, census.metrics)
         with translate_errors("saving a snapshot"), self.engine.begin() as conn:
             source_id = _source_id(conn, census.source, url, census.collected_at)
             if writer is not None:
                 _claim(conn, source_id, writer, census.collected_at)
-            new_ids = self._ensure_metric_ids(conn, census.metrics.keys() | drilldown.keys())
+            new_ids = self._ensure_metric_ids(conn, rows.keys() | census.metrics.keys() | drilldown.keys())
             ids = self._metric_ids | new_ids
             snapshot_id = _insert_snapshot(
-                conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped
-            )
-            _insert_series(conn, snapshot_id, census.metrics, ids)
+                conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped,
+                base_id=base.snapshot_id if base else None,
+            )  # fmt: skip
+            _insert_series(conn, snapshot_id, rows, ids)
             _insert_label_stats(conn, snapshot_id, census.label_stats)
             _insert_drilldown(conn, snapshot_id, drilldown, ids)
             if findings is not None:
@@ -103,6 +122,8 @@ class Store:
             if rules is not None:
                 rule_versions.record(conn, source_id, rules, census.collected_at)
         self._metric_ids.update(new_ids)
+        since_keyframe = 0 if base is None else base.since_keyframe + 1
+        self._written[key] = _Written(snapshot_id, census.collected_at, dict(census.metrics), since_keyframe)
         return snapshot_id
 
     def rule_versions(self, source: str) -> list[StoredRuleVersion]:
@@ -140,7 +161,7 @@ class Store:
             .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
             .join(Source, Source.id == Snapshot.source_id)
             .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.notion == notion)
-            .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
+            .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end, MetricSeries.series > 0)
             .group_by(MetricName.name)
         )
         with translate_errors("reading history"), self.engine.connect() as conn:
@@ -165,6 +186,7 @@ class Store:
                     .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
                     .where(MetricSeries.metric_id.in_(chunk), Snapshot.source_id == source_id)
                     .where(Snapshot.status == STATUS_OK, Snapshot.notion == notion, Snapshot.collected_at >= since)
+                    .where(MetricSeries.series > 0)
                 )
                 for metric_id, at, series in conn.execute(query):
                     hour = at.timestamp() // bucket * bucket
@@ -292,25 +314,24 @@ class Store:
             .where(MetricName.name == metric)
             .subquery()
         )
-        ok_snapshots = (
-            select(Snapshot.id, Snapshot.collected_at)
-            .join(Source, Source.id == Snapshot.source_id)
-            .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.raw_pruned.is_(False))
-            .subquery()
-        )
+        raw_cycles = (Source.name == source, Snapshot.status == STATUS_OK, Snapshot.raw_pruned.is_(False))
         first_seen = (
-            select(func.min(ok_snapshots.c.collected_at))
-            .join(present, present.c.snapshot_id == ok_snapshots.c.id)
-            .scalar_subquery()
+            select(func.min(Snapshot.collected_at))
+            .join(Source, Source.id == Snapshot.source_id)
+            .join(present, present.c.snapshot_id == Snapshot.id)
+            .where(*raw_cycles, present.c.series > 0)
         )
-        query = (
-            select(ok_snapshots.c.collected_at, func.coalesce(present.c.series, 0))
-            .outerjoin(present, present.c.snapshot_id == ok_snapshots.c.id)
-            .where(ok_snapshots.c.collected_at >= since, ok_snapshots.c.collected_at >= first_seen)
-            .order_by(ok_snapshots.c.collected_at, ok_snapshots.c.id)
+        # A cycle's base is in its own clock hour: one hour before ``since`` holds every base needed.
+        cycles = (
+            select(Snapshot.id, Snapshot.collected_at, Snapshot.base_id, present.c.series)
+            .join(Source, Source.id == Snapshot.source_id)
+            .outerjoin(present, present.c.snapshot_id == Snapshot.id)
+            .where(*raw_cycles, Snapshot.collected_at >= since - timedelta(hours=1))
+            .order_by(Snapshot.collected_at, Snapshot.id)
         )
         with translate_errors("reading history"), self.engine.connect() as conn:
-            raw = [HistoryPoint(at, int(n)) for at, n in conn.execute(query)]
+            seen = conn.execute(first_seen).scalar()
+            raw = _forward_filled(conn.execute(cycles).all(), max(since, seen) if seen else None)
             older = self._rollup_points(conn, source, metric, since, raw[0].collected_at if raw else None)
         return older + raw
 
@@ -374,13 +395,21 @@ class Store:
             return conn.execute(query).scalar_one_or_none()
 
     def metric_counts(self, snapshot_id: int) -> dict[str, int]:
-        query = (
-            select(MetricName.name, MetricSeries.series)
-            .join(MetricName, MetricName.id == MetricSeries.metric_id)
-            .where(MetricSeries.snapshot_id == snapshot_id)
-        )
+        """The census of a cycle: its keyframe, then the changes of each cycle up to it."""
         with translate_errors("reading a snapshot"), self.engine.connect() as conn:
-            return {name: int(n) for name, n in conn.execute(query)}
+            chain = [snapshot_id]
+            while (base := conn.execute(select(Snapshot.base_id).where(Snapshot.id == chain[-1])).scalar()) is not None:
+                chain.append(base)
+            query = (
+                select(MetricSeries.snapshot_id, MetricName.name, MetricSeries.series)
+                .join(MetricName, MetricName.id == MetricSeries.metric_id)
+                .where(MetricSeries.snapshot_id.in_(chain))
+            )
+            rows = conn.execute(query).all()
+        counts: dict[str, int] = {}
+        for cycle in reversed(chain):
+            counts.update((name, int(n)) for snapshot, name, n in rows if snapshot == cycle)
+        return {name: n for name, n in counts.items() if n}
 
     def label_stats(self, snapshot_id: int) -> dict[str, dict[str, int]]:
         query = select(LabelStat.list_name, LabelStat.name, LabelStat.value).where(LabelStat.snapshot_id == snapshot_id)
@@ -438,10 +467,51 @@ def _claim(conn: Connection, source_id: int, writer: Writer, now: datetime) -> N
         raise SourceHeldElsewhere(f"{holder} writes this source (lease until {until:%Y-%m-%d %H:%M:%S}Z)")
 
 
+def _forward_filled(cycles: Sequence[Any], since: datetime | None) -> list[HistoryPoint]:
+    """(id, time, base id, series or None) rows, oldest first -> a point per cycle from ``since``.
+
+    A cycle without a row kept its base's value; a keyframe without one did not have the metric.
+    """
+    if since is None:
+        return []
+    values: dict[int, int] = {}
+    points = []
+    for cycle_id, at, base_id, series in cycles:
+        value = int(series) if series is not None else values.get(base_id, 0) if base_id is not None else 0
+        values[cycle_id] = value
+        if at >= since:
+            points.append(HistoryPoint(at, value))
+    return points
+
+
+def _base_for(last: _Written | None, at: datetime) -> _Written | None:
+    """The cycle a new one at ``at`` is stored as changes to; None for a keyframe (every metric)."""
+    if last is None or last.since_keyframe + 1 >= KEYFRAME_EVERY or not last.at <= at:
+        return None
+    return last if hour_of(last.at) == hour_of(at) else None
+
+
+def hour_of(moment: datetime) -> int:
+    return int(moment.timestamp() // 3600)
+
+
+def _changes(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """What changed from ``before`` to ``after``; 0 for a metric that went away."""
+    changed = {metric: series for metric, series in after.items() if before.get(metric) != series}
+    return changed | dict.fromkeys(before.keys() - after.keys(), 0)
+
+
 def _insert_snapshot(
-    conn: Connection, census: Census, source_id: int, duration: float, *, drilled: int, skipped: int
+    conn: Connection,
+    census: Census,
+    source_id: int,
+    duration: float,
+    *,
+    drilled: int,
+    skipped: int,
+    base_id: int | None = None,
 ) -> int:
-    values = snapshot_row(census, source_id, duration, drilled=drilled, skipped=skipped)
+    values = snapshot_row(census, source_id, duration, drilled=drilled, skipped=skipped) | {"base_id": base_id}
     return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
 
 
