@@ -137,3 +137,17 @@ def test_the_daemon_job_compacts_and_never_raises(
     ):  # type: ignore[call-arg]
         safe_compaction(broken)
     assert any("compaction failed" in r.getMessage() for r in caplog.records)
+
+
+def test_raw_retention_prunes_whole_hours_so_every_kept_cycle_reads_back(engine: Engine) -> None:
+    """A cycle stored as changes needs its hour's keyframe: a retention boundary inside that hour keeps it."""
+    store = Store(engine)
+    store.save_census(census({"a": 1}, H0 + timedelta(minutes=5)), "u", 0.1)
+    store.save_census(census({"a": 7}, H0 + timedelta(hours=1, minutes=5)), "u", 0.1)  # keyframe of hour 1
+    delta = store.save_census(census({"a": 7}, H0 + timedelta(hours=1, minutes=20)), "u", 0.1)  # no rows
+    retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
+
+    result = compact(store, H0 + timedelta(hours=2, minutes=10), retention)  # raw boundary: hour 1 + 10 min
+
+    assert result.raw_snapshots_pruned == 1  # the cycle of hour 0 only
+    assert store.metric_counts(delta) == {"a": 7}

@@ -188,7 +188,9 @@ def _prune(store: Store, source_id: int, now: datetime, retention: Retention, re
         hours_done = rolled_until(conn, source_id, HOUR)
         days_done = rolled_until(conn, source_id, DAY)
         if hours_done is not None:
-            result.raw_snapshots_pruned += _prune_raw(conn, source_id, min(now - retention.raw, hours_done))
+            # Whole hours only: a cycle's rows may be the changes to a keyframe earlier in its hour.
+            cutoff = bucket_of(min(now - retention.raw, hours_done), HOUR)
+            result.raw_snapshots_pruned += _prune_raw(conn, source_id, cutoff)
         if days_done is not None:
             result.rollups_pruned += _prune_tier(conn, source_id, HOUR, min(now - retention.hour, days_done))
         result.rollups_pruned += _prune_tier(conn, source_id, DAY, now - retention.day)
