@@ -17,6 +17,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def floor_to(moment: datetime, span: timedelta) -> datetime:
+    """The start of the ``span``-long bucket holding ``moment`` (buckets aligned to the epoch, in UTC).
+
+    >>> floor_to(datetime(2026, 11, 20, 12, 34, tzinfo=UTC), timedelta(hours=1)).hour
+    12
+    """
+    seconds = span.total_seconds()
+    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
+
+
 class CensusMethod(StrEnum):
     """How the per-metric series counts of a census were obtained."""
 

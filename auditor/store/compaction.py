@@ -14,13 +14,15 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from auditor.domain import floor_to
 from auditor.store.errors import translate_errors
 from auditor.store.models import (
     NOTIONS,
+    TIER_SPANS,
     LabelDrilldown,
     LabelStat,
     MetricRollup,
@@ -33,7 +35,7 @@ from auditor.store.repository import STATUS_OK, Store
 
 log = logging.getLogger(__name__)
 HOUR, DAY = "hour", "day"
-SPAN = {HOUR: timedelta(hours=1), DAY: timedelta(days=1)}
+SPAN = TIER_SPANS
 CLOSE_GRACE = timedelta(minutes=5)
 """A bucket is rolled up this long after it ends, so that a late cycle still lands in it."""
 
@@ -76,8 +78,7 @@ def rolled_until(conn: Connection, source_id: int, tier: str) -> datetime | None
 
 
 def bucket_of(moment: datetime, tier: str) -> datetime:
-    seconds = SPAN[tier].total_seconds()
-    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
+    return floor_to(moment, SPAN[tier])
 
 
 def _roll(store: Store, source_id: int, tier: str, now: datetime, deadline: float) -> int:

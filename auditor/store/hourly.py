@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from auditor.domain import Census
+from auditor.domain import Census, floor_to
 from auditor.store.models import MetricRollup
 from auditor.store.repository import Store
 
@@ -20,7 +20,7 @@ _KEEP = 64
 
 
 def hour_start(moment: datetime) -> datetime:
-    return datetime.fromtimestamp(moment.timestamp() // 3600 * 3600, UTC)
+    return floor_to(moment, HOUR)
 
 
 class HourlyMaxima:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -79,6 +79,7 @@ class Code(TypeDecorator[str]):
 
 
 TIERS = ("hour", "day")
+TIER_SPANS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 NOTIONS = ("head", "active")
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, func, insert, or_, select, text, update
@@ -26,6 +27,7 @@ from auditor.domain import (
     LabelStats,
     SeriesNotion,
     SnapshotSummary,
+    floor_to,
 )
 from auditor.errors import SourceHeldElsewhere
 from auditor.rulesets import RuleSet
@@ -36,6 +38,7 @@ from auditor.store.errors import translate_errors
 from auditor.store.findings import OpenFinding
 from auditor.store.models import (
     NOTIONS,
+    TIER_SPANS,
     LabelDrilldown,
     LabelStat,
     MetricName,
@@ -105,7 +108,7 @@ class Store:
         base = _base_for(self._written.get(key), census.collected_at)
         rows = census.metrics if base is None else _changes(base.metrics, census.metrics)
         with translate_errors("saving a snapshot"), self.engine.begin() as conn:
-            source_id = _source_id(conn, census.source, url, census.collected_at)
+            source_id = source_id_of(conn, census.source, url, census.collected_at)
             if writer is not None:
                 _claim(conn, source_id, writer, census.collected_at)
             new_ids = self._ensure_metric_ids(conn, rows.keys() | census.metrics.keys() | drilldown.keys())
@@ -188,15 +191,13 @@ class Store:
                     .where(Snapshot.status == STATUS_OK, Snapshot.notion == notion, Snapshot.collected_at >= since)
                     .where(MetricSeries.series > 0)
                 )
-                for metric_id, at, series in conn.execute(query):
+                rows: Iterable[Any] = conn.execute(query)
+                if bucket >= 3600:  # hours whose raw rows are pruned live on in the hourly rollups
+                    rows = chain(rows, _rollups_of(conn, source_id, "hour", notion, chunk, since=since))
+                for metric_id, at, series in rows:
                     hour = at.timestamp() // bucket * bucket
                     buckets = out.setdefault(names[metric_id], {})
                     buckets[hour] = max(buckets.get(hour, 0), float(series))
-                if bucket >= 3600:  # hours whose raw rows are pruned live on in the hourly rollups
-                    for metric_id, at, series in _rollups_of(conn, source_id, "hour", notion, chunk, since=since):
-                        hour = at.timestamp() // bucket * bucket
-                        buckets = out.setdefault(names[metric_id], {})
-                        buckets[hour] = max(buckets.get(hour, 0), float(series))
         return {name: sorted(buckets.items()) for name, buckets in out.items()}
 
     def _known_ids(self, conn: Connection, metrics: Iterable[str]) -> dict[str, int]:
@@ -292,7 +293,7 @@ class Store:
         """Record a failed cycle (no counts), so gaps in the history are explained."""
         with translate_errors("recording a failed cycle"), self.engine.begin() as conn:
             values = {
-                "source_id": _source_id(conn, source, url, at),
+                "source_id": source_id_of(conn, source, url, at),
                 "collected_at": at,
                 "status": STATUS_FAILED,
                 "duration_seconds": duration,
@@ -440,10 +441,6 @@ class Store:
 
 def source_id_of(conn: Connection, name: str, url: str, now: datetime) -> int:
     """The id of source ``name``, created (with ``url``) if it is new."""
-    return _source_id(conn, name, url, now)
-
-
-def _source_id(conn: Connection, name: str, url: str, now: datetime) -> int:
     conn.execute(_insert_ignore(conn, Source), [{"name": name, "url": url, "created_at": now}])
     return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
 
@@ -488,11 +485,8 @@ def _base_for(last: _Written | None, at: datetime) -> _Written | None:
     """The cycle a new one at ``at`` is stored as changes to; None for a keyframe (every metric)."""
     if last is None or last.since_keyframe + 1 >= KEYFRAME_EVERY or not last.at <= at:
         return None
-    return last if hour_of(last.at) == hour_of(at) else None
-
-
-def hour_of(moment: datetime) -> int:
-    return int(moment.timestamp() // 3600)
+    hour = TIER_SPANS["hour"]
+    return last if floor_to(last.at, hour) == floor_to(at, hour) else None
 
 
 def _changes(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -613,7 +607,7 @@ def _rollups_of(
     table do without a (metric, bucket) index.
     """
     key = (MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.notion == notion)
-    span = timedelta(hours=1) if tier == "hour" else timedelta(days=1)
+    span = TIER_SPANS[tier]
     bucket, last, buckets = _ceil(since, span), before or datetime.now(UTC), []
     while bucket < last:
         buckets.append(bucket)
@@ -626,9 +620,9 @@ def _rollups_of(
 
 
 def _ceil(moment: datetime, span: timedelta) -> datetime:
-    """The first bucket boundary at or after ``moment`` (buckets are aligned to the epoch, in UTC)."""
-    seconds = span.total_seconds()
-    return datetime.fromtimestamp(-(-moment.timestamp() // seconds) * seconds, UTC)
+    """The first bucket boundary at or after ``moment``."""
+    start = floor_to(moment, span)
+    return start if start == moment else start + span
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
