@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import ssl
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -25,7 +24,14 @@ from typing import Any, TypeVar
 import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_any,
+    wait_random_exponential,
+)
 from tenacity.stop import stop_base
 
 from auditor import __version__
@@ -303,9 +309,7 @@ class PrometheusClient:
 
     def _wait(self, state: RetryCallState) -> float:
         """Exponential backoff with full jitter, at least ``Retry-After``, never past the deadline."""
-        backoff = random.uniform(
-            0, min(self._retry.max_delay, self._retry.base_delay * 2 ** (state.attempt_number - 1))
-        )
+        backoff = wait_random_exponential(multiplier=self._retry.base_delay, max=self._retry.max_delay)(state)
         error = state.outcome.exception() if state.outcome else None
         wanted = max(backoff, getattr(error, "retry_after", 0.0) or 0.0)
         if self._until is not None:
