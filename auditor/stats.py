@@ -112,10 +112,6 @@ class CycleStats:
         with self._lock:
             self._view = replace(self._view, io=io)
 
-    def record_database(self, up: bool) -> None:
-        with self._lock:
-            self._view = replace(self._view, database_up=up)
-
     def view(self) -> StatsView:
         with self._lock:
             return self._view

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.evaluate.report import SCHEMA_VERSION, Report
+from auditor.evaluate.report import SCHEMA_VERSION, Report, jsonable
 
 COLUMNS = (
     "source", "series_start", "series_end", "series_change_ratio", "vs_baseline_ratio", "metrics_end",
@@ -26,7 +26,8 @@ class Fleet:
     totals: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, "period": self.label, "sources": self.sources, "totals": self.totals}
+        document = {"period": self.label, "sources": self.sources, "totals": self.totals}
+        return {"schema_version": SCHEMA_VERSION, **jsonable(document)}
 
 
 def build_fleet(reports: dict[str, Report], label: str) -> Fleet:

@@ -86,16 +86,17 @@ class Report:
         document = asdict(self)
         document.pop("metrics")
         document["total_series"] = [{"t": t, "series": v} for t, v in self.total_series]
-        return {"schema_version": SCHEMA_VERSION, **_isoformat(document)}
+        return {"schema_version": SCHEMA_VERSION, **jsonable(document)}
 
 
-def _isoformat(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with every datetime as an ISO 8601 string, ready for ``json.dumps``."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _isoformat(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_isoformat(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 

@@ -22,7 +22,6 @@ StartResponse = Callable[..., Any]
 
 
 MAX_CONNECTIONS = 16
-PATHS = ("/metrics", "/healthz", "/readyz")
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -32,7 +32,7 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
-        return _csv(report)
+        return _csv(report.metrics, CSV_COLUMNS)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
     return template.render(r=report, charts=_charts(report) if fmt == "html" else {}, generated=datetime.now(UTC))
 
@@ -40,25 +40,11 @@ def render(report: Report, fmt: str) -> str:
 def render_fleet(fleet: Fleet, fmt: str) -> str:
     """The fleet report (one row per source) in any of the report formats."""
     if fmt == "json":
-        return json.dumps(_jsonable(fleet.to_json()), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(fleet.to_json(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FLEET_COLUMNS, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(fleet.sources)
-        return out.getvalue()
+        return _csv(fleet.sources, FLEET_COLUMNS)
     template = _environment().get_template("fleet.md.j2" if fmt == "markdown" else "fleet.html.j2")
     return template.render(f=fleet, generated=datetime.now(UTC))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _environment() -> Environment:
@@ -105,11 +91,11 @@ def _when(value: Any, fmt: str) -> str:
     return value.strftime(fmt) if isinstance(value, datetime) else "-"
 
 
-def _csv(report: Report) -> str:
+def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(report.metrics)
+    writer.writerows(rows)
     return out.getvalue()
 
 
