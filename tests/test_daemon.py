@@ -49,6 +49,12 @@ def daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
             process.wait()
 
 
+def run_once(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
+    """``metrics-auditor [OPTIONS] run`` expected to exit by itself (a bad start): its code and output."""
+    command = [sys.executable, "-m", "auditor", *options, "run"]
+    return subprocess.run(command, env=os.environ | env, capture_output=True, text=True, timeout=30, check=False)
+
+
 def get(url: str) -> httpx.Response | None:
     try:
         return httpx.get(url, timeout=2)
@@ -216,14 +222,7 @@ def test_a_broken_budgets_file_at_start_exits_2(sqlite_url: str, tmp_path: Path)
     budgets = tmp_path / "budgets.yml"
     budgets.write_text("metrics:\n  - nme: x\n")
     env = {"AUDITOR_DATABASE_URL": sqlite_url, "AUDITOR_BUDGETS_FILE": str(budgets)}
-    result = subprocess.run(
-        [sys.executable, "-m", "auditor", "run"],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once(env)
     assert result.returncode == 2, result.stderr
     assert f"{budgets}:2: metrics.0.nme: unknown key" in result.stderr
 
@@ -288,13 +287,7 @@ def test_sighup_reloads_the_configuration_and_a_broken_one_keeps_the_last_good(
 def test_a_broken_configuration_at_start_exits_2_naming_the_line(tmp_path: Path) -> None:
     config = tmp_path / "auditor.yml"
     config.write_text("source: x\naudit_interval: -5m\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "auditor", "--config", str(config), "run"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_once({}, "--config", str(config))
     assert result.returncode == 2, result.stderr
     assert f"{config}:2: audit_interval" in result.stderr
     assert "Traceback" not in result.stderr
@@ -307,14 +300,7 @@ def test_auto_migrate_prepares_an_empty_database_at_start(sqlite_url: str, tmp_p
         "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{free_port()}",
         "AUDITOR_SOURCE": "auto",
     }
-    refused = subprocess.run(
-        [sys.executable, "-m", "auditor", "run"],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    refused = run_once(env)
     assert refused.returncode == 4
     assert "run `metrics-auditor db upgrade`" in refused.stderr
     with daemon(env | {"AUDITOR_AUTO_MIGRATE": "true"}, tmp_path / "daemon.log") as process:
