@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	scripts/install-system-deps
+	scripts/fetch-servers
 
 test: system-deps $(STAMP)
 	$(PY) -m pytest
@@ -36,4 +37,4 @@ demo: $(STAMP)
 	$(PY) -m auditor.demo
 
 clean:
-	rm -rf $(VENV) .demo build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .demo build dist .pytest_cache .mypy_cache .ruff_cache

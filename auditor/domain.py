@@ -36,6 +36,15 @@ class CensusMethod(StrEnum):
     """2.45+: the TSDB status list came back full; the rest was counted with instant queries."""
     COUNT_BY_NAME = "count_by_name"
     """Before 2.45: chunked ``count by (__name__)`` instant queries."""
+    TSDB_STATUS_BY_MATCH = "tsdb_status+match"
+    """VictoriaMetrics: the ``topN`` list came back full; the rest came from ``match[]`` requests of the same API."""
+
+
+class ServerKind(StrEnum):
+    """What answers the Prometheus API: decided from the TSDB status answer, not from the claimed version."""
+
+    PROMETHEUS = "prometheus"
+    VICTORIAMETRICS = "victoriametrics"
 
 
 class SeriesNotion(StrEnum):
@@ -46,7 +55,9 @@ class SeriesNotion(StrEnum):
     ACTIVE = "active"
     """Series with a current sample, as an instant query sees them."""
     MIXED = "mixed"
-    """Head series for the TSDB status list, active series for the rest."""
+    """Head series for the metrics of the TSDB status list, active series for the rest (``Census.head_metrics``)."""
+    DAY = "day"
+    """VictoriaMetrics: series with samples on the current UTC day (its per-day index), stale ones included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +84,22 @@ class HeadStats:
 
 @dataclass(frozen=True, slots=True)
 class TsdbStatus:
-    """``/api/v1/status/tsdb``: head stats and the four ``[{name, value}]`` lists."""
+    """``/api/v1/status/tsdb``: head stats and the four ``[{name, value}]`` lists.
+
+    VictoriaMetrics answers ``totalSeries`` and ``totalLabelValuePairs`` in place of ``headStats``:
+    they fill ``head`` (no chunks, no times) and ``server`` says which answered.
+    """
 
     head: HeadStats
     series_count_by_metric_name: dict[str, int]
     label_value_count_by_label_name: dict[str, int]
     memory_in_bytes_by_label_name: dict[str, int]
     series_count_by_label_value_pair: dict[str, int]
+    server: ServerKind = ServerKind.PROMETHEUS
+
+    def lists_complete(self) -> bool:
+        """The per-metric list adds up to every series (only VictoriaMetrics' totals are computed with it)."""
+        return sum(self.series_count_by_metric_name.values()) >= self.head.num_series
 
     def label_stats(self) -> dict[str, dict[str, int]]:
         """The label lists keyed by their API name, as the store keeps them."""
@@ -105,6 +125,22 @@ class Census:
     tsdb_truncated: bool = False
     stale_names: int = 0
     """Names Prometheus still lists but that had no active series (count method only)."""
+    head_metrics: frozenset[str] = frozenset()
+    """In a ``mixed`` census: the metrics counted from the TSDB status list (head series); the rest are active."""
+    server: ServerKind = ServerKind.PROMETHEUS
+
+    def notion_of(self, metric: str) -> SeriesNotion:
+        """The notion of one metric's count: a mixed census holds head counts and active counts."""
+        if self.notion is not SeriesNotion.MIXED:
+            return self.notion
+        return SeriesNotion.HEAD if metric in self.head_metrics else SeriesNotion.ACTIVE
+
+    def by_notion(self) -> dict[SeriesNotion, list[str]]:
+        """Metric names grouped by the notion of their count (one group unless the census is mixed)."""
+        groups: dict[SeriesNotion, list[str]] = {}
+        for metric in self.metrics:
+            groups.setdefault(self.notion_of(metric), []).append(metric)
+        return groups
 
     def ranked(self) -> list[tuple[str, int]]:
         """Metrics by series count, descending; ties by name."""

@@ -76,9 +76,8 @@ def gather(
     last = store.census_in(source, period.start, period.end)
     first_census, last_census = (first[1] if first else None), (last[1] if last else None)
     watched = _watched(first_census.metrics if first_census else {}, last_census.metrics if last_census else {})
-    notion = last_census.notion.value if last_census else "head"
     bucket = max(60.0, (period.end - period.start).total_seconds() / 168)  # hours for a week
-    trends = store.hourly_max(source, notion, watched, period.start, bucket)
+    trends = store.trends(last_census, watched, period.start, bucket) if last_census else {}
     versions, loaded = _rule_changes(store, source, period)
     return ReportInput(
         source=source,

@@ -323,17 +323,17 @@ def evaluation_input(
     *,
     maxima: HourlyMaxima | None = None,
 ) -> EvaluationInput:
-    """What the checks need from the stored history, around ``census`` (same source, same series notion).
+    """What the checks need from the stored history, around ``census`` (same source; each metric in its notion).
 
     Growth compares clock-hour maxima: this hour's against the hour one window ago.
     """
     maxima = maxima or HourlyMaxima(store)
-    now, source, notion = census.collected_at, census.source, census.notion.value
+    now = census.collected_at
     windows = budgets.growth_windows()
-    baselines = {window: maxima.hour(source, notion, hour_start(now - window)) for window in windows}
+    baselines = {window: maxima.hour_of(census, hour_start(now - window)) for window in windows}
     # Only the growth check reads this hour's maxima: no query when no budget limits growth.
     recent_max = maxima.current(census) if windows else dict(census.metrics)
-    trends = store.hourly_max(source, notion, forecast_targets(census, budgets), now - settings.forecast_window)
+    trends = store.trends(census, forecast_targets(census, budgets), now - settings.forecast_window)
     hour = now.timestamp() // 3600 * 3600
     for metric, points in trends.items():
         series = float(census.metrics.get(metric, 0))

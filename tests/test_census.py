@@ -78,6 +78,23 @@ def test_prometheus_39_never_gets_a_limit_above_10000(router: respx.MockRouter, 
     assert tsdb.calls.last.request.url.params["limit"] == "10000"
 
 
+@pytest.mark.parametrize(("version", "configured"), [("2.53.3", 1000), ("3.9.0", 10_000), ("3.9.0", 50_000)])
+def test_the_limit_moves_with_the_second_so_prometheus_never_answers_from_its_cache(
+    version: str, configured: int
+) -> None:
+    """Prometheus caches the TSDB status for 30 s per ``limit``: two censuses 1 to 29 s apart ask with two limits."""
+    from auditor.domain import BuildInfo
+
+    census = CensusCollector(PrometheusClient(httpx.Client()), CensusSettings(tsdb_limit=configured), clock=lambda: NOW)
+    version_tuple = BuildInfo(version).version_tuple
+    limits = [census.limit(version_tuple, NOW.replace(second=s)) for s in range(60)]
+    for first in range(60):
+        for later in range(first + 1, min(first + 30, 60)):
+            assert limits[first] != limits[later], (first, later)
+    assert max(limits) <= (10_000 if version == "3.9.0" else configured + 29)
+    assert min(limits) >= min(configured, 10_000) - 29
+
+
 def test_before_245_counts_every_name_in_chunks(router: respx.MockRouter, http: httpx.Client) -> None:
     truth = {f"old_{i}": i + 1 for i in range(25)}
     names = [*truth, "gone_a", "gone_b"]
@@ -86,8 +103,9 @@ def test_before_245_counts_every_name_in_chunks(router: respx.MockRouter, http: 
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(names))
     queries = router.post("/api/v1/query").mock(side_effect=counting(truth))
     census = collector(http, chunk_size=10).collect("prod", Deadline.after(30))
-    assert "limit" not in tsdb.calls.last.request.url.params
+    assert tsdb.calls.last.request.url.params["topN"] == "10000", "one request serves VictoriaMetrics too"
     assert census.metrics == truth
+    assert census.head_metrics == frozenset()
     assert census.stale_names == 2
     assert census.method is CensusMethod.COUNT_BY_NAME
     assert census.notion is SeriesNotion.ACTIVE

@@ -9,8 +9,9 @@ import respx
 
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
-from auditor.collect.drilldown import Drilldown, selector
+from auditor.collect.drilldown import Drilldown
 from auditor.domain import LabelStats
+from auditor.promql import name_selector as selector
 from auditor.settings import DrilldownSettings
 from tests.support import fake
 

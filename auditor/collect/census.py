@@ -5,13 +5,16 @@ The method depends on the server (DESIGN 4)::
     collector = CensusCollector(PrometheusClient(http), CensusSettings(), clock=utc_now)
     census = collector.collect("prod-eu", Deadline.after(120))
     census.method        # CensusMethod.COUNT_BY_NAME on 2.42
+
+Prometheus 2.45+: one TSDB status request with ``limit`` gives the largest metrics (head series);
+when its list comes back full, the other names are counted with chunked instant queries (active
+series), and the census is ``mixed``. VictoriaMetrics is recognised by its answer (``totalSeries``,
+no ``headStats``): its list is completed with ``match[]`` requests of the same API.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from auditor.collect.client import PrometheusClient
-from auditor.domain import Census, CensusMethod, Clock, SeriesNotion, TsdbStatus
+from auditor.domain import Census, CensusMethod, Clock, SeriesNotion, ServerKind, TsdbStatus
 from auditor.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
+from auditor.promql import names_regex_selector
 from auditor.settings import CensusSettings
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,8 @@ LIMIT_SINCE = (2, 45, 0)
 LIMIT_CAPPED_SINCE = (3, 9, 0)
 """From this version a ``limit`` above ``LIMIT_CAP`` is an error."""
 LIMIT_CAP = 10_000
+STATUS_CACHE_SECONDS = 30
+"""Prometheus 2.45+ caches the TSDB status per ``limit`` for this long."""
 _MAX_REGEX_BYTES = 32_768
 _TOO_MANY_SAMPLES = "too many samples"
 
@@ -52,6 +58,18 @@ class Deadline:
             raise PrometheusTimeout("the cycle ran past its deadline (AUDITOR_AUDIT_TIMEOUT)")
 
 
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """Per-metric series of one census and how they were obtained."""
+
+    metrics: dict[str, int]
+    method: CensusMethod
+    notion: SeriesNotion
+    truncated: bool = False
+    stale: int = 0
+    head_metrics: frozenset[str] = frozenset()
+
+
 class CensusCollector:
     def __init__(self, client: PrometheusClient, settings: CensusSettings, clock: Clock) -> None:
         self._client = client
@@ -63,50 +81,83 @@ class CensusCollector:
         version = self._client.buildinfo()
         collected_at = self._clock()
         deadline.check()
-        if version.version_tuple >= LIMIT_SINCE:
-            limit = self._limit(version.version_tuple)
-            status = self._client.tsdb_status(limit=limit)
-            metrics, method, notion, truncated = self._from_tsdb_status(status, limit, collected_at, deadline)
-            stale = 0
+        limit = self.limit(version.version_tuple, collected_at)
+        status = self._client.tsdb_status(limit=limit)
+        if status.server is ServerKind.VICTORIAMETRICS:
+            counts = self._from_victoria(status, limit, deadline)
+        elif version.version_tuple >= LIMIT_SINCE:
+            counts = self._from_tsdb_status(status, limit, collected_at, deadline)
         else:
-            status = self._client.tsdb_status()
-            metrics, stale = self._count_all(collected_at, deadline)
-            method, notion, truncated = CensusMethod.COUNT_BY_NAME, SeriesNotion.ACTIVE, False
+            counts = self._count_all(collected_at, deadline)
         return Census(
             source=source,
             collected_at=collected_at,
             prometheus_version=version.version,
-            method=method,
-            notion=notion,
+            method=counts.method,
+            notion=counts.notion,
             head=status.head,
-            metrics=metrics,
+            metrics=counts.metrics,
             label_stats=_top(status, self._settings.label_stats_top),
-            tsdb_truncated=truncated,
-            stale_names=stale,
+            tsdb_truncated=counts.truncated,
+            stale_names=counts.stale,
+            head_metrics=counts.head_metrics,
+            server=status.server,
         )
 
-    def _limit(self, version: tuple[int, int, int]) -> int:
-        if version >= LIMIT_CAPPED_SINCE:
-            return min(self._settings.tsdb_limit, LIMIT_CAP)
-        return self._settings.tsdb_limit
+    def limit(self, version: tuple[int, int, int], at: datetime) -> int:
+        """The configured ``limit``, capped where the server refuses more, moved by the clock's second.
 
-    def _from_tsdb_status(
-        self, status: TsdbStatus, limit: int, at: datetime, deadline: Deadline
-    ) -> tuple[dict[str, int], CensusMethod, SeriesNotion, bool]:
+        Prometheus caches the TSDB status for 30 s under the ``limit`` it was asked with: a limit
+        that no call of the last 29 seconds used (``base + second % 30``) makes it count afresh, so a
+        census is never an older cached answer, whoever asked before.
+        """
+        cap = LIMIT_CAP if version >= LIMIT_CAPPED_SINCE else None
+        base = min(self._settings.tsdb_limit, cap) if cap else self._settings.tsdb_limit
+        offset = int(at.timestamp()) % STATUS_CACHE_SECONDS
+        if cap is None or base + STATUS_CACHE_SECONDS - 1 <= cap:
+            return base + offset
+        return max(1, base - offset)
+
+    def _from_tsdb_status(self, status: TsdbStatus, limit: int, at: datetime, deadline: Deadline) -> _Counts:
         metrics = dict(status.series_count_by_metric_name)
-        # An empty list beside a non-empty head is Prometheus' 30 s stats cache right after start.
+        # An empty list beside a non-empty head is Prometheus' stats cache from before the first scrape.
         truncated = len(metrics) >= limit or (not metrics and status.head.num_series > 0)
         if not truncated:
-            return metrics, CensusMethod.TSDB_STATUS, SeriesNotion.HEAD, False
+            return _Counts(metrics, CensusMethod.TSDB_STATUS, SeriesNotion.HEAD)
         deadline.check()
         rest = [name for name in self._client.label_values("__name__") if name not in metrics]
         log.info("TSDB status list is full at limit=%d; counting %d more metric names", limit, len(rest))
         if not rest:
-            return metrics, CensusMethod.TSDB_STATUS, SeriesNotion.HEAD, True
-        metrics.update(self._count(rest, at, deadline))
-        return metrics, CensusMethod.TSDB_STATUS_AND_COUNT, SeriesNotion.MIXED, True
+            return _Counts(metrics, CensusMethod.TSDB_STATUS, SeriesNotion.HEAD, truncated=True)
+        counted = self._count(rest, at, deadline)
+        head = frozenset(metrics)
+        metrics.update(counted)
+        return _Counts(
+            metrics, CensusMethod.TSDB_STATUS_AND_COUNT, SeriesNotion.MIXED, True, len(rest) - len(counted), head
+        )
 
-    def _count_all(self, at: datetime, deadline: Deadline) -> tuple[dict[str, int], int]:
+    def _from_victoria(self, status: TsdbStatus, limit: int, deadline: Deadline) -> _Counts:
+        """VictoriaMetrics: its ``topN`` list, completed with ``match[]`` requests for the other names."""
+        metrics = dict(status.series_count_by_metric_name)
+        if len(metrics) < limit and status.lists_complete():
+            return _Counts(metrics, CensusMethod.TSDB_STATUS, SeriesNotion.DAY)
+        deadline.check()
+        rest = [name for name in self._client.label_values("__name__") if name not in metrics]
+        log.info("TSDB status list is capped at %d names; asking for %d more by name", len(metrics), len(rest))
+        for chunk in chunked(rest, self._settings.chunk_size):
+            metrics.update(self._victoria_chunk(chunk, deadline))
+        return _Counts(metrics, CensusMethod.TSDB_STATUS_BY_MATCH, SeriesNotion.DAY, truncated=True)
+
+    def _victoria_chunk(self, names: Sequence[str], deadline: Deadline) -> dict[str, int]:
+        """One chunk of names; halved while the server's own ``topN`` cap cuts the answer short."""
+        deadline.check()
+        status = self._client.tsdb_status(limit=len(names), match=[names_regex_selector(names)])
+        if status.lists_complete() or len(names) == 1:
+            return status.series_count_by_metric_name
+        half = len(names) // 2
+        return self._victoria_chunk(names[:half], deadline) | self._victoria_chunk(names[half:], deadline)
+
+    def _count_all(self, at: datetime, deadline: Deadline) -> _Counts:
         deadline.check()
         names = self._client.label_values("__name__")
         counts = self._count(names, at, deadline)
@@ -115,7 +166,7 @@ class CensusCollector:
                 f"no active series although {len(names)} metric names are listed: "
                 "Prometheus may still be starting (replaying its WAL); the next cycle retries"
             )
-        return counts, len(names) - len(counts)
+        return _Counts(counts, CensusMethod.COUNT_BY_NAME, SeriesNotion.ACTIVE, stale=len(names) - len(counts))
 
     def _count(self, names: Sequence[str], at: datetime, deadline: Deadline) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -138,13 +189,12 @@ class CensusCollector:
 
 
 def count_query(names: Sequence[str]) -> str:
-    """``count by (__name__) ({__name__=~"a|b"})`` for exactly these names.
+    """``count by (__name__) ({__name__=~"a|b"})`` for exactly these names (any names, UTF-8 ones too).
 
     >>> count_query(["up", "go_info"])
     'count by (__name__) ({__name__=~"up|go_info"})'
     """
-    regex = "|".join(re.escape(name) for name in names)
-    return f"count by (__name__) ({{__name__=~{json.dumps(regex, ensure_ascii=False)}}})"
+    return f"count by (__name__) ({names_regex_selector(names)})"
 
 
 def chunked(names: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -35,7 +35,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from auditor import __version__
-from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, TsdbStatus
+from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
 from auditor.durations import parse_duration
 from auditor.errors import (
     PrometheusError,
@@ -46,6 +46,7 @@ from auditor.errors import (
     PrometheusTooLarge,
     PrometheusUnreachable,
 )
+from auditor.promql import is_legacy_label
 from auditor.settings import PrometheusSettings, TLSSettings
 
 
@@ -78,6 +79,16 @@ class _TsdbData(_Strictish):
     seriesCountByMetricName: list[_NameValue] | None = None
     labelValueCountByLabelName: list[_NameValue] | None = None
     memoryInBytesByLabelName: list[_NameValue] | None = None
+    seriesCountByLabelValuePair: list[_NameValue] | None = None
+
+
+class _VictoriaTsdbData(_Strictish):
+    """VictoriaMetrics' answer: totals in place of ``headStats``, lists capped by ``topN``."""
+
+    totalSeries: int = Field(ge=0, le=INT64_MAX)
+    totalLabelValuePairs: int = Field(0, ge=0, le=INT64_MAX)
+    seriesCountByMetricName: list[_NameValue] | None = None
+    labelValueCountByLabelName: list[_NameValue] | None = None
     seriesCountByLabelValuePair: list[_NameValue] | None = None
 
 
@@ -208,17 +219,26 @@ class PrometheusClient:
         data = self._validate("/api/v1/status/buildinfo", _BuildInfoData, self._call("GET", "/api/v1/status/buildinfo"))
         return BuildInfo(version=data.version)
 
-    def tsdb_status(self, limit: int | None = None) -> TsdbStatus:
+    def tsdb_status(self, limit: int | None = None, match: Iterable[str] = ()) -> TsdbStatus:
+        """The TSDB status of Prometheus, or of VictoriaMetrics (told apart by the answer's shape).
+
+        ``limit`` goes out as ``limit`` (Prometheus 2.45+) and ``topN`` (VictoriaMetrics); each server
+        ignores the other's. ``match`` selectors are understood by VictoriaMetrics only.
+        """
         path = "/api/v1/status/tsdb"
-        params = {"limit": str(limit)} if limit is not None else None
-        data = self._validate(path, _TsdbData, self._call("GET", path, params=params))
-        head = data.headStats
+        params = [("limit", str(limit)), ("topN", str(limit))] if limit is not None else []
+        params += [("match[]", selector) for selector in match]
+        data = self._call("GET", path, params=params or None)
+        if isinstance(data, dict) and "headStats" not in data and "totalSeries" in data:
+            return _victoria_status(self._validate(path, _VictoriaTsdbData, data))
+        status = self._validate(path, _TsdbData, data)
+        head = status.headStats
         return TsdbStatus(
             head=HeadStats(head.numSeries, head.numLabelPairs, head.chunkCount, head.minTime, head.maxTime),
-            series_count_by_metric_name=_as_dict(data.seriesCountByMetricName),
-            label_value_count_by_label_name=_as_dict(data.labelValueCountByLabelName),
-            memory_in_bytes_by_label_name=_as_dict(data.memoryInBytesByLabelName),
-            series_count_by_label_value_pair=_as_dict(data.seriesCountByLabelValuePair),
+            series_count_by_metric_name=_as_dict(status.seriesCountByMetricName),
+            label_value_count_by_label_name=_as_dict(status.labelValueCountByLabelName),
+            memory_in_bytes_by_label_name=_as_dict(status.memoryInBytesByLabelName),
+            series_count_by_label_value_pair=_as_dict(status.seriesCountByLabelValuePair),
         )
 
     def label_names(self, match: Iterable[str] = ()) -> list[str]:
@@ -226,7 +246,7 @@ class PrometheusClient:
         return self._validate("/api/v1/labels", _Strings, data).root
 
     def label_values(self, label: str, match: Iterable[str] = ()) -> list[str]:
-        path = f"/api/v1/label/{label}/values"
+        path = f"/api/v1/label/{label_path(label)}/values"
         data = self._call("GET", path, params=[("match[]", selector) for selector in match])
         return self._validate(path, _Strings, data).root
 
@@ -445,6 +465,32 @@ def _sample_value(sample: _Sample) -> float:
 
 def _as_dict(items: list[_NameValue] | None) -> dict[str, int]:
     return {item.name: item.value for item in items or ()}
+
+
+def _victoria_status(data: _VictoriaTsdbData) -> TsdbStatus:
+    return TsdbStatus(
+        head=HeadStats(data.totalSeries, data.totalLabelValuePairs, 0, 0, 0),
+        series_count_by_metric_name=_as_dict(data.seriesCountByMetricName),
+        label_value_count_by_label_name=_as_dict(data.labelValueCountByLabelName),
+        memory_in_bytes_by_label_name={},
+        series_count_by_label_value_pair=_as_dict(data.seriesCountByLabelValuePair),
+        server=ServerKind.VICTORIAMETRICS,
+    )
+
+
+def label_path(label: str) -> str:
+    """A label name as a URL path segment: legacy names as they are, others in the API's ``U__`` escaping.
+
+    >>> label_path("job"), label_path("url.scheme")
+    ('job', 'U__url_2e_scheme')
+    """
+    if is_legacy_label(label):
+        return label
+    return "U__" + "".join(ch if ch.isascii() and (ch.isalnum() and ch != "_") else _escape_rune(ch) for ch in label)
+
+
+def _escape_rune(ch: str) -> str:
+    return "__" if ch == "_" else f"_{ord(ch):x}_"
 
 
 __all__ = ["PrometheusClient", "build_http_client"]

@@ -9,9 +9,7 @@ bound are skipped and reported, never half-done.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,11 +19,12 @@ from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.domain import LabelStats
 from auditor.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
+from auditor.promql import label as promql_label
+from auditor.promql import name_selector
 from auditor.settings import DrilldownSettings
 
 log = logging.getLogger(__name__)
 SKIP_LABELS = frozenset({"__name__"})
-_CLASSIC_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 @dataclass
@@ -34,15 +33,6 @@ class DrilldownResult:
     skipped: list[str] = field(default_factory=list)
     requests: int = 0
     bytes: int = 0
-
-
-def selector(metric: str) -> str:
-    """``{__name__="metric"}``, valid for any metric name.
-
-    >>> selector("up")
-    '{__name__="up"}'
-    """
-    return "{__name__=" + json.dumps(metric, ensure_ascii=False) + "}"
 
 
 class Drilldown:
@@ -84,7 +74,7 @@ class Drilldown:
         )
 
     def _one(self, metric: str, offender: bool, at: datetime) -> dict[str, LabelStats]:
-        match = [selector(metric)]
+        match = [name_selector(metric)]
         names = [n for n in self._client.label_names(match) if n not in SKIP_LABELS]
         stats = {name: LabelStats(len(self._client.label_values(name, match))) for name in names}
         if offender and stats:
@@ -93,10 +83,10 @@ class Drilldown:
         return stats
 
     def _series_without(self, metric: str, label: str, at: datetime) -> int | None:
-        if not _CLASSIC_LABEL.fullmatch(label):
-            return None  # a UTF-8 label name would need quoting that older servers reject
+        # Only a server that accepts UTF-8 names has such labels, and it accepts them quoted.
+        query = f"count(count without ({promql_label(label)}) ({name_selector(metric)}))"
         try:
-            vector = self._client.query_vector(f"count(count without ({label}) ({selector(metric)}))", at)
+            vector = self._client.query_vector(query, at)
         except PrometheusError as exc:
             log.info("could not estimate %s without %s: %s", metric, label, exc)
             return None

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.collect.client import PrometheusClient
-from auditor.collect.drilldown import selector
 from auditor.errors import PrometheusError
 from auditor.evaluate.rules_diff import RulesDiff
+from auditor.promql import name_selector
 from auditor.rulesets import RECORD, Group, Rule
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class ImpactEstimator:
     def _metric_series(self, metric: str) -> int | None:
         if metric not in self._series:
             try:
-                self._series[metric] = self._count(f"count({selector(metric)})")
+                self._series[metric] = self._count(f"count({name_selector(metric)})")
             except PrometheusError as exc:
                 log.info("could not count %s: %s", metric, exc)
                 self._series[metric] = None

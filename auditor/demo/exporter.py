@@ -9,7 +9,9 @@ exporter.wait_for_scrapes(2)                          # Prometheus has ingested 
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +19,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LEGACY_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _quoted(name: str) -> str:
+    return json.dumps(name, ensure_ascii=False)
+
+
+def _label(name: str) -> str:
+    """A label name as the text format writes it: bare when it is a legacy name, else quoted."""
+    return name if _LEGACY_LABEL.fullmatch(name) else _quoted(name)
+
+
+def _family(name: str) -> str:
+    """A metric name in ``# HELP``/``# TYPE`` lines: bare when it is a legacy name, else quoted."""
+    return name if _LEGACY_NAME.fullmatch(name) else _quoted(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +48,14 @@ class MetricShape:
         return math.prod(values for _, values in self.labels) if self.labels else 1
 
     def lines(self, name: str) -> Iterator[str]:
-        ranges = [[f'{label}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
+        """Sample lines; a UTF-8 name goes inside the braces, quoted (Prometheus 3's text format)."""
+        ranges = [[f'{_label(label)}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
+        legacy = _LEGACY_NAME.fullmatch(name) is not None
         for combination in itertools.product(*ranges):
-            yield f"{name}{{{','.join(combination)}}} 1"
+            if legacy:
+                yield f"{name}{{{','.join(combination)}}} 1"
+            else:
+                yield f"{{{','.join((_quoted(name), *combination))}}} 1"
 
 
 class Exporter:
@@ -41,6 +64,8 @@ class Exporter:
         self._lock = threading.Condition()
         self._scrapes = 0
         self._server: ThreadingHTTPServer | None = None
+        self._body: bytes | None = None
+        """The rendered exposition, until the shape changes: a 100,000-series shape is scraped every second."""
 
     def set(
         self,
@@ -54,10 +79,12 @@ class Exporter:
         shape = MetricShape(tuple((labels or {label: series}).items()), help)
         with self._lock:
             self._shape[name] = shape
+            self._body = None
 
     def remove(self, name: str) -> None:
         with self._lock:
             self._shape.pop(name, None)
+            self._body = None
 
     def shape(self) -> dict[str, int]:
         """Series per metric name that this exporter exposes (its ground truth)."""
@@ -66,13 +93,19 @@ class Exporter:
 
     def render(self) -> bytes:
         with self._lock:
+            if self._body is not None:
+                return self._body
             shape = dict(self._shape)
         lines: list[str] = []
         for name, metric in sorted(shape.items()):
-            lines.append(f"# HELP {name} {metric.help}")
-            lines.append(f"# TYPE {name} gauge")
+            lines.append(f"# HELP {_family(name)} {metric.help}")
+            lines.append(f"# TYPE {_family(name)} gauge")
             lines.extend(metric.lines(name))
-        return ("\n".join(lines) + "\n").encode()
+        body = ("\n".join(lines) + "\n").encode()
+        with self._lock:
+            if self._shape == shape:
+                self._body = body
+        return body
 
     @property
     def scrapes(self) -> int:

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import Self
 
 import httpx
 import yaml
@@ -41,7 +41,83 @@ def find_prometheus() -> str | None:
     return shutil.which("prometheus")
 
 
-class LocalPrometheus:
+class LocalServer:
+    """A server process on a free loopback port: started, waited for until ready, stopped by its pid."""
+
+    name = "server"
+    ready_path = "/-/ready"
+
+    def __init__(self, workdir: Path, binary: str | None) -> None:
+        self.workdir = workdir
+        self.binary = binary
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        if self.binary is None:
+            raise FileNotFoundError(INSTALL_HINT)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.write_config()
+        self.port = free_port()
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(self.command(config), stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready(timeout)
+
+    def write_config(self) -> Path:
+        raise NotImplementedError
+
+    def command(self, config: Path) -> list[str]:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.log_path
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.stop()
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
+
+
+class LocalPrometheus(LocalServer):
+    name = "prometheus"
+
     def __init__(
         self,
         workdir: Path,
@@ -56,70 +132,31 @@ class LocalPrometheus:
         evaluation_interval: str = "1m",
         extra_args: list[str] | None = None,
     ) -> None:
-        self.workdir = workdir
+        super().__init__(workdir, binary or find_prometheus())
         self.targets = targets
         self.scrape_interval = scrape_interval
         self.external_labels = external_labels or {}
-        self.binary = binary or find_prometheus()
         self.rule_files = rule_files or []
         self.extra_jobs = extra_jobs or {}
         self.alertmanagers = alertmanagers or []
         self.evaluation_interval = evaluation_interval
         self.extra_args = extra_args or []
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> None:
-        if self.binary is None:
-            raise FileNotFoundError(INSTALL_HINT)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+    def write_config(self) -> Path:
         config = self.workdir / "prometheus.yml"
         config.write_text(yaml.safe_dump(self._config()), encoding="utf-8")
-        self.port = free_port()
-        with (self.workdir / "prometheus.log").open("wb") as log:
-            self.process = self._spawn(config, log)
-        self._wait_ready(timeout)
+        return config
 
-    def _spawn(self, config: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    def command(self, config: Path) -> list[str]:
         assert self.binary is not None
-        return subprocess.Popen(
-            [
-                self.binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={self.workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--storage.tsdb.retention.time=1d",
-                *self.extra_args,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def log_tail(self, lines: int = 20) -> str:
-        path = self.workdir / "prometheus.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
-
-    def __enter__(self) -> LocalPrometheus:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
+        return [
+            self.binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=1d",
+            *self.extra_args,
+        ]
 
     def _config(self) -> dict[str, object]:
         global_: dict[str, object] = {
@@ -137,18 +174,3 @@ class LocalPrometheus:
         if self.alertmanagers:
             config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": self.alertmanagers}]}]}
         return config
-
-    def _wait_ready(self, timeout: float) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"prometheus not ready after {timeout}s:\n{self.log_tail()}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from auditor.evaluate.model import Finding, Kind, LabelStats
+from auditor.promql import is_legacy_label, metric_selector, quote_meta, string
+from auditor.promql import label as promql_label
 
 KEEP_LABELS = frozenset({"__name__", "job", "instance"})
 """Never suggested for dropping: they identify the target, not the measurement."""
@@ -68,7 +69,7 @@ def _drop_metric(finding: Finding) -> Suggestion:
         relabel=(
             "metric_relabel_configs:\n"
             "  - source_labels: [__name__]\n"
-            f"    regex: {_quote(finding.metric)}\n"
+            f"    regex: {_regex(finding.metric)}\n"
             "    action: drop\n"
         ),
         recording_rule=None,
@@ -81,18 +82,32 @@ def _relabel_drop_label(metric: str, label: str) -> str:
     return (
         "metric_relabel_configs:\n"
         f"  - source_labels: [__name__]\n"
-        f"    regex: {_quote(metric)}\n"
-        f"    target_label: {label}\n"
+        f"    regex: {_regex(metric)}\n"
+        f"    target_label: {label if is_legacy_label(label) else _yaml(label)}\n"
         '    replacement: ""\n'
         "    action: replace\n"
     )
 
 
 def _recording_rule(metric: str, label: str) -> str:
-    inner = f"rate({metric}[5m])" if metric.endswith("_total") else metric
+    """A UTF-8 name (Prometheus 3) is quoted in the expression, and the record name stays valid on that server."""
+    series = metric_selector(metric)
+    inner = f"rate({series}[5m])" if metric.endswith("_total") else series
     suffix = "rate5m" if metric.endswith("_total") else "sum"
-    return f"- record: {metric}:without_{label}:{suffix}\n  expr: sum without ({label}) ({inner})\n"
+    record = f"{metric}:without_{label}:{suffix}"
+    expr = f"sum without ({promql_label(label)}) ({inner})"
+    if metric_selector(metric) == metric and is_legacy_label(label):
+        return f"- record: {record}\n  expr: {expr}\n"
+    return f"- record: {_yaml(record)}\n  expr: {_yaml(expr)}\n"
 
 
-def _quote(text: str) -> str:
-    return json.dumps(text)
+def _regex(metric: str) -> str:
+    """The relabel regex matching exactly this name (Prometheus anchors it), as a YAML string."""
+    return string(quote_meta(metric))
+
+
+def _yaml(text: str) -> str:
+    """A YAML scalar that reads back as ``text``: single-quoted (PromQL's double quotes stay readable)."""
+    if text.isprintable():
+        return "'" + text.replace("'", "''") + "'"
+    return string(text)  # YAML's double-quoted style takes JSON's escapes

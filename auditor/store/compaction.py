@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, null, select, update
 
 from auditor.domain import floor_to
 from auditor.store.errors import translate_errors
@@ -111,7 +111,8 @@ def _roll_bucket(conn: Connection, source_id: int, tier: str, bucket: datetime) 
     """One bucket's max, min and last per (notion, metric), computed from the finer tier."""
     end = bucket + SPAN[tier]
     figures: dict[tuple[str, int], list[int]] = {}
-    for notion, metric_id, at, high, low, last in _finer(conn, source_id, tier, bucket, end):
+    for cycle_notion, row_notion, metric_id, at, high, low, last in _finer(conn, source_id, tier, bucket, end):
+        notion = row_notion or cycle_notion
         current = figures.get((notion, metric_id))
         if current is None:
             figures[(notion, metric_id)] = [high, low, last, at]
@@ -142,11 +143,15 @@ def _key_order(item: tuple[tuple[str, int], tuple[int, int, int]]) -> tuple[int,
 
 
 def _finer(conn: Connection, source_id: int, tier: str, start: datetime, end: datetime) -> Iterable[tuple]:  # type: ignore[type-arg]
-    """(notion, metric id, time, max, min, last) rows of the tier below, in [start, end)."""
+    """(cycle notion, row notion, metric id, time, max, min, last) rows of the tier below, in [start, end).
+
+    A raw row of a mixed cycle carries its own notion; every other row has its cycle's.
+    """
     if tier == HOUR:
         query = (
             select(
                 Snapshot.notion,
+                MetricSeries.notion,
                 MetricSeries.metric_id,
                 Snapshot.collected_at,
                 MetricSeries.series,
@@ -161,6 +166,7 @@ def _finer(conn: Connection, source_id: int, tier: str, start: datetime, end: da
         query = (
             select(
                 MetricRollup.notion,
+                null(),
                 MetricRollup.metric_id,
                 MetricRollup.bucket_start,
                 MetricRollup.max_series,

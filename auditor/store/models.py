@@ -80,7 +80,8 @@ class Code(TypeDecorator[str]):
 
 TIERS = ("hour", "day")
 TIER_SPANS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
-NOTIONS = ("head", "active")
+NOTIONS = ("head", "active", "day")
+"""Notions a single count can have (codes 1, 2, 3); a ``mixed`` cycle's rows each carry one of them."""
 
 
 class Base(DeclarativeBase):
@@ -152,6 +153,8 @@ class MetricSeries(Base):
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
     metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
     series: Mapped[int] = mapped_column(BigInteger)
+    notion: Mapped[str | None] = mapped_column(Code(NOTIONS))
+    """Set in a ``mixed`` cycle (head or active, per metric); None: the cycle's own notion."""
 
 
 class LabelStat(Base):

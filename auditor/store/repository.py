@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from auditor.store.findings import OpenFinding
 from auditor.store.models import (
     NOTIONS,
     TIER_SPANS,
+    Code,
     LabelDrilldown,
     LabelStat,
     MetricName,
@@ -58,7 +59,10 @@ STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 _IN_CHUNK = 900
 _LABEL_NAME_MAX = 1024
-_COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series) FROM STDIN"
+_COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series, notion) FROM STDIN"
+_NOTION_CODES = Code(NOTIONS)
+Rows = dict[str, tuple[int, str | None]]
+"""metric -> (series, the notion of its count when the cycle is mixed, else None)."""
 
 
 KEYFRAME_EVERY = 12
@@ -71,7 +75,7 @@ class _Written:
 
     snapshot_id: int
     at: datetime
-    metrics: dict[str, int]
+    rows: Rows
     since_keyframe: int
 
 
@@ -106,7 +110,8 @@ class Store:
         drilldown = drilldown or {}
         key = (census.source, census.notion.value)
         base = _base_for(self._written.get(key), census.collected_at)
-        rows = census.metrics if base is None else _changes(base.metrics, census.metrics)
+        whole = census_rows(census)
+        rows = whole if base is None else _changes(base.rows, whole)
         with translate_errors("saving a snapshot"), self.engine.begin() as conn:
             source_id = source_id_of(conn, census.source, url, census.collected_at)
             if writer is not None:
@@ -126,7 +131,7 @@ class Store:
                 rule_versions.record(conn, source_id, rules, census.collected_at)
         self._metric_ids.update(new_ids)
         since_keyframe = 0 if base is None else base.since_keyframe + 1
-        self._written[key] = _Written(snapshot_id, census.collected_at, dict(census.metrics), since_keyframe)
+        self._written[key] = _Written(snapshot_id, census.collected_at, whole, since_keyframe)
         return snapshot_id
 
     def rule_versions(self, source: str) -> list[StoredRuleVersion]:
@@ -163,7 +168,7 @@ class Store:
             .join(MetricSeries, MetricSeries.metric_id == MetricName.id)
             .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
             .join(Source, Source.id == Snapshot.source_id)
-            .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.notion == notion)
+            .where(Source.name == source, Snapshot.status == STATUS_OK, _counted_as(notion))
             .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end, MetricSeries.series > 0)
             .group_by(MetricName.name)
         )
@@ -188,7 +193,7 @@ class Store:
                     select(MetricSeries.metric_id, Snapshot.collected_at, MetricSeries.series)
                     .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
                     .where(MetricSeries.metric_id.in_(chunk), Snapshot.source_id == source_id)
-                    .where(Snapshot.status == STATUS_OK, Snapshot.notion == notion, Snapshot.collected_at >= since)
+                    .where(Snapshot.status == STATUS_OK, _counted_as(notion), Snapshot.collected_at >= since)
                     .where(MetricSeries.series > 0)
                 )
                 rows: Iterable[Any] = conn.execute(query)
@@ -199,6 +204,18 @@ class Store:
                     buckets = out.setdefault(names[metric_id], {})
                     buckets[hour] = max(buckets.get(hour, 0), float(series))
         return {name: sorted(buckets.items()) for name, buckets in out.items()}
+
+    def trends(
+        self, census: Census, metrics: Sequence[str], since: datetime, bucket: float = 3600.0
+    ) -> dict[str, list[tuple[float, float]]]:
+        """``hourly_max`` of each metric in the notion of its count in ``census``: like with like."""
+        groups: dict[str, list[str]] = {}
+        for metric in metrics:
+            groups.setdefault(census.notion_of(metric).value, []).append(metric)
+        out: dict[str, list[tuple[float, float]]] = {}
+        for notion, names in groups.items():
+            out.update(self.hourly_max(census.source, notion, names, since, bucket))
+        return out
 
     def _known_ids(self, conn: Connection, metrics: Iterable[str]) -> dict[str, int]:
         """Ids of the metrics the dictionary holds (unknown names are left out)."""
@@ -260,13 +277,23 @@ class Store:
                 stale_names=snapshot.stale_names,
             )
             snapshot_id, pruned = snapshot.id, snapshot.raw_pruned
+        rows = self._rollup_rows(source, census) if pruned else self.metric_rows(snapshot_id)
+        metrics = {name: series for name, (series, _) in rows.items()}
+        head = frozenset(name for name, (_, notion) in rows.items() if notion == SeriesNotion.HEAD)
+        census = replace(census, metrics=metrics, head_metrics=head)
         if pruned:
-            return snapshot_id, replace(
-                census, metrics=self.rollup_census(source, census.notion.value, census.collected_at)
-            )
-        return snapshot_id, replace(
-            census, metrics=self.metric_counts(snapshot_id), label_stats=self.label_stats(snapshot_id)
-        )
+            return snapshot_id, census
+        return snapshot_id, replace(census, label_stats=self.label_stats(snapshot_id))
+
+    def _rollup_rows(self, source: str, census: Census) -> Rows:
+        if census.notion is not SeriesNotion.MIXED:
+            values = self.rollup_census(source, census.notion.value, census.collected_at)
+            return {metric: (series, None) for metric, series in values.items()}
+        rows: Rows = {}
+        for notion in (SeriesNotion.ACTIVE, SeriesNotion.HEAD):  # a metric on both sides that hour: its head count
+            values = self.rollup_census(source, notion.value, census.collected_at)
+            rows.update((metric, (series, notion.value)) for metric, series in values.items())
+        return rows
 
     def rollup_census(self, source: str, notion: str, at: datetime) -> dict[str, int]:
         """The census of a pruned cycle as the rollups keep it: the last value of its hour (else of its day)."""
@@ -397,20 +424,24 @@ class Store:
 
     def metric_counts(self, snapshot_id: int) -> dict[str, int]:
         """The census of a cycle: its keyframe, then the changes of each cycle up to it."""
+        return {name: series for name, (series, _) in self.metric_rows(snapshot_id).items()}
+
+    def metric_rows(self, snapshot_id: int) -> Rows:
+        """The census of a cycle with the notion of each count (mixed cycles), rebuilt from its keyframe."""
         with translate_errors("reading a snapshot"), self.engine.connect() as conn:
             chain = [snapshot_id]
             while (base := conn.execute(select(Snapshot.base_id).where(Snapshot.id == chain[-1])).scalar()) is not None:
                 chain.append(base)
             query = (
-                select(MetricSeries.snapshot_id, MetricName.name, MetricSeries.series)
+                select(MetricSeries.snapshot_id, MetricName.name, MetricSeries.series, MetricSeries.notion)
                 .join(MetricName, MetricName.id == MetricSeries.metric_id)
                 .where(MetricSeries.snapshot_id.in_(chain))
             )
-            rows = conn.execute(query).all()
-        counts: dict[str, int] = {}
+            found = conn.execute(query).all()
+        rows: Rows = {}
         for cycle in reversed(chain):
-            counts.update((name, int(n)) for snapshot, name, n in rows if snapshot == cycle)
-        return {name: n for name, n in counts.items() if n}
+            rows.update((name, (int(n), notion)) for snapshot, name, n, notion in found if snapshot == cycle)
+        return {name: row for name, row in rows.items() if row[0]}
 
     def label_stats(self, snapshot_id: int) -> dict[str, dict[str, int]]:
         query = select(LabelStat.list_name, LabelStat.name, LabelStat.value).where(LabelStat.snapshot_id == snapshot_id)
@@ -489,10 +520,22 @@ def _base_for(last: _Written | None, at: datetime) -> _Written | None:
     return last if floor_to(last.at, hour) == floor_to(at, hour) else None
 
 
-def _changes(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    """What changed from ``before`` to ``after``; 0 for a metric that went away."""
-    changed = {metric: series for metric, series in after.items() if before.get(metric) != series}
-    return changed | dict.fromkeys(before.keys() - after.keys(), 0)
+def census_rows(census: Census) -> Rows:
+    """The per-metric rows of a census: the notion goes with each count only when the census is mixed."""
+    if census.notion is not SeriesNotion.MIXED:
+        return {metric: (series, None) for metric, series in census.metrics.items()}
+    return {metric: (series, census.notion_of(metric).value) for metric, series in census.metrics.items()}
+
+
+def _changes(before: Rows, after: Rows) -> Rows:
+    """What changed from ``before`` to ``after`` (a count, or the notion it was counted in); 0 for one that went."""
+    changed = {metric: row for metric, row in after.items() if before.get(metric) != row}
+    return changed | dict.fromkeys(before.keys() - after.keys(), (0, None))
+
+
+def _counted_as(notion: str) -> ColumnElement[bool]:
+    """Rows counted in ``notion``: their own notion in a mixed cycle, else their cycle's."""
+    return or_(MetricSeries.notion == notion, and_(MetricSeries.notion.is_(None), Snapshot.notion == notion))
 
 
 def _insert_snapshot(
@@ -535,24 +578,30 @@ def snapshot_row(
     }
 
 
-def _insert_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], ids: dict[str, int]) -> None:
+def _insert_series(conn: Connection, snapshot_id: int, metrics: Rows, ids: dict[str, int]) -> None:
     if not metrics:
         return
     if conn.dialect.name == "postgresql":
         _copy_series(conn, snapshot_id, metrics, ids)
         return
-    rows = [{"snapshot_id": snapshot_id, "metric_id": ids[name], "series": n} for name, n in metrics.items()]
+    rows = [
+        {"snapshot_id": snapshot_id, "metric_id": ids[name], "series": n, "notion": notion}
+        for name, (n, notion) in metrics.items()
+    ]
     conn.execute(insert(MetricSeries), rows)
 
 
-def _copy_series(conn: Connection, snapshot_id: int, metrics: dict[str, int], ids: dict[str, int]) -> None:
+def _copy_series(conn: Connection, snapshot_id: int, metrics: Rows, ids: dict[str, int]) -> None:
     """``COPY`` on Postgres: several times faster than a multi-row INSERT for a 10,000-metric census."""
     driver = conn.connection.driver_connection
     assert driver is not None
-    rows = sorted((ids[name], series) for name, series in metrics.items())  # key order: index pages stay full
+    rows = sorted(  # key order: index pages stay full
+        (ids[name], series, _NOTION_CODES.process_bind_param(notion, None))
+        for name, (series, notion) in metrics.items()
+    )
     with driver.cursor() as cursor, cursor.copy(_COPY_SERIES) as copy:
-        for metric_id, series in rows:
-            copy.write_row((snapshot_id, metric_id, series))
+        for metric_id, series, notion in rows:
+            copy.write_row((snapshot_id, metric_id, series, notion))
 
 
 def _insert_label_stats(conn: Connection, snapshot_id: int, stats: dict[str, dict[str, int]]) -> None:
