@@ -101,10 +101,23 @@ class PrometheusSettings(_Section):
 
 class CensusSettings(_Section):
     tsdb_limit: int = Field(
-        10_000, ge=1, le=1_000_000, description="`limit` of the TSDB status request (Prometheus 2.45+)."
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description=(
+            "`limit` of the TSDB status request (Prometheus 2.45+; `topN` on VictoriaMetrics): the metrics of its "
+            "list are counted as head series, any others with queries. Raised by the clock's second modulo 30, so "
+            "that Prometheus' 30 s cache of that answer is never what a census reads; capped at 10,000 from 3.9."
+        ),
     )
     chunk_size: int = Field(
-        200, ge=1, le=10_000, description="Metric names per `count by (__name__)` query (before 2.45)."
+        200,
+        ge=1,
+        le=10_000,
+        description=(
+            "Metric names per `count by (__name__)` query (before 2.45, and past the TSDB status list), "
+            "or per `match[]` request on VictoriaMetrics."
+        ),
     )
     label_stats_top: int = Field(
         100, ge=0, le=10_000, description="Entries kept from each label list of the TSDB status."

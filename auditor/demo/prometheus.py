@@ -131,8 +131,11 @@ class LocalPrometheus(LocalServer):
         alertmanagers: list[str] | None = None,
         evaluation_interval: str = "1m",
         extra_args: list[str] | None = None,
+        job_options: dict[str, object] | None = None,
     ) -> None:
         super().__init__(workdir, binary or find_prometheus())
+        self.job_options = job_options or {}
+        """More settings of the ``demo`` scrape job (``metric_relabel_configs``, ``sample_limit``, ...)."""
         self.targets = targets
         self.scrape_interval = scrape_interval
         self.external_labels = external_labels or {}
@@ -166,10 +169,14 @@ class LocalPrometheus(LocalServer):
         if self.external_labels:
             global_["external_labels"] = self.external_labels
         jobs = {"demo": self.targets} | self.extra_jobs
+        scrape_configs: list[dict[str, object]] = [
+            {"job_name": job, "static_configs": [{"targets": t}]} for job, t in jobs.items()
+        ]
+        scrape_configs[0].update(self.job_options)
         config: dict[str, object] = {
             "global": global_,
             "rule_files": [str(path) for path in self.rule_files],
-            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": t}]} for job, t in jobs.items()],
+            "scrape_configs": scrape_configs,
         }
         if self.alertmanagers:
             config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": self.alertmanagers}]}]}

@@ -26,6 +26,8 @@ def census_json(census: Census) -> dict[str, Any]:
         "metric_count": len(census.metrics),
         "method": census.method.value,
         "notion": census.notion.value,
+        "head_metrics": len(census.head_metrics),
+        "server": census.server.value,
         "prometheus_version": census.prometheus_version,
         "tsdb_truncated": census.tsdb_truncated,
         "stale_names": census.stale_names,

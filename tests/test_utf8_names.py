@@ -1,0 +1,151 @@
+"""UTF-8 metric and label names end to end, on a real Prometheus 3.5 (which accepts them by default).
+
+The exporter writes them in the text format's quoted form (``{"http.server.active_requests",
+"url.scheme"="https"} 1``). Every PromQL the auditor writes must quote them, every regex must escape
+them, a label name that is not a legacy name goes through the label-values API in its ``U__`` form,
+and the fixes the auditor prints are loaded by that server's own rule and configuration loaders.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import Engine
+
+from auditor.cli import main
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import LocalPrometheus
+from auditor.domain import Finding, Kind, SeriesNotion, Severity
+from auditor.evaluate.suggestions import suggest
+from auditor.service import build_auditor
+from auditor.settings import CensusSettings, DrilldownSettings, Settings
+from auditor.store import Store
+from tests.conftest import missing
+from tests.support.servers import FETCH_HINT, SERVERS, counted_by_server, truth, wait_until
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+DOTTED = "http.server.active_requests"
+DECOY = "http_server_active_requests"
+"""A legacy name that an unescaped regex for DOTTED would match too (``.`` matches ``_``)."""
+
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[Exporter]:
+    exporter = Exporter()
+    exporter.set(DOTTED, labels={"http.route": 30, "url.scheme": 2})
+    exporter.set(DECOY, labels={"http.route": 3})
+    exporter.set("legacy_total", labels={"my.label": 4})
+    for i in range(40):  # more names than any list limit below: these are counted with quoted, escaped regexes
+        exporter.set(f"svc.tail.{i:02d} (ms)", 1)
+    exporter.start()
+    yield exporter
+    exporter.stop()
+
+
+def start_35(workdir: Path, exporter: Exporter, **options: object) -> LocalPrometheus:
+    server = SERVERS["3.5"]
+    if server.binary is None:
+        missing(f"Prometheus 3.5 ({FETCH_HINT})")
+    running = server.local(workdir, [exporter.target], **options)
+    assert isinstance(running, LocalPrometheus)
+    running.start()
+    return running
+
+
+@pytest.fixture(scope="module")
+def prometheus(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPrometheus]:
+    running = start_35(tmp_path_factory.mktemp("utf8"), exporter)
+    try:
+        expected = truth(exporter, SERVERS["3.5"])
+        wait_until(lambda: counted_by_server(running.url), lambda got: got == expected, what="3.5's count")
+        yield running
+    finally:
+        running.stop()
+
+
+def test_census_drilldown_and_counted_names_are_exact(
+    prometheus: LocalPrometheus, exporter: Exporter, engine: Engine, tmp_path: Path
+) -> None:
+    budgets = tmp_path / "budgets.yml"
+    budgets.write_text(f'defaults: {{max_series: 1000}}\nmetrics:\n  - name: "{DOTTED}"\n    max_series: 10\n')
+    expected = truth(exporter, SERVERS["3.5"])
+    for limit in (1000, 2):  # 2 (and up to 29 more, by the clock): the list is full, the rest is counted
+        settings = Settings(  # type: ignore[call-arg]
+            prometheus_url=prometheus.url, source=f"utf8-{limit}", budgets_file=budgets,
+            census=CensusSettings(tsdb_limit=limit), drilldown=DrilldownSettings(top_n=3),
+        )  # fmt: skip
+        with build_auditor(settings, engine=engine) as auditor:
+            census = auditor.run_cycle()
+        assert census.metrics == expected
+        assert census.notion is (SeriesNotion.HEAD if limit == 1000 else SeriesNotion.MIXED)
+    counted = set(census.metrics) - census.head_metrics
+    assert len([name for name in counted if name.startswith("svc.tail.")]) >= 10, "UTF-8 names were counted"
+    store = Store(engine)
+    [snapshot] = store.snapshots("utf8-2")
+    drill = store.drilldown(snapshot.id)
+    assert {label: s.values for label, s in drill[DOTTED].items()} == {
+        "http.route": 30,
+        "url.scheme": 2,
+        "instance": 1,
+        "job": 1,
+    }
+    assert drill[DOTTED]["http.route"].series_without == 2, 'count(count without ("http.route") (...))'
+    assert {label: s.values for label, s in drill["legacy_total"].items()}["my.label"] == 4
+
+
+def test_the_printed_fixes_load_in_prometheus_35_and_do_what_they_say(
+    prometheus: LocalPrometheus, exporter: Exporter, tmp_path: Path
+) -> None:
+    from auditor.domain import LabelStats
+
+    finding = Finding(DOTTED, "team-web", Kind.SERIES, Severity.EXCEEDED, 60, 10, 60, 10)
+    fix = suggest(finding, {"http.route": LabelStats(30, 2), "url.scheme": LabelStats(2, 30)})
+    assert fix.label == "http.route"
+    assert fix.recording_rule is not None
+    assert '{"http.server.active_requests"}' in fix.recording_rule
+    rules = tmp_path / "fix.rules.yml"
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "fix", "rules": yaml.safe_load(fix.recording_rule)}]}))
+    relabel = yaml.safe_load(fix.relabel)["metric_relabel_configs"]
+    fixed = start_35(
+        tmp_path / "fixed", exporter, evaluation_interval="1s", rule_files=[rules],
+        job_options={"metric_relabel_configs": relabel},
+    )  # fmt: skip
+    try:
+        [group] = wait_until(
+            lambda: httpx.get(f"{fixed.url}/api/v1/rules").json()["data"]["groups"],
+            lambda groups: bool(groups) and groups[0]["rules"][0].get("lastEvaluation", "").startswith("2"),
+            what="the suggested rule evaluated",
+        )
+        [rule] = group["rules"]
+        assert (rule["health"], rule["name"]) == ("ok", f"{DOTTED}:without_http.route:sum")
+        counts = wait_until(lambda: counted_by_server(fixed.url), lambda got: rule["name"] in got, what="recorded")
+        assert counts[rule["name"]] == 2, "one series per url.scheme"
+        assert counts[DOTTED] == 2, "the relabel emptied http.route: the 30 routes collided into one series a scheme"
+        values = httpx.get(f"{fixed.url}/api/v1/label/U__http_2e_route/values").json()["data"]
+        kept = httpx.get(f"{fixed.url}/api/v1/label/U__http_2e_route/values", params={"match[]": DECOY}).json()["data"]
+        assert kept == [f"http.route-{i:05d}" for i in range(3)], "the regex is escaped: the decoy keeps its label"
+        assert set(values) == set(kept), f"{DOTTED} lost http.route"
+    finally:
+        fixed.stop()
+
+
+def test_rules_diff_estimates_a_rule_over_a_utf8_metric(
+    prometheus: LocalPrometheus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = tmp_path / "old.yml", tmp_path / "new.yml"
+    old.write_text("groups: []\n")
+    new.write_text(
+        "groups:\n  - name: g\n    rules:\n"
+        "      - record: scheme:active:sum\n"
+        '        expr: sum by ("url.scheme") ({"http.server.active_requests"})\n'
+    )
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", prometheus.url)
+    assert main(["rules", "diff", str(old), str(new), "--format", "json", "--prometheus", prometheus.url]) == 1
+    [added] = json.loads(capsys.readouterr().out)["added"]
+    assert added["series_estimate"] == 2
+    assert added["inputs"] == [{"metric": DOTTED, "series": 60}]
