@@ -52,6 +52,8 @@ class PrometheusError(AuditorError):
 
     reason = "prometheus"
     exit_code = 3
+    path: str | None = None
+    """The API path that failed (``/api/v1/rules``), set by the client."""
 
 
 class PrometheusUnreachable(PrometheusError):

@@ -104,6 +104,10 @@ class Group:
 class RuleSet:
     groups: tuple[Group, ...]
     description: str = ""
+    loaded: bool = False
+    """The rules a server loaded (``live``, or a stored live version): every group's interval is the one it ran at."""
+    evaluation_interval: float | None = None
+    """A loaded set's server-wide ``evaluation_interval`` (seconds) at the time, when it could be read."""
 
     def rules(self) -> list[Rule]:
         return [rule for group in self.groups for rule in group.rules]
@@ -288,17 +292,42 @@ def _merge(sets: Sequence[RuleSet], description: str) -> RuleSet:
     return RuleSet(tuple(groups), description)
 
 
-def align(files: RuleSet, live: RuleSet, interval: float) -> tuple[RuleSet, RuleSet]:
+def align(files: RuleSet, live: RuleSet, interval: float | None) -> tuple[RuleSet, RuleSet]:
     """Make a rule set from files comparable with a live one.
 
-    Groups without an interval run at the server's global ``evaluation_interval``; and when the
-    files hold only recording rules, the alerting rules Prometheus loaded from elsewhere are left out.
+    Groups without an interval run at the server's global ``evaluation_interval`` (when known); and when
+    the files hold only recording rules, the alerting rules Prometheus loaded from elsewhere are left out.
     """
     kinds = {rule.kind for rule in files.rules()} or {RECORD}
-    return files.with_default_interval(interval), live.only(kinds)
+    if interval is not None:
+        files = files.with_default_interval(interval)
+    return files, live.only(kinds)
 
 
-def from_loaded(groups: Sequence[LoadedRuleGroup], description: str = "live") -> RuleSet:
+def comparable(old: RuleSet, new: RuleSet, interval: float | None = None) -> tuple[RuleSet, RuleSet]:
+    """Two versions, made to compare as Prometheus runs them.
+
+    A loaded set (live, or stored from live) carries its server's global interval of the time: files
+    compared with it take that interval for groups without one, and only the rule kinds they hold are
+    compared. ``interval`` (a server at hand) stands in where a loaded set does not know its own, and
+    sets the unset groups when two sets of files are compared.
+    """
+    if new.loaded and not old.loaded:
+        old, new = align(old, new, _first(new.evaluation_interval, interval))
+    elif old.loaded and not new.loaded:
+        new, old = align(new, old, _first(old.evaluation_interval, interval))
+    elif not old.loaded and not new.loaded and interval is not None:
+        old, new = old.with_default_interval(interval), new.with_default_interval(interval)
+    return old, new
+
+
+def _first(*values: float | None) -> float | None:
+    return next((value for value in values if value is not None), None)
+
+
+def from_loaded(
+    groups: Sequence[LoadedRuleGroup], description: str = "live", evaluation_interval: float | None = None
+) -> RuleSet:
     """The rule set Prometheus reports (``/api/v1/rules``), normalised like a file."""
     out = []
     for group in groups:
@@ -315,7 +344,7 @@ def from_loaded(groups: Sequence[LoadedRuleGroup], description: str = "live") ->
             for r in group.rules
         )
         out.append(Group(group.name, rules, group.interval_seconds, group.limit, group.file))
-    return RuleSet(tuple(out), description)
+    return RuleSet(tuple(out), description, loaded=True, evaluation_interval=evaluation_interval)
 
 
 def _normalise_live(query: str) -> str:
@@ -330,7 +359,7 @@ def format_duration_seconds(seconds: float) -> str:
 
 
 def from_json(document: dict[str, Any], description: str) -> RuleSet:
-    """The inverse of ``RuleSet.to_json`` (stored versions)."""
+    """The inverse of ``stored_body`` (stored live versions; older ones lack the interval)."""
     groups = tuple(
         Group(
             g["name"],
@@ -343,4 +372,9 @@ def from_json(document: dict[str, Any], description: str) -> RuleSet:
         )
         for g in document["groups"]
     )
-    return RuleSet(groups, description)
+    return RuleSet(groups, description, loaded=True, evaluation_interval=document.get("evaluation_interval"))
+
+
+def stored_body(ruleset: RuleSet) -> dict[str, Any]:
+    """What a stored live version keeps: the canonical rules and the global interval they ran under."""
+    return ruleset.to_json() | {"evaluation_interval": ruleset.evaluation_interval}

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.collect.client import PrometheusClient
+from auditor.domain import ServerKind
 from auditor.errors import ConfigError, RuleError
-from auditor.rulesets import RuleSet, align, from_loaded, git_spec, load_git, load_path
+from auditor.rulesets import RuleSet, from_loaded, git_spec, load_git, load_path
 
 if TYPE_CHECKING:
     from auditor.store import Store
@@ -31,12 +32,23 @@ def resolve(spec: str, *, prometheus: PrometheusClient | None, store: Store | No
     if spec == LIVE:
         if prometheus is None:
             raise ConfigError("`live` needs a Prometheus: set AUDITOR_PROMETHEUS_URL")
-        return from_loaded(prometheus.rules(), f"live ({prometheus.base_url})")
+        return live_rules(prometheus)
     if spec.startswith("@"):
         return _stored(spec, store)
     if spec.startswith("git:"):
         return load_git(spec)
     return load_path(Path(spec))
+
+
+def live_rules(prometheus: PrometheusClient) -> RuleSet:
+    """The rules ``prometheus`` has loaded, with its global evaluation interval; refused on VictoriaMetrics."""
+    groups = prometheus.rules()
+    if not groups and prometheus.server_kind() is ServerKind.VICTORIAMETRICS:
+        raise ConfigError(
+            f"{prometheus.base_url} is VictoriaMetrics: rules are not available on this server (they run in "
+            "vmalert); compare rule files, git revisions or stored versions instead"
+        )
+    return from_loaded(groups, f"live ({prometheus.base_url})", prometheus.evaluation_interval())
 
 
 def _stored(spec: str, store: Store | None) -> RuleSet:
@@ -47,18 +59,3 @@ def _stored(spec: str, store: Store | None) -> RuleSet:
     if found is None:
         raise RuleError(f"{spec}: no stored rule version with this id (see `metrics-auditor rules history`)")
     return found[1]
-
-
-def comparable(
-    old: RuleSet, new: RuleSet, old_live: bool, new_live: bool, interval: float | None
-) -> tuple[RuleSet, RuleSet]:
-    """Align file-based sides with a live one (global interval, rule kinds); unchanged when neither is live."""
-    if interval is None:
-        return old, new
-    if new_live and not old_live:
-        old, new = align(old, new, interval)
-    elif old_live and not new_live:
-        new, old = align(new, old, interval)
-    elif not old_live and not new_live:
-        old, new = old.with_default_interval(interval), new.with_default_interval(interval)
-    return old, new

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -24,7 +24,8 @@ from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_h
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import RetryPolicy, is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
-from auditor.domain import Census, Clock, LoadedRuleGroup, utc_now
+from auditor.collect.optional import OptionalEndpoints, is_permanent
+from auditor.domain import Census, Clock, LoadedRuleGroup, ServerKind, utc_now
 from auditor.errors import (
     AuditorError,
     CycleCancelled,
@@ -72,6 +73,8 @@ class Auditor:
     writer: Writer | None = None
     """Set by the daemon: cycles are stored under this source's writer lease (two auditors take turns)."""
     spool: Spool = field(default_factory=lambda: Spool(24))
+    endpoints: OptionalEndpoints = field(default_factory=OptionalEndpoints)
+    """Requests a cycle does without when they fail (rules, configuration, drill-down)."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
@@ -79,9 +82,11 @@ class Auditor:
         self.standby = False
         self._source = self.settings.source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
-        self._drilldown = Drilldown(self.prometheus, self.settings.drilldown)
+        self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
         self._logged_rule_errors: set[tuple[str, str, str]] = set()
+        self._said_no_rules = False
+        self._interval_of: tuple[str, float | None] = ("", None)
         self._running = threading.Lock()
 
     def __enter__(self) -> Auditor:
@@ -102,6 +107,8 @@ class Auditor:
     def adopt(self, old: Auditor) -> None:
         """Carry over what outlives a configuration reload: counters, breaker, spool, writer role."""
         self.stats, self.breaker, self.spool, self.standby = old.stats, old.breaker, old.spool, old.standby
+        self.endpoints = old.endpoints
+        self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         if self.settings.source == old.settings.source:
             self._source = old._source
 
@@ -196,6 +203,7 @@ class Auditor:
             spool.written,
             spool.dropped,
             self.standby,
+            self.endpoints.view(),
         )
 
     def _observe(self, deadline: Deadline) -> _Observed:
@@ -205,7 +213,7 @@ class Auditor:
         drill = self._drill(census, budgets, deadline)
         evaluation = evaluate(self._evaluation_input(census, budgets, drill.labels))
         deadline.check()
-        live, rules = self._rules()
+        live, rules = self._rules(census.server)
         deadline.check()
         return _Observed(census, drill, evaluation, live, rules)
 
@@ -231,23 +239,41 @@ class Auditor:
             duration,
         )
 
-    def _rules(self) -> tuple[RuleSet | None, RulesState | None]:
+    def _rules(self, server: ServerKind) -> tuple[RuleSet | None, RulesState | None]:
         """The loaded rules and their drift; a failure here costs this cycle's rules, never its census."""
-        try:
-            loaded = self.prometheus.rules()
-            interval = self.prometheus.evaluation_interval() if self.desired_rules is not None else 0.0
-        except PrometheusError as exc:
-            log.warning("loaded rules not read this cycle: %s", exc)
+        if server is ServerKind.VICTORIAMETRICS:
+            if not self._said_no_rules:
+                log.info("rule versions and drift are not available on this server: VictoriaMetrics runs no rules")
+                self._said_no_rules = True
+            return None, None
+        loaded = self.endpoints.call("/api/v1/rules", self.prometheus.rules, "rule versions and drift")
+        if loaded is None:
             return None, None
         self._log_rule_errors(loaded)
         live = from_loaded(loaded, "live")
+        interval = self._evaluation_interval(live)
+        live = replace(live, evaluation_interval=interval)
         drift = None
-        if self.desired_rules is not None:
+        if self.desired_rules is not None and interval is not None:
             desired, comparable_live = align(self.desired_rules.current(), live, interval)
             drift = diff_rules(comparable_live, desired)
         kinds = Counter(rule.kind for rule in live.rules())
         unhealthy = sum(1 for g in loaded for r in g.rules if r.health == "err")
         return live, RulesState(live.fingerprint(), dict(kinds), unhealthy, drift)
+
+    def _evaluation_interval(self, live: RuleSet) -> float | None:
+        """The global interval, stored with each rule version and needed by the drift check.
+
+        Read again only when the loaded rules change (a new global interval changes the intervals
+        Prometheus reports for the groups without one) or when drift is checked.
+        """
+        fingerprint = live.fingerprint()
+        if fingerprint != self._interval_of[0] or self.desired_rules is not None:
+            interval = self.endpoints.call(
+                "/api/v1/status/config", self.prometheus.evaluation_interval, "the drift check and rule versions"
+            )
+            self._interval_of = (fingerprint, interval)
+        return self._interval_of[1]
 
     def _log_rule_errors(self, loaded: list[LoadedRuleGroup]) -> None:
         """One log line per rule error, not one per cycle."""
@@ -263,10 +289,20 @@ class Auditor:
 
     def source(self) -> str:
         """The configured source name, else one derived from Prometheus' external labels or URL (cached)."""
-        if self._source is None:
+        if self._source is not None:
+            return self._source
+        url = self.settings.prometheus_url_for_logs
+        try:
             labels = self.prometheus.external_labels()
-            self._source = derive_source(labels, self.settings.prometheus_url_for_logs)
-            log.info("source name: %s", self._source)
+        except PrometheusError as exc:
+            if not is_permanent(exc):
+                raise  # a name from the URL now and from the labels later would split the history in two
+            self.endpoints.failed(exc, "external labels: the source is named after the URL (set AUDITOR_SOURCE)")
+            labels = {}
+        else:
+            self.endpoints.succeeded("/api/v1/status/config")
+        self._source = derive_source(labels, url)
+        log.info("source name: %s", self._source)
         return self._source
 
     def readiness(self) -> tuple[bool, str]:

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from auditor.collect.optional import EndpointsView
 from auditor.domain import Census
 from auditor.evaluate import Evaluation
 from auditor.evaluate.rules_diff import RulesDiff
@@ -45,6 +46,7 @@ class IoState:
     spool_written: int = 0
     spool_dropped: int = 0
     standby: bool = False
+    endpoints: EndpointsView = field(default_factory=EndpointsView)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
     router.get("/api/v1/rules").respond(json=fake.rules())
+    router.get("/api/v1/status/config").respond(json=fake.config())  # the interval stored with the rule version
     now = [NOW]
     auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: now[0])
     assert auditor.readiness() == (False, "no successful audit cycle yet")

@@ -263,6 +263,10 @@ class PrometheusClient:
             raise PrometheusResponseError(f"/api/v1/query: expected a vector result, got {vector.resultType!r}")
         return [(sample.metric, _sample_value(sample)) for sample in vector.result]
 
+    def server_kind(self) -> ServerKind:
+        """Prometheus or VictoriaMetrics, from the shape of a one-entry TSDB status (its version says 2.24 on VM)."""
+        return self.tsdb_status(limit=1).server
+
     def rules(self) -> list[LoadedRuleGroup]:
         """Every rule group Prometheus has loaded, recording and alerting rules alike."""
         data = self._validate("/api/v1/rules", _Rules, self._call("GET", "/api/v1/rules"))
@@ -318,7 +322,11 @@ class PrometheusClient:
             before_sleep=self._count_retry,
             reraise=True,
         )
-        return retrying(self._call_once, method, path, **kwargs)
+        try:
+            return retrying(self._call_once, method, path, **kwargs)
+        except PrometheusError as exc:
+            exc.path = exc.path or path
+            raise
 
     def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
         with _map_transport_errors(path), self._http.stream(method, path, **kwargs) as response:
@@ -348,7 +356,9 @@ class PrometheusClient:
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(["data", *(str(part) for part in first["loc"])])
-            raise PrometheusResponseError(f"{path}: unexpected response shape at {where}: {first['msg']}") from exc
+            error = PrometheusResponseError(f"{path}: unexpected response shape at {where}: {first['msg']}")
+            error.path = path
+            raise error from exc
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
+from auditor.collect.optional import OptionalEndpoints
 from auditor.domain import LabelStats
 from auditor.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
 from auditor.promql import label as promql_label
@@ -36,9 +37,12 @@ class DrilldownResult:
 
 
 class Drilldown:
-    def __init__(self, client: PrometheusClient, settings: DrilldownSettings) -> None:
+    def __init__(
+        self, client: PrometheusClient, settings: DrilldownSettings, endpoints: OptionalEndpoints | None = None
+    ) -> None:
         self._client = client
         self._settings = settings
+        self._endpoints = endpoints or OptionalEndpoints()
 
     def run(self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline) -> DrilldownResult:
         result = DrilldownResult()
@@ -52,11 +56,11 @@ class Drilldown:
             try:
                 result.labels[metric] = self._one(metric, metric in offenders, at)
             except (PrometheusUnreachable, PrometheusTimeout) as exc:
-                log.warning("drill-down stopped, Prometheus is struggling: %s", exc)
+                self._endpoints.failed(exc, "the drill-down of this cycle")
                 result.skipped.extend(metrics[index:])
                 break
             except PrometheusError as exc:
-                log.warning("drill-down of %s failed: %s", metric, exc)
+                self._endpoints.failed(exc, "the drill-down of such metrics")
                 result.skipped.append(metric)
         else:
             result.skipped.extend(metrics[self._settings.max_metrics :])
@@ -76,7 +80,10 @@ class Drilldown:
     def _one(self, metric: str, offender: bool, at: datetime) -> dict[str, LabelStats]:
         match = [name_selector(metric)]
         names = [n for n in self._client.label_names(match) if n not in SKIP_LABELS]
+        self._endpoints.succeeded("/api/v1/labels")
         stats = {name: LabelStats(len(self._client.label_values(name, match))) for name in names}
+        if names:
+            self._endpoints.succeeded("/api/v1/label/_/values")
         if offender and stats:
             worst = max(stats, key=lambda name: stats[name].values)
             stats[worst] = LabelStats(stats[worst].values, self._series_without(metric, worst, at))
@@ -85,9 +92,7 @@ class Drilldown:
     def _series_without(self, metric: str, label: str, at: datetime) -> int | None:
         # Only a server that accepts UTF-8 names has such labels, and it accepts them quoted.
         query = f"count(count without ({promql_label(label)}) ({name_selector(metric)}))"
-        try:
-            vector = self._client.query_vector(query, at)
-        except PrometheusError as exc:
-            log.info("could not estimate %s without %s: %s", metric, label, exc)
+        vector = self._endpoints.call("/api/v1/query", lambda: self._client.query_vector(query, at), "estimates")
+        if vector is None:
             return None
         return int(vector[0][1]) if vector else 0

@@ -19,7 +19,8 @@ from auditor.export.rules_output import (
     print_versions,
     versions_json,
 )
-from auditor.rulesource import LIVE, check_spec, comparable, resolve
+from auditor.rulesets import comparable
+from auditor.rulesource import LIVE, check_spec, resolve
 from auditor.settings import Settings
 
 
@@ -34,9 +35,8 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
         store = open_store(stack, settings) if args.old.startswith("@") or args.new.startswith("@") else None
         old = resolve(args.old, prometheus=live, store=store)
         new = resolve(args.new, prometheus=live, store=store)
-        server = live or estimate
-        interval = server.evaluation_interval() if server else None
-        old, new = comparable(old, new, args.old == LIVE, args.new == LIVE, interval)
+        interval = estimate.evaluation_interval() if estimate and not (old.loaded and new.loaded) else None
+        old, new = comparable(old, new, interval)
         result = diff(old, new)
         impacts = ImpactEstimator(estimate, utc_now()).assess(result) if estimate else None
     _print(result, impacts, args.format)
@@ -44,7 +44,8 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.rulesets import align, from_loaded, load_path
+    from auditor.rulesets import align, load_path
+    from auditor.rulesource import live_rules
 
     if settings.rules_dir is None:
         raise ConfigError(
@@ -52,9 +53,8 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         )
     desired = load_path(settings.rules_dir)
     with ExitStack() as stack:
-        client = open_client(stack, settings, settings.prometheus_url)
-        live = from_loaded(client.rules(), f"live ({client.base_url})")
-        desired, live = align(desired, live, client.evaluation_interval())
+        live = live_rules(open_client(stack, settings, settings.prometheus_url))
+        desired, live = align(desired, live, live.evaluation_interval)
     result = diff(live, desired)
     if args.format == "json":
         write_json(drift_json(result), sys.stdout)

@@ -111,6 +111,28 @@ def _io_metrics(view: StatsView) -> Iterator[Metric]:
     yield _counter(
         "spool_dropped_cycles", "Spooled cycles lost: spool full, or refused by the database.", io.spool_dropped
     )
+    yield from _endpoint_metrics(view)
+
+
+def _endpoint_metrics(view: StatsView) -> Iterator[Metric]:
+    """Optional requests (rules, configuration, drill-down): a failure skips that feature, not the cycle."""
+    endpoints = view.io.endpoints
+    failures = CounterMetricFamily(
+        PREFIX + "optional_request_failures",
+        "Failed requests a cycle did without (the feature was skipped), by API endpoint and reason.",
+        labels=["endpoint", "reason"],
+    )
+    for (endpoint, reason), count in sorted(endpoints.failures.items()):
+        failures.add_metric([endpoint, reason], count)
+    yield failures
+    up = GaugeMetricFamily(
+        PREFIX + "optional_endpoint_up",
+        "1 if the last request to this optional endpoint succeeded.",
+        labels=["endpoint"],
+    )
+    for endpoint, ok in sorted(endpoints.up.items()):
+        up.add_metric([endpoint], int(ok))
+    yield up
 
 
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
@@ -130,6 +152,7 @@ def _census_metrics(view: StatsView) -> Iterator[Metric]:
             "source": census.source,
             "method": census.method.value,
             "notion": census.notion.value,
+            "server": census.server.value,
             "prometheus_version": census.prometheus_version,
             "truncated": str(census.tsdb_truncated).lower(),
         },

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from auditor.rulesets import RuleSet
+from auditor.rulesets import RuleSet, stored_body
 from auditor.store.models import RuleVersion
 
 
@@ -48,6 +48,6 @@ def record(conn: Connection, source_id: int, ruleset: RuleSet, now: datetime) ->
         "first_seen": now,
         "last_seen": now,
         "rule_count": len(ruleset.rules()),
-        "body": json.dumps(ruleset.to_json(), sort_keys=True),
+        "body": json.dumps(stored_body(ruleset), sort_keys=True),
     }
     return int(conn.execute(insert(RuleVersion).values(values).returning(RuleVersion.id)).scalar_one())
