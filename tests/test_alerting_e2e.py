@@ -20,9 +20,10 @@ import pytest
 import yaml
 
 from auditor.demo.exporter import Exporter
-from auditor.demo.prometheus import LocalPrometheus, find_prometheus, free_port
+from auditor.demo.prometheus import LocalPrometheus, free_port
 from tests.conftest import missing
 from tests.support.alertmanager import LocalAlertmanager, WebhookReceiver
+from tests.support.servers import FETCH_HINT, PROMETHEUS_VERSIONS, SERVERS
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,11 +68,14 @@ def alertmanager(tmp_path: Path, receiver: WebhookReceiver) -> Iterator[LocalAle
     am.stop()
 
 
+@pytest.mark.parametrize("version", PROMETHEUS_VERSIONS)
 def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
-    tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
+    version: str, tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
 ) -> None:
-    if find_prometheus() is None:
-        missing("the prometheus binary")
+    """The shipped alert rules load and fire on each Prometheus the auditor supports."""
+    binary = SERVERS[version].binary
+    if binary is None:
+        missing(f"Prometheus {version} ({FETCH_HINT})")
     exporter = Exporter()
     exporter.set("user_sessions", 50, label="user_id")
     exporter.start()
@@ -89,6 +93,7 @@ def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
     prometheus = LocalPrometheus(
         tmp_path / "prometheus",
         [exporter.target],
+        binary=binary,
         scrape_interval="1s",
         evaluation_interval="1s",
         rule_files=[fast_rules(tmp_path)],

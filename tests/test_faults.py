@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -203,3 +204,56 @@ def test_retries_stop_at_the_cycle_deadline(proxy: HttpFaultProxy, sqlite_engine
 
     assert auditor.stats.view().last_duration is not None
     assert auditor.stats.view().last_duration < 10  # Retry-After 30s was cut at the 2s deadline
+
+
+def test_optional_endpoints_that_fail_skip_their_feature_and_never_the_census(
+    proxy: HttpFaultProxy, exporter: Exporter, sqlite_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """404 on the configuration, 503 on the rules, 403 on the labels: three cycles stored, each failure logged once."""
+    from auditor.settings import DrilldownSettings, PrometheusSettings
+
+    desired = tmp_path / "desired.yml"
+    desired.write_text("groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n")
+    proxy.route("/api/v1/status/config", status(404, b"404 page not found"))
+    proxy.route("/api/v1/rules", status(503, b"upstream unavailable"))
+    proxy.route("/api/v1/labels", status(403, b"forbidden"))
+    settings = Settings(  # type: ignore[call-arg]
+        prometheus_url=proxy.url, rules_dir=desired, prometheus=PrometheusSettings(attempts=1),
+        drilldown=DrilldownSettings(top_n=2),
+    )  # fmt: skip
+    caplog.set_level("INFO")
+    with build_auditor(settings, engine=sqlite_engine) as auditor:
+        censuses = [auditor.run_cycle() for _ in range(3)]
+        view = auditor.stats.view()
+        proxy.unroute()
+        auditor.run_cycle()
+        recovered = auditor.stats.view()
+    source = proxy.url.removeprefix("http://")
+    assert {c.source for c in censuses} == {source}, "named after the URL: the configuration is not served"
+    assert all(c.metrics == ground_truth(exporter) for c in censuses)
+    assert [s.status for s in Store(sqlite_engine).snapshots(source)] == ["ok"] * 4
+    assert view.successes == 3
+    assert view.failures == {}
+    assert view.details is not None
+    assert view.details.rules is None, "no rules this cycle: no drift reported either way"
+    assert view.details.drilldown_skipped == 2
+    assert view.io.endpoints.failures == {("status/config", "not_found"): 1, ("rules", "server_error"): 3,
+                                          ("labels", "forbidden"): 6}  # fmt: skip
+    assert view.io.endpoints.up == {"status/config": False, "rules": False, "labels": False}
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert sorted(w.split(":")[0] for w in warnings) == ["labels", "rules", "status/config"], warnings
+    assert recovered.io.endpoints.up == {"status/config": True, "rules": True, "labels": True, "label/values": True}
+    assert recovered.details is not None
+    assert recovered.details.rules is not None
+    assert recovered.details.rules.drift is not None
+    assert sum(1 for r in caplog.records if r.getMessage().endswith("answers again")) == 3
+
+    registry = CollectorRegistry()
+    registry.register(SelfMetricsCollector(auditor.stats))
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
+    failures = {
+        (s.labels["endpoint"], s.labels["reason"]): s.value
+        for s in families["metrics_auditor_optional_request_failures"].samples
+        if s.name.endswith("_total")
+    }
+    assert failures[("rules", "server_error")] == 3

@@ -1,9 +1,9 @@
-"""Rules against a real Prometheus 2.42 loaded with a rule file: diff against `live`, impact, versions, drift."""
+"""Rules against a real Prometheus (2.42, 2.53, 3.5) loaded with a rule file: diff against `live`, impact,
+versions, drift, and stored versions that compare as the live one did."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +13,12 @@ from sqlalchemy import Engine
 
 from auditor.cli import main
 from auditor.demo.exporter import Exporter
-from auditor.demo.prometheus import LocalPrometheus, find_prometheus
+from auditor.demo.prometheus import LocalPrometheus
 from auditor.service import build_auditor
 from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.conftest import missing
+from tests.support.servers import FETCH_HINT, PROMETHEUS_VERSIONS, SERVERS, counted_by_server, wait_until
 
 pytestmark = pytest.mark.prometheus
 
@@ -52,16 +53,21 @@ def rule_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=PROMETHEUS_VERSIONS)
 def ruled_prometheus(
-    rules_exporter: Exporter, rule_file: Path, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    rules_exporter: Exporter,
+    rule_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LocalPrometheus]:
-    if find_prometheus() is None:
-        missing("the prometheus binary")
+    server = SERVERS[request.param]
+    if server.binary is None:
+        missing(f"Prometheus {server.name} ({FETCH_HINT})")
     prom = LocalPrometheus(
-        tmp_path_factory.mktemp("ruled"),
+        tmp_path_factory.mktemp(f"ruled-{server.name}"),
         [rules_exporter.target],
-        evaluation_interval="1s",
+        binary=server.binary,
+        evaluation_interval="2s",
         rule_files=[rule_file],
         extra_args=["--web.enable-lifecycle"],
     )
@@ -103,7 +109,11 @@ def test_drift_and_series_estimate_against_the_real_count(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     reload(ruled_prometheus, rule_file, RULES)
-    time.sleep(2)  # two evaluations: the recorded series exist
+    wait_until(
+        lambda: counted_by_server(ruled_prometheus.url),
+        lambda counts: counts.get("user:user_sessions:sum") == 12,
+        what="the recorded series",
+    )
     desired = tmp_path / "desired.yml"
     desired.write_text(
         RULES.replace("sum(user_sessions) by (user_id)", "sum(user_sessions)")
@@ -165,3 +175,26 @@ def test_the_daemon_records_versions_and_exports_drift(
     stored = Store(engine).rule_version(versions[0].id)
     assert stored is not None
     assert stored[1].fingerprint() == versions[0].fingerprint
+
+
+def test_a_stored_live_version_compares_with_its_file_as_live_did(
+    ruled_prometheus: LocalPrometheus, rule_file: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The file sets no group interval; Prometheus runs the groups at its global 2s and reports that."""
+    reload(ruled_prometheus, rule_file, RULES)
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("AUDITOR_SOURCE", "stored")
+    assert cli(monkeypatch, ruled_prometheus, "db", "upgrade") == 0
+    assert cli(monkeypatch, ruled_prometheus, "audit") == 0
+    capsys.readouterr()
+    assert cli(monkeypatch, ruled_prometheus, "rules", "history", "--format", "json") == 0
+    [version] = json.loads(capsys.readouterr().out)["versions"]
+
+    assert cli(monkeypatch, ruled_prometheus, "rules", "diff", str(rule_file), "live", "--format", "json") == 0
+    live = json.loads(capsys.readouterr().out)
+    assert cli(monkeypatch, ruled_prometheus, "rules", "diff", f"@{version['id']}", str(rule_file), "--format", "json") == 0
+    stored = json.loads(capsys.readouterr().out)
+    keys = ("added", "removed", "changed", "unchanged")
+    assert [stored[k] for k in keys] == [live[k] for k in keys] == [[], [], [], 3]
+    assert cli(monkeypatch, ruled_prometheus, "rules", "diff", str(rule_file), f"@{version['id']}") == 0

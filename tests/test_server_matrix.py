@@ -156,3 +156,29 @@ def test_drilldown_counts_the_values_of_every_label(served: Served, tmp_path: Pa
     }
     assert labels["path"].series_without == 3, "count(count without (path) (drill_api))"
     engine.dispose()
+
+
+@pytest.mark.parametrize("served", ["vm"], indirect=True)
+def test_victoriametrics_has_no_rules_and_that_is_said_once_never_as_drift(
+    served: Served, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    desired = tmp_path / "desired.yml"
+    desired.write_text("groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n")
+    config = settings(served, tmp_path).model_copy(update={"rules_dir": desired})
+    caplog.set_level("INFO")
+    with build_auditor(config, engine=sqlite_engine(tmp_path)) as auditor:
+        for _ in range(2):
+            auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert details is not None
+    assert details.rules is None, "no rule versions, no drift"
+    said = [r.getMessage() for r in caplog.records if "not available on this server" in r.getMessage()]
+    assert len(said) == 1, said
+
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", served.url)
+    monkeypatch.setenv("AUDITOR_RULES_DIR", str(desired))
+    assert main(["rules", "status"]) == 2
+    assert main(["rules", "diff", str(desired), "live"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("rules are not available on this server") == 2

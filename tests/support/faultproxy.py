@@ -10,6 +10,8 @@ queue the test fills (``push``), else passes through. Faults: ``delay`` (seconds
 ``reset`` (connection closed without an answer), ``status`` (an HTTP error, optional headers and
 body), ``garbage`` (200 with a body that is not JSON), ``truncate`` (the real answer cut short).
 ``unused()`` lists faults never served, so a test fails when a prepared fault was not exercised.
+``route(prefix, fault)`` answers every request whose path starts with ``prefix`` with that fault, until
+``unroute()``: an endpoint a proxy or a Prometheus-compatible server does not serve.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ def truncate(keep: int) -> Fault:
 class HttpFaultProxy(_Listener):
     def __init__(self, upstream: tuple[str, int]) -> None:
         self._faults: deque[Fault] = deque()
+        self._routes: dict[str, Fault] = {}
         self.served: list[tuple[str, str]] = []
         """(request line, fault kind or "pass"), in order."""
         super().__init__(upstream)
@@ -169,17 +172,29 @@ class HttpFaultProxy(_Listener):
     def push(self, *faults: Fault) -> None:
         self._faults.extend(faults)
 
+    def route(self, prefix: str, fault: Fault) -> None:
+        with self._lock:
+            self._routes[prefix] = fault
+
+    def unroute(self) -> None:
+        with self._lock:
+            self._routes.clear()
+
     def unused(self) -> list[Fault]:
         return list(self._faults)
 
-    def _next(self) -> Fault | None:
+    def _next(self, request: bytes) -> Fault | None:
+        path = request.split(b" ", 2)[1].decode(errors="replace") if request.count(b" ") >= 2 else ""
         with self._lock:
+            routed = next((fault for prefix, fault in self._routes.items() if path.startswith(prefix)), None)
+            if routed is not None:
+                return routed
             return self._faults.popleft() if self._faults else None
 
     def _serve(self, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while request := _read_request(client):
-                fault = self._next()
+                fault = self._next(request)
                 with self._lock:
                     self.served.append((request.split(b"\r\n", 1)[0].decode(), fault.kind if fault else "pass"))
                 if not self._answer(client, request, fault):
