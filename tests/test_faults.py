@@ -213,7 +213,9 @@ def test_optional_endpoints_that_fail_skip_their_feature_and_never_the_census(
     from auditor.settings import DrilldownSettings, PrometheusSettings
 
     desired = tmp_path / "desired.yml"
-    desired.write_text("groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n")
+    desired.write_text(
+        "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n"
+    )
     proxy.route("/api/v1/status/config", status(404, b"404 page not found"))
     proxy.route("/api/v1/rules", status(503, b"upstream unavailable"))
     proxy.route("/api/v1/labels", status(403, b"forbidden"))

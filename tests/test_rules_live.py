@@ -193,7 +193,10 @@ def test_a_stored_live_version_compares_with_its_file_as_live_did(
 
     assert cli(monkeypatch, ruled_prometheus, "rules", "diff", str(rule_file), "live", "--format", "json") == 0
     live = json.loads(capsys.readouterr().out)
-    assert cli(monkeypatch, ruled_prometheus, "rules", "diff", f"@{version['id']}", str(rule_file), "--format", "json") == 0
+    assert (
+        cli(monkeypatch, ruled_prometheus, "rules", "diff", f"@{version['id']}", str(rule_file), "--format", "json")
+        == 0
+    )
     stored = json.loads(capsys.readouterr().out)
     keys = ("added", "removed", "changed", "unchanged")
     assert [stored[k] for k in keys] == [live[k] for k in keys] == [[], [], [], 3]

@@ -18,10 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from auditor.budgets import load_budgets
 from auditor.cli import main
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.domain import Census, CensusMethod, SeriesNotion, ServerKind, utc_now
+from auditor.evaluate.report import build
+from auditor.reporting import gather, range_period
 from auditor.service import build_auditor
 from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store, make_engine, upgrade
@@ -125,7 +128,15 @@ def test_history_after_growth_and_the_budget_check(
         first = auditor.run_cycle()
         after = served.grow({name: {"user_id": 45}})
         second = auditor.run_cycle()
+    # Seconds apart: on 2.45+ the second census would be Prometheus' 30 s cached answer, had it asked the same limit.
+    assert (second.collected_at - first.collected_at).total_seconds() < 30
     assert (first.metrics, second.metrics) == (before, after)
+    period = range_period(first.collected_at - timedelta(seconds=1), second.collected_at + timedelta(seconds=1))
+    report = build(
+        gather(Store(engine), config, config.source or "", period, budgets=load_budgets(tmp_path / "budgets.yml"))
+    )
+    [growth] = [g for g in report.growth if g["metric"] == name]
+    assert (growth["series_start"], growth["series_end"]) == (20, 45)
     store = Store(engine)
     since = utc_now() - timedelta(hours=1)
     assert [p.series for p in store.history(config.source or "", name, since)] == [20, 45]
@@ -164,7 +175,9 @@ def test_victoriametrics_has_no_rules_and_that_is_said_once_never_as_drift(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     desired = tmp_path / "desired.yml"
-    desired.write_text("groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n")
+    desired.write_text(
+        "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n"
+    )
     config = settings(served, tmp_path).model_copy(update={"rules_dir": desired})
     caplog.set_level("INFO")
     with build_auditor(config, engine=sqlite_engine(tmp_path)) as auditor:

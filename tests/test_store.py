@@ -13,7 +13,7 @@ from auditor.domain import Census, CensusMethod, Finding, HeadStats, Kind, Label
 from auditor.errors import StoreError
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
-from auditor.store.models import LabelStat, MetricName, MetricSeries, Snapshot, Source, StoredFinding
+from auditor.store.models import LabelStat, MetricName, MetricRollup, MetricSeries, Snapshot, Source, StoredFinding
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -243,3 +243,41 @@ def test_a_keyframe_starts_each_hour_and_every_twelfth_cycle(engine: Engine) -> 
     assert keyframes == [T0 + timedelta(minutes=50), T0 + timedelta(hours=1), T0 + timedelta(hours=1, minutes=12)]
     assert count(engine, MetricSeries) == 3 * 2  # nothing changed: the keyframes only
     assert all(store.metric_counts(s.id) == {"a": 1, "b": 2} for s in store.snapshots("prod"))
+
+
+def mixed(metrics: dict[str, int], head: set[str], at: datetime) -> Census:
+    return replace(
+        census(metrics, at),
+        method=CensusMethod.TSDB_STATUS_AND_COUNT,
+        notion=SeriesNotion.MIXED,
+        head_metrics=frozenset(head),
+        prometheus_version="2.53.3",
+    )
+
+
+def test_a_mixed_census_keeps_the_notion_of_each_count_and_compares_like_with_like(engine: Engine) -> None:
+    """``big`` is a head count while it is on the TSDB status list, an active count once it drops off it."""
+    from auditor.store.compaction import Retention, compact
+
+    store = Store(engine)
+    hour = hour_start(T0)
+    store.save_census(mixed({"big": 100, "tail": 5}, {"big"}, hour + timedelta(minutes=5)), "u", 0.1)
+    store.save_census(mixed({"big": 100, "tail": 5}, set(), hour + timedelta(minutes=10)), "u", 0.1)
+    store.save_census(mixed({"big": 60, "tail": 7}, set(), hour + timedelta(minutes=15)), "u", 0.1)
+    maxima = HourlyMaxima(store)
+    assert maxima.hour("prod", "head", hour) == {"big": 100}
+    assert maxima.hour("prod", "active", hour) == {"big": 100, "tail": 7}, "the flip alone is stored as a change"
+    now_head = mixed({"big": 120, "tail": 6}, {"big"}, hour + timedelta(hours=1, minutes=5))
+    now_active = mixed({"big": 50, "tail": 6}, set(), hour + timedelta(hours=1, minutes=5))
+    assert HourlyMaxima(store).hour_of(now_head, hour) == {"big": 100, "tail": 7}
+    assert HourlyMaxima(store).hour_of(now_active, hour) == {"big": 100, "tail": 7}
+    _, newest = store.latest_census("prod") or (0, None)
+    assert newest is not None
+    assert (newest.metrics, newest.head_metrics) == ({"big": 60, "tail": 7}, frozenset())
+
+    compact(store, hour + timedelta(hours=3), Retention(timedelta(hours=1), timedelta(days=14), timedelta(days=400)))
+    assert store.rollup_values("prod", "head", "hour", hour, MetricRollup.max_series) == {"big": 100}
+    assert store.rollup_values("prod", "active", "hour", hour, MetricRollup.max_series) == {"big": 100, "tail": 7}
+    assert store.rollup_values("prod", "active", "hour", hour, MetricRollup.min_series) == {"big": 60, "tail": 5}
+    trends = store.trends(now_head, ["big", "tail"], hour)
+    assert trends == {"big": [(hour.timestamp(), 100.0)], "tail": [(hour.timestamp(), 7.0)]}
