@@ -106,7 +106,7 @@ class CensusSettings(_Section):
         le=1_000_000,
         description=(
             "`limit` of the TSDB status request (Prometheus 2.45+; `topN` on VictoriaMetrics): the metrics of its "
-            "list are counted as head series, any others with queries. Raised by the clock's second modulo 30, so "
+            "list are counted as head series, any others with queries. Raised by the clock's second modulo 32, so "
             "that Prometheus' 30 s cache of that answer is never what a census reads; capped at 10,000 from 3.9."
         ),
     )

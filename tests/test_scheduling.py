@@ -34,6 +34,7 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client,
     router.get("/api/v1/status/buildinfo").mock(side_effect=slow_buildinfo)
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
     router.get("/api/v1/rules").respond(json=fake.rules())
+    router.get("/api/v1/status/config").respond(json=fake.config())  # the interval stored with the rule version
     settings = Settings(  # type: ignore[call-arg]
         prometheus_url=fake.BASE,
         source="slow",

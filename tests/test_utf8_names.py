@@ -74,7 +74,7 @@ def test_census_drilldown_and_counted_names_are_exact(
     budgets = tmp_path / "budgets.yml"
     budgets.write_text(f'defaults: {{max_series: 1000}}\nmetrics:\n  - name: "{DOTTED}"\n    max_series: 10\n')
     expected = truth(exporter, SERVERS["3.5"])
-    for limit in (1000, 2):  # 2 (and up to 29 more, by the clock): the list is full, the rest is counted
+    for limit in (1000, 2):  # 2 (and up to 31 more, by the clock): the list is full, the rest is counted
         settings = Settings(  # type: ignore[call-arg]
             prometheus_url=prometheus.url, source=f"utf8-{limit}", budgets_file=budgets,
             census=CensusSettings(tsdb_limit=limit), drilldown=DrilldownSettings(top_n=3),

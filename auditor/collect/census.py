@@ -34,8 +34,9 @@ LIMIT_SINCE = (2, 45, 0)
 LIMIT_CAPPED_SINCE = (3, 9, 0)
 """From this version a ``limit`` above ``LIMIT_CAP`` is an error."""
 LIMIT_CAP = 10_000
-STATUS_CACHE_SECONDS = 30
-"""Prometheus 2.45+ caches the TSDB status per ``limit`` for this long."""
+LIMIT_PERIOD = 32
+"""Prometheus 2.45+ caches the TSDB status per ``limit`` while fewer than 31 whole seconds (its clock) passed:
+limits that repeat only every 32 seconds of ours never meet that cache, even a second of clock skew apart."""
 _MAX_REGEX_BYTES = 32_768
 _TOO_MANY_SAMPLES = "too many samples"
 
@@ -107,14 +108,14 @@ class CensusCollector:
     def limit(self, version: tuple[int, int, int], at: datetime) -> int:
         """The configured ``limit``, capped where the server refuses more, moved by the clock's second.
 
-        Prometheus caches the TSDB status for 30 s under the ``limit`` it was asked with: a limit
-        that no call of the last 29 seconds used (``base + second % 30``) makes it count afresh, so a
-        census is never an older cached answer, whoever asked before.
+        Prometheus caches the TSDB status for 30 s under the ``limit`` it was asked with (whole
+        seconds, the 30th included): a limit that no call of the last 31 seconds used
+        (``base + second % 32``) makes it count afresh, so a census is never an older cached answer.
         """
         cap = LIMIT_CAP if version >= LIMIT_CAPPED_SINCE else None
         base = min(self._settings.tsdb_limit, cap) if cap else self._settings.tsdb_limit
-        offset = int(at.timestamp()) % STATUS_CACHE_SECONDS
-        if cap is None or base + STATUS_CACHE_SECONDS - 1 <= cap:
+        offset = int(at.timestamp()) % LIMIT_PERIOD
+        if cap is None or base + LIMIT_PERIOD - 1 <= cap:
             return base + offset
         return max(1, base - offset)
 

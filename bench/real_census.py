@@ -1,0 +1,131 @@
+"""What a census costs a real Prometheus 3.5 holding ~12,000 metric names and ~100,000 series.
+
+A generated exporter (one 60,000-series metric, nine of 2,000, and ~12,000 small ones) is scraped by
+Prometheus 3.5 (``scripts/fetch-servers``). For each way of taking a census, and for the naive
+``count by (__name__) ({__name__=~".+"})``, it measures Prometheus' own CPU seconds (its
+``process_cpu_seconds_total`` before and after, median of several runs, scrapes 30 s apart so that
+ingestion rarely falls inside a run) and the requests made; for whole audit cycles also the
+auditor's time beyond the fetch.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from auditor.collect.census import CensusCollector, Deadline
+from auditor.collect.client import PrometheusClient
+from auditor.demo.exporter import Exporter
+from auditor.domain import utc_now
+from auditor.service import build_auditor
+from auditor.settings import CensusSettings, Settings
+from auditor.store import make_engine, upgrade
+from bench.cycle_worker import TimingTransport
+from tests.support.servers import SERVERS, counted_by_server, truth, wait_until
+
+RUNS = 5
+LIMITS = (100, 1_000, 10_000)
+
+
+def exporter() -> Exporter:
+    shape = Exporter()
+    shape.set("huge_requests_total", labels={"path": 600, "pod": 100})
+    for i in range(9):
+        shape.set(f"large_metric_{i}", labels={"id": 200, "code": 10})
+    for i in range(12_000):
+        shape.set(f"small_metric_{i:05d}", 1 + i % 3)
+    return shape
+
+
+def cpu_seconds(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=30).text
+    for family in text_string_to_metric_families(text):
+        if family.name == "process_cpu_seconds":
+            return float(family.samples[0].value)
+    raise RuntimeError("no process_cpu_seconds_total in Prometheus' /metrics")
+
+
+def prometheus_cost(url: str, operation: Callable[[], int]) -> dict[str, float]:
+    """Median CPU seconds of Prometheus and wall seconds of ``operation`` (which returns its request count)."""
+    cpu, wall, requests = [], [], 0
+    for _ in range(RUNS):
+        time.sleep(1.1)  # another second: the census asks with another limit, never from the 30 s cache
+        before = cpu_seconds(url)
+        started = time.perf_counter()
+        requests = operation()
+        wall.append(time.perf_counter() - started)
+        cpu.append(cpu_seconds(url) - before)
+    return {"prometheus_cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall), "requests": requests}
+
+
+def naive(url: str) -> int:
+    form = {"query": 'count by (__name__) ({__name__=~".+"})'}
+    httpx.post(f"{url}/api/v1/query", data=form, timeout=120).raise_for_status()
+    return 1
+
+
+def census_only(url: str, limit: int) -> Callable[[], int]:
+    def run() -> int:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            client = PrometheusClient(http)
+            CensusCollector(client, CensusSettings(tsdb_limit=limit, chunk_size=1000), utc_now).collect(
+                "bench", Deadline.after(300)
+            )
+            return client.requests
+
+    return run
+
+
+def cycles(url: str, limit: int) -> dict[str, Any]:
+    """Whole audit cycles (census, drill-down, rules; stored in SQLite): the auditor's time beyond the fetch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        upgrade(engine)
+        transport = TimingTransport()
+        settings = Settings(  # type: ignore[call-arg]
+            prometheus_url=url, source="bench", census=CensusSettings(tsdb_limit=limit, chunk_size=1000)
+        )
+        beyond, requests = [], 0
+        with httpx.Client(base_url=url, transport=transport, timeout=120) as http:
+            auditor = build_auditor(settings, http=http, engine=engine)
+            for _ in range(RUNS):
+                time.sleep(1.1)
+                transport.seconds = 0.0
+                before = auditor.prometheus.requests
+                started = time.perf_counter()
+                auditor.run_cycle()
+                beyond.append(time.perf_counter() - started - transport.seconds)
+                requests = auditor.prometheus.requests - before
+        engine.dispose()
+    return {"auditor_beyond_fetch_s": statistics.median(beyond), "cycle_requests": requests}
+
+
+def run() -> dict[str, Any]:
+    server = SERVERS["3.5"]
+    if server.binary is None:
+        raise RuntimeError("Prometheus 3.5 is missing: run scripts/fetch-servers")
+    shape = exporter()
+    shape.start()
+    expected = truth(shape, server)
+    with tempfile.TemporaryDirectory() as tmp:
+        prometheus = server.local(Path(tmp), [shape.target], scrape_interval="30s")
+        with prometheus:
+            wait_until(lambda: counted_by_server(prometheus.url), lambda got: got == expected, 300, "ingestion")
+            results: dict[str, Any] = {
+                "names": len(expected),
+                "series": sum(expected.values()),
+                "naive": prometheus_cost(prometheus.url, lambda: naive(prometheus.url)),
+            }
+            for limit in LIMITS:
+                results[f"limit={limit}"] = prometheus_cost(
+                    prometheus.url, census_only(prometheus.url, limit)
+                ) | cycles(prometheus.url, limit)
+    shape.stop()
+    return results
