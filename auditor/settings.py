@@ -101,17 +101,18 @@ class PrometheusSettings(_Section):
 
 class CensusSettings(_Section):
     tsdb_limit: int = Field(
-        10_000,
+        100,
         ge=1,
         le=1_000_000,
         description=(
             "`limit` of the TSDB status request (Prometheus 2.45+; `topN` on VictoriaMetrics): the metrics of its "
-            "list are counted as head series, any others with queries. Raised by the clock's second modulo 32, so "
-            "that Prometheus' 30 s cache of that answer is never what a census reads; capped at 10,000 from 3.9."
+            "list are counted as head series, any others with queries. A small list plus counts of the long tail "
+            "costs Prometheus least (docs/benchmarks.md). Raised by the clock's second modulo 32, so that "
+            "Prometheus' 30 s cache of that answer is never what a census reads; capped at 10,000 from 3.9."
         ),
     )
     chunk_size: int = Field(
-        200,
+        1_000,
         ge=1,
         le=10_000,
         description=(

@@ -106,6 +106,9 @@ def main() -> int:
             if label == "tsdb_status":
                 example = str(ROOT / "rules" / "budgets.yml")
                 results[f"{label}/postgres + rules/budgets.yml"] = cycle_on_postgres(url, cycles, "--budgets", example)
+                # The default limit (100): the largest metrics from the list, the other 9,900 counted.
+                mixed = cycle_on_postgres(url, cycles, "--tsdb-limit", "100")
+                results["tsdb_status+count (default limit)/postgres"] = mixed
     results["real_census"] = real_census.run()
     results["exposition"] = exposition.run()
     results["rules_diff"] = rules.run()
@@ -168,7 +171,7 @@ def report_real_census(r: dict[str, Any]) -> None:
     for key, row in r.items():
         if key.startswith("limit="):
             table.add_row(
-                f"census, TSDB status {key} + counts", f"{row['prometheus_cpu_s']:.2f} s", f"{row['wall_s']:.2f} s",
+                f"census, TSDB status {key}", f"{row['prometheus_cpu_s']:.2f} s", f"{row['wall_s']:.2f} s",
                 str(row["requests"]), f"{row['auditor_beyond_fetch_s']:.3f} s", str(row["cycle_requests"]),
             )  # fmt: skip
     Console(width=160).print(table)

@@ -30,10 +30,13 @@ class TimingTransport(httpx.HTTPTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
         response = super().handle_request(request)
-        body = response.read()
+        body = response.read()  # decoded: the rebuilt answer must not claim gzip any more
         self.seconds += time.perf_counter() - started
         self.bytes += len(body)
-        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
+        headers = [
+            (k, v) for k, v in response.headers.items() if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 
 def run(url: str, database_url: str, cycles: int, tsdb_limit: int, budgets: str | None = None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """A loopback Prometheus stand-in serving a synthetic census of N metrics, in its own process.
 
-Answers buildinfo, the TSDB status (all N metrics, as 2.45+ does with a large `limit`),
+Answers buildinfo, the TSDB status (the largest `limit` metrics, as 2.45+ does; all N without a `limit`),
 `__name__` label values and `count by (__name__)` instant queries (as the pre-2.45 path asks).
 """
 
@@ -28,23 +28,32 @@ class Bodies:
         self.metrics = synthetic_metrics(count)
         self.buildinfo = _ok({"version": version, "revision": "bench", "branch": "bench", "goVersion": "go"})
         total = sum(self.metrics.values())
-        head = {"numSeries": total, "numLabelPairs": count * 3, "chunkCount": total, "minTime": 0, "maxTime": 1}
-        pairs = [{"name": n, "value": v} for n, v in self.metrics.items()]
-        self.tsdb = _ok(
-            {
-                "headStats": head,
-                "seriesCountByMetricName": pairs,
-                "labelValueCountByLabelName": [{"name": f"label_{i}", "value": 100 - i} for i in range(100)],
-                "memoryInBytesByLabelName": [{"name": f"label_{i}", "value": 10_000 - i} for i in range(100)],
-                "seriesCountByLabelValuePair": [{"name": f"job=j{i}", "value": 1000 - i} for i in range(100)],
-            }
-        )
+        self._head = {"numSeries": total, "numLabelPairs": count * 3, "chunkCount": total, "minTime": 0, "maxTime": 1}
+        self._tsdb: dict[int | None, bytes] = {}
+        self.tsdb = self.tsdb_status(None)
         self.names = _ok(sorted(self.metrics))
         self.config = _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\n"})
         self.labels = _ok(["__name__", "instance", "job", "id"])
         self.rules = _ok({"groups": []})
         self.values = _ok([f"value-{i}" for i in range(50)])
         self.without = _ok({"resultType": "vector", "result": [{"metric": {}, "value": [1.0, "10"]}]})
+
+    def tsdb_status(self, limit: int | None) -> bytes:
+        if limit not in self._tsdb:
+            largest = sorted(self.metrics.items(), key=lambda kv: -kv[1])[:limit]
+            self._tsdb[limit] = self._status([{"name": n, "value": v} for n, v in largest])
+        return self._tsdb[limit]
+
+    def _status(self, pairs: list[dict[str, Any]]) -> bytes:
+        return _ok(
+            {
+                "headStats": self._head,
+                "seriesCountByMetricName": pairs,
+                "labelValueCountByLabelName": [{"name": f"label_{i}", "value": 100 - i} for i in range(100)],
+                "memoryInBytesByLabelName": [{"name": f"label_{i}", "value": 10_000 - i} for i in range(100)],
+                "seriesCountByLabelValuePair": [{"name": f"job=j{i}", "value": 1000 - i} for i in range(100)],
+            }
+        )
 
     def count(self, query: str) -> bytes:
         if query.startswith("count(count without"):
@@ -70,7 +79,12 @@ def serve(port: int, bodies: Bodies) -> None:
         disable_nagle_algorithm = True  # headers and body would otherwise wait for a delayed ACK
 
         def do_GET(self) -> None:
-            path = urlsplit(self.path).path
+            url = urlsplit(self.path)
+            path = url.path
+            if path == "/api/v1/status/tsdb":
+                limit = parse_qs(url.query).get("limit")
+                self._send(bodies.tsdb_status(int(limit[0]) if limit else None))
+                return
             is_values = path.startswith("/api/v1/label/") and path != "/api/v1/label/__name__/values"
             self._send(bodies.values if is_values else routes.get(path))
 

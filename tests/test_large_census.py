@@ -90,7 +90,7 @@ def test_a_census_of_more_than_10000_names_is_exact_stored_rolled_up_and_reporte
     if server.is_prometheus:
         assert (census.method, census.notion) == (CensusMethod.TSDB_STATUS_AND_COUNT, SeriesNotion.MIXED)
         assert "big_sessions" in census.head_metrics
-        assert 1_000 <= len(census.head_metrics) < len(expected), "the list's names are head counts, the rest active"
+        assert 100 <= len(census.head_metrics) < 1_000, "the list's names are head counts, the rest active"
         assert stored.head_metrics == census.head_metrics, "the notion of every count is stored"
     else:
         assert (census.method, census.notion) == (CensusMethod.TSDB_STATUS_BY_MATCH, SeriesNotion.DAY)
@@ -127,7 +127,7 @@ def test_audit_json_shows_the_method_and_the_notion(
     assert document["metrics"][0] == {"name": "big_sessions", "series": 300}
     if server.is_prometheus:
         assert (document["method"], document["notion"]) == ("tsdb_status+count", "mixed")
-        assert document["head_metrics"] >= 1_000
+        assert 100 <= document["head_metrics"] < 1_000
     else:
         assert (document["method"], document["notion"], document["server"]) == (
             "tsdb_status+match", "day", "victoriametrics",
