@@ -143,6 +143,8 @@ def _auditor_env(prometheus_url: str, workdir: Path) -> dict[str, str]:
         "AUDITOR_AUDIT_INTERVAL": "10s",
         "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{listen_port}",
         "AUDITOR_SOURCE": "demo",
+        # The weekly report the daemon writes at start stays in the demo's folder, not the current directory.
+        "AUDITOR_REPORT_DIR": str(workdir / "reports"),
     }
 
 
