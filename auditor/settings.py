@@ -112,7 +112,7 @@ class CensusSettings(_Section):
         ),
     )
     chunk_size: int = Field(
-        1_000,
+        2_000,
         ge=1,
         le=10_000,
         description=(

@@ -190,7 +190,8 @@ def test_chunks_are_bounded_by_count_and_bytes() -> None:
     names = [f"name_{i}" for i in range(1000)]
     chunks = list(chunked(names, 300))
     assert [len(c) for c in chunks] == [300, 300, 300, 100]
-    long_names = ["x" * 10_000 for _ in range(10)]
+    long_names = ["x" * 10_000 for _ in range(20)]
     byte_chunks = list(chunked(long_names, 300))
-    assert all(sum(len(n) + 1 for n in c) <= 32_768 for c in byte_chunks)
-    assert sum(len(c) for c in byte_chunks) == 10
+    assert all(sum(len(n) + 1 for n in c) <= 65_536 for c in byte_chunks)
+    assert [len(c) for c in byte_chunks] == [6, 6, 6, 2]
+    assert sum(len(c) for c in byte_chunks) == 20

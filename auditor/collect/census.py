@@ -37,7 +37,7 @@ LIMIT_CAP = 10_000
 LIMIT_PERIOD = 32
 """Prometheus 2.45+ caches the TSDB status per ``limit`` while fewer than 31 whole seconds (its clock) passed:
 limits that repeat only every 32 seconds of ours never meet that cache, even a second of clock skew apart."""
-_MAX_REGEX_BYTES = 32_768
+_MAX_REGEX_BYTES = 65_536
 _TOO_MANY_SAMPLES = "too many samples"
 
 

@@ -83,7 +83,7 @@ class Drilldown:
         self._endpoints.succeeded("/api/v1/labels")
         stats = {name: LabelStats(len(self._client.label_values(name, match))) for name in names}
         if names:
-            self._endpoints.succeeded("/api/v1/label/_/values")
+            self._endpoints.succeeded(f"/api/v1/label/{names[-1]}/values")
         if offender and stats:
             worst = max(stats, key=lambda name: stats[name].values)
             stats[worst] = LabelStats(stats[worst].values, self._series_without(metric, worst, at))

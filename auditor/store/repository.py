@@ -26,6 +26,7 @@ from auditor.domain import (
     HistoryPoint,
     LabelStats,
     SeriesNotion,
+    ServerKind,
     SnapshotSummary,
     floor_to,
 )
@@ -275,6 +276,8 @@ class Store:
                 metrics={},
                 tsdb_truncated=snapshot.tsdb_truncated,
                 stale_names=snapshot.stale_names,
+                # Only VictoriaMetrics counts the series of a day: the notion tells the server apart.
+                server=ServerKind.VICTORIAMETRICS if snapshot.notion == SeriesNotion.DAY else ServerKind.PROMETHEUS,
             )
             snapshot_id, pruned = snapshot.id, snapshot.raw_pruned
         rows = self._rollup_rows(source, census) if pruned else self.metric_rows(snapshot_id)
