@@ -38,6 +38,10 @@ LIMIT_PERIOD = 32
 """Prometheus 2.45+ caches the TSDB status per ``limit`` while fewer than 31 whole seconds (its clock) passed:
 limits that repeat only every 32 seconds of ours never meet that cache, even a second of clock skew apart."""
 _MAX_REGEX_BYTES = 65_536
+_ASKED: dict[str, int] = {}
+"""Server URL -> the TSDB-status limit this process asked it with last. Prometheus keeps one cached answer
+per server, whichever auditor object asked: this memory is the process's, not one collector's."""
+_ASKED_LOCK = threading.Lock()
 _TOO_MANY_SAMPLES = "too many samples"
 
 
@@ -82,7 +86,7 @@ class CensusCollector:
         version = self._client.buildinfo()
         collected_at = self._clock()
         deadline.check()
-        limit = self.limit(version.version_tuple, collected_at)
+        limit = self._fresh_limit(version.version_tuple, collected_at)
         status = self._client.tsdb_status(limit=limit)
         if status.server is ServerKind.VICTORIAMETRICS:
             counts = self._from_victoria(status, limit, deadline)
@@ -105,19 +109,31 @@ class CensusCollector:
             server=status.server,
         )
 
-    def limit(self, version: tuple[int, int, int], at: datetime) -> int:
+    def limit(self, version: tuple[int, int, int], at: datetime, repeat: bool = False) -> int:
         """The configured ``limit``, capped where the server refuses more, moved by the clock's second.
 
         Prometheus caches the TSDB status for 30 s under the ``limit`` it was asked with (whole
         seconds, the 30th included): a limit that no call of the last 31 seconds used
         (``base + second % 32``) makes it count afresh, so a census is never an older cached answer.
+        ``repeat``: a second census within the same second takes the next 32 limits instead.
         """
         cap = LIMIT_CAP if version >= LIMIT_CAPPED_SINCE else None
         base = min(self._settings.tsdb_limit, cap) if cap else self._settings.tsdb_limit
-        offset = int(at.timestamp()) % LIMIT_PERIOD
-        if cap is None or base + LIMIT_PERIOD - 1 <= cap:
+        offset = int(at.timestamp()) % LIMIT_PERIOD + (LIMIT_PERIOD if repeat else 0)
+        if cap is None or base + 2 * LIMIT_PERIOD - 1 <= cap:
             return base + offset
         return max(1, base - offset)
+
+    def _fresh_limit(self, version: tuple[int, int, int], at: datetime) -> int:
+        """``limit``, unless this process asked this server with that limit last (within the same second)."""
+        limit = self.limit(version, at)
+        if version < LIMIT_SINCE:
+            return limit  # no cache to dodge (and VictoriaMetrics claims 2.24)
+        with _ASKED_LOCK:
+            if _ASKED.get(self._client.base_url) == limit:
+                limit = self.limit(version, at, repeat=True)
+            _ASKED[self._client.base_url] = limit
+        return limit
 
     def _from_tsdb_status(self, status: TsdbStatus, limit: int, at: datetime, deadline: Deadline) -> _Counts:
         metrics = dict(status.series_count_by_metric_name)
@@ -187,6 +203,12 @@ class CensusCollector:
             log.info("count query over %d names hit query.max-samples; splitting", len(names))
             return self._count_chunk(names[:half], at, deadline) | self._count_chunk(names[half:], at, deadline)
         return {labels.get("__name__", ""): int(value) for labels, value in vector if value > 0}
+
+
+def forget_limits() -> None:
+    """Forget the limits this process asked with, as a new process would (tests that assert a limit)."""
+    with _ASKED_LOCK:
+        _ASKED.clear()
 
 
 def count_query(names: Sequence[str]) -> str:

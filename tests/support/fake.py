@@ -57,6 +57,9 @@ def rules(groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
+    from auditor.collect.census import forget_limits
+
+    forget_limits()  # every test talks to the same BASE, as if it were a new process
     router = respx.MockRouter(base_url=BASE, assert_all_called=True, assert_all_mocked=True)
     yield router
     router.assert_all_called()
