@@ -107,8 +107,9 @@ class CensusSettings(_Section):
         description=(
             "`limit` of the TSDB status request (Prometheus 2.45+; `topN` on VictoriaMetrics): the metrics of its "
             "list are counted as head series, any others with queries. A small list plus counts of the long tail "
-            "costs Prometheus least (docs/benchmarks.md). Raised by the clock's second modulo 32 (and by 32 more for a second census in the same second), so that "
-            "Prometheus' 30 s cache of that answer is never what a census reads; capped at 10,000 from 3.9."
+            "costs Prometheus least (docs/benchmarks.md). Raised by the clock's second modulo 32 (by 32 more for "
+            "a second census in the same second), so that Prometheus' 30 s cache of that answer is never what a "
+            "census reads; capped at 10,000 from 3.9."
         ),
     )
     chunk_size: int = Field(

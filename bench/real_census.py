@@ -5,8 +5,8 @@ problem has, nine of 2,000, and ~12,000 small ones) is scraped by
 Prometheus 3.5 (``scripts/fetch-servers``). For each way of taking a census, and for the naive
 ``count by (__name__) ({__name__=~".+"})``, it measures Prometheus' own CPU seconds (its
 ``process_cpu_seconds_total`` before and after, median of 15 runs, scrapes 30 s apart so that
-ingestion rarely falls inside a run; the counter ticks in 10 ms, so single runs move by that much) and the requests made; for whole audit cycles also the
-auditor's time beyond the fetch.
+ingestion rarely falls inside a run; the counter ticks in 10 ms, so single runs move by that much) and
+the requests made; for whole audit cycles also the auditor's time beyond the fetch.
 """
 
 from __future__ import annotations
