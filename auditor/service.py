@@ -265,10 +265,11 @@ class Auditor:
         """The global interval, stored with each rule version and needed by the drift check.
 
         Read again only when the loaded rules change (a new global interval changes the intervals
-        Prometheus reports for the groups without one) or when drift is checked.
+        Prometheus reports for the groups without one), when drift is checked, or until it was read once.
         """
         fingerprint = live.fingerprint()
-        if fingerprint != self._interval_of[0] or self.desired_rules is not None:
+        known = fingerprint == self._interval_of[0] and self._interval_of[1] is not None
+        if not known or self.desired_rules is not None:
             interval = self.endpoints.call(
                 "/api/v1/status/config", self.prometheus.evaluation_interval, "the drift check and rule versions"
             )
