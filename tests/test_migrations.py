@@ -137,3 +137,42 @@ def test_downgrading_change_only_rows_makes_every_cycle_whole(database_url: str)
         whole[i] = {name: series for when, name, series in rows if when == at}
     assert whole == cycles
     engine.dispose()
+
+
+def test_downgrading_row_notions_leaves_a_schema_the_older_auditor_reads(database_url: str) -> None:
+    """0008: mixed cycles fall back to head, VictoriaMetrics' day rollups go, and older downgrades still work."""
+    from dataclasses import replace
+
+    from auditor.domain import CensusMethod, SeriesNotion
+    from auditor.store.compaction import Retention, compact
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    store = Store(engine)
+    hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    mixed = replace(
+        census({"big": 100, "tail": 5}, hour),
+        method=CensusMethod.TSDB_STATUS_AND_COUNT,
+        notion=SeriesNotion.MIXED,
+        head_metrics=frozenset({"big"}),
+    )
+    store.save_census(mixed, "u", 0.1)
+    day = replace(census({"vm_metric": 7}, hour, source="vm"), notion=SeriesNotion.DAY)
+    store.save_census(day, "u", 0.1)
+    compact(store, hour + timedelta(hours=3), Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)))
+    assert store.rollup_values("vm", "day", "hour", hour, MetricRollup.max_series) == {"vm_metric": 7}
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT DISTINCT notion FROM snapshots")).scalars()) == ["head"]
+        assert "notion" not in {c["name"] for c in inspect(conn).get_columns("metric_series")}
+        assert sorted(conn.execute(text("SELECT DISTINCT notion FROM metric_rollups")).scalars()) == [1, 2]
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")  # 0006's downgrade knows only the codes of head and active
+    with engine.connect() as conn:
+        notions = sorted(conn.execute(text("SELECT DISTINCT notion FROM metric_rollups")).scalars())
+    assert notions == ["active", "head"]
+    engine.dispose()
