@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -135,10 +135,10 @@ class Census:
             return self.notion
         return SeriesNotion.HEAD if metric in self.head_metrics else SeriesNotion.ACTIVE
 
-    def by_notion(self) -> dict[SeriesNotion, list[str]]:
-        """Metric names grouped by the notion of their count (one group unless the census is mixed)."""
+    def by_notion(self, metrics: Iterable[str] | None = None) -> dict[SeriesNotion, list[str]]:
+        """Metric names (this census's, or ``metrics``) grouped by the notion of their count here."""
         groups: dict[SeriesNotion, list[str]] = {}
-        for metric in self.metrics:
+        for metric in self.metrics if metrics is None else metrics:
             groups.setdefault(self.notion_of(metric), []).append(metric)
         return groups
 

@@ -5,7 +5,7 @@ other name is quoted inside the braces, as Prometheus 3 documents::
 
     metric_selector("http_requests_total")             # 'http_requests_total'
     metric_selector("http.server.active_requests")     # '{"http.server.active_requests"}'
-    label_list(["route", "url.scheme"])                # 'route, "url.scheme"'
+    label("url.scheme")                                # '"url.scheme"'
     quote_meta("http.server.active_requests")          # 'http\\.server\\.active_requests'
 """
 
@@ -70,7 +70,3 @@ def names_regex_selector(names: Iterable[str]) -> str:
 def label(name: str) -> str:
     """A label name in a grouping (``by``/``without``) or matcher: bare, or quoted."""
     return name if is_legacy_label(name) else string(name)
-
-
-def label_list(names: Iterable[str]) -> str:
-    return ", ".join(label(name) for name in names)

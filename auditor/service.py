@@ -251,7 +251,8 @@ class Auditor:
             return None, None
         self._log_rule_errors(loaded)
         live = from_loaded(loaded, "live")
-        interval = self._evaluation_interval(live)
+        fingerprint = live.fingerprint()  # the global interval is not part of it
+        interval = self._evaluation_interval(fingerprint)
         live = replace(live, evaluation_interval=interval)
         drift = None
         if self.desired_rules is not None and interval is not None:
@@ -259,15 +260,14 @@ class Auditor:
             drift = diff_rules(comparable_live, desired)
         kinds = Counter(rule.kind for rule in live.rules())
         unhealthy = sum(1 for g in loaded for r in g.rules if r.health == "err")
-        return live, RulesState(live.fingerprint(), dict(kinds), unhealthy, drift)
+        return live, RulesState(fingerprint, dict(kinds), unhealthy, drift)
 
-    def _evaluation_interval(self, live: RuleSet) -> float | None:
+    def _evaluation_interval(self, fingerprint: str) -> float | None:
         """The global interval, stored with each rule version and needed by the drift check.
 
         Read again only when the loaded rules change (a new global interval changes the intervals
         Prometheus reports for the groups without one), when drift is checked, or until it was read once.
         """
-        fingerprint = live.fingerprint()
         known = fingerprint == self._interval_of[0] and self._interval_of[1] is not None
         if not known or self.desired_rules is not None:
             interval = self.endpoints.call(

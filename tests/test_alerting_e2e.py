@@ -23,7 +23,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from tests.conftest import missing
 from tests.support.alertmanager import LocalAlertmanager, WebhookReceiver
-from tests.support.servers import FETCH_HINT, PROMETHEUS_VERSIONS, SERVERS
+from tests.support.servers import PROMETHEUS_VERSIONS, require
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +73,7 @@ def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
     version: str, tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
 ) -> None:
     """The shipped alert rules load and fire on each Prometheus the auditor supports."""
-    binary = SERVERS[version].binary
-    if binary is None:
-        missing(f"Prometheus {version} ({FETCH_HINT})")
+    binary = require(version).binary
     exporter = Exporter()
     exporter.set("user_sessions", 50, label="user_id")
     exporter.start()

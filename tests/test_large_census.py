@@ -29,13 +29,11 @@ from auditor.service import build_auditor
 from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.conftest import missing
 from tests.support.servers import (
-    FETCH_HINT,
-    SERVERS,
     LocalVictoriaMetrics,
     Server,
     counted_by_server,
+    require,
     truth,
     wait_until,
 )
@@ -54,9 +52,7 @@ METHOD = {
 def large(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, LocalPrometheus | LocalVictoriaMetrics, Exporter]]:
-    server = SERVERS[request.param]
-    if server.binary is None:
-        missing(f"{server.kind} {server.name} ({FETCH_HINT})")
+    server = require(request.param)
     exporter = Exporter()
     for i in range(NAMES):
         exporter.set(f"tail_metric_{i:05d}", 1 + i % 3)

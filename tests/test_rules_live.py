@@ -17,8 +17,7 @@ from auditor.demo.prometheus import LocalPrometheus
 from auditor.service import build_auditor
 from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
-from tests.conftest import missing
-from tests.support.servers import FETCH_HINT, PROMETHEUS_VERSIONS, SERVERS, counted_by_server, wait_until
+from tests.support.servers import PROMETHEUS_VERSIONS, counted_by_server, require, wait_until
 
 pytestmark = pytest.mark.prometheus
 
@@ -60,9 +59,7 @@ def ruled_prometheus(
     rule_file: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LocalPrometheus]:
-    server = SERVERS[request.param]
-    if server.binary is None:
-        missing(f"Prometheus {server.name} ({FETCH_HINT})")
+    server = require(request.param)
     prom = LocalPrometheus(
         tmp_path_factory.mktemp(f"ruled-{server.name}"),
         [rules_exporter.target],

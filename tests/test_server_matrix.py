@@ -28,13 +28,11 @@ from auditor.reporting import gather, range_period
 from auditor.service import build_auditor
 from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store, make_engine, upgrade
-from tests.conftest import missing
 from tests.support.servers import (
-    FETCH_HINT,
-    SERVERS,
     LocalVictoriaMetrics,
     Server,
     counted_by_server,
+    require,
     truth,
     wait_until,
 )
@@ -70,9 +68,7 @@ class Served:
 
 @pytest.fixture(scope="module", params=list(EXPECTED))
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = SERVERS[request.param]
-    if server.binary is None:
-        missing(f"{server.kind} {server.name} ({FETCH_HINT})")
+    server = require(request.param)
     exporter = Exporter()
     exporter.start()
     running = server.local(tmp_path_factory.mktemp(f"server-{server.name}"), [exporter.target])

@@ -25,8 +25,7 @@ from auditor.evaluate.suggestions import suggest
 from auditor.service import build_auditor
 from auditor.settings import CensusSettings, DrilldownSettings, Settings
 from auditor.store import Store
-from tests.conftest import missing
-from tests.support.servers import FETCH_HINT, SERVERS, counted_by_server, truth, wait_until
+from tests.support.servers import SERVERS, counted_by_server, require, truth, wait_until
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 DOTTED = "http.server.active_requests"
@@ -48,10 +47,7 @@ def exporter() -> Iterator[Exporter]:
 
 
 def start_35(workdir: Path, exporter: Exporter, **options: object) -> LocalPrometheus:
-    server = SERVERS["3.5"]
-    if server.binary is None:
-        missing(f"Prometheus 3.5 ({FETCH_HINT})")
-    running = server.local(workdir, [exporter.target], **options)
+    running = require("3.5").local(workdir, [exporter.target], **options)
     assert isinstance(running, LocalPrometheus)
     running.start()
     return running

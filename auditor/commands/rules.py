@@ -35,7 +35,9 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
         store = open_store(stack, settings) if args.old.startswith("@") or args.new.startswith("@") else None
         old = resolve(args.old, prometheus=live, store=store)
         new = resolve(args.new, prometheus=live, store=store)
-        interval = estimate.evaluation_interval() if estimate and not (old.loaded and new.loaded) else None
+        # A loaded side carries its own interval; the estimate server's stands in only where none does.
+        known = (old.loaded and new.loaded) or any(side.evaluation_interval is not None for side in (old, new))
+        interval = estimate.evaluation_interval() if estimate and not known else None
         old, new = comparable(old, new, interval)
         result = diff(old, new)
         impacts = ImpactEstimator(estimate, utc_now()).assess(result) if estimate else None

@@ -9,32 +9,22 @@ exporter.wait_for_scrapes(2)                          # Prometheus has ingested 
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from auditor.promql import is_legacy_metric, string
+from auditor.promql import label as promql_label
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-_LEGACY_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-
-def _quoted(name: str) -> str:
-    return json.dumps(name, ensure_ascii=False)
-
-
-def _label(name: str) -> str:
-    """A label name as the text format writes it: bare when it is a legacy name, else quoted."""
-    return name if _LEGACY_LABEL.fullmatch(name) else _quoted(name)
 
 
 def _family(name: str) -> str:
     """A metric name in ``# HELP``/``# TYPE`` lines: bare when it is a legacy name, else quoted."""
-    return name if _LEGACY_NAME.fullmatch(name) else _quoted(name)
+    return name if is_legacy_metric(name) else string(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +39,14 @@ class MetricShape:
 
     def lines(self, name: str) -> Iterator[str]:
         """Sample lines; a UTF-8 name goes inside the braces, quoted (Prometheus 3's text format)."""
-        ranges = [[f'{_label(label)}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
-        legacy = _LEGACY_NAME.fullmatch(name) is not None
+        # The text format writes label names as PromQL matchers do: bare, or quoted when not legacy.
+        ranges = [[f'{promql_label(label)}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
+        legacy = is_legacy_metric(name)
         for combination in itertools.product(*ranges):
             if legacy:
                 yield f"{name}{{{','.join(combination)}}} 1"
             else:
-                yield f"{{{','.join((_quoted(name), *combination))}}} 1"
+                yield f"{{{','.join((string(name), *combination))}}} 1"
 
 
 class Exporter:

@@ -96,7 +96,7 @@ def _recording_rule(metric: str, label: str) -> str:
     suffix = "rate5m" if metric.endswith("_total") else "sum"
     record = f"{metric}:without_{label}:{suffix}"
     expr = f"sum without ({promql_label(label)}) ({inner})"
-    if metric_selector(metric) == metric and is_legacy_label(label):
+    if series == metric and is_legacy_label(label):
         return f"- record: {record}\n  expr: {expr}\n"
     return f"- record: {_yaml(record)}\n  expr: {_yaml(expr)}\n"
 

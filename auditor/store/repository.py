@@ -210,12 +210,9 @@ class Store:
         self, census: Census, metrics: Sequence[str], since: datetime, bucket: float = 3600.0
     ) -> dict[str, list[tuple[float, float]]]:
         """``hourly_max`` of each metric in the notion of its count in ``census``: like with like."""
-        groups: dict[str, list[str]] = {}
-        for metric in metrics:
-            groups.setdefault(census.notion_of(metric).value, []).append(metric)
         out: dict[str, list[tuple[float, float]]] = {}
-        for notion, names in groups.items():
-            out.update(self.hourly_max(census.source, notion, names, since, bucket))
+        for notion, names in census.by_notion(metrics).items():
+            out.update(self.hourly_max(census.source, notion.value, names, since, bucket))
         return out
 
     def _known_ids(self, conn: Connection, metrics: Iterable[str]) -> dict[str, int]:

@@ -23,6 +23,7 @@ import yaml
 
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import SCRAPE_SERIES, LocalPrometheus, LocalServer
+from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("AUDITOR_SERVERS_DIR", ROOT / ".cache" / "servers"))
@@ -67,6 +68,14 @@ SERVERS = {
     "vm": Server("vm", "victoriametrics", _cached("victoria-metrics", "victoria-metrics")),
 }
 PROMETHEUS_VERSIONS = ("2.42", "2.53", "3.5")
+
+
+def require(name: str) -> Server:
+    """The server ``name`` of the matrix; its test is skipped locally, and fails in CI, when it is not fetched."""
+    server = SERVERS[name]
+    if server.binary is None:
+        missing(f"{server.kind} {server.name} ({FETCH_HINT})")
+    return server
 
 
 class LocalVictoriaMetrics(LocalServer):
