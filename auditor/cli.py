@@ -1,7 +1,8 @@
 """``metrics-auditor``: the command line (DESIGN 3.1).
 
 Errors from the project's tree become one line on stderr and the exit code the
-error class names (2 input, 3 Prometheus, 4 database); ``--debug`` adds the traceback.
+error class names (2 input, 3 Prometheus, 4 database); anything else is a bug: one line and
+exit 70 (``EX_SOFTWARE``), never 1, which a CI gate reads as "findings". ``--debug`` adds the traceback.
 Each command's module (``auditor/commands/``) is imported only when it runs.
 """
 
@@ -24,6 +25,8 @@ from auditor.errors import AuditorError
 from auditor.settings import Settings, load_settings
 
 log = logging.getLogger("auditor")
+INTERNAL_ERROR = 70
+"""``EX_SOFTWARE`` (sysexits.h): a bug, not an input error (2) nor a finding (1)."""
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
@@ -46,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (`| head`) went away: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # the boundary: an unexpected error must not read as findings (exit 1)
+        log.debug("unexpected error", exc_info=True)
+        hint = "" if args.debug else "; rerun with --debug for the traceback"
+        print(f"metrics-auditor: internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 def _handler(name: str) -> Handler:

@@ -160,6 +160,8 @@ class LoadedRule:
     duration_seconds: float = 0.0
     """``for`` of an alerting rule."""
     annotations: dict[str, str] = field(default_factory=dict)
+    keep_firing_for_seconds: float = 0.0
+    """``keep_firing_for`` of an alerting rule (Prometheus 2.42+)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,17 +17,25 @@ _UNITS_MS = {
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse a Prometheus duration.
+def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
+    """Parse a Prometheus duration; zero (``0``, ``0s``, ``0m``) only with ``allow_zero``.
+
+    Settings and budgets need a positive duration; a rule file's ``for: 0s`` is valid and means "none".
 
     >>> parse_duration("1h30m")
     datetime.timedelta(seconds=5400)
+    >>> parse_duration("0", allow_zero=True)
+    datetime.timedelta(0)
     """
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None or not any(match.groups()):
+    stripped = text.strip()
+    match = _DURATION.match(stripped)
+    if stripped == "0":  # Prometheus accepts a bare zero, and only zero, without a unit
+        total_ms = 0
+    elif not stripped or match is None or not any(match.groups()):
         raise ValueError(f"invalid duration {text!r}: use a Prometheus duration such as 30s, 5m, 1h30m or 7d")
-    total_ms = sum(int(n) * ms for n, ms in zip(match.groups(), _UNITS_MS.values(), strict=True) if n)
-    if total_ms == 0:
+    else:
+        total_ms = sum(int(n) * ms for n, ms in zip(match.groups(), _UNITS_MS.values(), strict=True) if n)
+    if total_ms == 0 and not allow_zero:
         raise ValueError(f"invalid duration {text!r}: must be greater than zero")
     return timedelta(milliseconds=total_ms)
 

@@ -70,3 +70,42 @@ def names_regex_selector(names: Iterable[str]) -> str:
 def label(name: str) -> str:
     """A label name in a grouping (``by``/``without``) or matcher: bare, or quoted."""
     return name if is_legacy_label(name) else string(name)
+
+
+def raw_strings_quoted(expr: str) -> str:
+    """``expr`` with every raw (backtick) string written as a double-quoted one, which means the same.
+
+    promql-parser (0.12) applies escape sequences inside raw strings, so ``le=~`1(\\.0)?``` fails with
+    "unknown escape sequence" although Prometheus takes it (and re-prints it double-quoted). Comments
+    and the other strings are skipped, so a backtick inside them is left alone.
+
+    >>> raw_strings_quoted(r'label_replace(x, "a", "$1", "b", `(\\d+)`) # `c`')
+    'label_replace(x, "a", "$1", "b", "(\\\\\\\\d+)") # `c`'
+    """
+    if "`" not in expr:
+        return expr
+    out: list[str] = []
+    i, n = 0, len(expr)
+    while i < n:
+        end = _token_end(expr, i)
+        token = expr[i:end]
+        out.append(string(token[1:-1]) if token.startswith("`") and token.endswith("`") and len(token) > 1 else token)
+        i = end
+    return "".join(out)
+
+
+def _token_end(expr: str, i: int) -> int:
+    """End of the comment or string that starts at ``i``, else ``i + 1``."""
+    char = expr[i]
+    if char == "#":
+        newline = expr.find("\n", i)
+        return len(expr) if newline < 0 else newline
+    if char == "`":
+        close = expr.find("`", i + 1)
+        return len(expr) if close < 0 else close + 1
+    if char in "\"'":
+        j = i + 1
+        while j < len(expr) and expr[j] != char:
+            j += 2 if expr[j] == "\\" else 1
+        return min(j + 1, len(expr))
+    return i + 1

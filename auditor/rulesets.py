@@ -11,6 +11,7 @@ re-prints. Group labels (Prometheus 3.x) are merged into each rule's labels, as 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -18,14 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import promql_parser
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from auditor.domain import LoadedRuleGroup
 from auditor.durations import format_duration, parse_duration
 from auditor.errors import ConfigError, RuleError
+from auditor.promql import raw_strings_quoted
 from auditor.yamlfile import YamlDocument, load_yaml, parse_yaml, validation_messages
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -37,35 +39,38 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _null_as_empty(value: object) -> object:
+    """Go decodes a YAML null into an empty string, as Prometheus reads it."""
+    return "" if value is None else value
+
+
+Text = Annotated[str, BeforeValidator(_null_as_empty)]
+TextMap = Annotated[dict[Text, Text], BeforeValidator(lambda v: {} if v is None else v)]
+
+
 class _RuleModel(_Strict):
-    record: str | None = Field(None, min_length=1)
-    alert: str | None = Field(None, min_length=1)
-    expr: str | int | float
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    record: Text = ""
+    alert: Text = ""
+    expr: Text = ""
+    labels: TextMap = Field(default_factory=dict)
+    annotations: TextMap = Field(default_factory=dict)
     for_: str | None = Field(None, alias="for")
     keep_firing_for: str | None = None
 
-    @model_validator(mode="after")
-    def _record_or_alert(self) -> _RuleModel:
-        if (self.record is None) == (self.alert is None):
-            raise ValueError("each rule needs exactly one of `record` or `alert`")
-        if self.record is not None and (self.annotations or self.for_):
-            raise ValueError("a recording rule takes no `for` or `annotations`")
-        return self
-
 
 class _GroupModel(_Strict):
-    name: str = Field(min_length=1)
+    name: Text = ""
     interval: str | None = None
-    limit: int = Field(0, ge=0)
-    labels: dict[str, str] = Field(default_factory=dict)
+    limit: Annotated[int, BeforeValidator(lambda v: 0 if v is None else v)] = 0
+    labels: TextMap = Field(default_factory=dict)
     query_offset: str | None = None
-    rules: list[_RuleModel] = Field(default_factory=list)
+    rules: Annotated[list[_RuleModel], BeforeValidator(lambda v: [] if v is None else v)] = Field(default_factory=list)
 
 
 class _FileModel(_Strict):
-    groups: list[_GroupModel] = Field(default_factory=list)
+    groups: Annotated[list[_GroupModel], BeforeValidator(lambda v: [] if v is None else v)] = Field(
+        default_factory=list
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +83,23 @@ class Rule:
     """Canonical print of the parsed expression."""
     labels: dict[str, str] = field(default_factory=dict)
     for_: str = ""
+    """An alerting rule's ``for``, in its shortest spelling; empty when zero or unset."""
     annotations: dict[str, str] = field(default_factory=dict)
     where: str = ""
     """``FILE:LINE`` of the rule, when it came from a file."""
+    keep_firing_for: str = ""
+    """An alerting rule's ``keep_firing_for`` (Prometheus 2.42+), like ``for_``."""
 
     def inputs(self) -> list[str]:
         """Metric names the expression reads."""
         return input_metrics(self.expr)
 
     def comparable(self) -> dict[str, Any]:
-        return {"expr": self.expr, "labels": self.labels, "for": self.for_, "annotations": self.annotations}
+        """What a rule means; ``keep_firing_for`` only when set, so sets without it keep their fingerprint."""
+        fields = {"expr": self.expr, "labels": self.labels, "for": self.for_, "annotations": self.annotations}
+        if self.keep_firing_for:
+            fields["keep_firing_for"] = self.keep_firing_for
+        return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +110,9 @@ class Group:
     """Seconds; None when the file leaves it to the global ``evaluation_interval``."""
     limit: int = 0
     file: str = ""
+    """The file the group is defined in: Prometheus keys groups by file and name."""
+    query_offset: float | None = None
+    """Seconds (Prometheus 2.53+); None when unset, or unknown (``/api/v1/rules`` does not report it)."""
 
 
 @dataclass(frozen=True)
@@ -112,49 +127,57 @@ class RuleSet:
     def rules(self) -> list[Rule]:
         return [rule for group in self.groups for rule in group.rules]
 
-    def group(self, name: str) -> Group | None:
-        return next((g for g in self.groups if g.name == name), None)
+    def group_of(self, rule: Rule) -> Group | None:
+        """The group holding this very rule (group names repeat across files)."""
+        return next((g for g in self.groups if any(r is rule for r in g.rules)), None)
 
     def with_default_interval(self, seconds: float) -> RuleSet:
         """Groups without an interval get the server's global ``evaluation_interval``."""
         groups = tuple(replace(g, interval=seconds) if g.interval is None else g for g in self.groups)
         return replace(self, groups=groups)
 
+    def without_query_offsets(self) -> RuleSet:
+        """Compared with a loaded set, whose offsets Prometheus does not report."""
+        return replace(self, groups=tuple(replace(g, query_offset=None) for g in self.groups))
+
     def only(self, kinds: Iterable[str]) -> RuleSet:
         wanted = set(kinds)
         groups = tuple(replace(g, rules=tuple(r for r in g.rules if r.kind in wanted)) for g in self.groups)
         return replace(self, groups=tuple(g for g in groups if g.rules))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, files: bool = False) -> dict[str, Any]:
         """Canonical form: the same rules give the same document, whatever the files or their order."""
-        groups = sorted(self.groups, key=lambda g: g.name)
-        return {
-            "groups": [
-                {
-                    "name": g.name,
-                    "interval": g.interval,
-                    "limit": g.limit,
-                    "rules": [
-                        {"kind": r.kind, "name": r.name, **r.comparable()}
-                        for r in sorted(g.rules, key=lambda r: (r.kind, r.name, r.expr))
-                    ],
-                }
-                for g in groups
-            ]
-        }
+        groups = [_group_json(g, files) for g in self.groups]
+        return {"groups": sorted(groups, key=lambda g: (g["name"], json.dumps(g, sort_keys=True)))}
 
     def fingerprint(self) -> str:
         canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _group_json(group: Group, files: bool) -> dict[str, Any]:
+    rules = [{"kind": r.kind, "name": r.name, **r.comparable()} for r in group.rules]
+    document: dict[str, Any] = {
+        "name": group.name,
+        "interval": group.interval,
+        "limit": group.limit,
+        "rules": sorted(rules, key=lambda r: (r["kind"], r["name"], r["expr"], json.dumps(r, sort_keys=True))),
+    }
+    if group.query_offset is not None:
+        document["query_offset"] = group.query_offset
+    if files:
+        document["file"] = group.file
+    return document
+
+
+@functools.lru_cache(maxsize=65_536)
 def normalise(expr: str) -> str:
     """Canonical print of a PromQL expression; raises ``ValueError`` when it does not parse.
 
     >>> normalise("sum(x) by (a)") == normalise("sum by (a) (x)")
     True
     """
-    return " ".join(promql_parser.parse(expr).prettify().split())
+    return " ".join(promql_parser.parse(raw_strings_quoted(expr)).prettify().split())
 
 
 def input_metrics(expr: str) -> list[str]:
@@ -178,7 +201,7 @@ def input_metrics(expr: str) -> list[str]:
             if name and name not in names:
                 names.append(name)
 
-    promql_parser.walk(promql_parser.parse(expr), visit)
+    promql_parser.walk(promql_parser.parse(raw_strings_quoted(expr)), visit)
     return names
 
 
@@ -224,14 +247,15 @@ def _git(repo: Path | None, *args: str) -> str:
 
 
 def _load_file(path: Path) -> RuleSet:
-    return _from_document(load_yaml(path, error=RuleError), str(path))
+    return _from_document(load_yaml(path, error=RuleError, text_scalars=True), str(path))
 
 
 def _parse_file(text: str, name: str) -> RuleSet:
-    return _from_document(parse_yaml(text, Path(name), RuleError), name)
+    return _from_document(parse_yaml(text, Path(name), RuleError, text_scalars=True), name)
 
 
 def _from_document(doc: YamlDocument, name: str) -> RuleSet:
+    """One file's groups, checked as Prometheus checks them: every problem is reported, with its line."""
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise RuleError(f"{name}:1: a rule file is a mapping with `groups`")
@@ -239,57 +263,130 @@ def _from_document(doc: YamlDocument, name: str) -> RuleSet:
         model = _FileModel.model_validate(data)
     except ValidationError as exc:
         raise RuleError("\n".join(validation_messages(exc, doc))) from exc
-    errors: list[str] = []
-    groups = tuple(_group(doc, index, g, name, errors) for index, g in enumerate(model.groups))
-    if errors:
-        raise RuleError("\n".join(errors))
+    checker = _Checker(doc)
+    groups = tuple(checker.group(index, g, name) for index, g in enumerate(model.groups))
+    if checker.errors:
+        raise RuleError("\n".join(checker.errors))
     return RuleSet(groups, name)
 
 
-def _group(doc: YamlDocument, gi: int, model: _GroupModel, name: str, errors: list[str]) -> Group:
-    rules = []
-    records: dict[str, str] = {}
-    for ri, rule in enumerate(model.rules):
-        where = doc.where(("groups", gi, "rules", ri))
+class _Checker:
+    """Builds one file's groups and collects what Prometheus would refuse in it, each at its line."""
+
+    def __init__(self, doc: YamlDocument) -> None:
+        self.doc = doc
+        self.errors: list[str] = []
+        self._names: dict[str, int] = {}
+
+    def problem(self, loc: tuple[int | str, ...], message: str) -> None:
+        self.errors.append(f"{self.doc.where(loc)}: {message}")
+
+    def group(self, gi: int, model: _GroupModel, file: str) -> Group:
+        loc: tuple[int | str, ...] = ("groups", gi)
+        if not model.name:
+            self.problem(loc, f"groups.{gi}: a group needs a `name`")
+        elif model.name in self._names:
+            first = self.doc.line_of(("groups", self._names[model.name]))
+            self.problem((*loc, "name"), f"group {model.name!r} is repeated in the same file (first at line {first})")
+        self._names.setdefault(model.name, gi)
+        interval = self.duration((*loc, "interval"), model.interval)
+        offset = self.duration((*loc, "query_offset"), model.query_offset)
+        self.labels((*loc, "labels"), model.labels, f"group {model.name!r}")
+        rules = tuple(
+            rule for ri, r in enumerate(model.rules) if (rule := self.rule((*loc, "rules", ri), model, r)) is not None
+        )
+        seconds = interval.total_seconds() if interval else None  # 0 or unset: the global interval
+        offset_seconds = offset.total_seconds() if offset is not None else None  # an explicit 0s overrides the global
+        return Group(model.name, rules, seconds, model.limit, file, offset_seconds)
+
+    def rule(self, loc: tuple[int | str, ...], group: _GroupModel, model: _RuleModel) -> Rule | None:
+        name = model.record or model.alert
+        title = f"group {group.name!r}, rule {int(loc[-1]) + 1}" + (f", {name!r}" if name else "")
+        for_ = self.duration((*loc, "for"), model.for_)
+        keep = self.duration((*loc, "keep_firing_for"), model.keep_firing_for)
+        if not self._kind_and_fields(loc, title, model, for_, keep):
+            return None
+        self.labels((*loc, "labels"), model.labels, title)
+        if model.alert:
+            self.templates(loc, title, model)
+        expr = self.expression(loc, title, model.expr)
+        if expr is None:
+            return None
+        kind, name = (RECORD, model.record) if model.record else (ALERT, model.alert)
+        labels = group.labels | model.labels
+        where = self.doc.where(loc)
+        return Rule(group.name, kind, name, expr, labels, _spelled(for_), model.annotations, where, _spelled(keep))
+
+    def _kind_and_fields(
+        self, loc: tuple[int | str, ...], title: str, model: _RuleModel, for_: timedelta | None, keep: timedelta | None
+    ) -> bool:
+        if model.record and model.alert:
+            self.problem(loc, f"{title}: only one of `record` and `alert` may be set")
+            return False
+        if not (model.record or model.alert):
+            self.problem(loc, f"{title}: one of `record` or `alert` must be set")
+            return False
+        if model.record:
+            present = {"for": for_, "keep_firing_for": keep, "annotations": model.annotations}
+            for key, value in present.items():
+                if value:
+                    self.problem(
+                        (*loc, key), f"{title}: invalid field {key!r} in a recording rule (only alerting rules take it)"
+                    )
+        return True
+
+    def expression(self, loc: tuple[int | str, ...], title: str, text: str) -> str | None:
+        if not text.strip():
+            self.problem((*loc, "expr"), f"{title}: field 'expr' must be set in rule")
+            return None
         try:
-            expr = normalise(str(rule.expr))
+            return normalise(text)
         except ValueError as exc:
-            errors.append(f"{doc.where(('groups', gi, 'rules', ri, 'expr'))}: invalid PromQL: {exc}")
-            continue
-        if rule.record is not None:
-            if rule.record in records:
-                first = records[rule.record]
-                errors.append(f"{where}: duplicate record {rule.record!r} in group {model.name!r} (first at {first})")
-            records.setdefault(rule.record, where)
-        kind, rule_name = (RECORD, rule.record) if rule.record is not None else (ALERT, str(rule.alert))
-        for_ = format_duration(parse_duration(rule.for_)) if rule.for_ else ""
-        labels = model.labels | rule.labels
-        rules.append(Rule(model.name, kind, rule_name, expr, labels, for_, dict(rule.annotations), where))
-    interval = _interval(doc, gi, model.interval, errors)
-    return Group(model.name, tuple(rules), interval, model.limit, name)
+            self.problem((*loc, "expr"), f"{title}: invalid PromQL: {exc}")
+            return None
+
+    def duration(self, loc: tuple[int | str, ...], text: str | None) -> timedelta | None:
+        if text is None:
+            return None
+        try:
+            return parse_duration(text, allow_zero=True)
+        except ValueError as exc:
+            self.problem(loc, f"{'.'.join(map(str, loc))}: {exc}")
+            return None
+
+    def labels(self, loc: tuple[int | str, ...], labels: dict[str, str], title: str) -> None:
+        for name in labels:
+            if not name or name == "__name__":
+                self.problem((*loc, name), f"{title}: invalid label name {name!r}")
+
+    def templates(self, loc: tuple[int | str, ...], title: str, model: _RuleModel) -> None:
+        """Prometheus parses an alert's labels and annotations as Go templates: an unclosed action fails."""
+        for key, values in (("labels", model.labels), ("annotations", model.annotations)):
+            for name, value in values.items():
+                if _unclosed_action(value):
+                    what = "label" if key == "labels" else "annotation"
+                    self.problem((*loc, key, name), f"{title}: {what} {name!r}: template: unclosed action")
 
 
-def _interval(doc: YamlDocument, gi: int, text: str | None, errors: list[str]) -> float | None:
-    if text is None:
-        return None
-    try:
-        return parse_duration(text).total_seconds()
-    except ValueError as exc:
-        errors.append(f"{doc.where(('groups', gi, 'interval'))}: groups.{gi}.interval: {exc}")
-        return None
+def _unclosed_action(template: str) -> bool:
+    """``{{`` without a later ``}}``: the Go template error every Prometheus version reports."""
+    position = template.find("{{")
+    while position >= 0:
+        close = template.find("}}", position + 2)
+        if close < 0:
+            return True
+        position = template.find("{{", close + 2)
+    return False
+
+
+def _spelled(delta: timedelta | None) -> str:
+    """``for``/``keep_firing_for`` as compared: the shortest spelling, empty when zero or unset."""
+    return format_duration(delta) if delta else ""
 
 
 def _merge(sets: Sequence[RuleSet], description: str) -> RuleSet:
-    """One rule set from several files; a group name defined twice is an error, as in Prometheus."""
-    seen: dict[str, str] = {}
-    groups: list[Group] = []
-    for ruleset in sets:
-        for group in ruleset.groups:
-            if group.name in seen:
-                raise RuleError(f"{group.file}: group {group.name!r} is already defined in {seen[group.name]}")
-            seen[group.name] = group.file
-            groups.append(group)
-    return RuleSet(tuple(groups), description)
+    """One rule set from several files. A group name may repeat across files: Prometheus keys by both."""
+    return RuleSet(tuple(group for ruleset in sets for group in ruleset.groups), description)
 
 
 def align(files: RuleSet, live: RuleSet, interval: float | None) -> tuple[RuleSet, RuleSet]:
@@ -297,8 +394,10 @@ def align(files: RuleSet, live: RuleSet, interval: float | None) -> tuple[RuleSe
 
     Groups without an interval run at the server's global ``evaluation_interval`` (when known); and when
     the files hold only recording rules, the alerting rules Prometheus loaded from elsewhere are left out.
+    A group's ``query_offset`` is not compared: ``/api/v1/rules`` does not report it.
     """
     kinds = {rule.kind for rule in files.rules()} or {RECORD}
+    files = files.without_query_offsets()
     if interval is not None:
         files = files.with_default_interval(interval)
     return files, live.only(kinds)
@@ -340,6 +439,7 @@ def from_loaded(
                 dict(r.labels),
                 format_duration_seconds(r.duration_seconds),
                 dict(r.annotations),
+                keep_firing_for=format_duration_seconds(r.keep_firing_for_seconds),
             )
             for r in group.rules
         )
@@ -359,22 +459,25 @@ def format_duration_seconds(seconds: float) -> str:
 
 
 def from_json(document: dict[str, Any], description: str) -> RuleSet:
-    """The inverse of ``stored_body`` (stored live versions; older ones lack the interval)."""
+    """The inverse of ``stored_body`` (stored live versions; older ones lack the interval and the files)."""
     groups = tuple(
         Group(
             g["name"],
-            tuple(
-                Rule(g["name"], r["kind"], r["name"], r["expr"], r["labels"], r["for"], r["annotations"])
-                for r in g["rules"]
-            ),
+            tuple(_rule_from_json(g["name"], r) for r in g["rules"]),
             g["interval"],
             g["limit"],
+            g.get("file", ""),
         )
         for g in document["groups"]
     )
     return RuleSet(groups, description, loaded=True, evaluation_interval=document.get("evaluation_interval"))
 
 
+def _rule_from_json(group: str, r: dict[str, Any]) -> Rule:
+    keep = r.get("keep_firing_for", "")
+    return Rule(group, r["kind"], r["name"], r["expr"], r["labels"], r["for"], r["annotations"], keep_firing_for=keep)
+
+
 def stored_body(ruleset: RuleSet) -> dict[str, Any]:
-    """What a stored live version keeps: the canonical rules and the global interval they ran under."""
-    return ruleset.to_json() | {"evaluation_interval": ruleset.evaluation_interval}
+    """What a stored live version keeps: the canonical rules, their files and the global interval they ran under."""
+    return ruleset.to_json(files=True) | {"evaluation_interval": ruleset.evaluation_interval}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import ValidationError
@@ -17,6 +17,20 @@ from pydantic import ValidationError
 from auditor.errors import AuditorError, ConfigError
 
 _Loader: type[yaml.SafeLoader | yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class _TextLoader(_Loader):  # type: ignore[misc,valid-type]
+    """Every plain scalar but null stays the text it is written as.
+
+    Prometheus decodes a rule file into Go strings, which take any scalar's text: ``for: 0``,
+    ``severity: 5`` and ``expr: 1e3`` are the strings ``0``, ``5`` and ``1e3``, never numbers.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag == _NULL_TAG]
+        for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +65,20 @@ def _child(node: yaml.Node, key: int | str) -> yaml.Node | None:
     return None
 
 
-def load_yaml(path: Path, error: type[AuditorError] = ConfigError) -> YamlDocument:
+def load_yaml(path: Path, error: type[AuditorError] = ConfigError, *, text_scalars: bool = False) -> YamlDocument:
     """Parse ``path``; a missing file or broken YAML raises ``error`` naming ``FILE:LINE``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc}") from exc
-    return parse_yaml(text, path, error)
+    return parse_yaml(text, path, error, text_scalars=text_scalars)
 
 
-def parse_yaml(text: str, path: Path, error: type[AuditorError] = ConfigError) -> YamlDocument:
-    """Parse once: the node tree (for lines) and the data built from it."""
-    loader = _Loader(text)
+def parse_yaml(
+    text: str, path: Path, error: type[AuditorError] = ConfigError, *, text_scalars: bool = False
+) -> YamlDocument:
+    """Parse once: the node tree (for lines) and the data built from it (scalars as text with ``text_scalars``)."""
+    loader = (_TextLoader if text_scalars else _Loader)(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None

@@ -74,8 +74,37 @@ def test_invalid_rule_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
     bad.write_text("groups:\n  - name: g\n    rules:\n      - record: a\n        expr: sum(rate(x[5m])\n")
     result = run_cli("rules", "diff", str(bad), str(bad))
     assert result.returncode == 2
-    assert result.stderr.startswith(f"metrics-auditor: error: {bad}:5: invalid PromQL")
+    assert result.stderr.startswith(f"metrics-auditor: error: {bad}:5: group 'g', rule 1, 'a': invalid PromQL")
     assert "Traceback" not in result.stderr
+
+
+def test_for_zero_is_no_error_and_equals_no_for(tmp_path: Path) -> None:
+    zero, unset = tmp_path / "zero.yml", tmp_path / "unset.yml"
+    alert = "groups:\n  - name: g\n    rules:\n      - alert: Evicted\n        expr: up == 0\n"
+    zero.write_text(alert + "        for: 0s\n")
+    unset.write_text(alert)
+    result = run_cli("rules", "diff", str(zero), str(unset))
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_70(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from auditor.commands import rules
+
+    def broken(*_: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(rules, "diff", broken)
+    path = tmp_path / "r.yml"
+    path.write_text("groups: []\n")
+    assert main(["rules", "diff", str(path), str(path)]) == 70
+    err = capsys.readouterr().err
+    assert err == (
+        "metrics-auditor: internal error: ZeroDivisionError: division by zero; rerun with --debug for the traceback\n"
+    )
+    assert main(["--debug", "rules", "diff", str(path), str(path)]) == 70
+    assert "Traceback" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

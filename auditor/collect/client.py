@@ -114,6 +114,7 @@ class _Rule(_Strictish):
     health: str = "unknown"
     lastError: str = ""
     duration: float = Field(0.0, ge=0)
+    keepFiringFor: float = Field(0.0, ge=0)  # Prometheus 2.42+; absent before
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
@@ -278,7 +279,15 @@ class PrometheusClient:
                 limit=group.limit,
                 rules=tuple(
                     LoadedRule(
-                        r.name, r.type, r.query, dict(r.labels), r.health, r.lastError, r.duration, dict(r.annotations)
+                        r.name,
+                        r.type,
+                        r.query,
+                        dict(r.labels),
+                        r.health,
+                        r.lastError,
+                        r.duration,
+                        dict(r.annotations),
+                        r.keepFiringFor,
                     )
                     for r in group.rules
                 ),

@@ -44,7 +44,7 @@ class ImpactEstimator:
         impacts: dict[ImpactKey, Impact] = {}
         for rule in result.added:
             if rule.kind == RECORD:
-                impacts[("added", rule.group, rule.name)] = self._new(rule, result.new.group(rule.group))
+                impacts[("added", rule.group, rule.name)] = self._new(rule, result.new.group_of(rule))
         for rule in result.removed:
             if rule.kind == RECORD:
                 impacts[("removed", rule.group, rule.name)] = Impact(series_current=self._metric_series(rule.name))

@@ -1,24 +1,32 @@
-"""Semantic diff of two rule sets: rule by rule, matched by group and name, never by position.
+"""Semantic diff of two rule sets: rule by rule, matched by meaning, never by position alone.
 
     result = diff(old, new)
     result.added, result.removed, result.changed, result.unchanged
     result.changed[0].changes          # ('expr', 'labels') ...
 
-A rule that only moved to another group is ``changed`` with ``group``; one renamed in place with
-the same expression and labels is ``changed`` with ``renamed``. Reformatted PromQL is not a change:
-expressions are compared in their canonical print (``auditor.rulesets.normalise``).
+Rules are matched in rounds, each on what is left by the one before:
+
+1. the same group (file and name) and the same rule name: identical rules first, then the same labels,
+   then the same expression, then in order. Several rules may share a name in one group (one record per
+   ``quantile``, one alert per ``severity``), so the name alone does not identify a rule;
+2. the same rule name in another group: the rule moved (``group``), matched by its whole meaning, then by
+   its expression, then alone when the name left one group and arrived in one other;
+3. the same group, expression, labels and annotations under a new name: renamed (``renamed``).
+
+Reformatted PromQL is not a change: expressions are compared in their canonical print
+(``auditor.rulesets.normalise``). A group name may repeat across files, as in Prometheus; such groups are
+paired by the path of their files (``api/alerts.yml`` with ``/etc/prometheus/rules/api/alerts.yml``).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 
 from auditor.rulesets import RECORD, Group, Rule, RuleSet
-
-Key = tuple[str, str, str, int]
-"""(group, kind, name, occurrence): alerting rules may share a name within a group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,80 +70,151 @@ class RulesDiff:
 
 
 def diff(old: RuleSet, new: RuleSet) -> RulesDiff:
-    old_index, new_index = _index(old), _index(new)
-    changed, unchanged = [], 0
-    for key in old_index.keys() & new_index.keys():
-        change = _compare(old_index[key], new_index[key])
-        if change.changes:
-            changed.append(change)
-        else:
-            unchanged += 1
-    removed = {k: old_index[k] for k in old_index.keys() - new_index.keys()}
-    added = {k: new_index[k] for k in new_index.keys() - old_index.keys()}
-    changed += list(_moves(removed, added))
-    changed += list(_renames(removed, added))
+    olds, news = _entries(old, new)
+    pairs: list[tuple[_Entry, _Entry]] = []
+    for key in _SAME_GROUP:
+        pairs += _pair(olds, news, key)
+    for key in _MOVED:
+        pairs += _pair(olds, news, key)
+    pairs += _pair(olds, news, _unique_name(olds, news))
+    pairs += _pair(olds, news, _unique_meaning(olds, news))
+    compared = [_compare(a, b) for a, b in pairs]
     result = RulesDiff(
         old,
         new,
-        added=_sorted(rule for rule, _ in added.values()),
-        removed=_sorted(rule for rule, _ in removed.values()),
-        changed=sorted(changed, key=lambda c: (c.new.group, c.new.kind, c.new.name)),
-        unchanged=unchanged,
+        added=_sorted(e.rule for e in news),
+        removed=_sorted(e.rule for e in olds),
+        changed=sorted((c for c in compared if c.changes), key=lambda c: (c.new.group, c.new.kind, c.new.name)),
+        unchanged=sum(1 for c in compared if not c.changes),
     )
     return replace(result, dependents=_dependents(result))
 
 
-def _index(ruleset: RuleSet) -> dict[Key, tuple[Rule, Group]]:
-    index: dict[Key, tuple[Rule, Group]] = {}
-    for group in ruleset.groups:
-        seen: Counter[tuple[str, str]] = Counter()
-        for rule in group.rules:
-            occurrence = seen[(rule.kind, rule.name)]
-            seen[(rule.kind, rule.name)] += 1
-            index[(group.name, rule.kind, rule.name, occurrence)] = (rule, group)
-    return index
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    rule: Rule
+    group: Group
+    gid: str
+    """The group's identity across the two sets: its name, with its file where the name repeats."""
+
+    @property
+    def meaning(self) -> str:
+        return json.dumps(self.rule.comparable(), sort_keys=True)
+
+    @property
+    def labels(self) -> str:
+        return json.dumps(self.rule.labels, sort_keys=True)
 
 
-def _compare(old: tuple[Rule, Group], new: tuple[Rule, Group]) -> RuleChange:
-    (old_rule, old_group), (new_rule, new_group) = old, new
-    changes = [name for name, value in old_rule.comparable().items() if new_rule.comparable()[name] != value]
-    if old_group.interval != new_group.interval:
-        changes.append("interval")
-    if old_group.limit != new_group.limit:
-        changes.append("limit")
-    if old_rule.group != new_rule.group:
+Key = Callable[[_Entry], Hashable]
+
+_SAME_GROUP: tuple[Key, ...] = (
+    lambda e: (e.gid, e.rule.kind, e.rule.name, e.meaning),
+    lambda e: (e.gid, e.rule.kind, e.rule.name, e.labels),
+    lambda e: (e.gid, e.rule.kind, e.rule.name, e.rule.expr),
+    lambda e: (e.gid, e.rule.kind, e.rule.name),
+)
+_MOVED: tuple[Key, ...] = (
+    lambda e: (e.rule.kind, e.rule.name, e.meaning),
+    lambda e: (e.rule.kind, e.rule.name, e.rule.expr),
+)
+
+
+def _unique_name(olds: list[_Entry], news: list[_Entry]) -> Key:
+    """A rule whose name left exactly one group and arrived in exactly one other moved, whatever else changed."""
+    counts = Counter((e.rule.kind, e.rule.name) for e in olds), Counter((e.rule.kind, e.rule.name) for e in news)
+    return lambda e: (e.rule.kind, e.rule.name) if all(c[(e.rule.kind, e.rule.name)] == 1 for c in counts) else id(e)
+
+
+def _unique_meaning(olds: list[_Entry], news: list[_Entry]) -> Key:
+    """Same group, kind and meaning under a new name, one on each side: evidently renamed."""
+
+    def meaning(e: _Entry) -> tuple[str, str, str]:
+        return e.gid, e.rule.kind, e.meaning
+
+    counts = Counter(map(meaning, olds)), Counter(map(meaning, news))
+    return lambda e: meaning(e) if all(c[meaning(e)] == 1 for c in counts) else id(e)
+
+
+def _pair(olds: list[_Entry], news: list[_Entry], key: Key) -> list[tuple[_Entry, _Entry]]:
+    """Pairs of entries with equal keys, in order of appearance; the paired ones leave both lists."""
+    waiting: dict[Hashable, list[int]] = defaultdict(list)
+    for index, entry in enumerate(news):
+        waiting[key(entry)].append(index)
+    pairs, left, taken = [], [], set()
+    for entry in olds:
+        queue = waiting.get(key(entry))
+        if queue:
+            taken.add(queue[0])
+            pairs.append((entry, news[queue.pop(0)]))
+        else:
+            left.append(entry)
+    olds[:] = left
+    news[:] = [entry for index, entry in enumerate(news) if index not in taken]
+    return pairs
+
+
+def _entries(old: RuleSet, new: RuleSet) -> tuple[list[_Entry], list[_Entry]]:
+    old_ids, new_ids = _group_ids(old.groups, new.groups)
+    return (
+        [_Entry(r, g, gid) for g, gid in zip(old.groups, old_ids, strict=True) for r in g.rules],
+        [_Entry(r, g, gid) for g, gid in zip(new.groups, new_ids, strict=True) for r in g.rules],
+    )
+
+
+def _group_ids(old: tuple[Group, ...], new: tuple[Group, ...]) -> tuple[list[str], list[str]]:
+    """Each group's identity: its name, or, where the name is in several files, name and a paired file.
+
+    Groups of one name pair by the longest common tail of their file paths; one left unpaired keeps an
+    identity of its own (its rules then match as moved, or as added and removed).
+    """
+    old_ids, new_ids = [g.name for g in old], [g.name for g in new]
+    repeated = {n for side in (old, new) for n, count in Counter(g.name for g in side).items() if count > 1}
+    for name in repeated:
+        olds = [i for i, g in enumerate(old) if g.name == name]
+        news = [i for i, g in enumerate(new) if g.name == name]
+        for i in olds:
+            old_ids[i] = f"{name}\x00old{i}"
+        for j in news:
+            new_ids[j] = f"{name}\x00new{j}"
+        for i, j in _pair_files(olds, news, old, new):
+            new_ids[j] = old_ids[i]
+    return old_ids, new_ids
+
+
+def _pair_files(
+    olds: list[int], news: list[int], old: tuple[Group, ...], new: tuple[Group, ...]
+) -> Iterator[tuple[int, int]]:
+    scored = sorted(((_common_tail(old[i].file, new[j].file), i, j) for i in olds for j in news), key=lambda t: -t[0])
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    for score, i, j in scored:
+        if score and i not in used_old and j not in used_new:
+            used_old.add(i)
+            used_new.add(j)
+            yield i, j
+
+
+def _common_tail(a: str, b: str) -> int:
+    """How many trailing path parts two files share (``git:REV:`` and absolute prefixes do not matter)."""
+    parts_a, parts_b = PurePosixPath(a.replace("\\", "/")).parts, PurePosixPath(b.replace("\\", "/")).parts
+    count = 0
+    while count < min(len(parts_a), len(parts_b)) and parts_a[-1 - count] == parts_b[-1 - count]:
+        count += 1
+    return count
+
+
+def _compare(old: _Entry, new: _Entry) -> RuleChange:
+    old_fields, new_fields = old.rule.comparable(), new.rule.comparable()
+    changes = [name for name in {**old_fields, **new_fields} if old_fields.get(name) != new_fields.get(name)]
+    for name in ("interval", "limit", "query_offset"):
+        if getattr(old.group, name) != getattr(new.group, name):
+            changes.append(name)
+    if old.gid != new.gid:
         changes.append("group")
-    if old_rule.name != new_rule.name:
+    if old.rule.name != new.rule.name:
         changes.append("renamed")
-    return RuleChange(old_rule, new_rule, tuple(changes), old_group, new_group)
-
-
-def _moves(removed: dict[Key, tuple[Rule, Group]], added: dict[Key, tuple[Rule, Group]]) -> Iterator[RuleChange]:
-    """A rule whose (kind, name) left exactly one group and arrived in exactly one other moved."""
-    gone = Counter((k[1], k[2]) for k in removed)
-    came = Counter((k[1], k[2]) for k in added)
-    for old_key in [k for k in removed if gone[(k[1], k[2])] == 1 and came[(k[1], k[2])] == 1]:
-        new_key = next(k for k in added if (k[1], k[2]) == (old_key[1], old_key[2]))
-        yield _compare(removed.pop(old_key), added.pop(new_key))
-
-
-def _renames(removed: dict[Key, tuple[Rule, Group]], added: dict[Key, tuple[Rule, Group]]) -> Iterator[RuleChange]:
-    """Same group, same kind, same expression, labels and annotations, new name: evidently renamed."""
-
-    def signature(item: tuple[Rule, Group]) -> tuple[str, str, str]:
-        rule = item[0]
-        return rule.group, rule.kind, repr(sorted(rule.comparable().items()))
-
-    old_by_sig: dict[tuple[str, str, str], list[Key]] = {}
-    for key, item in removed.items():
-        old_by_sig.setdefault(signature(item), []).append(key)
-    new_by_sig: dict[tuple[str, str, str], list[Key]] = {}
-    for key, item in added.items():
-        new_by_sig.setdefault(signature(item), []).append(key)
-    for sig, old_keys in old_by_sig.items():
-        new_keys = new_by_sig.get(sig, [])
-        if len(old_keys) == 1 and len(new_keys) == 1:
-            yield _compare(removed.pop(old_keys[0]), added.pop(new_keys[0]))
+    return RuleChange(old.rule, new.rule, tuple(changes), old.group, new.group)
 
 
 def _dependents(result: RulesDiff) -> list[Dependent]:
@@ -143,6 +222,8 @@ def _dependents(result: RulesDiff) -> list[Dependent]:
     gone = {rule.name for rule in result.removed if rule.kind == RECORD}
     gone |= {c.old.name for c in result.changed if c.old.kind == RECORD and "renamed" in c.changes}
     gone -= produced
+    if not gone:
+        return []  # parsing every expression again is the dearest part of a large diff
     return [Dependent(rule, metric) for rule in result.new.rules() for metric in rule.inputs() if metric in gone]
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.markup import escape
 from rich.table import Table
 
 from auditor.collect.impact import Impact, ImpactKey
+from auditor.durations import format_duration
 from auditor.evaluate.rules_diff import RuleChange, RulesDiff
 from auditor.export.terminal import console
-from auditor.rulesets import RECORD, Group, Rule, format_duration_seconds
+from auditor.rulesets import RECORD, Group, Rule
 
 if TYPE_CHECKING:
     from auditor.store.rule_versions import StoredRuleVersion
@@ -31,23 +33,28 @@ def rule_entry(rule: Rule) -> dict[str, Any]:
     if rule.kind != RECORD:
         entry["alert"] = rule.name
         entry["for"] = rule.for_
+        entry["keep_firing_for"] = rule.keep_firing_for
     return entry
 
 
 def _side(rule: Rule, group: Group) -> dict[str, Any]:
     return {
         "group": rule.group,
+        "file": group.file,
         "name": rule.name,
         "expr": rule.expr,
         "labels": rule.labels,
         "for": rule.for_,
+        "keep_firing_for": rule.keep_firing_for,
+        "annotations": rule.annotations,
         "interval": _interval(group.interval),
         "limit": group.limit,
+        "query_offset": _interval(group.query_offset),
     }
 
 
 def _interval(seconds: float | None) -> str | None:
-    return format_duration_seconds(seconds) if seconds is not None else None
+    return format_duration(timedelta(seconds=seconds)) if seconds is not None else None
 
 
 def _impact_fields(impact: Impact | None, section: str) -> dict[str, Any]:
@@ -132,12 +139,10 @@ def _text_lines(result: RulesDiff, impacts: Impacts) -> Iterator[str]:
 
 def _change_lines(change: RuleChange) -> Iterator[str]:
     old, new = _side(change.old, change.old_group), _side(change.new, change.new_group)
-    fields = {"renamed": "name", "expr": "expr", "labels": "labels", "group": "group", "interval": "interval"}
-    fields |= {"limit": "limit", "for": "for"}
     for change_name in change.changes:
-        name = fields.get(change_name)
-        if name is None:
-            continue
+        name = "name" if change_name == "renamed" else change_name
+        if name == "group" and old["group"] == new["group"]:
+            name = "file"  # one group name in several files: the rule moved to another file's group
         yield f"[red]-     {name}: {escape(_show(old[name]))}[/]"
         yield f"[green]+     {name}: {escape(_show(new[name]))}[/]"
 

@@ -45,6 +45,14 @@ class Server:
         return self.binary_path if Path(self.binary_path).is_file() else None
 
     @property
+    def promtool(self) -> str | None:
+        """The ``promtool`` of this Prometheus version (unpacked beside it; Debian 12's on PATH for 2.42)."""
+        if self.binary_path is None:
+            return shutil.which("promtool")
+        path = Path(self.binary_path).with_name("promtool")
+        return str(path) if path.is_file() else None
+
+    @property
     def is_prometheus(self) -> bool:
         return self.kind == "prometheus"
 
