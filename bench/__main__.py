@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.demo.prometheus import free_port
-from bench import exposition, real_census, rules, sources
+from bench import exposition, real_census, real_rules, rules, sources
 from bench import report as report_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +112,7 @@ def main() -> int:
     results["real_census"] = real_census.run()
     results["exposition"] = exposition.run()
     results["rules_diff"] = rules.run()
+    results["real_rules"] = real_rules.bench_figures()
     with postgres_database() as database_url:
         results["report"] = report_bench.run(database_url)
     with postgres_database() as database_url:
@@ -120,6 +121,10 @@ def main() -> int:
     report_real_census(results["real_census"])
     report_exposition(results["exposition"])
     report_rules(results["rules_diff"])
+    if results["real_rules"] is None:
+        print(f"real-world rule corpus not found at {real_rules.CORPUS} (AUDITOR_REAL_RULES): its figure is skipped")
+    else:
+        real_rules.report_timing(results["real_rules"])
     report_report(results["report"])
     report_sources(results["sources"])
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -251,3 +252,20 @@ def test_promql_parser_still_applies_escapes_in_raw_strings() -> None:
 
     with pytest.raises(ValueError, match="unknown escape sequence"):
         promql_parser.parse(r"up{le=~`1(\.0)?`}")
+
+
+def test_a_stored_version_keeps_files_and_keep_firing_for(tmp_path: Path) -> None:
+    from auditor.rulesets import from_json, stored_body
+
+    text = "groups:\n  - name: E\n    rules:\n      - alert: Down\n        expr: up == 0\n        keep_firing_for: 5m\n"
+    for job in ("api", "db"):
+        (tmp_path / job).mkdir()
+        (tmp_path / job / "e.yml").write_text(text.replace("up ==", f'up{{job="{job}"}} =='))
+    files = load_path(tmp_path)
+    stored = from_json(json.loads(json.dumps(stored_body(files))), "@1")
+    assert [(g.file, g.rules[0].keep_firing_for) for g in stored.groups] == [
+        (str(tmp_path / "api" / "e.yml"), "5m"),
+        (str(tmp_path / "db" / "e.yml"), "5m"),
+    ]
+    assert stored.fingerprint() == files.fingerprint()
+    assert diff(stored, files).same
