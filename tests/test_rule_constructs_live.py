@@ -111,3 +111,20 @@ def test_a_keep_firing_for_change_in_one_of_two_same_named_groups(
     assert change["old"]["file"].endswith("/db/embedded.yml")
     assert change["new"]["file"] == str(changed / "db/embedded.yml")
     assert (document["added"], document["removed"], document["unchanged"]) == ([], [], 4)
+
+
+def test_series_estimates_of_one_record_name_per_label_set(
+    prometheus: LocalPrometheus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = tmp_path / "old.yml", tmp_path / "new.yml"
+    old.write_text("groups:\n  - name: q\n    rules: []\n")
+    new.write_text(
+        "groups:\n  - name: q\n    rules:\n"
+        "      - record: two:estimates\n        expr: vector(1)\n        labels: {quantile: '0.5'}\n"
+        "      - record: two:estimates\n"
+        "        expr: vector(1) or label_replace(vector(2), 'x', 'y', '', '')\n"
+        "        labels: {quantile: '0.99'}\n"
+    )
+    assert main(["rules", "diff", str(old), str(new), "--prometheus", prometheus.url, "--format", "json"]) == 1
+    added = json.loads(capsys.readouterr().out)["added"]
+    assert sorted((e["labels"]["quantile"], e["series_estimate"]) for e in added) == [("0.5", 1), ("0.99", 2)]

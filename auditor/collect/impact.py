@@ -8,6 +8,7 @@ estimate that fails or is too expensive is reported as such, never fatal.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,14 @@ from auditor.promql import name_selector
 from auditor.rulesets import RECORD, Group, Rule
 
 log = logging.getLogger(__name__)
-ImpactKey = tuple[str, str, str]
+ImpactKey = tuple[str, str, str, str]
+"""(section, group, name, labels): rules may share a name in a group, one per label set (``quantile``)."""
+
+
+def impact_key(section: str, rule: Rule) -> ImpactKey:
+    return section, rule.group, rule.name, json.dumps(rule.labels, sort_keys=True)
+
+
 """(section, group, name): section is ``added``, ``removed`` or ``changed``."""
 
 
@@ -44,15 +52,15 @@ class ImpactEstimator:
         impacts: dict[ImpactKey, Impact] = {}
         for rule in result.added:
             if rule.kind == RECORD:
-                impacts[("added", rule.group, rule.name)] = self._new(rule, result.new.group_of(rule))
+                impacts[impact_key("added", rule)] = self._new(rule, result.new.group_of(rule))
         for rule in result.removed:
             if rule.kind == RECORD:
-                impacts[("removed", rule.group, rule.name)] = Impact(series_current=self._metric_series(rule.name))
+                impacts[impact_key("removed", rule)] = Impact(series_current=self._metric_series(rule.name))
         for change in result.changed:
             if change.new.kind == RECORD:
                 impact = self._new(change.new, change.new_group)
                 impact.series_current = self._metric_series(change.old.name)
-                impacts[("changed", change.new.group, change.new.name)] = impact
+                impacts[impact_key("changed", change.new)] = impact
         return impacts
 
     def _new(self, rule: Rule, group: Group | None) -> Impact:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.collect.impact import Impact, ImpactKey
+from auditor.collect.impact import Impact, ImpactKey, impact_key
 from auditor.durations import format_duration
 from auditor.evaluate.rules_diff import RuleChange, RulesDiff
 from auditor.export.terminal import console
@@ -77,7 +77,7 @@ def diff_json(result: RulesDiff, impacts: Impacts | None = None) -> dict[str, An
     impacts = impacts or {}
 
     def entry(rule: Rule, section: str) -> dict[str, Any]:
-        return rule_entry(rule) | _impact_fields(impacts.get((section, rule.group, rule.name)), section)
+        return rule_entry(rule) | _impact_fields(impacts.get(impact_key(section, rule)), section)
 
     def changed(change: RuleChange) -> dict[str, Any]:
         document = entry(change.new, "changed") | {
@@ -116,14 +116,14 @@ def _text_lines(result: RulesDiff, impacts: Impacts) -> Iterator[str]:
     yield f"[bold]--- {escape(result.old.description)}[/]"
     yield f"[bold]+++ {escape(result.new.description)}[/]"
     for rule in result.added:
-        yield f"[green]+ {_title(rule)}{_series(impacts.get(('added', rule.group, rule.name)))}[/]"
+        yield f"[green]+ {_title(rule)}{_series(impacts.get(impact_key('added', rule)))}[/]"
         yield f"[green]+     expr: {escape(rule.expr)}[/]"
         yield from _labels_line("green", "+", rule)
     for rule in result.removed:
-        yield f"[red]- {_title(rule)}{_series(impacts.get(('removed', rule.group, rule.name)))}[/]"
+        yield f"[red]- {_title(rule)}{_series(impacts.get(impact_key('removed', rule)))}[/]"
         yield f"[red]-     expr: {escape(rule.expr)}[/]"
     for change in result.changed:
-        impact = impacts.get(("changed", change.new.group, change.new.name))
+        impact = impacts.get(impact_key("changed", change.new))
         yield f"[yellow]~ {_title(change.new)} ({', '.join(change.changes)}){_series(impact)}[/]"
         yield from _change_lines(change)
     yield f"  {result.unchanged} unchanged"
@@ -190,11 +190,11 @@ def markdown(result: RulesDiff, impacts: Impacts | None = None) -> str:
         return "\n".join([*lines, "No rule differs."]) + "\n"
     lines += ["| | group | rule | change | series now | series after |", "| --- | --- | --- | --- | --- | --- |"]
     for rule in result.added:
-        lines.append(_row("added", rule, "", impacts.get(("added", rule.group, rule.name))))
+        lines.append(_row("added", rule, "", impacts.get(impact_key("added", rule))))
     for rule in result.removed:
-        lines.append(_row("removed", rule, "", impacts.get(("removed", rule.group, rule.name))))
+        lines.append(_row("removed", rule, "", impacts.get(impact_key("removed", rule))))
     for change in result.changed:
-        impact = impacts.get(("changed", change.new.group, change.new.name))
+        impact = impacts.get(impact_key("changed", change.new))
         lines.append(_row("changed", change.new, ", ".join(change.changes), impact))
     lines += _md_notes(result, impacts)
     lines += ["", "<details><summary>Expressions</summary>", ""]
