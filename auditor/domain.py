@@ -238,7 +238,8 @@ class Finding:
 
     def describe(self) -> str:
         if self.kind is Kind.SERIES:
-            return f"{self.series:,} series, budget {self.max_series:,} ({self.value / self.max_series:.0%})"
+            share = f"{self.value / self.max_series:.0%}" if self.max_series else "none allowed"
+            return f"{self.series:,} series, budget {self.max_series:,} ({share})"
         if self.kind is Kind.GROWTH:
             assert self.window is not None
             return f"grew {self.value:+.0%} in {format_duration(self.window)}, limit +{self.limit:.0%}"

@@ -156,3 +156,28 @@ def test_a_broken_budgets_file_stops_audit_with_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{path}:2: invalid YAML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_zero_budget_is_a_violation_not_a_crash(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    budgets = tmp_path / "zero.yml"
+    budgets.write_text("defaults: {max_series: 1000}\nmetrics:\n  - {name: forbidden_metric, max_series: 0}\n")
+    Store(engine).save_census(census({"forbidden_metric": 3}, utc_now()), "u", 0.1)
+    use(monkeypatch, database_url, budgets)
+    assert main(["budgets", "check", str(budgets)]) == 0
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "3 series, budget 0 (none allowed)" in out
+    assert main(["check", "--format", "json"]) == 1
+    [violation] = json.loads(capsys.readouterr().out)["violations"]
+    assert (violation["metric"], violation["series"], violation["max_series"]) == ("forbidden_metric", 3, 0)
+    assert main(["report", "--format", "json", "--output", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text(), parse_constant=_refuse)  # strict JSON: no Infinity
+    [top] = [m for m in report["top_metrics"] if m["metric"] == "forbidden_metric"]
+    assert (top["max_series"], top["usage"]) == (0, None)
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")

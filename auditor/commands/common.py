@@ -6,12 +6,12 @@ needs neither starts fast.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
 from auditor.errors import ConfigError
+from auditor.export import jsondoc
 from auditor.settings import Settings
 
 if TYPE_CHECKING:
@@ -60,5 +60,4 @@ def stored_source(store: Store, wanted: str | None) -> str | None:
 
 
 def write_json(document: dict[str, Any], out: TextIO) -> None:
-    json.dump(document, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(jsondoc.dumps(document, indent=2) + "\n")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from auditor.evaluate.fleet import COLUMNS as FLEET_COLUMNS
 from auditor.evaluate.fleet import Fleet
 from auditor.evaluate.report import Report
+from auditor.export import jsondoc
 from auditor.export.svg import area, sparkline
 
 FORMATS = ("markdown", "html", "json", "csv")
@@ -30,7 +30,7 @@ CSV_COLUMNS = (
 
 def render(report: Report, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return jsondoc.dumps(report.to_json(), indent=2) + "\n"
     if fmt == "csv":
         return _csv(report.metrics, CSV_COLUMNS)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
@@ -40,7 +40,7 @@ def render(report: Report, fmt: str) -> str:
 def render_fleet(fleet: Fleet, fmt: str) -> str:
     """The fleet report (one row per source) in any of the report formats."""
     if fmt == "json":
-        return json.dumps(fleet.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return jsondoc.dumps(fleet.to_json(), indent=2) + "\n"
     if fmt == "csv":
         return _csv(fleet.sources, FLEET_COLUMNS)
     template = _environment().get_template("fleet.md.j2" if fmt == "markdown" else "fleet.html.j2")
