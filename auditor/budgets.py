@@ -10,7 +10,7 @@ Every error names ``FILE:LINE`` and the field; an expired exception is a warning
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -149,6 +149,14 @@ class Budgets:
     @property
     def entries(self) -> int:
         return len(self.model.metrics)
+
+    def on(self, day: date) -> Budgets:
+        """The budgets in force on ``day``: an exception whose ``until`` has passed no longer applies.
+
+        Evaluation asks with the day of the census (the injected clock's), so an exception expires
+        while the daemon runs, not at the next restart or file change.
+        """
+        return self if day == self.today else replace(self, today=day)
 
     def growth_windows(self) -> set[timedelta]:
         """Every window any growth limit uses: the history the growth check needs."""

@@ -209,7 +209,7 @@ class Auditor:
     def _observe(self, deadline: Deadline) -> _Observed:
         """Everything a cycle reads from Prometheus, and its evaluation: no write yet."""
         census = self._collector.collect(self.source(), deadline)
-        budgets = self.budgets.current()
+        budgets = self.budgets.current().on(census.collected_at.date())
         drill = self._drill(census, budgets, deadline)
         evaluation = evaluate(self._evaluation_input(census, budgets, drill.labels))
         deadline.check()

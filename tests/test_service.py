@@ -11,7 +11,7 @@ import respx
 from sqlalchemy import Engine, select
 
 from auditor.errors import PrometheusHTTPError, PrometheusResponseError
-from auditor.service import build_auditor, derive_source
+from auditor.service import Auditor, build_auditor, derive_source
 from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from auditor.store.models import Source
@@ -178,3 +178,33 @@ def test_a_rules_api_failure_costs_the_rules_not_the_census(
     assert details.rules is None
     assert Store(engine).rule_versions("prod") == []
     assert [s.status for s in Store(engine).snapshots("prod")] == ["ok"]
+
+
+def test_a_budget_exception_ends_on_its_day_while_the_daemon_runs(
+    router: respx.MockRouter, http: httpx.Client, engine: Engine, tmp_path: Path
+) -> None:
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
+    router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"migration_rows": 900}))
+    router.get("/api/v1/rules").respond(json=fake.rules())
+    router.get("/api/v1/status/config").respond(json=fake.config())
+    router.get("/api/v1/labels").respond(json={"status": "success", "data": ["__name__"]})  # the offender's drill
+    budgets = tmp_path / "budgets.yml"
+    until = NOW.date().isoformat()
+    budgets.write_text(
+        "metrics:\n  - name: migration_rows\n    max_series: 100\n"
+        f"    exception: {{max_series: 1000, until: {until}, reason: backfill}}\n"
+    )
+    now = [NOW]
+    settings_ = settings(source="prod", budgets_file=budgets)
+    with build_auditor(settings_, http=http, engine=engine, clock=lambda: now[0]) as auditor:
+        auditor.run_cycle()
+        assert _violations(auditor) == [], "the exception holds on its last day"
+        now[0] = NOW + timedelta(days=1)  # the file and the process stay the same: only the clock moves
+        auditor.run_cycle()
+        assert _violations(auditor) == [("migration_rows", 900, 100)]
+
+
+def _violations(auditor: Auditor) -> list[tuple[str, int, int]]:
+    details = auditor.stats.view().details
+    assert details is not None
+    return [(f.metric, f.series, f.max_series) for f in details.evaluation.violations]

@@ -8,6 +8,7 @@ from contextlib import ExitStack
 
 from auditor.budgets import Budgets, BudgetsError, default_budgets, load_budgets
 from auditor.commands.common import open_store, stored_source, write_json
+from auditor.domain import utc_now
 from auditor.errors import ConfigError
 from auditor.settings import Settings
 
@@ -26,7 +27,8 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
         snapshot_id, census = latest
         labels = store.drilldown(snapshot_id)
-        evaluation = evaluate(evaluation_input(store, census, budgets, labels, settings))
+        in_force = budgets.on(utc_now().date())  # an exception ends on its day, whatever the file was loaded
+        evaluation = evaluate(evaluation_input(store, census, in_force, labels, settings))
         since = {(f.metric, f.kind, f.label, f.window, f.severity): f.first_seen for f in store.open_findings(source)}
     report = CheckReport(census, evaluation, labels, since)
     if args.format == "json":
