@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import ConfigError
 from auditor.rulesets import input_metrics
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,16 @@ _VARIABLES = re.compile(r"\$\{[^}]+\}|\[\[[^\]]+\]\]|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
 def dashboard_usage(directory: Path) -> dict[str, list[str]]:
-    """metric -> titles of the dashboards with a panel that queries it."""
+    """metric -> titles of the dashboards with a panel that queries it.
+
+    A missing folder is a configuration error: read as "no dashboards", every metric would look unused.
+    """
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ConfigError(
+            f"AUDITOR_DASHBOARDS_DIR: {directory} {what}: point it at the folder of exported Grafana dashboard "
+            "JSON files, or unset it"
+        )
     usage: dict[str, list[str]] = {}
     for path in sorted(directory.rglob("*.json")):
         title, exprs = _read(path)

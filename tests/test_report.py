@@ -230,6 +230,10 @@ def test_report_command(history: tuple[Store, Settings, Path], database_url: str
     assert "api\\_requests\\_total" in capsys.readouterr().out
     assert main(["report", "--week", "2026-W99"]) == 2
     assert main(["report", "--since", "2026-11-20", "--until", "2026-11-19"]) == 2
+    capsys.readouterr()
+    monkeypatch.setenv("AUDITOR_DASHBOARDS_DIR", str(tmp_path / "no-such-folder"))
+    assert main(["report", "--week", "2026-W47"]) == 2, "read as no dashboards, every metric would look unused"
+    assert f"AUDITOR_DASHBOARDS_DIR: {tmp_path / 'no-such-folder'} does not exist" in capsys.readouterr().err
 
 
 def test_resolved_violations_say_when(history: tuple[Store, Settings, Path]) -> None:

@@ -208,3 +208,27 @@ def _violations(auditor: Auditor) -> list[tuple[str, int, int]]:
     details = auditor.stats.view().details
     assert details is not None
     return [(f.metric, f.series, f.max_series) for f in details.evaluation.violations]
+
+
+def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
+    router: respx.MockRouter, engine: Engine, tmp_path: Path
+) -> None:
+    from auditor.collect.client import build_http_client
+    from auditor.errors import ConfigError
+    from auditor.settings import PrometheusSettings
+
+    token = tmp_path / "missing-token"
+    token.write_text("secret")
+    prom = PrometheusSettings(bearer_token_file=token, breaker_threshold=1)  # type: ignore[call-arg]
+    token.unlink()  # a rotation gone wrong: the file was there at start, it is read on every request
+    settings_ = settings(source="prod", prometheus=prom)
+    transport = httpx.MockTransport(router.handler)  # no route: no request may leave without its token
+    with (
+        build_http_client(fake.BASE, prom, transport) as http,
+        build_auditor(settings_, http=http, engine=engine, clock=lambda: NOW) as auditor,
+    ):
+        with pytest.raises(ConfigError, match=f"cannot read credentials file {tmp_path / 'missing-token'}"):
+            auditor.run_cycle()
+        view = auditor.stats.view()
+        outcome = (view.failures, view.prometheus_up, auditor.prometheus.retries, auditor.breaker.is_open)
+        assert outcome == ({"config": 1}, None, 0, False)

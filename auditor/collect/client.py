@@ -38,6 +38,7 @@ from auditor import __version__
 from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
 from auditor.durations import parse_duration
 from auditor.errors import (
+    ConfigError,
     PrometheusError,
     PrometheusHTTPError,
     PrometheusQueryError,
@@ -157,10 +158,14 @@ class _FileAuth(httpx.Auth):
 
 
 def _read_secret(path: Path) -> str:
+    """A configuration error, not an unreachable Prometheus: retrying or opening the breaker cannot mend it."""
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise PrometheusUnreachable(f"cannot read credentials file {path}: {exc.strerror}") from exc
+        raise ConfigError(
+            f"cannot read credentials file {path}: {exc.strerror}: make it readable by the auditor, or point "
+            "AUDITOR_PROMETHEUS__BEARER_TOKEN_FILE / AUDITOR_PROMETHEUS__BASIC_AUTH__PASSWORD_FILE at the right file"
+        ) from exc
 
 
 def build_http_client(
@@ -179,12 +184,15 @@ def build_http_client(
 
 
 def _ssl_context(tls: TLSSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    try:
+        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.cert_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"TLS files (AUDITOR_PROMETHEUS__TLS__*): cannot use them: {exc}") from exc
     if tls.insecure_skip_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if tls.cert_file is not None:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
     return context
 
 
