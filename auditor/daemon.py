@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
 
+import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -61,42 +62,89 @@ def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
         log.exception("cycle failed with an unexpected error")
 
 
-def safe_compaction(auditor: Auditor) -> None:
-    """Roll history up and apply the retention; in its own transactions, never in a cycle's. Never raises."""
+def safe_compaction(auditor: Auditor) -> bool:
+    """Roll history up and apply the retention, in its own transactions; False when it failed. Never raises."""
     retention = auditor.settings.retention
     try:
-        result = compact(auditor.store, datetime.now(UTC), Retention(retention.raw, retention.hourly, retention.daily))
+        result = compact(auditor.store, auditor.clock(), Retention(retention.raw, retention.hourly, retention.daily))
     except AuditorError as exc:
         log.error("compaction failed (retried at its next run): %s", exc)
-        return
+        return False
     except Exception:
         log.exception("compaction failed with an unexpected error")
-        return
+        return False
     if result.hours or result.days or result.raw_snapshots_pruned or result.rollups_pruned:
         log.info(
             "compaction: %d hours and %d days rolled up, raw rows of %d cycles and %d rollups pruned%s",
             result.hours, result.days, result.raw_snapshots_pruned, result.rollups_pruned,
             "" if result.complete else " (time budget spent: the rest at the next run)",
         )  # fmt: skip
+    return True
 
 
-def safe_report(auditor: Auditor, makeup: CronTrigger | None) -> None:
-    """Write last week's report; with ``makeup`` (the schedule), only if its run was missed. Never raises."""
-    settings, now = auditor.settings, datetime.now(UTC)
+def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Client | None = None) -> bool | None:
+    """Write last week's report from the store alone; with ``makeup`` (the schedule), only if its run was missed.
+
+    True when written, False when it failed, None when there was nothing to write. Never raises.
+    """
+    settings, now = auditor.settings, auditor.clock()
     try:
-        source = auditor.source()
+        source = reporting.report_source(auditor.store, settings, auditor.known_source)
+        if source is None:
+            log.info("no weekly report yet: no cycle is stored (or several sources: set AUDITOR_SOURCE)")
+            return None
         period = reporting.last_week(now, settings.timezone)
         if makeup is not None:
             fire = makeup.get_next_fire_time(None, reporting.week_start(now, settings.timezone))
             missed = reporting.missed(settings, source, now, fire)
             if missed is None:
-                return
+                return None
             log.info("the report of %s was missed (the daemon was down at its time): writing it now", missed.label)
-        reporting.write_scheduled(auditor.store, settings, source, period, auditor.budgets.current())
+        reporting.write_scheduled(auditor.store, settings, source, period, auditor.budgets.current(), webhook=webhook)
     except (AuditorError, OSError) as exc:
-        log.error("weekly report not written: %s", exc)
+        log.error("weekly report not written or not delivered: %s", exc)
+        return False
     except Exception:
         log.exception("weekly report failed with an unexpected error")
+        return False
+    return True
+
+
+class JobRuns:
+    """Runs of the background jobs (compaction, report) by result, for self-metrics and an alert."""
+
+    JOBS = ("compaction", "report")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: Counter[tuple[str, str]] = Counter()
+        self._last_failed: dict[str, bool] = dict.fromkeys(self.JOBS, False)
+
+    def record(self, job: str, ok: bool | None) -> None:
+        if ok is None:
+            return
+        with self._lock:
+            self._runs[(job, "success" if ok else "failure")] += 1
+            self._last_failed[job] = not ok
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            runs, last_failed = Counter(self._runs), dict(self._last_failed)
+        total = CounterMetricFamily(
+            PREFIX + "background_job_runs", "Runs of the background jobs (compaction, report), by result.",
+            labels=["job", "result"],
+        )  # fmt: skip
+        failed = GaugeMetricFamily(
+            PREFIX + "background_job_last_run_failed",
+            "1 while the last run of the job failed (until one succeeds), else 0.",
+            labels=["job"],
+        )
+        for job in self.JOBS:
+            for result in ("success", "failure"):
+                total.add_metric([job, result], runs[(job, result)])
+            failed.add_metric([job], int(last_failed[job]))
+        yield total
+        yield failed
 
 
 Reload = Callable[[], Settings]
@@ -115,6 +163,9 @@ class Daemon:
         self._cancel = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._started = time.time()
+        self.jobs = JobRuns()
+        self.webhook = httpx.Client(timeout=30)
+        """POSTs the weekly report (AUDITOR_REPORT_WEBHOOK_URL); closed when the daemon stops."""
         self._claim_writes(auditor)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Current(self))
@@ -133,6 +184,7 @@ class Daemon:
         for result in ("success", "failure"):
             reloads.add_metric([result], self.reloads[result])
         yield reloads
+        yield from self.jobs.collect()
         yield GaugeMetricFamily(
             PREFIX + "config_last_reload_successful",
             "1 if the last configuration reload worked (or none was asked for), 0 if the last good one stays.",
@@ -146,10 +198,10 @@ class Daemon:
         safe_cycle(self.auditor, self._cancel)
 
     def _compaction(self) -> None:
-        safe_compaction(self.auditor)
+        self.jobs.record("compaction", safe_compaction(self.auditor))
 
     def _report(self, makeup: CronTrigger | None) -> None:
-        safe_report(self.auditor, makeup)
+        self.jobs.record("report", safe_report(self.auditor, makeup, self.webhook))
 
     def start(self) -> None:
         self._schedule()
@@ -245,6 +297,7 @@ class Daemon:
             self._scheduler.shutdown(wait=False)
         idle = self.auditor.wait_idle(grace_seconds)
         self.http.stop()
+        self.webhook.close()
         return idle
 
     def _ready(self) -> tuple[bool, str]:

@@ -16,6 +16,7 @@ where they enter the project, and re-raised ``from`` the original::
     ├── StoreError                   the database failed                       (exit 4)
     │   ├── DatabaseUnavailable      cannot connect / connection lost
     │   └── SchemaNotAtHead          migrations not applied
+    ├── DeliveryError                the report webhook did not take the report
     ├── SourceHeldElsewhere          another auditor writes this source (standby)
     └── CycleCancelled               the daemon is stopping                    (exit 0)
 
@@ -115,3 +116,10 @@ class CycleCancelled(AuditorError):
 
     reason = "cancelled"
     exit_code = 0
+
+
+class DeliveryError(AuditorError):
+    """The report webhook refused the report or could not be reached, after retries."""
+
+    reason = "webhook"
+    exit_code = 5

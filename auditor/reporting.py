@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time as time_module
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+import tenacity
 
 from auditor.budgets import Budgets
 from auditor.dashboards import dashboard_usage
-from auditor.errors import ConfigError
+from auditor.errors import ConfigError, DeliveryError
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.rules_diff import diff
 from auditor.export.report_render import SUFFIX, render
@@ -143,8 +146,20 @@ def report_files(report_dir: Path, source: str, label: str) -> dict[str, Path]:
     return {fmt: report_dir / f"metrics-auditor-{slug}-{label}.{SUFFIX[fmt]}" for fmt in SCHEDULED_FORMATS}
 
 
-def write_scheduled(store: Store, settings: Settings, source: str, period: Period, budgets: Budgets) -> dict[str, Path]:
-    """Write the period's report in every scheduled format; POST it to the webhook when one is set."""
+def write_scheduled(
+    store: Store,
+    settings: Settings,
+    source: str,
+    period: Period,
+    budgets: Budgets,
+    *,
+    webhook: httpx.Client | None = None,
+) -> dict[str, Path]:
+    """Write the period's report in every scheduled format; POST it to the webhook when one is set.
+
+    The files are written first: a webhook that fails (after retries) raises ``DeliveryError``, the
+    files stay.
+    """
     report = build(gather(store, settings, source, period, budgets=budgets))
     files = report_files(settings.report_dir, source, period.label)
     settings.report_dir.mkdir(parents=True, exist_ok=True)
@@ -155,15 +170,53 @@ def write_scheduled(store: Store, settings: Settings, source: str, period: Perio
         temporary.replace(path)  # readers never see half a report
     log.info("weekly report for %s written: %s", period.label, files["html"])
     if settings.report_webhook_url:
-        _post(settings.report_webhook_url, {"text": texts["markdown"], "report": json.loads(texts["json"])})
+        payload = {"text": texts["markdown"], "report": json.loads(texts["json"])}
+        post_report(webhook or _default_webhook(), settings.report_webhook_url, payload)
     return files
 
 
-def _post(url: str, payload: dict[str, object]) -> None:
+def _default_webhook() -> httpx.Client:
+    return httpx.Client(timeout=30)
+
+
+def post_report(
+    http: httpx.Client,
+    url: str,
+    payload: dict[str, object],
+    *,
+    attempts: int = 3,
+    sleep: Callable[[float], None] = time_module.sleep,
+) -> None:
+    """POST with retries (connection errors, 429 and 5xx; exponential backoff); ``DeliveryError`` at the end."""
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=1, max=10),
+        retry=tenacity.retry_if_exception(_retriable),
+        reraise=True,
+        sleep=sleep,
+    )
     try:
-        httpx.post(url, json=payload, timeout=30).raise_for_status()
+        for attempt in retrying:
+            with attempt:
+                http.post(url, json=payload).raise_for_status()
     except httpx.HTTPError as exc:
-        log.error("report webhook %s failed: %s", _redacted(url), exc)
+        raise DeliveryError(f"report webhook {_redacted(url)} failed: {exc}") from exc
+
+
+def _retriable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def report_source(store: Store, settings: Settings, known: str | None) -> str | None:
+    """The source a scheduled report is about, from the settings or the store: a report never asks Prometheus."""
+    if settings.source is not None:
+        return settings.source
+    if known is not None:
+        return known
+    sources = store.sources()
+    return sources[0] if len(sources) == 1 else None
 
 
 def _redacted(url: str) -> str:

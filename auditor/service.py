@@ -288,6 +288,11 @@ class Auditor:
         offenders = {m for m in targets if census.metrics[m] > budgets.for_metric(m).max_series}
         return self._drilldown.run(targets, offenders, census.collected_at, deadline)
 
+    @property
+    def known_source(self) -> str | None:
+        """The source name if it is configured or was derived already; never asks Prometheus."""
+        return self._source
+
     def source(self) -> str:
         """The configured source name, else one derived from Prometheus' external labels or URL (cached)."""
         if self._source is not None:

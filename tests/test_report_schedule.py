@@ -85,3 +85,40 @@ def test_a_report_that_cannot_be_written_is_logged_not_raised(
     with build_auditor(settings, http=http, engine=engine) as auditor:
         safe_report(auditor, None)
     assert any("weekly report not written" in r.getMessage() for r in caplog.records)
+
+
+def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_counted(
+    engine: Engine, tmp_path: Path, router: respx.MockRouter, http: httpx.Client
+) -> None:
+    """No Prometheus route is prepared: a report that asked Prometheus (for the source name) would fail."""
+    from auditor.daemon import JobRuns
+    from auditor.errors import DeliveryError
+    from auditor.reporting import post_report
+
+    Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
+    answers = iter([503, 429, 200, 400])
+    seen: list[str] = []
+
+    def webhook_answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        return httpx.Response(next(answers))
+
+    settings = Settings(report_dir=tmp_path / "r", report_webhook_url="http://hooks.test/x")  # type: ignore[call-arg]
+    naps: list[float] = []
+    with httpx.Client(transport=httpx.MockTransport(webhook_answer)) as webhook:
+        post_report(webhook, "http://hooks.test/x", {"text": "t"}, sleep=naps.append)
+        assert (len(seen), len(naps)) == (3, 2), "503 and 429 are retried with a backoff, 200 ends it"
+        with build_auditor(settings, http=http, engine=engine) as auditor:  # no AUDITOR_SOURCE: from the store
+            runs = JobRuns()
+            runs.record("report", safe_report(auditor, None, webhook))  # 400: files written, not delivered
+            assert any((tmp_path / "r").iterdir()), "the files are written before the webhook is tried"
+    families = {f.name: f for f in runs.collect()}
+    samples = {(s.labels["job"], s.labels.get("result")): s.value for f in families.values() for s in f.samples}
+    assert samples[("report", "failure")] == 1
+    assert samples[("report", None)] == 1  # metrics_auditor_background_job_last_run_failed
+    assert samples[("compaction", "failure")] == 0
+    with (
+        pytest.raises(DeliveryError, match=r"hooks\.test/x failed"),
+        httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(404))) as refusing,
+    ):
+        post_report(refusing, "http://hooks.test/x", {"text": "t"}, sleep=naps.append)
