@@ -176,7 +176,12 @@ def test_markdown_sections(history: tuple[Store, Settings, Path]) -> None:
         assert heading in text
     assert "**carried over**" in text
     assert "Data completeness" in text
-    assert "more values of \\`user\\_id\\`: 90 -\\> 390" in text
+    # names are code spans: copied or grepped as they are, not as new\_feature\_flags
+    assert "more values of `user_id`: 90 -\\> 390" in text
+    assert "| `api_requests_total` | team-api |" in text
+    html = render(build_w47(history), "html")
+    assert "more values of <code>user_id</code>: 90 -&gt; 390" in html
+    assert '<td class="name"><code>api_requests_total</code></td>' in html
 
 
 HOSTILE = "<script>alert(\"x\")</script> 'quoted' | *bold* " + "é" * 300
@@ -193,6 +198,9 @@ def test_hostile_text_is_escaped(history: tuple[Store, Settings, Path]) -> None:
     assert "<script>" not in md
     assert "\\<script\\>" in md
     assert "\\| \\*bold\\*" in md
+    coded = replace(report, growth=[{**report.growth[0], "cause": "`<b>x|y</b>` grew"}])
+    assert "<code>&lt;b&gt;x|y&lt;/b&gt;</code> grew" in render(coded, "html")
+    assert "`<b>x\\|y</b>` grew" in render(coded, "markdown")
 
 
 def test_html_is_self_contained_and_renders_in_chromium(history: tuple[Store, Settings, Path], tmp_path: Path) -> None:
@@ -227,7 +235,7 @@ def test_report_command(history: tuple[Store, Settings, Path], database_url: str
     assert main(["report", "--week", "2026-W47", "--format", "json", "--output", str(out)]) == 0
     assert json.loads(out.read_text())["period"]["label"] == "2026-W47"
     assert main(["report", "--week", "2026-W47", "--owner", "team-api"]) == 0
-    assert "api\\_requests\\_total" in capsys.readouterr().out
+    assert "`api_requests_total`" in capsys.readouterr().out
     assert main(["report", "--week", "2026-W99"]) == 2
     assert main(["report", "--since", "2026-11-20", "--until", "2026-11-19"]) == 2
     capsys.readouterr()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from auditor.evaluate.fleet import COLUMNS as FLEET_COLUMNS
 from auditor.evaluate.fleet import Fleet
@@ -56,6 +58,9 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["md"] = markdown_escape
+    env.filters["mdcode"] = markdown_code
+    env.filters["mdprose"] = markdown_prose
+    env.filters["htmlprose"] = html_prose
     env.filters["num"] = _num
     env.filters["pct"] = _pct
     env.filters["day"] = lambda value: _when(value, "%a %Y-%m-%d %H:%M")
@@ -65,10 +70,40 @@ def _environment() -> Environment:
 
 def markdown_escape(value: Any) -> str:
     """Text safe in a Markdown table cell: no HTML, no emphasis, no code spans, no table breaks."""
-    text = " ".join(str(value).split())
+    return _escape_chars(" ".join(str(value).split()))
+
+
+def _escape_chars(text: str) -> str:
     for char in "\\`*_{}[]<>()#+!|~":
         text = text.replace(char, "\\" + char)
     return text
+
+
+def markdown_code(value: Any) -> str:
+    """A name as a code span: copied or grepped as it is (``new_feature_flags``, not ``new\\_feature\\_flags``).
+
+    The fence is longer than any run of backticks inside; a pipe stays escaped, as GFM tables need.
+    """
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def markdown_prose(value: Any) -> str:
+    """Text whose `code` spans stay code spans; everything else escaped like ``markdown_escape``."""
+    text = " ".join(str(value).split())
+    parts = _CODE.split(text)
+    return "".join(markdown_code(part) if i % 2 else _escape_chars(part) for i, part in enumerate(parts))
+
+
+def html_prose(value: Any) -> Markup:
+    """Text whose `code` spans become ``<code>``; everything else HTML-escaped."""
+    parts = _CODE.split(str(value))
+    return Markup("").join(Markup("<code>{}</code>").format(part) if i % 2 else escape(part) for i, part in enumerate(parts))
 
 
 def _num(value: Any) -> str:
