@@ -103,7 +103,8 @@ def markdown_prose(value: Any) -> str:
 def html_prose(value: Any) -> Markup:
     """Text whose `code` spans become ``<code>``; everything else HTML-escaped."""
     parts = _CODE.split(str(value))
-    return Markup("").join(Markup("<code>{}</code>").format(part) if i % 2 else escape(part) for i, part in enumerate(parts))
+    pieces = (Markup("<code>{}</code>").format(part) if i % 2 else escape(part) for i, part in enumerate(parts))
+    return Markup("").join(pieces)
 
 
 def _num(value: Any) -> str:
