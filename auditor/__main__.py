@@ -1,5 +1,5 @@
 import sys
 
-from auditor.cli import main
+from auditor.cli.main import main
 
 sys.exit(main())

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from auditor.service import build_auditor
-from auditor.settings import CensusSettings, Settings
+from auditor.app.cycle import build_auditor
+from auditor.config.settings import CensusSettings, Settings
 from auditor.store import make_engine, upgrade
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from auditor.budgets import BudgetsProvider
-from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.config.budgets import BudgetsProvider
+from auditor.config.settings import ExportSettings
+from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import EvaluationInput, evaluate
 from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.settings import ExportSettings
-from auditor.stats import CycleDetails, CycleStats
+from auditor.export.stats import CycleDetails, CycleStats
 from bench.fake_prometheus import synthetic_metrics
 
 SCENARIOS = {

@@ -30,9 +30,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from auditor.cli import main as cli
+from auditor.cli.main import main as cli
+from auditor.config.rulefiles import RULE_SUFFIXES, load_path
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.rulesets import RULE_SUFFIXES, load_path
 from tests.support.servers import SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent

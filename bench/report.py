@@ -21,14 +21,15 @@ from typing import Any
 
 from sqlalchemy import text
 
-from auditor.budgets import default_budgets, load_budgets
-from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.app.cycle import evaluation_input
+from auditor.app.reporting import gather, week_period
+from auditor.config.budgets import load_budgets
+from auditor.config.settings import Settings
+from auditor.core.budgets import default_budgets
+from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import evaluate
 from auditor.evaluate.report import build
 from auditor.export.report_render import render
-from auditor.reporting import gather, week_period
-from auditor.service import evaluation_input
-from auditor.settings import Settings
 from auditor.store import Store, backfill, make_engine, upgrade
 from auditor.store.hourly import HourlyMaxima
 

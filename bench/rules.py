@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from auditor.cli import main
+from auditor.cli.main import main
 
 GROUPS, PER_GROUP = 100, 20
 TEMPLATES = (

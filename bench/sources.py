@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.store import Store, make_engine, upgrade
 from auditor.store.models import MetricName, Snapshot
 

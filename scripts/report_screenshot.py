@@ -12,13 +12,13 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from auditor.budgets import load_budgets
-from auditor.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
+from auditor.config.budgets import load_budgets
+from auditor.core.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
 from auditor.evaluate.report import build
 from auditor.export.report_render import render
-from auditor.reporting import gather, week_period
-from auditor.rulesets import load_path
-from auditor.settings import Settings
+from auditor.app.reporting import gather, week_period
+from auditor.config.rulefiles import load_path
+from auditor.config.settings import Settings
 from auditor.store import Store, make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

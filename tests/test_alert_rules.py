@@ -84,13 +84,13 @@ def full_exposition(tmp_path: Path) -> str:
 
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from auditor.budgets import BudgetsProvider
-    from auditor.daemon import JobRuns
-    from auditor.domain import LabelStats
+    from auditor.app.daemon import JobRuns
+    from auditor.config.budgets import BudgetsProvider
+    from auditor.core.domain import LabelStats
+    from auditor.core.rulesets import Group, Rule, RuleSet
     from auditor.evaluate.rules_diff import diff
     from auditor.export.selfmetrics import SelfMetricsCollector
-    from auditor.rulesets import Group, Rule, RuleSet
-    from auditor.stats import CycleStats, RulesState
+    from auditor.export.stats import CycleStats, RulesState
     from tests.test_selfmetrics import AT, BUDGETS, census, evaluated
 
     trend = [(AT.timestamp() - 3600 * (23 - h), 10.0 + h) for h in range(24)]

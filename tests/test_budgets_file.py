@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.budgets import BudgetsError, BudgetsProvider, default_budgets, load_budgets
+from auditor.config.budgets import BudgetsError, BudgetsProvider, load_budgets
+from auditor.core.budgets import default_budgets
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,9 +13,9 @@ import respx
 
 from auditor.collect.census import CensusCollector, Deadline, chunked, count_query
 from auditor.collect.client import PrometheusClient
-from auditor.domain import CensusMethod, SeriesNotion
-from auditor.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
-from auditor.settings import CensusSettings
+from auditor.config.settings import CensusSettings
+from auditor.core.domain import CensusMethod, SeriesNotion
+from auditor.core.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
 from tests.support import fake
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -84,7 +84,7 @@ def test_the_limit_moves_with_the_second_so_prometheus_never_answers_from_its_ca
 ) -> None:
     """Prometheus caches the TSDB status per ``limit`` until more than 30 whole seconds passed (its clock, which may
     be a second off ours): two censuses 1 to 31 s apart ask with two limits."""
-    from auditor.domain import BuildInfo
+    from auditor.core.domain import BuildInfo
 
     census = CensusCollector(PrometheusClient(httpx.Client()), CensusSettings(tsdb_limit=configured), clock=lambda: NOW)
     version_tuple = BuildInfo(version).version_tuple

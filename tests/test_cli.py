@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.cli.main import main
 from auditor.demo.prometheus import free_port
 from auditor.store import make_engine
 from auditor.store.migrate import head_revision

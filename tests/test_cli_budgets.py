@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.cli import main
-from auditor.domain import LabelStats, utc_now
+from auditor.cli.main import main
+from auditor.core.domain import LabelStats, utc_now
 from auditor.store import Store
 from tests.test_cli import run_cli
 from tests.test_store import census
@@ -96,7 +96,7 @@ def test_check_reports_since_when_a_budget_is_exceeded(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from auditor.budgets import load_budgets
+    from auditor.config.budgets import load_budgets
     from auditor.evaluate import EvaluationInput, evaluate
 
     store = Store(engine)

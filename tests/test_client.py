@@ -11,15 +11,15 @@ import pytest
 import respx
 
 from auditor.collect.client import PrometheusClient, build_http_client
-from auditor.demo.prometheus import free_port
-from auditor.errors import (
+from auditor.config.settings import BasicAuth, PrometheusSettings
+from auditor.core.errors import (
     PrometheusHTTPError,
     PrometheusQueryError,
     PrometheusResponseError,
     PrometheusTimeout,
     PrometheusUnreachable,
 )
-from auditor.settings import BasicAuth, PrometheusSettings
+from auditor.demo.prometheus import free_port
 from tests.support import fake
 
 

@@ -114,9 +114,9 @@ def test_the_daemon_job_compacts_and_never_raises(
 ) -> None:
     import httpx
 
-    from auditor.daemon import safe_compaction
-    from auditor.service import build_auditor
-    from auditor.settings import Settings
+    from auditor.app.cycle import build_auditor
+    from auditor.app.daemon import safe_compaction
+    from auditor.config.settings import Settings
 
     store = Store(engine)
     old = datetime.now(UTC) - timedelta(days=3)

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from auditor.cli import main
+from auditor.cli.main import main
+from auditor.core.domain import utc_now
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from auditor.domain import utc_now
 from auditor.store import Store, make_engine
 from tests.conftest import ground_truth
 from tests.support.metrics import samples

@@ -13,9 +13,9 @@ from typing import Any
 import promql_parser
 import pytest
 
+from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.store import Store, make_engine, upgrade
 from tests.test_daemon import daemon, get, wait_for
 

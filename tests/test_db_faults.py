@@ -18,10 +18,10 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from auditor.app.cycle import Auditor, build_auditor
+from auditor.config.settings import Settings
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, find_prometheus
-from auditor.service import Auditor, build_auditor
-from auditor.settings import Settings
 from auditor.store import Store, make_engine, upgrade
 from tests.conftest import ground_truth, missing
 from tests.support.faultproxy import HttpFaultProxy, TcpProxy, delay

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from auditor.core.domain import utc_now
 from auditor.demo.prometheus import find_prometheus
-from auditor.domain import utc_now
 from auditor.store import Store, make_engine
 from tests.conftest import missing
 

@@ -21,9 +21,9 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from auditor import healthcheck
+from auditor.config.settings import Settings, load_settings
 from auditor.demo.prometheus import free_port
 from auditor.export.http import HttpServer, make_app
-from auditor.settings import Settings, load_settings
 from tests.conftest import missing
 
 ROOT = Path(__file__).resolve().parent.parent

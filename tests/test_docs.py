@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.settingsdoc import END, START, table
+from auditor.config.settingsdoc import END, START, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_configuration_reference_matches_the_settings_model() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     generated = text.split(START, 1)[1].split(END, 1)[0].strip()
-    assert generated == table(), "regenerate with `python -m auditor.settingsdoc --write docs/configuration.md`"
+    assert generated == table(), "regenerate with `python -m auditor.config.settingsdoc --write docs/configuration.md`"
 
 
 def test_readme_quick_start_is_the_two_commands() -> None:

@@ -10,9 +10,9 @@ import respx
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.collect.drilldown import Drilldown
-from auditor.domain import LabelStats
-from auditor.promql import name_selector as selector
-from auditor.settings import DrilldownSettings
+from auditor.config.settings import DrilldownSettings
+from auditor.core.domain import LabelStats
+from auditor.core.promql import name_selector as selector
 from tests.support import fake
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from auditor.durations import format_duration, parse_duration
+from auditor.core.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

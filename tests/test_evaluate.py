@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.budgets import Budgets, load_budgets
-from auditor.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.config.budgets import load_budgets
+from auditor.core.budgets import Budgets
+from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import EvaluationInput, Kind, LabelStats, Severity, evaluate
 from auditor.evaluate.forecast import seconds_to_budget, theil_sen_slope
 from auditor.evaluate.suggestions import suggest

@@ -17,14 +17,14 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
+from auditor.app.cycle import Auditor, build_auditor
 from auditor.collect.breaker import Breaker
+from auditor.config.settings import Settings
+from auditor.core.domain import CensusMethod
+from auditor.core.errors import PrometheusError, PrometheusResponseError, PrometheusTimeout
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.domain import CensusMethod
-from auditor.errors import PrometheusError, PrometheusResponseError, PrometheusTimeout
 from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.service import Auditor, build_auditor
-from auditor.settings import Settings
 from auditor.store import Store, make_engine, upgrade
 from tests.conftest import ground_truth
 from tests.support.faultproxy import Fault, HttpFaultProxy, delay, garbage, reset, status, truncate
@@ -210,7 +210,7 @@ def test_optional_endpoints_that_fail_skip_their_feature_and_never_the_census(
     proxy: HttpFaultProxy, exporter: Exporter, sqlite_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """404 on the configuration, 503 on the rules, 403 on the labels: three cycles stored, each failure logged once."""
-    from auditor.settings import DrilldownSettings, PrometheusSettings
+    from auditor.config.settings import DrilldownSettings, PrometheusSettings
 
     desired = tmp_path / "desired.yml"
     desired.write_text(

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from auditor.cli import main
+from auditor.cli.main import main
 from auditor.store import Store
 from tests.test_store import T0 as MIDWEEK  # Friday 2026-11-20, in 2026-W47
 from tests.test_store import census

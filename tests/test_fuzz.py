@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.budgets import load_budgets
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.client import RetryPolicy
-from auditor.errors import AuditorError
-from auditor.rulesets import load_path
-from auditor.settings import CensusSettings, load_settings
+from auditor.config.budgets import load_budgets
+from auditor.config.rulefiles import load_path
+from auditor.config.settings import CensusSettings, load_settings
+from auditor.core.errors import AuditorError
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.cli import main
+from auditor.app.cycle import build_auditor
+from auditor.cli.main import main
+from auditor.config.settings import DrilldownSettings, Settings
+from auditor.core.domain import CensusMethod, SeriesNotion, utc_now
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.domain import CensusMethod, SeriesNotion, utc_now
 from auditor.evaluate.suggestions import suggest
-from auditor.service import build_auditor
-from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.conftest import ground_truth
 
@@ -150,9 +150,9 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
 def test_report_from_real_cycles_shows_growth_new_vanished_and_violation(
     prometheus: LocalPrometheus, exporter: Exporter, engine: Engine, tmp_path: Path
 ) -> None:
-    from auditor.budgets import load_budgets
+    from auditor.app.reporting import gather, range_period
+    from auditor.config.budgets import load_budgets
     from auditor.evaluate.report import build
-    from auditor.reporting import gather, range_period
 
     budgets = tmp_path / "budgets.yml"
     p = f"rpt_{engine.dialect.name}"  # fresh names per backend: label values come from the head, stale series too

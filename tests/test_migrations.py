@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from sqlalchemy import bindparam, inspect, text
 
-from auditor.errors import SchemaNotAtHead
+from auditor.core.errors import SchemaNotAtHead
 from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.migrate import alembic_config, current_revision, head_revision
 from auditor.store.models import Base, MetricRollup, UTCDateTime
@@ -143,7 +143,7 @@ def test_downgrading_row_notions_leaves_a_schema_the_older_auditor_reads(databas
     """0008: mixed cycles fall back to head, VictoriaMetrics' day rollups go, and older downgrades still work."""
     from dataclasses import replace
 
-    from auditor.domain import CensusMethod, SeriesNotion
+    from auditor.core.domain import CensusMethod, SeriesNotion
     from auditor.store.compaction import Retention, compact
 
     engine = make_engine(database_url)

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from auditor.budgets import load_budgets
-from auditor.reporting import gather, week_period
-from auditor.service import evaluation_input
-from auditor.settings import Settings
+from auditor.app.cycle import evaluation_input
+from auditor.app.reporting import gather, week_period
+from auditor.config.budgets import load_budgets
+from auditor.config.settings import Settings
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
 from tests.test_store import census

@@ -17,14 +17,14 @@ import jsonschema
 import pytest
 from sqlalchemy import Engine, update
 
-from auditor.budgets import load_budgets
-from auditor.cli import main
-from auditor.domain import Finding, Kind, LabelStats, Severity
+from auditor.app.reporting import gather, week_period
+from auditor.cli.main import main
+from auditor.config.budgets import load_budgets
+from auditor.config.rulefiles import load_path
+from auditor.config.settings import Settings
+from auditor.core.domain import Finding, Kind, LabelStats, Severity
 from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
-from auditor.reporting import gather, week_period
-from auditor.rulesets import load_path
-from auditor.settings import Settings
 from auditor.store import Store
 from auditor.store.models import StoredFinding
 from tests.conftest import missing

@@ -13,10 +13,10 @@ import respx
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
-from auditor.daemon import safe_report
-from auditor.reporting import last_week, missed, report_files, week_period, week_start
-from auditor.service import build_auditor
-from auditor.settings import DrilldownSettings, Settings
+from auditor.app.cycle import build_auditor
+from auditor.app.daemon import safe_report
+from auditor.app.reporting import last_week, missed, report_files, week_period, week_start
+from auditor.config.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support.alertmanager import WebhookReceiver
 from tests.test_store import census
@@ -91,9 +91,9 @@ def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_cou
     engine: Engine, tmp_path: Path, router: respx.MockRouter, http: httpx.Client
 ) -> None:
     """No Prometheus route is prepared: a report that asked Prometheus (for the source name) would fail."""
-    from auditor.daemon import JobRuns
-    from auditor.errors import DeliveryError
-    from auditor.reporting import post_report
+    from auditor.app.daemon import JobRuns
+    from auditor.app.reporting import post_report
+    from auditor.core.errors import DeliveryError
 
     Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
     answers = iter([503, 429, 200, 400])

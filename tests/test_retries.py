@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from auditor.collect.client import PrometheusClient, RetryPolicy
-from auditor.errors import PrometheusHTTPError, PrometheusQueryError, PrometheusTooLarge, PrometheusUnreachable
+from auditor.core.errors import PrometheusHTTPError, PrometheusQueryError, PrometheusTooLarge, PrometheusUnreachable
 from tests.support import fake
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auditor.cli import main
+from auditor.cli.main import main
 from auditor.demo.prometheus import LocalPrometheus
 from tests.support.servers import PROMETHEUS_VERSIONS, require, wait_until
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import RuleError
-from auditor.rulesets import load_path
+from auditor.config.rulefiles import load_path
+from auditor.core.errors import RuleError
 from tests.conftest import missing
 from tests.support.servers import require
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.cli import main
-from auditor.domain import utc_now
-from auditor.rulesets import load_path
+from auditor.cli.main import main
+from auditor.config.rulefiles import load_path
+from auditor.core.domain import utc_now
 from auditor.store import Store
 from tests.test_cli import run_cli
 from tests.test_store import census
@@ -90,7 +90,7 @@ def test_for_zero_is_no_error_and_equals_no_for(tmp_path: Path) -> None:
 def test_an_unexpected_error_is_one_line_and_exit_70(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from auditor.commands import rules
+    from auditor.cli.commands import rules
 
     def broken(*_: object) -> None:
         raise ZeroDivisionError("division by zero")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import RuleError
+from auditor.config.rulefiles import load_git, load_path
+from auditor.core.errors import RuleError
+from auditor.core.rulesets import RuleSet
 from auditor.evaluate.rules_diff import diff
-from auditor.rulesets import RuleSet, load_git, load_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,7 +256,7 @@ def test_promql_parser_still_applies_escapes_in_raw_strings() -> None:
 
 
 def test_a_stored_version_keeps_files_and_keep_firing_for(tmp_path: Path) -> None:
-    from auditor.rulesets import from_json, stored_body
+    from auditor.core.rulesets import from_json, stored_body
 
     text = "groups:\n  - name: E\n    rules:\n      - alert: Down\n        expr: up == 0\n        keep_firing_for: 5m\n"
     for job in ("api", "db"):

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from auditor.cli import main
+from auditor.app.cycle import build_auditor
+from auditor.cli.main import main
+from auditor.config.settings import DrilldownSettings, Settings
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.service import build_auditor
-from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support.servers import PROMETHEUS_VERSIONS, counted_by_server, require, wait_until
 

@@ -10,10 +10,10 @@ import httpx
 import respx
 from sqlalchemy import Engine
 
-from auditor.daemon import Daemon
+from auditor.app.cycle import build_auditor
+from auditor.app.daemon import Daemon
+from auditor.config.settings import DrilldownSettings, Settings
 from auditor.demo.prometheus import free_port
-from auditor.service import build_auditor
-from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support import fake
 

@@ -19,14 +19,14 @@ from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from auditor.cli import main
+from auditor.app.cycle import build_auditor
+from auditor.cli.main import main
+from auditor.config.settings import Settings
+from auditor.core.domain import LabelStats
+from auditor.core.errors import AuditorError
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from auditor.domain import LabelStats
-from auditor.errors import AuditorError
 from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.service import build_auditor
-from auditor.settings import Settings
 from auditor.store import Store
 from tests.test_store import census
 

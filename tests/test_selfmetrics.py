@@ -9,13 +9,13 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
-from auditor.budgets import load_budgets
-from auditor.domain import Census, CensusMethod, HeadStats, LabelStats, SeriesNotion
+from auditor.config.budgets import load_budgets
+from auditor.config.settings import ExportSettings
+from auditor.core.domain import Census, CensusMethod, HeadStats, LabelStats, SeriesNotion
 from auditor.evaluate import EvaluationInput, evaluate
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.settings import ExportSettings
-from auditor.stats import CycleDetails, CycleStats
+from auditor.export.stats import CycleDetails, CycleStats
 from tests.support.metrics import samples
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.budgets import load_budgets
-from auditor.cli import main
+from auditor.app.cycle import build_auditor
+from auditor.app.reporting import gather, range_period
+from auditor.cli.main import main
+from auditor.config.budgets import load_budgets
+from auditor.config.settings import DrilldownSettings, Settings
+from auditor.core.domain import Census, CensusMethod, SeriesNotion, ServerKind, utc_now
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.domain import Census, CensusMethod, SeriesNotion, ServerKind, utc_now
 from auditor.evaluate.report import build
-from auditor.reporting import gather, range_period
-from auditor.service import build_auditor
-from auditor.settings import DrilldownSettings, Settings
 from auditor.store import Store, make_engine, upgrade
 from tests.support.servers import (
     LocalVictoriaMetrics,

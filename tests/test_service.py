@@ -10,9 +10,9 @@ import pytest
 import respx
 from sqlalchemy import Engine, select
 
-from auditor.errors import PrometheusHTTPError, PrometheusResponseError
-from auditor.service import Auditor, build_auditor, derive_source
-from auditor.settings import DrilldownSettings, Settings
+from auditor.app.cycle import Auditor, build_auditor, derive_source
+from auditor.config.settings import DrilldownSettings, Settings
+from auditor.core.errors import PrometheusHTTPError, PrometheusResponseError
 from auditor.store import Store
 from auditor.store.models import Source
 from tests.support import fake
@@ -214,8 +214,8 @@ def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
     router: respx.MockRouter, engine: Engine, tmp_path: Path
 ) -> None:
     from auditor.collect.client import build_http_client
-    from auditor.errors import ConfigError
-    from auditor.settings import PrometheusSettings
+    from auditor.config.settings import PrometheusSettings
+    from auditor.core.errors import ConfigError
 
     token = tmp_path / "missing-token"
     token.write_text("secret")

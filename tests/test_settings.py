@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import ConfigError
-from auditor.settings import load_settings
+from auditor.config.settings import load_settings
+from auditor.core.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

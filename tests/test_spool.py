@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from auditor.app.spool import PendingCycle, Spool
+from auditor.core.errors import DatabaseUnavailable
 from auditor.demo.prometheus import free_port
-from auditor.errors import DatabaseUnavailable
 from auditor.store import Store, make_engine
-from auditor.store.spool import PendingCycle, Spool
 from tests.test_store import T0, census
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from auditor.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
-from auditor.errors import StoreError
+from auditor.core.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
+from auditor.core.errors import StoreError
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.models import LabelStat, MetricName, MetricRollup, MetricSeries, Snapshot, Source, StoredFinding
@@ -116,8 +116,8 @@ def test_database_errors_are_store_errors(engine: Engine) -> None:
 
 
 def test_unreachable_database_is_database_unavailable() -> None:
+    from auditor.core.errors import DatabaseUnavailable
     from auditor.demo.prometheus import free_port
-    from auditor.errors import DatabaseUnavailable
     from auditor.store import make_engine
 
     store = Store(make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", connect_timeout_seconds=2))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from auditor.domain import Finding, Kind, LabelStats, Severity
+from auditor.core.domain import Finding, Kind, LabelStats, Severity
 from auditor.evaluate.suggestions import suggest
 from tests.test_alert_rules import promtool
 

@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from auditor.app.cycle import build_auditor
 from auditor.collect.client import PrometheusClient, build_http_client
+from auditor.config.settings import PrometheusSettings, Settings, TLSSettings
+from auditor.core.errors import PrometheusUnreachable
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.errors import PrometheusUnreachable
-from auditor.service import build_auditor
-from auditor.settings import PrometheusSettings, Settings, TLSSettings
 from auditor.store import make_engine, upgrade
 from tests.conftest import ground_truth
 from tests.support.faultproxy import TlsProxy

@@ -17,13 +17,13 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from auditor.cli import main
+from auditor.app.cycle import build_auditor
+from auditor.cli.main import main
+from auditor.config.settings import CensusSettings, DrilldownSettings, Settings
+from auditor.core.domain import Finding, Kind, SeriesNotion, Severity
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.domain import Finding, Kind, SeriesNotion, Severity
 from auditor.evaluate.suggestions import suggest
-from auditor.service import build_auditor
-from auditor.settings import CensusSettings, DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support.servers import SERVERS, counted_by_server, require, truth, wait_until
 
@@ -97,7 +97,7 @@ def test_census_drilldown_and_counted_names_are_exact(
 def test_the_printed_fixes_load_in_prometheus_35_and_do_what_they_say(
     prometheus: LocalPrometheus, exporter: Exporter, tmp_path: Path
 ) -> None:
-    from auditor.domain import LabelStats
+    from auditor.core.domain import LabelStats
 
     finding = Finding(DOTTED, "team-web", Kind.SERIES, Severity.EXCEEDED, 60, 10, 60, 10)
     fix = suggest(finding, {"http.route": LabelStats(30, 2), "url.scheme": LabelStats(2, 30)})

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from auditor.collect.client import PrometheusClient
-from auditor.domain import Census, CensusMethod, Clock, SeriesNotion, ServerKind, TsdbStatus
-from auditor.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
-from auditor.promql import names_regex_selector
-from auditor.settings import CensusSettings
+from auditor.config.settings import CensusSettings
+from auditor.core.domain import Census, CensusMethod, Clock, SeriesNotion, ServerKind, TsdbStatus
+from auditor.core.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
+from auditor.core.promql import names_regex_selector
 
 log = logging.getLogger(__name__)
 

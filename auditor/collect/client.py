@@ -35,9 +35,10 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from auditor import __version__
-from auditor.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
-from auditor.durations import parse_duration
-from auditor.errors import (
+from auditor.config.settings import PrometheusSettings, TLSSettings
+from auditor.core.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
+from auditor.core.durations import parse_duration
+from auditor.core.errors import (
     ConfigError,
     PrometheusError,
     PrometheusHTTPError,
@@ -47,8 +48,7 @@ from auditor.errors import (
     PrometheusTooLarge,
     PrometheusUnreachable,
 )
-from auditor.promql import is_legacy_label
-from auditor.settings import PrometheusSettings, TLSSettings
+from auditor.core.promql import is_legacy_label
 
 
 class _Strictish(BaseModel):

@@ -18,11 +18,11 @@ from datetime import datetime
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints
-from auditor.domain import LabelStats
-from auditor.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
-from auditor.promql import label as promql_label
-from auditor.promql import name_selector
-from auditor.settings import DrilldownSettings
+from auditor.config.settings import DrilldownSettings
+from auditor.core.domain import LabelStats
+from auditor.core.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
+from auditor.core.promql import label as promql_label
+from auditor.core.promql import name_selector
 
 log = logging.getLogger(__name__)
 SKIP_LABELS = frozenset({"__name__"})

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from auditor.errors import PrometheusError, PrometheusHTTPError
+from auditor.core.errors import PrometheusError, PrometheusHTTPError
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from auditor.promql import is_legacy_metric, string
-from auditor.promql import label as promql_label
+from auditor.core.promql import is_legacy_metric, string
+from auditor.core.promql import label as promql_label
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

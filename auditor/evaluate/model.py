@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from auditor.budgets import Budget, Budgets
-from auditor.domain import Census, Finding, Kind, LabelStats, Severity
+from auditor.core.budgets import Budget, Budgets
+from auditor.core.domain import Census, Finding, Kind, LabelStats, Severity
 
 
 @dataclass(frozen=True)

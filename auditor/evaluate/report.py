@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from auditor.budgets import Budgets
-from auditor.domain import Census, Finding, FindingRow, Kind, LabelStats, Severity, SnapshotRow
+from auditor.core.budgets import Budgets
+from auditor.core.domain import Census, Finding, FindingRow, Kind, LabelStats, Severity, SnapshotRow
+from auditor.core.rulesets import RuleSet
 from auditor.evaluate.series_budget import usage
 from auditor.evaluate.suggestions import suggest
-from auditor.rulesets import RuleSet
 
 SCHEMA_VERSION = 1
 TOP_N = 20

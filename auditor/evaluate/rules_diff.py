@@ -26,7 +26,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from auditor.rulesets import RECORD, Group, Rule, RuleSet
+from auditor.core.rulesets import RECORD, Group, Rule, RuleSet
 
 
 @dataclass(frozen=True, slots=True)

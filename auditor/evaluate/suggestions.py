@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auditor.core.promql import is_legacy_label, metric_selector, quote_meta, string
+from auditor.core.promql import label as promql_label
 from auditor.evaluate.model import Finding, Kind, LabelStats
-from auditor.promql import is_legacy_label, metric_selector, quote_meta, string
-from auditor.promql import label as promql_label
 
 KEEP_LABELS = frozenset({"__name__", "job", "instance"})
 """Never suggested for dropping: they identify the target, not the measurement."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.budgets import Budgets
-from auditor.domain import Census
+from auditor.core.budgets import Budgets
+from auditor.core.domain import Census
 from auditor.evaluate.series_budget import usage
 
 FORECAST_MIN_USAGE = 0.5

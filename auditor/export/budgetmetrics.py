@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from auditor.budgets import BudgetsProvider
-from auditor.domain import Finding, Kind, Severity
-from auditor.durations import format_duration
+from auditor.config.budgets import BudgetsProvider
+from auditor.config.settings import ExportSettings
+from auditor.core.domain import Finding, Kind, Severity
+from auditor.core.durations import format_duration
 from auditor.evaluate import Evaluation, MetricStatus
-from auditor.settings import ExportSettings
-from auditor.stats import CycleDetails, RulesState
+from auditor.export.stats import CycleDetails, RulesState
 
 PREFIX = "metrics_auditor_"
 METRIC_LABELS = ["metric", "owner"]

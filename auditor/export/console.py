@@ -9,8 +9,8 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
-from auditor.domain import Census, Finding, HistoryPoint, LabelStats, Severity
-from auditor.durations import format_duration
+from auditor.core.domain import Census, Finding, HistoryPoint, LabelStats, Severity
+from auditor.core.durations import format_duration
 from auditor.evaluate import Evaluation
 from auditor.evaluate.suggestions import suggest
 from auditor.export.terminal import console

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from rich.markup import escape
 from rich.table import Table
 
-from auditor.collect.impact import Impact, ImpactKey, impact_key
-from auditor.durations import format_duration
+from auditor.core.durations import format_duration
+from auditor.core.impact import Impact, ImpactKey, impact_key
+from auditor.core.rulesets import RECORD, Group, Rule
 from auditor.evaluate.rules_diff import RuleChange, RulesDiff
 from auditor.export.terminal import console
-from auditor.rulesets import RECORD, Group, Rule
 
 if TYPE_CHECKING:
     from auditor.store.rule_versions import StoredRuleVersion

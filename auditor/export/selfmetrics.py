@@ -13,10 +13,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from auditor import __version__
-from auditor.budgets import BudgetsProvider
+from auditor.config.budgets import BudgetsProvider
+from auditor.config.settings import ExportSettings
 from auditor.export.budgetmetrics import budget_families, budgets_file_families, rules_families
-from auditor.settings import ExportSettings
-from auditor.stats import CycleStats, StatsView
+from auditor.export.stats import CycleStats, StatsView
 
 PREFIX = "metrics_auditor_"
 

@@ -16,7 +16,7 @@ from itertools import islice
 
 from sqlalchemy import insert
 
-from auditor.domain import Census
+from auditor.core.domain import Census
 from auditor.store.compaction import SPAN, mark_rolled, write_rollups
 from auditor.store.errors import translate_errors
 from auditor.store.models import Snapshot

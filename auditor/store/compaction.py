@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, null, select, update
 
-from auditor.domain import floor_to
+from auditor.core.domain import floor_to
 from auditor.store.errors import translate_errors
 from auditor.store.models import (
     NOTIONS,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from auditor.errors import ConfigError
+from auditor.core.errors import ConfigError
 
 
 def make_engine(url: str, connect_timeout_seconds: int = 5) -> Engine:

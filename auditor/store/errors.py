@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import psycopg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from auditor.errors import DatabaseUnavailable, StoreError
+from auditor.core.errors import DatabaseUnavailable, StoreError
 
 
 @contextmanager

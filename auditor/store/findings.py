@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from auditor.domain import Finding
-from auditor.durations import format_duration
+from auditor.core.domain import Finding
+from auditor.core.durations import format_duration
 from auditor.store.models import MetricName, StoredFinding
 
 FindingKey = tuple[str, str, str, str, str]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from auditor.domain import Census, floor_to
+from auditor.core.domain import Census, floor_to
 from auditor.store.models import MetricRollup
 from auditor.store.repository import Store
 

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from auditor.errors import SchemaNotAtHead
+from auditor.core.errors import SchemaNotAtHead
 from auditor.store.errors import translate_errors
 
 MIGRATION_LOCK_KEY = 0x6D61_7564  # "maud": one key for every metrics-auditor database

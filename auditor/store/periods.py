@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from auditor.domain import FindingRow, LabelStats, SnapshotRow
+from auditor.core.domain import FindingRow, LabelStats, SnapshotRow
 from auditor.store.errors import translate_errors
 from auditor.store.models import LabelDrilldown, MetricName, Snapshot, Source, StoredFinding
 from auditor.store.repository import Store

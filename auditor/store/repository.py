@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Insert, and_, func, in
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from auditor.domain import (
+from auditor.core.domain import (
     Census,
     CensusMethod,
     Finding,
@@ -30,9 +30,9 @@ from auditor.domain import (
     SnapshotSummary,
     floor_to,
 )
-from auditor.errors import SourceHeldElsewhere
-from auditor.rulesets import RuleSet
-from auditor.rulesets import from_json as ruleset_from_json
+from auditor.core.errors import SourceHeldElsewhere
+from auditor.core.rulesets import RuleSet
+from auditor.core.rulesets import from_json as ruleset_from_json
 from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors

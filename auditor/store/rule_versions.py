@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from auditor.rulesets import RuleSet, stored_body
+from auditor.core.rulesets import RuleSet, stored_body
 from auditor.store.models import RuleVersion
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.domain import utc_now
-from auditor.durations import parse_duration
-from auditor.errors import AuditorError
-from auditor.settings import Settings, load_settings
+from auditor.config.settings import Settings, load_settings
+from auditor.core.domain import utc_now
+from auditor.core.durations import parse_duration
+from auditor.core.errors import AuditorError
 
 log = logging.getLogger("auditor")
 INTERNAL_ERROR = 70
@@ -57,9 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _handler(name: str) -> Handler:
-    """``"rules:status"`` -> ``auditor.commands.rules.status``."""
+    """``"rules:status"`` -> ``auditor.cli.commands.rules.status``."""
     module, function = name.split(":")
-    handler: Handler = getattr(importlib.import_module(f"auditor.commands.{module}"), function)
+    handler: Handler = getattr(importlib.import_module(f"auditor.cli.commands.{module}"), function)
     return handler
 
 

@@ -1,10 +1,7 @@
-"""Budgets as code: the ``rules/budgets.yml`` file (DESIGN 3.3).
+"""Budgets as code: the model of ``rules/budgets.yml`` (DESIGN 3.3; read by ``auditor.config.budgets``).
 
-    budgets = load_budgets(Path("rules/budgets.yml"))
-    budget = budgets.for_metric("user_sessions")      # first entry that matches wins
-    budget.owner, budget.max_series, budget.labels      # 'team-identity', 400, {'user_id': 100}
-
-Every error names ``FILE:LINE`` and the field; an expired exception is a warning, not an error.
+budget = budgets.on(day).for_metric("user_sessions")   # first entry that matches wins
+budget.owner, budget.max_series, budget.labels           # 'team-identity', 400, {'user_id': 100}
 """
 
 from __future__ import annotations
@@ -15,24 +12,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
-from auditor.durations import parse_duration
-from auditor.errors import ConfigError
-from auditor.reloadable import Reloadable
-from auditor.yamlfile import YamlDocument, load_yaml, validation_messages
+from auditor.core.durations import parse_duration
 
 DEFAULT_OWNER = "unowned"
 
 Count = Annotated[int, Strict(), Field(ge=0)]
 Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 GrowthLimit = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
-
-class BudgetsError(ConfigError):
-    """The budgets file cannot be used."""
-
-    reason = "budgets"
 
 
 class _Strict(BaseModel):
@@ -130,7 +118,8 @@ class Budgets:
     model: BudgetsModel
     path: Path | None = None
     warnings: tuple[str, ...] = ()
-    today: date = field(default_factory=date.today)
+    today: date | None = None
+    """The day exceptions are judged on (``on(day)``); None: every exception is in force."""
     _by_name: dict[str, int] = field(init=False, repr=False)
     _patterns: list[tuple[int, re.Pattern[str]]] = field(init=False, repr=False)
     _cache: dict[str, Budget] = field(init=False, repr=False, default_factory=dict)
@@ -193,7 +182,8 @@ class Budgets:
                 labels={k: v.max_values for k, v in defaults.labels.items()},
                 explicit=False,
             )
-        exception = entry.exception if entry.exception and entry.exception.until >= self.today else None
+        in_force = entry.exception and (self.today is None or entry.exception.until >= self.today)
+        exception = entry.exception if in_force else None
         max_series = entry.max_series if entry.max_series is not None else defaults.max_series
         return Budget(
             owner=entry.owner or defaults.owner,
@@ -216,35 +206,3 @@ def _windows(growth: dict[str, float]) -> dict[timedelta, float]:
 def default_budgets() -> Budgets:
     """The budgets in force when no file is configured: the documented defaults only."""
     return Budgets(BudgetsModel())
-
-
-def load_budgets(path: Path, today: date | None = None) -> Budgets:
-    """Parse and validate ``path``; raises ``BudgetsError`` with ``FILE:LINE: field: message`` lines."""
-    doc = load_yaml(path, error=BudgetsError)
-    data = {} if doc.data is None else doc.data
-    if not isinstance(data, dict):
-        raise BudgetsError(f"{path}:1: a budgets file is a mapping with `defaults` and `metrics`")
-    try:
-        model = BudgetsModel.model_validate(data)
-    except ValidationError as exc:
-        raise BudgetsError("\n".join(validation_messages(exc, doc, "docs/budgets.md"))) from exc
-    today = today or date.today()
-    return Budgets(model, path, tuple(_warnings(model, doc, today)), today)
-
-
-def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
-    warnings = []
-    for index, entry in enumerate(model.metrics):
-        if entry.exception is not None and entry.exception.until < today:
-            where = doc.where(("metrics", index, "exception", "until"))
-            target = entry.name or entry.match
-            until = entry.exception.until.isoformat()
-            warnings.append(f"{where}: exception for {target!r} expired on {until}; the normal budget applies again")
-    return warnings
-
-
-class BudgetsProvider(Reloadable[Budgets]):
-    """The budgets in force, reloaded when the file changes (or on SIGHUP); a broken edit keeps the last good ones."""
-
-    def __init__(self, path: Path | None) -> None:
-        super().__init__(path, load_budgets, default_budgets(), "budgets", lambda budgets: budgets.warnings)

@@ -19,14 +19,19 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Engine
 
-from auditor.budgets import Budgets, BudgetsProvider
+from auditor.app.spool import PendingCycle, Spool
 from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import RetryPolicy, is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.collect.optional import OptionalEndpoints, is_permanent
-from auditor.domain import Census, Clock, LoadedRuleGroup, ServerKind, utc_now
-from auditor.errors import (
+from auditor.config.budgets import BudgetsProvider
+from auditor.config.reloadable import Reloadable
+from auditor.config.rulefiles import load_path
+from auditor.config.settings import Settings
+from auditor.core.budgets import Budgets
+from auditor.core.domain import Census, Clock, LoadedRuleGroup, ServerKind, utc_now
+from auditor.core.errors import (
     AuditorError,
     CycleCancelled,
     DatabaseUnavailable,
@@ -34,18 +39,15 @@ from auditor.errors import (
     SourceHeldElsewhere,
     StoreError,
 )
+from auditor.core.rulesets import RuleSet, align, from_loaded
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.rules_diff import diff as diff_rules
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
-from auditor.reloadable import Reloadable
-from auditor.rulesets import RuleSet, align, from_loaded, load_path
-from auditor.settings import Settings
-from auditor.stats import CycleDetails, CycleStats, IoState, RulesState
+from auditor.export.stats import CycleDetails, CycleStats, IoState, RulesState
 from auditor.store import Store, make_engine, require_head
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
 from auditor.store.repository import Writer
-from auditor.store.spool import PendingCycle, Spool
 
 log = logging.getLogger(__name__)
 

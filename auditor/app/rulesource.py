@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.collect.client import PrometheusClient
-from auditor.domain import ServerKind
-from auditor.errors import ConfigError, RuleError
-from auditor.rulesets import RuleSet, from_loaded, git_spec, load_git, load_path
+from auditor.config.rulefiles import git_spec, load_git, load_path
+from auditor.core.domain import ServerKind
+from auditor.core.errors import ConfigError, RuleError
+from auditor.core.rulesets import RuleSet, from_loaded
 
 if TYPE_CHECKING:
     from auditor.store import Store

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import ConfigError
-from auditor.rulesets import input_metrics
+from auditor.core.errors import ConfigError
+from auditor.core.rulesets import input_metrics
 
 log = logging.getLogger(__name__)
 _INTERVALS = re.compile(r"\$__(?:rate_interval|interval|range)(?:_ms|_s)?|\$\{__(?:rate_interval|interval|range)\}")

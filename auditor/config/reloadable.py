@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from auditor.errors import AuditorError
+from auditor.core.errors import AuditorError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
-from auditor.errors import ConfigError
+from auditor.config.settings import Settings
+from auditor.core.errors import ConfigError
 from auditor.export import jsondoc
-from auditor.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -9,16 +9,16 @@ import sys
 from contextlib import ExitStack
 from datetime import datetime
 
-from auditor.commands.common import engine_for, open_store, stored_source, write_json
-from auditor.domain import utc_now
-from auditor.settings import Settings
+from auditor.cli.commands.common import engine_for, open_store, stored_source, write_json
+from auditor.config.settings import Settings
+from auditor.core.domain import utc_now
 from auditor.store import Store
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.daemon import run as run_daemon
-    from auditor.service import build_auditor
-    from auditor.settings import load_settings
+    from auditor.app.cycle import build_auditor
+    from auditor.app.daemon import run as run_daemon
+    from auditor.config.settings import load_settings
 
     if settings.auto_migrate:
         _migrate(settings)
@@ -40,8 +40,8 @@ def _migrate(settings: Settings) -> None:
 
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.app.cycle import build_auditor
     from auditor.export.console import census_json, print_census
-    from auditor.service import build_auditor
 
     with build_auditor(settings) as auditor:
         census = auditor.run_cycle()

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import yaml
 from pydantic import ValidationError
 
-from auditor.errors import AuditorError, ConfigError
+from auditor.core.errors import AuditorError, ConfigError
 
 _Loader: type[yaml.SafeLoader | yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NULL_TAG = "tag:yaml.org,2002:null"

@@ -32,13 +32,13 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from auditor import reporting
-from auditor.durations import format_duration
-from auditor.errors import AuditorError, CycleCancelled
+from auditor.app import reporting
+from auditor.app.cycle import Auditor, build_auditor
+from auditor.config.settings import Settings
+from auditor.core.durations import format_duration
+from auditor.core.errors import AuditorError, CycleCancelled
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import PREFIX, SelfMetricsCollector
-from auditor.service import Auditor, build_auditor
-from auditor.settings import Settings
 from auditor.store.compaction import Retention, compact
 from auditor.store.repository import Writer
 

@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import tenacity
 
-from auditor.budgets import Budgets
-from auditor.dashboards import dashboard_usage
-from auditor.errors import ConfigError, DeliveryError
+from auditor.config.dashboards import dashboard_usage
+from auditor.config.settings import Settings
+from auditor.core.budgets import Budgets
+from auditor.core.errors import ConfigError, DeliveryError
+from auditor.core.rulesets import RuleSet
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.rules_diff import diff
 from auditor.export.report_render import SUFFIX, render
-from auditor.rulesets import RuleSet
-from auditor.settings import Settings
 from auditor.store import Store, periods
 
 log = logging.getLogger(__name__)

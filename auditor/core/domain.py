@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from auditor.durations import format_duration
+from auditor.core.durations import format_duration
 
 Clock = Callable[[], datetime]
 

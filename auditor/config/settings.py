@@ -32,9 +32,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from auditor.durations import format_duration, parse_duration
-from auditor.errors import ConfigError
-from auditor.yamlfile import YamlDocument, load_yaml
+from auditor.config.yamlfile import YamlDocument, load_yaml
+from auditor.core.durations import format_duration, parse_duration
+from auditor.core.errors import ConfigError
 
 ENV_PREFIX = "AUDITOR_"
 DEFAULT_BUDGETS_FILE = Path("rules/budgets.yml")

@@ -9,21 +9,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.commands.common import open_store, stored_source
-from auditor.domain import utc_now
-from auditor.errors import ConfigError
-from auditor.settings import Settings
+from auditor.cli.commands.common import open_store, stored_source
+from auditor.config.settings import Settings
+from auditor.core.domain import utc_now
+from auditor.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from auditor.budgets import Budgets
-    from auditor.reporting import Period
+    from auditor.app.reporting import Period
+    from auditor.core.budgets import Budgets
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.budgets import BudgetsProvider
+    from auditor.app.reporting import gather, range_period, week_period
+    from auditor.config.budgets import BudgetsProvider
     from auditor.evaluate.report import build
     from auditor.export.report_render import render
-    from auditor.reporting import gather, range_period, week_period
 
     period: Period
     if args.week:
@@ -48,10 +48,10 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
 
 def _fleet(settings: Settings, period: Period, budgets: Budgets, fmt: str, owner: str | None) -> str:
     """One row per stored source: the fleet report."""
+    from auditor.app.reporting import gather
     from auditor.evaluate.fleet import build_fleet
     from auditor.evaluate.report import build
     from auditor.export.report_render import render_fleet
-    from auditor.reporting import gather
 
     with ExitStack() as stack:
         store = open_store(stack, settings)

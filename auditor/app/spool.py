@@ -18,10 +18,10 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor.domain import Census
-from auditor.errors import DatabaseUnavailable, SourceHeldElsewhere, StoreError
+from auditor.core.domain import Census
+from auditor.core.errors import DatabaseUnavailable, SourceHeldElsewhere, StoreError
+from auditor.core.rulesets import RuleSet
 from auditor.evaluate import Finding
-from auditor.rulesets import RuleSet
 from auditor.store.repository import Drilldown, Store, Writer
 
 log = logging.getLogger(__name__)

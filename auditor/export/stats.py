@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auditor.collect.optional import EndpointsView
-from auditor.domain import Census
+from auditor.core.domain import Census
 from auditor.evaluate import Evaluation
 from auditor.evaluate.rules_diff import RulesDiff
 

@@ -8,36 +8,17 @@ estimate that fails or is too expensive is reported as such, never fatal.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.collect.client import PrometheusClient
-from auditor.errors import PrometheusError
+from auditor.core.errors import PrometheusError
+from auditor.core.impact import Impact, ImpactKey, impact_key
+from auditor.core.promql import name_selector
+from auditor.core.rulesets import RECORD, Group, Rule
 from auditor.evaluate.rules_diff import RulesDiff
-from auditor.promql import name_selector
-from auditor.rulesets import RECORD, Group, Rule
 
 log = logging.getLogger(__name__)
-ImpactKey = tuple[str, str, str, str]
-"""(section, group, name, labels): rules may share a name in a group, one per label set (``quantile``)."""
-
-
-def impact_key(section: str, rule: Rule) -> ImpactKey:
-    return section, rule.group, rule.name, json.dumps(rule.labels, sort_keys=True)
-
-
-"""(section, group, name): section is ``added``, ``removed`` or ``changed``."""
-
-
-@dataclass
-class Impact:
-    series_estimate: int | None = None
-    series_current: int | None = None
-    estimate_error: str | None = None
-    inputs: list[tuple[str, int | None]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 class ImpactEstimator:

@@ -6,17 +6,18 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-from auditor.budgets import Budgets, BudgetsError, default_budgets, load_budgets
-from auditor.commands.common import open_store, stored_source, write_json
-from auditor.domain import utc_now
-from auditor.errors import ConfigError
-from auditor.settings import Settings
+from auditor.cli.commands.common import open_store, stored_source, write_json
+from auditor.config.budgets import BudgetsError, load_budgets
+from auditor.config.settings import Settings
+from auditor.core.budgets import Budgets, default_budgets
+from auditor.core.domain import utc_now
+from auditor.core.errors import ConfigError
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.app.cycle import evaluation_input
     from auditor.evaluate import evaluate
     from auditor.export.console import CheckReport, check_json, print_check
-    from auditor.service import evaluation_input
 
     budgets = _load_budgets(settings)
     with ExitStack() as stack:

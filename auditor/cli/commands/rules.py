@@ -6,9 +6,12 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-from auditor.commands.common import open_client, open_store, stored_source, write_json
-from auditor.domain import utc_now
-from auditor.errors import ConfigError
+from auditor.app.rulesource import LIVE, check_spec, resolve
+from auditor.cli.commands.common import open_client, open_store, stored_source, write_json
+from auditor.config.settings import Settings
+from auditor.core.domain import utc_now
+from auditor.core.errors import ConfigError
+from auditor.core.rulesets import comparable
 from auditor.evaluate.rules_diff import RulesDiff, diff
 from auditor.export.rules_output import (
     Impacts,
@@ -19,13 +22,10 @@ from auditor.export.rules_output import (
     print_versions,
     versions_json,
 )
-from auditor.rulesets import comparable
-from auditor.rulesource import LIVE, check_spec, resolve
-from auditor.settings import Settings
 
 
 def diff_command(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.collect.impact import ImpactEstimator
+    from auditor.app.impact import ImpactEstimator
 
     check_spec(args.old)
     check_spec(args.new)
@@ -46,8 +46,9 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.rulesets import align, load_path
-    from auditor.rulesource import live_rules
+    from auditor.app.rulesource import live_rules
+    from auditor.config.rulefiles import load_path
+    from auditor.core.rulesets import align
 
     if settings.rules_dir is None:
         raise ConfigError(

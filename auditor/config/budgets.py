@@ -1,0 +1,57 @@
+"""The budgets file (``rules/budgets.yml``, DESIGN 3.3), loaded, validated and followed.
+
+    budgets = load_budgets(Path("rules/budgets.yml"))
+    budget = budgets.for_metric("user_sessions")      # first entry that matches wins
+
+Every error names ``FILE:LINE`` and the field; an expired exception is a warning, not an error.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from auditor.config.reloadable import Reloadable
+from auditor.config.yamlfile import YamlDocument, load_yaml, validation_messages
+from auditor.core.budgets import Budgets, BudgetsModel, default_budgets
+from auditor.core.errors import ConfigError
+
+
+class BudgetsError(ConfigError):
+    """The budgets file cannot be used."""
+
+    reason = "budgets"
+
+
+def load_budgets(path: Path, today: date | None = None) -> Budgets:
+    """Parse and validate ``path``; raises ``BudgetsError`` with ``FILE:LINE: field: message`` lines."""
+    doc = load_yaml(path, error=BudgetsError)
+    data = {} if doc.data is None else doc.data
+    if not isinstance(data, dict):
+        raise BudgetsError(f"{path}:1: a budgets file is a mapping with `defaults` and `metrics`")
+    try:
+        model = BudgetsModel.model_validate(data)
+    except ValidationError as exc:
+        raise BudgetsError("\n".join(validation_messages(exc, doc, "docs/budgets.md"))) from exc
+    today = today or date.today()
+    return Budgets(model, path, tuple(_warnings(model, doc, today)), today)
+
+
+def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
+    warnings = []
+    for index, entry in enumerate(model.metrics):
+        if entry.exception is not None and entry.exception.until < today:
+            where = doc.where(("metrics", index, "exception", "until"))
+            target = entry.name or entry.match
+            until = entry.exception.until.isoformat()
+            warnings.append(f"{where}: exception for {target!r} expired on {until}; the normal budget applies again")
+    return warnings
+
+
+class BudgetsProvider(Reloadable[Budgets]):
+    """The budgets in force, reloaded when the file changes (or on SIGHUP); a broken edit keeps the last good ones."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(path, load_budgets, default_budgets(), "budgets", lambda budgets: budgets.warnings)
