@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check auditor tests migrations bench
 	$(VENV)/bin/ruff format --check auditor tests migrations bench
 	$(VENV)/bin/mypy --strict auditor
+	$(VENV)/bin/lint-imports --no-cache architecture.ini
 	$(VENV)/bin/hadolint deploy/Dockerfile
 
 format: $(STAMP)

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from auditor.app.cycle import build_auditor
+from auditor.app.wiring import build_auditor
 from auditor.config.settings import CensusSettings, Settings
 from auditor.store import make_engine, upgrade
 

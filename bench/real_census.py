@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.app.cycle import build_auditor
+from auditor.app.clock import system_clock as utc_now
+from auditor.app.wiring import build_auditor
 from auditor.collect.census import CensusCollector, Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.config.settings import CensusSettings, Settings
-from auditor.core.domain import utc_now
 from auditor.demo.exporter import Exporter
 from auditor.store import make_engine, upgrade
 from bench.cycle_worker import TimingTransport

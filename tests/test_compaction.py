@@ -114,8 +114,8 @@ def test_the_daemon_job_compacts_and_never_raises(
 ) -> None:
     import httpx
 
-    from auditor.app.cycle import build_auditor
     from auditor.app.daemon import safe_compaction
+    from auditor.app.wiring import build_auditor
     from auditor.config.settings import Settings
 
     store = Store(engine)

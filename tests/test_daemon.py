@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from auditor.app.clock import system_clock as utc_now
 from auditor.cli.main import main
-from auditor.core.domain import utc_now
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine

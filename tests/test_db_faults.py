@@ -18,7 +18,8 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from auditor.app.cycle import Auditor, build_auditor
+from auditor.app.cycle import Auditor
+from auditor.app.wiring import build_auditor
 from auditor.config.settings import Settings
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, find_prometheus

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.core.domain import utc_now
+from auditor.app.clock import system_clock as utc_now
 from auditor.demo.prometheus import find_prometheus
 from auditor.store import Store, make_engine
 from tests.conftest import missing

@@ -17,7 +17,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from auditor.app.cycle import Auditor, build_auditor
+from auditor.app.cycle import Auditor
+from auditor.app.wiring import build_auditor
 from auditor.collect.breaker import Breaker
 from auditor.config.settings import Settings
 from auditor.core.domain import CensusMethod

@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.cycle import build_auditor
+from auditor.app.clock import system_clock as utc_now
+from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import DrilldownSettings, Settings
-from auditor.core.domain import CensusMethod, SeriesNotion, utc_now
+from auditor.core.domain import CensusMethod, SeriesNotion
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.suggestions import suggest
 from auditor.store import Store
 from tests.conftest import ground_truth
+from tests.test_store import census
 
 pytestmark = pytest.mark.prometheus
 
@@ -182,3 +184,30 @@ def test_report_from_real_cycles_shows_growth_new_vanished_and_violation(
     )  # fmt: skip
     assert report.summary["metrics_end"] == len(ground_truth(exporter))
     assert report.data_completeness["successful_cycles"] == 2
+
+
+def test_cli_audit_takes_the_writer_lease_and_never_writes_while_a_daemon_holds_it(
+    prometheus: LocalPrometheus,
+    database_url: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from auditor.store.repository import Writer
+
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", prometheus.url)
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", database_url)
+    monkeypatch.setenv("AUDITOR_SOURCE", "leased")
+    store = Store(engine)
+    daemon = Writer("daemon-host:4242", timedelta(hours=1))
+    store.save_census(census({"held": 1}, utc_now(), "leased"), "u", 0.1, writer=daemon)  # a daemon holds it
+    capsys.readouterr()
+    assert main(["audit"]) == 75
+    err = capsys.readouterr().err
+    assert err.startswith("metrics-auditor: error: daemon-host:4242 writes this source (lease until ")
+    assert "nothing stored" in err
+    assert len(store.snapshots("leased")) == 1, "the audit stored nothing"
+    store.release("leased", daemon)  # the daemon stopped cleanly
+    assert main(["audit"]) == 0
+    assert main(["audit"]) == 0, "each audit hands the lease back: the next one (another process) may write"
+    assert len(store.snapshots("leased")) == 3

@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.cycle import build_auditor
+from auditor.app.clock import system_clock as utc_now
 from auditor.app.reporting import gather, range_period
+from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import DrilldownSettings, Settings
-from auditor.core.domain import SeriesNotion, utc_now
+from auditor.core.domain import SeriesNotion
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.report import build

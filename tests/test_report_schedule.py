@@ -13,9 +13,9 @@ import respx
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
-from auditor.app.cycle import build_auditor
 from auditor.app.daemon import safe_report
 from auditor.app.reporting import last_week, missed, report_files, week_period, week_start
+from auditor.app.wiring import build_auditor
 from auditor.config.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support.alertmanager import WebhookReceiver

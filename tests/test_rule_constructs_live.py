@@ -128,3 +128,12 @@ def test_series_estimates_of_one_record_name_per_label_set(
     assert main(["rules", "diff", str(old), str(new), "--prometheus", prometheus.url, "--format", "json"]) == 1
     added = json.loads(capsys.readouterr().out)["added"]
     assert sorted((e["labels"]["quantile"], e["series_estimate"]) for e in added) == [("0.5", 1), ("0.99", 2)]
+
+
+def test_rules_commands_use_every_prometheus_setting(
+    prometheus: LocalPrometheus, rules_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The client comes from the composition root: the response cap (and retries) hold for `rules` too."""
+    monkeypatch.setenv("AUDITOR_PROMETHEUS__MAX_RESPONSE_BYTES", "1024")
+    assert _diff(monkeypatch, prometheus, str(rules_dir), "live") == 3
+    assert "/api/v1/rules" in capsys.readouterr().err

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from auditor.app.clock import system_clock as utc_now
 from auditor.cli.main import main
 from auditor.config.rulefiles import load_path
-from auditor.core.domain import utc_now
 from auditor.store import Store
 from tests.test_cli import run_cli
 from tests.test_store import census

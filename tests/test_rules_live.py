@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.cycle import build_auditor
+from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import DrilldownSettings, Settings
 from auditor.demo.exporter import Exporter

@@ -10,8 +10,8 @@ import httpx
 import respx
 from sqlalchemy import Engine
 
-from auditor.app.cycle import build_auditor
 from auditor.app.daemon import Daemon
+from auditor.app.wiring import build_auditor
 from auditor.config.settings import DrilldownSettings, Settings
 from auditor.demo.prometheus import free_port
 from auditor.store import Store

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from auditor.app.cycle import build_auditor
+from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import Settings
 from auditor.core.domain import LabelStats

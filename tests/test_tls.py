@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from auditor.app.cycle import build_auditor
+from auditor.app.wiring import build_auditor
 from auditor.collect.client import PrometheusClient, build_http_client
 from auditor.config.settings import PrometheusSettings, Settings, TLSSettings
 from auditor.core.errors import PrometheusUnreachable

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from auditor.app.cycle import build_auditor
+from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import CensusSettings, DrilldownSettings, Settings
 from auditor.core.domain import Finding, Kind, SeriesNotion, Severity

@@ -16,21 +16,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import httpx
-from sqlalchemy import Engine
-
 from auditor.app.spool import PendingCycle, Spool
-from auditor.collect import CensusCollector, Deadline, PrometheusClient, build_http_client
+from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
-from auditor.collect.client import RetryPolicy, is_outage
+from auditor.collect.client import is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.collect.optional import OptionalEndpoints, is_permanent
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
-from auditor.config.rulefiles import load_path
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, Clock, LoadedRuleGroup, ServerKind, utc_now
+from auditor.core.domain import Census, Clock, LoadedRuleGroup, ServerKind
 from auditor.core.errors import (
     AuditorError,
     CycleCancelled,
@@ -44,7 +40,7 @@ from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.rules_diff import diff as diff_rules
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
 from auditor.export.stats import CycleDetails, CycleStats, IoState, RulesState
-from auditor.store import Store, make_engine, require_head
+from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.repository import Drilldown as DrilldownLabels
 from auditor.store.repository import Writer
@@ -82,6 +78,8 @@ class Auditor:
 
     def __post_init__(self) -> None:
         self.standby = False
+        self.refuse_standby = False
+        """``audit``: another writer's lease is an error, not a standby role."""
         self._source = self.settings.source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
@@ -169,6 +167,8 @@ class Auditor:
             log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
             return False
         except SourceHeldElsewhere as exc:
+            if self.refuse_standby:
+                raise
             if not self.standby:
                 log.info("standby: %s; this auditor evaluates and exports, and stores nothing", exc)
             self.standby = True
@@ -398,54 +398,3 @@ def derive_source(external_labels: dict[str, str], url: str) -> str:
         return ",".join(f"{key}={value}" for key, value in sorted(external_labels.items()))
     parts = urlsplit(url)
     return (parts.netloc or url) + parts.path.rstrip("/")
-
-
-def build_auditor(
-    settings: Settings,
-    *,
-    http: httpx.Client | None = None,
-    engine: Engine | None = None,
-    clock: Clock = utc_now,
-    check_schema: bool = True,
-    budgets: BudgetsProvider | None = None,
-) -> Auditor:
-    """Wire the real parts; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
-    resources = ExitStack()
-    if http is None:
-        http = resources.enter_context(build_http_client(settings.prometheus_url, settings.prometheus))
-    if engine is None:
-        engine = make_engine(settings.database_url.get_secret_value())
-        resources.callback(engine.dispose)
-    with resources.pop_all() as cleanup:
-        if budgets is None:
-            budgets = BudgetsProvider(settings.effective_budgets_file)
-            budgets.load()
-        desired = _desired_rules(settings)
-        if check_schema:
-            require_head(engine)
-        owned = cleanup.pop_all()
-    prom = settings.prometheus
-    client = PrometheusClient(http, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes)
-    breaker = Breaker(
-        prom.breaker_threshold, settings.audit_interval.total_seconds(), prom.breaker_max_pause.total_seconds()
-    )
-    return Auditor(
-        settings,
-        client,
-        Store(engine),
-        clock,
-        CycleStats(),
-        budgets,
-        desired,
-        breaker=breaker,
-        spool=Spool(settings.spool_max_cycles),
-        resources=owned,
-    )
-
-
-def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:
-    if settings.rules_dir is None:
-        return None
-    desired = Reloadable(settings.rules_dir, load_path, RuleSet(()), "desired rules")
-    desired.load()
-    return desired

@@ -13,9 +13,7 @@ SIGTERM/SIGINT stop the scheduler, abandon a running cycle at its next request
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import threading
 import time
 from collections import Counter
@@ -33,14 +31,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from auditor.app import reporting
-from auditor.app.cycle import Auditor, build_auditor
+from auditor.app.cycle import Auditor
+from auditor.app.wiring import build_auditor, writer_lease
 from auditor.config.settings import Settings
 from auditor.core.durations import format_duration
 from auditor.core.errors import AuditorError, CycleCancelled
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import PREFIX, SelfMetricsCollector
 from auditor.store.compaction import Retention, compact
-from auditor.store.repository import Writer
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 5.0
@@ -100,7 +98,8 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Cli
             if missed is None:
                 return None
             log.info("the report of %s was missed (the daemon was down at its time): writing it now", missed.label)
-        reporting.write_scheduled(auditor.store, settings, source, period, auditor.budgets.current(), webhook=webhook)
+        budgets = auditor.budgets.current()
+        reporting.write_scheduled(auditor.store, settings, source, period, budgets, webhook=webhook, generated=now)
     except (AuditorError, OSError) as exc:
         log.error("weekly report not written or not delivered: %s", exc)
         return False
@@ -192,7 +191,8 @@ class Daemon:
         )
 
     def _claim_writes(self, auditor: Auditor) -> None:
-        auditor.writer = Writer(f"{socket.gethostname()}:{os.getpid()}", auditor.stale_after)
+        if auditor.writer is None:
+            auditor.writer = writer_lease(auditor.settings)
 
     def _cycle(self) -> None:
         safe_cycle(self.auditor, self._cancel)
@@ -298,7 +298,18 @@ class Daemon:
         idle = self.auditor.wait_idle(grace_seconds)
         self.http.stop()
         self.webhook.close()
+        self._release_lease()
         return idle
+
+    def _release_lease(self) -> None:
+        """A clean stop hands the writer lease over at once (a rolling deploy's next auditor need not wait)."""
+        auditor = self.auditor
+        if auditor.writer is None or auditor.known_source is None or auditor.standby:
+            return
+        try:
+            auditor.store.release(auditor.known_source, auditor.writer)
+        except AuditorError as exc:
+            log.info("writer lease not handed back (it lapses by itself): %s", exc)
 
     def _ready(self) -> tuple[bool, str]:
         return self.auditor.readiness()

@@ -154,6 +154,7 @@ def write_scheduled(
     budgets: Budgets,
     *,
     webhook: httpx.Client | None = None,
+    generated: datetime | None = None,
 ) -> dict[str, Path]:
     """Write the period's report in every scheduled format; POST it to the webhook when one is set.
 
@@ -163,7 +164,7 @@ def write_scheduled(
     report = build(gather(store, settings, source, period, budgets=budgets))
     files = report_files(settings.report_dir, source, period.label)
     settings.report_dir.mkdir(parents=True, exist_ok=True)
-    texts = {fmt: render(report, fmt) for fmt in files}
+    texts = {fmt: render(report, fmt, generated) for fmt in files}
     for fmt, path in files.items():
         temporary = path.with_suffix(path.suffix + ".tmp")
         temporary.write_text(texts[fmt], encoding="utf-8")

@@ -14,13 +14,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from auditor import __version__
 from auditor.config.settings import Settings, load_settings
-from auditor.core.domain import utc_now
 from auditor.core.durations import parse_duration
 from auditor.core.errors import AuditorError
 
@@ -187,7 +186,7 @@ def _date(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date (2026-11-16) or date-time (2026-11-16T06:00)"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utc_now().tzinfo)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _since(text: str) -> timedelta | datetime:
@@ -199,4 +198,4 @@ def _since(text: str) -> timedelta | datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a duration (7d, 12h) nor a date (2026-11-01)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utc_now().tzinfo)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

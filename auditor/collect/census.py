@@ -2,7 +2,7 @@
 
 The method depends on the server (DESIGN 4)::
 
-    collector = CensusCollector(PrometheusClient(http), CensusSettings(), clock=utc_now)
+    collector = CensusCollector(PrometheusClient(http), CensusSettings(), clock=system_clock)
     census = collector.collect("prod-eu", Deadline.after(120))
     census.method        # CensusMethod.COUNT_BY_NAME on 2.42
 

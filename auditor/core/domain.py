@@ -12,11 +12,6 @@ from auditor.core.durations import format_duration
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    """The default clock: an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
 def floor_to(moment: datetime, span: timedelta) -> datetime:
     """The start of the ``span``-long bucket holding ``moment`` (buckets aligned to the epoch, in UTC).
 

@@ -16,8 +16,8 @@ where they enter the project, and re-raised ``from`` the original::
     ├── StoreError                   the database failed                       (exit 4)
     │   ├── DatabaseUnavailable      cannot connect / connection lost
     │   └── SchemaNotAtHead          migrations not applied
-    ├── DeliveryError                the report webhook did not take the report
-    ├── SourceHeldElsewhere          another auditor writes this source (standby)
+    ├── DeliveryError                the report webhook did not take the report (exit 5)
+    ├── SourceHeldElsewhere          another auditor writes this source (standby; exit 75)
     └── CycleCancelled               the daemon is stopping                    (exit 0)
 
 Every error carries a short ``reason`` used as a label of
@@ -109,6 +109,7 @@ class SourceHeldElsewhere(AuditorError):
     """Another auditor holds this source's writer lease: this one is the standby and stores nothing."""
 
     reason = "standby"
+    exit_code = 75  # EX_TEMPFAIL: try again once the lease lapses
 
 
 class CycleCancelled(AuditorError):

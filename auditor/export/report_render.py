@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -30,23 +30,25 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: str, generated: datetime | None = None) -> str:
+    """``generated`` (the caller's clock) is printed in HTML; left out, the page says when the period ended."""
     if fmt == "json":
         return jsondoc.dumps(report.to_json(), indent=2) + "\n"
     if fmt == "csv":
         return _csv(report.metrics, CSV_COLUMNS)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
-    return template.render(r=report, charts=_charts(report) if fmt == "html" else {}, generated=datetime.now(UTC))
+    written = generated or report.period["end"]
+    return template.render(r=report, charts=_charts(report) if fmt == "html" else {}, generated=written)
 
 
-def render_fleet(fleet: Fleet, fmt: str) -> str:
+def render_fleet(fleet: Fleet, fmt: str, generated: datetime | None = None) -> str:
     """The fleet report (one row per source) in any of the report formats."""
     if fmt == "json":
         return jsondoc.dumps(fleet.to_json(), indent=2) + "\n"
     if fmt == "csv":
         return _csv(fleet.sources, FLEET_COLUMNS)
     template = _environment().get_template("fleet.md.j2" if fmt == "markdown" else "fleet.html.j2")
-    return template.render(f=fleet, generated=datetime.now(UTC))
+    return template.render(f=fleet, generated=generated)
 
 
 def _environment() -> Environment:

@@ -389,6 +389,15 @@ class Store:
         with translate_errors("reading metric names"), self.engine.connect() as conn:
             return conn.execute(select(MetricName.id).where(MetricName.name == metric)).first() is not None
 
+    def release(self, source: str, writer: Writer) -> None:
+        """Hand the writer lease back (a one-off ``audit`` when it is done, a daemon when it stops)."""
+        with translate_errors("releasing the writer lease"), self.engine.begin() as conn:
+            conn.execute(
+                update(Source)
+                .where(Source.name == source, Source.writer == writer.holder)
+                .values(writer=None, writer_until=None)
+            )
+
     def sources(self) -> list[str]:
         with translate_errors("reading sources"), self.engine.connect() as conn:
             return list(conn.execute(select(Source.name).order_by(Source.name)).scalars())

@@ -6,11 +6,11 @@ import argparse
 import sys
 from contextlib import ExitStack
 
+from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.budgets import BudgetsError, load_budgets
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets, default_budgets
-from auditor.core.domain import utc_now
 from auditor.core.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
         snapshot_id, census = latest
         labels = store.drilldown(snapshot_id)
-        in_force = budgets.on(utc_now().date())  # an exception ends on its day, whatever the file was loaded
+        in_force = budgets.on(system_clock().date())  # an exception ends on its day, whatever the file was loaded
         evaluation = evaluate(evaluation_input(store, census, in_force, labels, settings))
         since = {(f.metric, f.kind, f.label, f.window, f.severity): f.first_seen for f in store.open_findings(source)}
     report = CheckReport(census, evaluation, labels, since)

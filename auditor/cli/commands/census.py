@@ -9,20 +9,20 @@ import sys
 from contextlib import ExitStack
 from datetime import datetime
 
-from auditor.cli.commands.common import engine_for, open_store, stored_source, write_json
+from auditor.app.clock import system_clock
+from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.settings import Settings
-from auditor.core.domain import utc_now
 from auditor.store import Store
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.app.cycle import build_auditor
     from auditor.app.daemon import run as run_daemon
+    from auditor.app.wiring import build_auditor, writer_lease
     from auditor.config.settings import load_settings
 
     if settings.auto_migrate:
         _migrate(settings)
-    with build_auditor(settings) as auditor:
+    with build_auditor(settings, writer=writer_lease(settings)) as auditor:
         idle = run_daemon(auditor, lambda: load_settings(args.config))
     if not idle:
         logging.shutdown()
@@ -31,20 +31,31 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(settings: Settings) -> None:
-    from auditor.store import upgrade
+    from auditor.app.wiring import migrate
 
-    with engine_for(settings) as engine:
-        before, after = upgrade(engine)
+    before, after = migrate(settings)
     if before != after:
         logging.getLogger("auditor").info("database upgraded from %s to %s (AUDITOR_AUTO_MIGRATE)", before, after)
 
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.app.cycle import build_auditor
+    from auditor.app.wiring import build_auditor, writer_lease
+    from auditor.core.errors import SourceHeldElsewhere
     from auditor.export.console import census_json, print_census
 
-    with build_auditor(settings) as auditor:
-        census = auditor.run_cycle()
+    # The writer lease the daemon takes: an `audit` never writes while a daemon holds the source,
+    # and hands the lease back once its cycle is stored.
+    writer = writer_lease(settings)
+    with build_auditor(settings, writer=writer) as auditor:
+        auditor.refuse_standby = True
+        try:
+            census = auditor.run_cycle()
+        except SourceHeldElsewhere as exc:
+            raise SourceHeldElsewhere(
+                f"{exc}: nothing stored. `audit` writes only while no other auditor holds this source's writer "
+                "lease: stop that daemon, or wait until its lease lapses"
+            ) from exc
+        auditor.store.release(census.source, writer)
     if args.format == "json":
         write_json(census_json(census), sys.stdout)
     else:
@@ -58,7 +69,7 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         store = open_store(stack, settings)
         source = stored_source(store, args.source or settings.source)
-        since = args.since if isinstance(args.since, datetime) else utc_now() - args.since
+        since = args.since if isinstance(args.since, datetime) else system_clock() - args.since
         points = store.history(source, args.metric, since) if source else []
         if not points:
             print(_no_history(store, source, args.metric, since), file=sys.stderr)
@@ -70,10 +81,9 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.store import upgrade
+    from auditor.app.wiring import migrate
 
-    with engine_for(settings) as engine:
-        before, after = upgrade(engine)
+    before, after = migrate(settings)
     where = settings.database_url_for_logs
     if before == after:
         print(f"{where}: already at revision {after}")

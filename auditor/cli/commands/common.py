@@ -6,8 +6,7 @@ needs neither starts fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
 from auditor.config.settings import Settings
@@ -15,36 +14,22 @@ from auditor.core.errors import ConfigError
 from auditor.export import jsondoc
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from auditor.collect.client import PrometheusClient
     from auditor.store import Store
 
 
-@contextmanager
-def engine_for(settings: Settings) -> Iterator[Engine]:
-    from auditor.store import make_engine
-
-    engine = make_engine(settings.database_url.get_secret_value())
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 def open_store(stack: ExitStack, settings: Settings) -> Store:
     """The store of a database at the latest schema (else the one-line "run db upgrade" error)."""
-    from auditor.store import Store, require_head
+    from auditor.app import wiring
 
-    engine = stack.enter_context(engine_for(settings))
-    require_head(engine)
-    return Store(engine)
+    return wiring.open_store(stack, settings)
 
 
 def open_client(stack: ExitStack, settings: Settings, url: str) -> PrometheusClient:
-    from auditor.collect.client import PrometheusClient, build_http_client
+    """A Prometheus client built by the composition root: retries and the response cap included."""
+    from auditor.app import wiring
 
-    return PrometheusClient(stack.enter_context(build_http_client(url, settings.prometheus)))
+    return wiring.prometheus_client(stack, settings, url)
 
 
 def stored_source(store: Store, wanted: str | None) -> str | None:

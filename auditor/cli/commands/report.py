@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source
 from auditor.config.settings import Settings
-from auditor.core.domain import utc_now
 from auditor.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     if args.week:
         period = week_period(args.week, settings.timezone)
     else:
-        until = args.until or utc_now()
+        until = args.until or system_clock()
         period = range_period(args.since or until - timedelta(days=7), until)
     budgets = BudgetsProvider(settings.effective_budgets_file).load()
     if args.all_sources:
@@ -41,7 +41,7 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         if source is None:
             raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
         inp = gather(store, settings, source, period, budgets=budgets, owner=args.owner)
-    text = render(build(inp), args.format)
+    text = render(build(inp), args.format, system_clock())
     _write(text, args.output)
     return 0
 
@@ -59,7 +59,7 @@ def _fleet(settings: Settings, period: Period, budgets: Budgets, fmt: str, owner
         if not sources:
             raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
         reports = {s: build(gather(store, settings, s, period, budgets=budgets, owner=owner)) for s in sources}
-    return render_fleet(build_fleet(reports, period.label), fmt)
+    return render_fleet(build_fleet(reports, period.label), fmt, system_clock())
 
 
 def _write(text: str, output: Path | None) -> None:

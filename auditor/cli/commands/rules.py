@@ -6,10 +6,10 @@ import argparse
 import sys
 from contextlib import ExitStack
 
+from auditor.app.clock import system_clock
 from auditor.app.rulesource import LIVE, check_spec, resolve
 from auditor.cli.commands.common import open_client, open_store, stored_source, write_json
 from auditor.config.settings import Settings
-from auditor.core.domain import utc_now
 from auditor.core.errors import ConfigError
 from auditor.core.rulesets import comparable
 from auditor.evaluate.rules_diff import RulesDiff, diff
@@ -40,7 +40,7 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
         interval = estimate.evaluation_interval() if estimate and not known else None
         old, new = comparable(old, new, interval)
         result = diff(old, new)
-        impacts = ImpactEstimator(estimate, utc_now()).assess(result) if estimate else None
+        impacts = ImpactEstimator(estimate, system_clock()).assess(result) if estimate else None
     _print(result, impacts, args.format)
     return 0 if result.same else 1
 

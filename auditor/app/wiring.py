@@ -1,0 +1,126 @@
+"""The composition root: every real part (HTTP client, engine, store, lease, clock, budgets) is built here,
+for the CLI and the daemon alike. Nothing else constructs an I/O object or reads the wall clock.
+
+    with ExitStack() as stack:
+        client = prometheus_client(stack, settings)        # retries, response cap, auth, TLS: every setting
+        store = open_store(stack, settings)                 # at the latest schema, or the "db upgrade" error
+    auditor = build_auditor(settings, writer=writer_lease(settings))   # a cycle, as the daemon runs it
+
+Tests pass their own ``http`` (a transport), ``engine`` and ``clock`` into ``build_auditor``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import httpx
+from sqlalchemy import Engine
+
+from auditor.app.clock import system_clock
+from auditor.app.cycle import Auditor
+from auditor.app.spool import Spool
+from auditor.collect.breaker import Breaker
+from auditor.collect.client import PrometheusClient, RetryPolicy, build_http_client
+from auditor.config.budgets import BudgetsProvider
+from auditor.config.reloadable import Reloadable
+from auditor.config.rulefiles import load_path
+from auditor.config.settings import Settings
+from auditor.core.domain import Clock
+from auditor.core.rulesets import RuleSet
+from auditor.export.stats import CycleStats
+from auditor.store import Store, make_engine, require_head, upgrade
+from auditor.store.repository import Writer
+
+log = logging.getLogger(__name__)
+
+
+def prometheus_client(
+    stack: ExitStack, settings: Settings, url: str | None = None, http: httpx.Client | None = None
+) -> PrometheusClient:
+    """A client with every Prometheus setting: auth, TLS, timeout, retries, the response-size cap."""
+    prom = settings.prometheus
+    if http is None:
+        http = stack.enter_context(build_http_client(url or settings.prometheus_url, prom))
+    return PrometheusClient(http, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes)
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url.get_secret_value())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def open_store(stack: ExitStack, settings: Settings) -> Store:
+    """The store of a database at the latest schema (else the one-line "run db upgrade" error)."""
+    engine = stack.enter_context(database(settings))
+    require_head(engine)
+    return Store(engine)
+
+
+def migrate(settings: Settings) -> tuple[str | None, str | None]:
+    """``alembic upgrade head``; returns the revisions before and after."""
+    with database(settings) as engine:
+        return upgrade(engine)
+
+
+def writer_lease(settings: Settings) -> Writer:
+    """This process' claim on the source it writes: the daemon and ``audit`` alike (two writers take turns)."""
+    lease = 2 * settings.audit_interval + settings.audit_timeout
+    return Writer(f"{socket.gethostname()}:{os.getpid()}", lease)
+
+
+def build_auditor(
+    settings: Settings,
+    *,
+    http: httpx.Client | None = None,
+    engine: Engine | None = None,
+    clock: Clock = system_clock,
+    check_schema: bool = True,
+    budgets: BudgetsProvider | None = None,
+    writer: Writer | None = None,
+) -> Auditor:
+    """Wire the real parts of one audit cycle; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
+    resources = ExitStack()
+    with resources.pop_all() as cleanup:
+        client = prometheus_client(cleanup, settings, http=http)
+        if engine is None:
+            engine = make_engine(settings.database_url.get_secret_value())
+            cleanup.callback(engine.dispose)
+        if budgets is None:
+            budgets = BudgetsProvider(settings.effective_budgets_file)
+            budgets.load()
+        desired = _desired_rules(settings)
+        if check_schema:
+            require_head(engine)
+        owned = cleanup.pop_all()
+    prom = settings.prometheus
+    interval = settings.audit_interval.total_seconds()
+    breaker = Breaker(prom.breaker_threshold, interval, prom.breaker_max_pause.total_seconds())
+    return Auditor(
+        settings,
+        client,
+        Store(engine),
+        clock,
+        CycleStats(),
+        budgets,
+        desired,
+        breaker=breaker,
+        writer=writer,
+        spool=Spool(settings.spool_max_cycles),
+        resources=owned,
+    )
+
+
+def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:
+    if settings.rules_dir is None:
+        return None
+    desired = Reloadable(settings.rules_dir, load_path, RuleSet(()), "desired rules")
+    desired.load()
+    return desired
