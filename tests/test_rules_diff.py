@@ -248,7 +248,7 @@ def test_a_raw_string_means_its_double_quoted_twin(tmp_path: Path) -> None:
 
 
 def test_promql_parser_still_applies_escapes_in_raw_strings() -> None:
-    """When this fails, promql-parser reads raw strings right: drop ``auditor.promql.raw_strings_quoted``."""
+    """When this fails, promql-parser reads raw strings right: drop ``auditor.core.promql.raw_strings_quoted``."""
     import promql_parser
 
     with pytest.raises(ValueError, match="unknown escape sequence"):
