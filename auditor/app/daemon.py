@@ -36,8 +36,9 @@ from auditor.app.wiring import build_auditor, writer_lease
 from auditor.config.settings import Settings
 from auditor.core.durations import format_duration
 from auditor.core.errors import AuditorError, CycleCancelled
+from auditor.export.families import PREFIX
 from auditor.export.http import HttpServer, make_app
-from auditor.export.selfmetrics import PREFIX, SelfMetricsCollector
+from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store.compaction import Retention, compact
 
 log = logging.getLogger(__name__)

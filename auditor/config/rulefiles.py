@@ -14,18 +14,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 
 from auditor.config.yamlfile import YamlDocument, load_yaml, parse_yaml, validation_messages
 from auditor.core.durations import format_duration, parse_duration
 from auditor.core.errors import ConfigError, RuleError
 from auditor.core.rulesets import ALERT, RECORD, Group, Rule, RuleSet, normalise
+from auditor.core.strict import StrictModel
 
 RULE_SUFFIXES = (".yml", ".yaml")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _null_as_empty(value: object) -> object:
@@ -37,7 +34,7 @@ Text = Annotated[str, BeforeValidator(_null_as_empty)]
 TextMap = Annotated[dict[Text, Text], BeforeValidator(lambda v: {} if v is None else v)]
 
 
-class _RuleModel(_Strict):
+class _RuleModel(StrictModel):
     record: Text = ""
     alert: Text = ""
     expr: Text = ""
@@ -47,7 +44,7 @@ class _RuleModel(_Strict):
     keep_firing_for: str | None = None
 
 
-class _GroupModel(_Strict):
+class _GroupModel(StrictModel):
     name: Text = ""
     interval: str | None = None
     limit: Annotated[int, BeforeValidator(lambda v: 0 if v is None else v)] = 0
@@ -56,7 +53,7 @@ class _GroupModel(_Strict):
     rules: Annotated[list[_RuleModel], BeforeValidator(lambda v: [] if v is None else v)] = Field(default_factory=list)
 
 
-class _FileModel(_Strict):
+class _FileModel(StrictModel):
     groups: Annotated[list[_GroupModel], BeforeValidator(lambda v: [] if v is None else v)] = Field(
         default_factory=list
     )

@@ -20,9 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     FilePath,
     PlainSerializer,
@@ -35,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from auditor.config.yamlfile import YamlDocument, load_yaml
 from auditor.core.durations import format_duration, parse_duration
 from auditor.core.errors import ConfigError
+from auditor.core.strict import StrictModel
 
 ENV_PREFIX = "AUDITOR_"
 DEFAULT_BUDGETS_FILE = Path("rules/budgets.yml")
@@ -55,25 +54,21 @@ Duration = Annotated[
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BasicAuth(_Section):
+class BasicAuth(StrictModel):
     """HTTP basic auth; the password is read from ``password_file`` on every request."""
 
     username: str = Field(description="User name for HTTP basic auth (with `password_file`).")
     password_file: FilePath = Field(description="File holding the basic-auth password; re-read on every request.")
 
 
-class TLSSettings(_Section):
+class TLSSettings(StrictModel):
     ca_file: FilePath | None = Field(None, description="CA bundle that signed Prometheus' certificate.")
     cert_file: FilePath | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
     key_file: FilePath | None = Field(None, description="Private key of `cert_file`.")
     insecure_skip_verify: bool = Field(False, description="Do not verify Prometheus' certificate (testing only).")
 
 
-class PrometheusSettings(_Section):
+class PrometheusSettings(StrictModel):
     timeout: Duration = Field(timedelta(seconds=30), description="Timeout of one HTTP request to Prometheus.")
     bearer_token_file: FilePath | None = Field(
         None, description="File holding a bearer token; re-read on every request, so rotated tokens work."
@@ -99,7 +94,7 @@ class PrometheusSettings(_Section):
         return value
 
 
-class CensusSettings(_Section):
+class CensusSettings(StrictModel):
     tsdb_limit: int = Field(
         100,
         ge=1,
@@ -126,7 +121,7 @@ class CensusSettings(_Section):
     )
 
 
-class DrilldownSettings(_Section):
+class DrilldownSettings(StrictModel):
     """Bounds of the label drill-down, per cycle, so that the auditor never loads Prometheus."""
 
     top_n: int = Field(10, ge=0, le=1000, description="Largest metrics drilled down besides the over-budget ones.")
@@ -136,7 +131,7 @@ class DrilldownSettings(_Section):
     max_time: Duration = Field(timedelta(seconds=20), description="Time the drill-down may take per cycle.")
 
 
-class RetentionSettings(_Section):
+class RetentionSettings(StrictModel):
     """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
 
     raw: Duration = Field(timedelta(days=1), description="Per-cycle, per-metric counts.")
@@ -144,7 +139,7 @@ class RetentionSettings(_Section):
     daily: Duration = Field(timedelta(days=400), description="Daily rollups per metric, and the cycle records.")
 
 
-class ExportSettings(_Section):
+class ExportSettings(StrictModel):
     top_n: int = Field(20, ge=0, le=10_000, description="Largest metrics exported with per-metric series.")
     max_metrics: int = Field(
         500, ge=1, le=100_000, description="Cap on metrics with per-metric series in `/metrics`, whatever happens."

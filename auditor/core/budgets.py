@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from auditor.core.durations import parse_duration
+from auditor.core.strict import StrictModel
 
 DEFAULT_OWNER = "unowned"
 
@@ -23,15 +24,11 @@ Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 GrowthLimit = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-class LabelLimit(_Strict):
+class LabelLimit(StrictModel):
     max_values: Count
 
 
-class BudgetException(_Strict):
+class BudgetException(StrictModel):
     """A temporary raise of ``max_series`` until a date, with the reason written down."""
 
     max_series: Count
@@ -50,7 +47,7 @@ def _growth_windows(value: dict[str, float] | None) -> dict[str, float] | None:
     return value
 
 
-class Defaults(_Strict):
+class Defaults(StrictModel):
     owner: str = Field(DEFAULT_OWNER, min_length=1)
     max_series: Count = 10_000
     warn_ratio: Ratio = 0.8
@@ -61,7 +58,7 @@ class Defaults(_Strict):
     _windows = field_validator("max_growth")(_growth_windows)
 
 
-class MetricEntry(_Strict):
+class MetricEntry(StrictModel):
     name: str | None = Field(None, min_length=1)
     match: str | None = Field(None, min_length=1)
     owner: str | None = Field(None, min_length=1)
@@ -91,7 +88,7 @@ class MetricEntry(_Strict):
         return self
 
 
-class BudgetsModel(_Strict):
+class BudgetsModel(StrictModel):
     defaults: Defaults = Defaults()
     metrics: list[MetricEntry] = Field(default_factory=list)
 

@@ -18,8 +18,18 @@ def floor_to(moment: datetime, span: timedelta) -> datetime:
     >>> floor_to(datetime(2026, 11, 20, 12, 34, tzinfo=UTC), timedelta(hours=1)).hour
     12
     """
-    seconds = span.total_seconds()
-    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
+    return datetime.fromtimestamp(floor_seconds(moment.timestamp(), span.total_seconds()), UTC)
+
+
+def ceil_to(moment: datetime, span: timedelta) -> datetime:
+    """The first bucket boundary at or after ``moment``."""
+    start = floor_to(moment, span)
+    return start if start == moment else start + span
+
+
+def floor_seconds(unix_seconds: float, span_seconds: float) -> float:
+    """``floor_to`` on unix seconds, for the hot loops that bucket many rows."""
+    return unix_seconds // span_seconds * span_seconds
 
 
 class CensusMethod(StrEnum):
@@ -210,6 +220,10 @@ class LabelStats:
     """Series the metric would have without this label (``count(count without (label) (metric))``)."""
 
 
+FindingKey = tuple[str, str, str, str, str]
+"""(metric, kind, label, growth window, severity): one finding's identity, in a cycle and in the store."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One check's verdict on one metric: what, whose, how much, against which limit."""
@@ -226,10 +240,10 @@ class Finding:
     window: timedelta | None = None
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        """Identity across cycles: the same key in the next cycle is the same (continuing) finding."""
+    def identity(self) -> FindingKey:
+        """The same identity in the next cycle is the same (continuing) finding; stored rows have it too."""
         window = format_duration(self.window) if self.window else ""
-        return self.metric, self.kind.value, self.label, window
+        return self.metric, self.kind.value, self.label, window, self.severity.value
 
     def describe(self) -> str:
         if self.kind is Kind.SERIES:
@@ -254,7 +268,7 @@ class SnapshotRow:
 
 @dataclass(frozen=True, slots=True)
 class FindingRow:
-    """A stored finding with its whole life: first seen, last seen, resolved."""
+    """A stored finding with its whole life: first seen, last seen, resolved (None while it is open)."""
 
     metric: str
     kind: str
@@ -269,3 +283,7 @@ class FindingRow:
     max_series: int
     value: float
     limit: float
+
+    @property
+    def identity(self) -> FindingKey:
+        return self.metric, self.kind, self.label, self.window, self.severity

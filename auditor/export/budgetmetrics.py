@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.settings import ExportSettings
 from auditor.core.domain import Finding, Kind, Severity
 from auditor.core.durations import format_duration
 from auditor.evaluate import Evaluation, MetricStatus
+from auditor.export.families import PREFIX, gauge
 from auditor.export.stats import CycleDetails, RulesState
 
-PREFIX = "metrics_auditor_"
 METRIC_LABELS = ["metric", "owner"]
 
 
@@ -49,31 +49,31 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     yield from _growth(capped)
     yield from _labels(capped)
     yield from _owners(evaluation)
-    yield _gauge(
+    yield gauge(
         "findings",
         "Findings of the last cycle, by check and severity.",
         _finding_counts(evaluation),
         ["kind", "severity"],
     )
-    yield _gauge("export_metrics", "Metrics exported with per-metric series.", {(): len(selection.statuses)})
-    yield _gauge(
+    yield gauge("export_metrics", "Metrics exported with per-metric series.", {(): len(selection.statuses)})
+    yield gauge(
         "export_dropped_metrics", "Metrics left out of the per-metric series by the cap.", {(): selection.dropped}
     )
-    yield _gauge("drilldown_requests", "Prometheus requests of the last drill-down.", {(): details.drilldown_requests})
-    yield _gauge(
+    yield gauge("drilldown_requests", "Prometheus requests of the last drill-down.", {(): details.drilldown_requests})
+    yield gauge(
         "drilldown_skipped_metrics", "Metrics the last drill-down skipped (bounds).", {(): details.drilldown_skipped}
     )
 
 
 def budgets_file_families(provider: BudgetsProvider) -> Iterator[Metric]:
-    yield _gauge("budgets_valid", "1 if the budgets file last read was valid, else 0.", {(): int(provider.valid)})
+    yield gauge("budgets_valid", "1 if the budgets file last read was valid, else 0.", {(): int(provider.valid)})
     failures = CounterMetricFamily(
         PREFIX + "budgets_reload_failures", "Reloads of the budgets file that failed (the last good budgets stay)."
     )
     failures.add_metric([], provider.reload_failures)
     yield failures
     if provider.loaded_at is not None:
-        yield _gauge(
+        yield gauge(
             "budgets_loaded_timestamp_seconds", "When the budgets in force were loaded.", {(): provider.loaded_at}
         )
 
@@ -82,28 +82,28 @@ def _per_metric(statuses: list[MetricStatus]) -> Iterator[Metric]:
     def rows(value: Iterable[tuple[MetricStatus, float]]) -> dict[tuple[str, ...], float]:
         return {(s.metric, s.owner): v for s, v in value}
 
-    yield _gauge(
+    yield gauge(
         "metric_series",
         "Series of the metric in the last census.",
         rows((s, s.series) for s in statuses),
         METRIC_LABELS,
     )
-    yield _gauge(
+    yield gauge(
         "budget_max_series", "Series budget of the metric.", rows((s, s.max_series) for s in statuses), METRIC_LABELS
     )
-    yield _gauge(
+    yield gauge(
         "budget_usage_ratio", "Series over budget (1 = at budget).", rows((s, s.usage) for s in statuses), METRIC_LABELS
     )
-    yield _gauge(
+    yield gauge(
         "budget_exceeded", "1 if the metric holds more series than its budget.",
         rows((s, int(s.exceeded)) for s in statuses), METRIC_LABELS,
     )  # fmt: skip
-    yield _gauge(
+    yield gauge(
         "budget_warning", "1 if the metric is past its warning ratio but within budget.",
         rows((s, int(s.warning)) for s in statuses), METRIC_LABELS,
     )  # fmt: skip
     growing = [(s, s.exhaustion_seconds) for s in statuses if s.exhaustion_seconds is not None]
-    yield _gauge(
+    yield gauge(
         "budget_exhaustion_seconds", "Forecast time until the metric reaches its budget (absent when not growing).",
         rows((s, v) for s, v in growing if v is not None), METRIC_LABELS,
     )  # fmt: skip
@@ -113,27 +113,25 @@ def _growth(findings: list[Finding]) -> Iterator[Metric]:
     growth = [f for f in findings if f.kind is Kind.GROWTH]
     labels = [*METRIC_LABELS, "window"]
     key = {f: (f.metric, f.owner, format_duration(f.window) if f.window else "") for f in growth}
-    yield _gauge(
+    yield gauge(
         "growth_ratio",
         "Growth over the window, for metrics past their growth limit.",
         {key[f]: f.value for f in growth},
         labels,
     )
-    yield _gauge("growth_limit_ratio", "Growth limit of the window.", {key[f]: f.limit for f in growth}, labels)
-    yield _gauge(
-        "growth_exceeded", "1 while a metric grows faster than its limit.", {key[f]: 1 for f in growth}, labels
-    )
+    yield gauge("growth_limit_ratio", "Growth limit of the window.", {key[f]: f.limit for f in growth}, labels)
+    yield gauge("growth_exceeded", "1 while a metric grows faster than its limit.", {key[f]: 1 for f in growth}, labels)
 
 
 def _labels(findings: list[Finding]) -> Iterator[Metric]:
     found = [f for f in findings if f.kind is Kind.LABEL]
     labels = [*METRIC_LABELS, "label"]
     key = {f: (f.metric, f.owner, f.label) for f in found}
-    yield _gauge(
+    yield gauge(
         "label_values", "Distinct values of a label near or over its limit.", {key[f]: f.value for f in found}, labels
     )
-    yield _gauge("label_max_values", "Limit of distinct values of the label.", {key[f]: f.limit for f in found}, labels)
-    yield _gauge(
+    yield gauge("label_max_values", "Limit of distinct values of the label.", {key[f]: f.limit for f in found}, labels)
+    yield gauge(
         "label_budget_exceeded", "1 if the label has more distinct values than allowed.",
         {key[f]: int(f.severity is Severity.EXCEEDED) for f in found}, labels,
     )  # fmt: skip
@@ -144,8 +142,8 @@ def _owners(evaluation: Evaluation) -> Iterator[Metric]:
     violations: dict[tuple[str, ...], float] = {(owner,): 0 for owner in series}
     for finding in evaluation.violations:
         violations[(finding.owner,)] = violations.get((finding.owner,), 0) + 1
-    yield _gauge("owner_series", "Series of all metrics of the owner.", {(o,): n for o, n in series.items()}, ["owner"])
-    yield _gauge("owner_violations", "Budget violations (every kind) of the owner.", violations, ["owner"])
+    yield gauge("owner_series", "Series of all metrics of the owner.", {(o,): n for o, n in series.items()}, ["owner"])
+    yield gauge("owner_violations", "Budget violations (every kind) of the owner.", violations, ["owner"])
 
 
 def _finding_counts(evaluation: Evaluation) -> dict[tuple[str, ...], float]:
@@ -155,29 +153,20 @@ def _finding_counts(evaluation: Evaluation) -> dict[tuple[str, ...], float]:
     return counts
 
 
-def _gauge(
-    name: str, documentation: str, values: dict[tuple[str, ...], float], labels: list[str] | None = None
-) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(PREFIX + name, documentation, labels=labels or [])
-    for label_values, value in values.items():
-        family.add_metric(list(label_values), value)
-    return family
-
-
 def rules_families(rules: RulesState) -> Iterator[Metric]:
     """Loaded rules and, when desired rules are configured, their drift (alert ``RecordingRulesDrift``)."""
-    yield _gauge(
+    yield gauge(
         "rules_loaded", "Rules Prometheus has loaded, by kind.", {(k,): n for k, n in rules.loaded.items()}, ["kind"]
     )
-    yield _gauge("rules_unhealthy", "Loaded rules whose last evaluation failed (health err).", {(): rules.unhealthy})
+    yield gauge("rules_unhealthy", "Loaded rules whose last evaluation failed (health err).", {(): rules.unhealthy})
     if rules.drift is None:
         return
     drift = rules.drift
-    yield _gauge(
+    yield gauge(
         "rules_drift",
         "1 if the loaded rules differ from the desired ones (AUDITOR_RULES_DIR).",
         {(): int(not drift.same)},
     )
-    yield _gauge("rules_missing", "Desired rules Prometheus has not loaded.", {(): len(drift.added)})
-    yield _gauge("rules_extra", "Loaded rules that are not desired.", {(): len(drift.removed)})
-    yield _gauge("rules_changed", "Rules loaded in another form than desired.", {(): len(drift.changed)})
+    yield gauge("rules_missing", "Desired rules Prometheus has not loaded.", {(): len(drift.added)})
+    yield gauge("rules_extra", "Loaded rules that are not desired.", {(): len(drift.removed)})
+    yield gauge("rules_changed", "Rules loaded in another form than desired.", {(): len(drift.changed)})

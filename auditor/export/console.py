@@ -102,9 +102,7 @@ class CheckReport:
     """Finding key -> first seen, for the findings the store holds open."""
 
     def first_seen(self, finding: Finding) -> datetime:
-        window = format_duration(finding.window) if finding.window else ""
-        key = (finding.metric, finding.kind.value, finding.label, window, finding.severity.value)
-        return self.since.get(key, self.census.collected_at)
+        return self.since.get(finding.identity, self.census.collected_at)
 
 
 def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:

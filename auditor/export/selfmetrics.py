@@ -16,9 +16,8 @@ from auditor import __version__
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.settings import ExportSettings
 from auditor.export.budgetmetrics import budget_families, budgets_file_families, rules_families
+from auditor.export.families import PREFIX, one_gauge
 from auditor.export.stats import CycleStats, StatsView
-
-PREFIX = "metrics_auditor_"
 
 
 class SelfMetricsCollector(Collector):
@@ -38,10 +37,10 @@ class SelfMetricsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         view = self._stats.view()
-        yield _gauge("build_info", "Version of metrics-auditor.", 1, {"version": __version__})
-        yield _gauge("start_time_seconds", "Unix time the auditor started.", self._started)
+        yield one_gauge("build_info", "Version of metrics-auditor.", 1, {"version": __version__})
+        yield one_gauge("start_time_seconds", "Unix time the auditor started.", self._started)
         if self._interval is not None:
-            yield _gauge("audit_interval_seconds", "Configured time between audit cycles.", self._interval)
+            yield one_gauge("audit_interval_seconds", "Configured time between audit cycles.", self._interval)
         yield from _cycle_metrics(view)
         yield from _reachability(view)
         yield from _io_metrics(view)
@@ -57,7 +56,7 @@ class SelfMetricsCollector(Collector):
 
 def _cycle_metrics(view: StatsView) -> Iterator[Metric]:
     if view.last_success is not None:
-        yield _gauge(
+        yield one_gauge(
             "last_success_timestamp_seconds",
             "Unix time of the last audit cycle that stored a census.",
             view.last_success.timestamp(),
@@ -74,14 +73,14 @@ def _cycle_metrics(view: StatsView) -> Iterator[Metric]:
         PREFIX + "cycle_duration_seconds", "Total time spent in audit cycles.", value=view.duration_sum
     )
     if view.last_duration is not None:
-        yield _gauge("last_cycle_duration_seconds", "Duration of the last audit cycle.", view.last_duration)
+        yield one_gauge("last_cycle_duration_seconds", "Duration of the last audit cycle.", view.last_duration)
 
 
 def _reachability(view: StatsView) -> Iterator[Metric]:
     if view.prometheus_up is not None:
-        yield _gauge("prometheus_up", "1 if the last cycle could read Prometheus, else 0.", int(view.prometheus_up))
+        yield one_gauge("prometheus_up", "1 if the last cycle could read Prometheus, else 0.", int(view.prometheus_up))
     if view.database_up is not None:
-        yield _gauge("database_up", "1 if the last cycle could write the database, else 0.", int(view.database_up))
+        yield one_gauge("database_up", "1 if the last cycle could write the database, else 0.", int(view.database_up))
 
 
 def _io_metrics(view: StatsView) -> Iterator[Metric]:
@@ -95,17 +94,17 @@ def _io_metrics(view: StatsView) -> Iterator[Metric]:
     yield _counter(
         "prometheus_request_retries", "Prometheus requests retried after a transient failure.", io.request_retries
     )
-    yield _gauge(
+    yield one_gauge(
         "prometheus_circuit_open",
         "1 while cycles are spaced out because Prometheus keeps failing.",
         int(io.circuit_open),
     )
-    yield _gauge(
+    yield one_gauge(
         "standby",
         "1 while another auditor holds this source's writer lease (this one stores nothing).",
         int(io.standby),
     )
-    yield _gauge("spool_cycles", "Cycles waiting in memory for the database to come back.", io.spool_pending)
+    yield one_gauge("spool_cycles", "Cycles waiting in memory for the database to come back.", io.spool_pending)
     yield _counter("spool_spooled_cycles", "Cycles kept in the spool because the database was unavailable.", io.spooled)
     yield _counter("spool_written_cycles", "Spooled cycles written once the database was back.", io.spool_written)
     yield _counter(
@@ -142,9 +141,10 @@ def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily
 def _census_metrics(view: StatsView) -> Iterator[Metric]:
     census = view.census
     assert census is not None
-    yield _gauge("head_series", "Series in the audited Prometheus' head block (last census).", census.head.num_series)
-    yield _gauge("census_metrics", "Metric names counted by the last census.", len(census.metrics))
-    yield _gauge(
+    head = census.head.num_series
+    yield one_gauge("head_series", "Series in the audited Prometheus' head block (last census).", head)
+    yield one_gauge("census_metrics", "Metric names counted by the last census.", len(census.metrics))
+    yield one_gauge(
         "census_info",
         "How the last census was taken.",
         1,
@@ -157,10 +157,3 @@ def _census_metrics(view: StatsView) -> Iterator[Metric]:
             "truncated": str(census.tsdb_truncated).lower(),
         },
     )
-
-
-def _gauge(name: str, documentation: str, value: float, labels: dict[str, str] | None = None) -> GaugeMetricFamily:
-    labels = labels or {}
-    family = GaugeMetricFamily(PREFIX + name, documentation, labels=list(labels))
-    family.add_metric(list(labels.values()), value)
-    return family

@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from auditor.core.domain import Finding
-from auditor.core.durations import format_duration
 from auditor.store.models import MetricName, StoredFinding
 
-FindingKey = tuple[str, str, str, str, str]
 _KEY = (MetricName.name, StoredFinding.kind, StoredFinding.label, StoredFinding.growth_window, StoredFinding.severity)
 """The columns that identify a finding across cycles, in ``FindingKey`` order."""
 
 
-@dataclass(frozen=True, slots=True)
-class OpenFinding:
-    """A finding as stored: ``first_seen`` answers "over budget since when"."""
-
-    metric: str
-    kind: str
-    label: str
-    window: str
-    severity: str
-    owner: str
-    first_seen: datetime
-    last_seen: datetime
-    series: int
-    max_series: int
-    value: float
-    limit: float
-
-
-def _key(finding: Finding) -> FindingKey:
-    window = format_duration(finding.window) if finding.window else ""
-    return finding.metric, finding.kind.value, finding.label, window, finding.severity.value
-
-
 def sync(conn: Connection, source_id: int, ids: dict[str, int], findings: Sequence[Finding], now: datetime) -> None:
     """Continue the open findings reported again, resolve the others, open the new ones."""
-    current = {_key(f): f for f in findings}
+    current = {f.identity: f for f in findings}
     query = _open(source_id, StoredFinding.id, *_KEY)
     continued, resolved = [], []
     for row_id, *key in conn.execute(query):
@@ -70,7 +44,7 @@ def _update(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _identity(finding: Finding, source_id: int, ids: dict[str, int]) -> dict[str, Any]:
-    _, kind, label, window, severity = _key(finding)
+    _, kind, label, window, severity = finding.identity
     return {
         "source_id": source_id,
         "metric_id": ids[finding.metric],
@@ -92,9 +66,10 @@ def _figures(finding: Finding) -> dict[str, Any]:
 
 
 def open_findings_query(source_id: int) -> Any:
-    figures = (StoredFinding.owner, StoredFinding.first_seen, StoredFinding.last_seen, StoredFinding.series)
-    limits = (StoredFinding.max_series, StoredFinding.value, StoredFinding.limit_value)
-    return _open(source_id, *_KEY, *figures, *limits).order_by(StoredFinding.first_seen, MetricName.name)
+    """Open findings as ``FindingRow`` columns (``resolved_at`` is None for each)."""
+    life = (StoredFinding.owner, StoredFinding.first_seen, StoredFinding.last_seen, StoredFinding.resolved_at)
+    figures = (StoredFinding.series, StoredFinding.max_series, StoredFinding.value, StoredFinding.limit_value)
+    return _open(source_id, *_KEY, *life, *figures).order_by(StoredFinding.first_seen, MetricName.name)
 
 
 def _open(source_id: int, *columns: Any) -> Any:

@@ -22,12 +22,15 @@ from auditor.core.domain import (
     Census,
     CensusMethod,
     Finding,
+    FindingRow,
     HeadStats,
     HistoryPoint,
     LabelStats,
     SeriesNotion,
     ServerKind,
     SnapshotSummary,
+    ceil_to,
+    floor_seconds,
     floor_to,
 )
 from auditor.core.errors import SourceHeldElsewhere
@@ -36,7 +39,6 @@ from auditor.core.rulesets import from_json as ruleset_from_json
 from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
-from auditor.store.findings import OpenFinding
 from auditor.store.models import (
     NOTIONS,
     TIER_SPANS,
@@ -155,12 +157,12 @@ class Store:
         version = StoredRuleVersion(*row[:5])
         return version, ruleset_from_json(json.loads(row[5]), f"@{version_id}")
 
-    def open_findings(self, source: str) -> list[OpenFinding]:
+    def open_findings(self, source: str) -> list[FindingRow]:
         with translate_errors("reading findings"), self.engine.connect() as conn:
             source_id = conn.execute(select(Source.id).where(Source.name == source)).scalar_one_or_none()
             if source_id is None:
                 return []
-            return [OpenFinding(*row) for row in conn.execute(finding_store.open_findings_query(source_id))]
+            return [FindingRow(*row) for row in conn.execute(finding_store.open_findings_query(source_id))]
 
     def window_max(self, source: str, notion: str, start: datetime, end: datetime) -> dict[str, int]:
         """Maximum series per metric over the successful snapshots of ``notion`` in [start, end]."""
@@ -201,7 +203,7 @@ class Store:
                 if bucket >= 3600:  # hours whose raw rows are pruned live on in the hourly rollups
                     rows = chain(rows, _rollups_of(conn, source_id, "hour", notion, chunk, since=since))
                 for metric_id, at, series in rows:
-                    hour = at.timestamp() // bucket * bucket
+                    hour = floor_seconds(at.timestamp(), bucket)
                     buckets = out.setdefault(names[metric_id], {})
                     buckets[hour] = max(buckets.get(hour, 0), float(series))
         return {name: sorted(buckets.items()) for name, buckets in out.items()}
@@ -666,8 +668,13 @@ def _rollups_of(
     """
     key = (MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.notion == notion)
     span = TIER_SPANS[tier]
-    bucket, last, buckets = _ceil(since, span), before or datetime.now(UTC), []
-    while bucket < last:
+    if before is None:  # up to the newest bucket stored: the database, not the wall clock, says where to stop
+        newest = conn.execute(select(func.max(MetricRollup.bucket_start)).where(*key)).scalar()
+        if newest is None:
+            return
+        before = newest + span
+    bucket, buckets = ceil_to(since, span), []
+    while bucket < before:
         buckets.append(bucket)
         bucket += span
     for bucket_chunk in _chunks(buckets, _IN_CHUNK):
@@ -675,12 +682,6 @@ def _rollups_of(
             *key, MetricRollup.bucket_start.in_(bucket_chunk), MetricRollup.metric_id.in_(metric_ids)
         )
         yield from ((int(m), at, int(n)) for m, at, n in conn.execute(query))
-
-
-def _ceil(moment: datetime, span: timedelta) -> datetime:
-    """The first bucket boundary at or after ``moment``."""
-    start = floor_to(moment, span)
-    return start if start == moment else start + span
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:

@@ -30,7 +30,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
         labels = store.drilldown(snapshot_id)
         in_force = budgets.on(system_clock().date())  # an exception ends on its day, whatever the file was loaded
         evaluation = evaluate(evaluation_input(store, census, in_force, labels, settings))
-        since = {(f.metric, f.kind, f.label, f.window, f.severity): f.first_seen for f in store.open_findings(source)}
+        since = {f.identity: f.first_seen for f in store.open_findings(source)}
     report = CheckReport(census, evaluation, labels, since)
     if args.format == "json":
         write_json(check_json(report), sys.stdout)
