@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -24,15 +25,11 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine
 from tests.conftest import ground_truth
 from tests.support.metrics import samples
+from tests.support.servers import wait_until
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
+    wait_until(predicate, bool, timeout)
 
 
 @contextmanager
@@ -167,7 +164,7 @@ def test_sigterm_during_a_hanging_cycle_exits_0_within_the_grace_period(
     try:
         with daemon(env, tmp_path / "daemon.log") as process:
             wait_for(lambda: get(f"http://{env['AUDITOR_LISTEN_ADDRESS']}/healthz") is not None)
-            time.sleep(0.5)
+            wait_for(lambda: bool(select.select([black_hole], [], [], 0)[0]))  # the cycle's request hangs there
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=15) == 0

@@ -16,6 +16,7 @@ from auditor.config.settings import DrilldownSettings, Settings
 from auditor.demo.prometheus import free_port
 from auditor.store import Store
 from tests.support import fake
+from tests.support.servers import wait_until
 
 
 def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
@@ -44,8 +45,10 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client,
     )
     auditor = build_auditor(settings, http=http, engine=engine)
     daemon = Daemon(auditor)
+    started = time.monotonic()
     daemon.start()
-    time.sleep(4.2)
+    wait_until(lambda: len(Store(engine).snapshots("slow")), lambda n: n >= 3, timeout=30, what="three cycles")
+    elapsed = time.monotonic() - started
     assert daemon.stop(grace_seconds=5)
     assert peak == 1
-    assert 2 <= len(Store(engine).snapshots("slow")) <= 3, "about one cycle per 1.5 s, not one per 0.5 s"
+    assert elapsed >= 3 * 1.5, "three 1.5 s cycles one after the other, never two at once every 0.5 s"

@@ -28,6 +28,7 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
+from tests.support.servers import wait_until
 from tests.test_store import census
 
 TOKEN = "tok-3f9a1c-never-print-me"
@@ -97,16 +98,19 @@ def test_connections_beyond_the_limit_are_closed_at_once() -> None:
     with serving(request_timeout=30) as server:
         host, port = server.split(":")
         hogs = [socket.create_connection((host, int(port))) for _ in range(MAX_CONNECTIONS)]
-        try:
-            time.sleep(0.3)
+
+        def extra_answer() -> bytes:
             with socket.create_connection((host, int(port)), timeout=5) as extra:
-                extra.sendall(b"GET /healthz HTTP/1.1\r\n\r\n")
-                assert extra.recv(1024) == b""
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                return extra.recv(1024)
+
+        try:  # once the server has taken every hog, one more connection is closed unanswered
+            wait_until(extra_answer, lambda answer: answer == b"", timeout=10, what="an extra connection closed")
         finally:
             for hog in hogs:
                 hog.close()
-        time.sleep(0.3)  # the hogs hung up: their threads end and give their slots back
-        assert httpx.get(f"http://{server}/healthz").status_code == 200
+        # the hogs hung up: their threads end and give their slots back
+        wait_until(lambda: httpx.get(f"http://{server}/healthz").status_code, lambda code: code == 200, timeout=10)
 
 
 @pytest.mark.prometheus

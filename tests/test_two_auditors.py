@@ -51,7 +51,7 @@ def test_two_auditors_for_one_source_take_turns(
         wait_for(lambda: {standby(ports[0]), standby(ports[1])} == {0.0, 1.0})
         window_start = time.monotonic()
         before = len(store.snapshots("ha-pair", limit=1000))
-        time.sleep(6)
+        wait_for(lambda: len(store.snapshots("ha-pair", limit=1000)) >= before + 6, timeout=30)
         together = len(store.snapshots("ha-pair", limit=1000)) - before
         window = time.monotonic() - window_start
         writer, spare, spare_port = (a, b, ports[1]) if standby(ports[0]) == 0 else (b, a, ports[0])
