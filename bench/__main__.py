@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.demo.prometheus import free_port
-from bench import exposition, real_census, real_rules, rules, sources
+from bench import cli_startup, exposition, real_census, real_rules, rules, sources
 from bench import report as report_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,7 @@ def main() -> int:
             results[f"{label}/postgres"] = cycle_on_postgres(url, cycles)
             results[f"{label}/sqlite"] = cycle_on_sqlite(url, cycles)
             if label == "tsdb_status":
+                results["cli_startup"] = cli_startup.run(url)
                 example = str(ROOT / "rules" / "budgets.yml")
                 results[f"{label}/postgres + rules/budgets.yml"] = cycle_on_postgres(url, cycles, "--budgets", example)
                 # The default limit (100): the largest metrics from the list, the other 9,900 counted.
@@ -121,6 +122,7 @@ def main() -> int:
     report_real_census(results["real_census"])
     report_exposition(results["exposition"])
     report_rules(results["rules_diff"])
+    cli_startup.report(results["cli_startup"])
     if results["real_rules"] is None:
         print(f"real-world rule corpus not found at {real_rules.CORPUS} (AUDITOR_REAL_RULES): its figure is skipped")
     else:

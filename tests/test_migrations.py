@@ -176,3 +176,15 @@ def test_downgrading_row_notions_leaves_a_schema_the_older_auditor_reads(databas
         notions = sorted(conn.execute(text("SELECT DISTINCT notion FROM metric_rollups")).scalars())
     assert notions == ["active", "head"]
     engine.dispose()
+
+
+def test_the_fast_schema_check_names_alembics_head() -> None:
+    """``require_head`` reads the migration files without Alembic: its head must be Alembic's."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from auditor.store.migrate import alembic_config, head_revision
+
+    engine = create_engine("sqlite://")
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head_revision() is not None

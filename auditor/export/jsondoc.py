@@ -22,4 +22,8 @@ def finite(value: Any) -> Any:
 
 
 def dumps(document: Any, **options: Any) -> str:
-    return json.dumps(finite(document), allow_nan=False, ensure_ascii=False, **options)
+    """Strict JSON; the document is walked for non-finite floats only when it holds one (they are rare)."""
+    try:
+        return json.dumps(document, allow_nan=False, ensure_ascii=False, **options)
+    except ValueError:
+        return json.dumps(finite(document), allow_nan=False, ensure_ascii=False, **options)

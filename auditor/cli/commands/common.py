@@ -45,4 +45,5 @@ def stored_source(store: Store, wanted: str | None) -> str | None:
 
 
 def write_json(document: dict[str, Any], out: TextIO) -> None:
-    out.write(jsondoc.dumps(document, indent=2) + "\n")
+    """Compact: Python's C encoder writes it ten times faster than an indented one (pipe it to ``jq .``)."""
+    out.write(jsondoc.dumps(document) + "\n")
