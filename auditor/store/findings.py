@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from auditor.core.domain import Finding
-from auditor.store.models import MetricName, StoredFinding
+from auditor.core.domain import Finding, FindingRow
+from auditor.store.errors import translate_errors
+from auditor.store.models import MetricName, Source, StoredFinding
 
 _KEY = (MetricName.name, StoredFinding.kind, StoredFinding.label, StoredFinding.growth_window, StoredFinding.severity)
 """The columns that identify a finding across cycles, in ``FindingKey`` order."""
@@ -79,3 +80,11 @@ def _open(source_id: int, *columns: Any) -> Any:
         .join(MetricName, MetricName.id == StoredFinding.metric_id)
         .where(StoredFinding.source_id == source_id, StoredFinding.resolved_at.is_(None))
     )
+
+
+def open_findings(engine: Engine, source: str) -> list[FindingRow]:
+    with translate_errors("reading findings"), engine.connect() as conn:
+        source_id = conn.execute(select(Source.id).where(Source.name == source)).scalar_one_or_none()
+        if source_id is None:
+            return []
+        return [FindingRow(*row) for row in conn.execute(open_findings_query(source_id))]

@@ -6,10 +6,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from auditor.core.rulesets import RuleSet, stored_body
-from auditor.store.models import RuleVersion
+from auditor.core.rulesets import RuleSet, from_json, stored_body
+from auditor.store.errors import translate_errors
+from auditor.store.models import RuleVersion, Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +52,24 @@ def record(conn: Connection, source_id: int, ruleset: RuleSet, now: datetime) ->
         "body": json.dumps(stored_body(ruleset), sort_keys=True),
     }
     return int(conn.execute(insert(RuleVersion).values(values).returning(RuleVersion.id)).scalar_one())
+
+
+def versions(engine: Engine, source: str) -> list[StoredRuleVersion]:
+    """Every rule-set version ``source`` has loaded, oldest first."""
+    query = (
+        select(*COLUMNS)
+        .join(Source, Source.id == RuleVersion.source_id)
+        .where(Source.name == source)
+        .order_by(RuleVersion.first_seen, RuleVersion.id)
+    )
+    with translate_errors("reading rule versions"), engine.connect() as conn:
+        return [StoredRuleVersion(*row) for row in conn.execute(query)]
+
+
+def version(engine: Engine, version_id: int) -> tuple[StoredRuleVersion, RuleSet] | None:
+    query = select(*COLUMNS, RuleVersion.body).where(RuleVersion.id == version_id)
+    with translate_errors("reading a rule version"), engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return StoredRuleVersion(*row[:5]), from_json(json.loads(row[5]), f"@{version_id}")

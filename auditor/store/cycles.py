@@ -1,0 +1,234 @@
+"""Writing cycles: one transaction per cycle, change-only rows between keyframes, under the writer lease."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert
+
+from auditor.core.domain import (
+    Census,
+    Finding,
+    SeriesNotion,
+    floor_to,
+)
+from auditor.core.rulesets import RuleSet
+from auditor.store import findings as finding_store
+from auditor.store import rule_versions
+from auditor.store.errors import translate_errors
+from auditor.store.lease import Writer, claim
+from auditor.store.models import (
+    NOTIONS,
+    TIER_SPANS,
+    Code,
+    LabelDrilldown,
+    LabelStat,
+    MetricSeries,
+    Snapshot,
+)
+from auditor.store.names import MetricNames
+from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, source_id_of
+
+_LABEL_NAME_MAX = 1024
+_COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series, notion) FROM STDIN"
+_NOTION_CODES = Code(NOTIONS)
+
+KEYFRAME_EVERY = 12
+
+"""A cycle stores every metric at least this often (and at the first cycle of each hour)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The last cycle this store wrote for one source and series notion: the base of the next one."""
+
+    snapshot_id: int
+    at: datetime
+    rows: Rows
+    since_keyframe: int
+
+
+class CycleWriter:
+    """Stores cycles (and failed ones) for every source of one database."""
+
+    def __init__(self, engine: Engine, names: MetricNames) -> None:
+        self.engine = engine
+        self.names = names
+        self._written: dict[tuple[str, str], _Written] = {}
+
+    def save_census(
+        self,
+        census: Census,
+        url: str,
+        duration_seconds: float,
+        *,
+        drilldown: Drilldown | None = None,
+        drilldown_skipped: int = 0,
+        findings: Sequence[Finding] | None = None,
+        rules: RuleSet | None = None,
+        writer: Writer | None = None,
+    ) -> int:
+        """Write one cycle in one transaction: census, drill-down, findings; returns the snapshot id.
+
+        ``findings=None`` leaves the stored findings alone; a sequence replaces the open ones.
+        With ``writer``, the cycle is written only under the source's writer lease (taken or renewed
+        in the same transaction); ``SourceHeldElsewhere`` when another auditor holds it.
+        """
+        drilldown = drilldown or {}
+        key = (census.source, census.notion.value)
+        base = _base_for(self._written.get(key), census.collected_at)
+        whole = census_rows(census)
+        rows = whole if base is None else _changes(base.rows, whole)
+        with translate_errors("saving a snapshot"), self.engine.begin() as conn:
+            source_id = source_id_of(conn, census.source, url, census.collected_at)
+            if writer is not None:
+                claim(conn, source_id, writer, census.collected_at)
+            new_ids = self.names.ensure(conn, rows.keys() | census.metrics.keys() | drilldown.keys())
+            ids = self.names.cache | new_ids
+            snapshot_id = _insert_snapshot(
+                conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped,
+                base_id=base.snapshot_id if base else None,
+            )  # fmt: skip
+            _insert_series(conn, snapshot_id, rows, ids)
+            _insert_label_stats(conn, snapshot_id, census.label_stats)
+            _insert_drilldown(conn, snapshot_id, drilldown, ids)
+            if findings is not None:
+                finding_store.sync(conn, source_id, ids, findings, census.collected_at)
+            if rules is not None:
+                rule_versions.record(conn, source_id, rules, census.collected_at)
+        self.names.cache.update(new_ids)
+        since_keyframe = 0 if base is None else base.since_keyframe + 1
+        self._written[key] = _Written(snapshot_id, census.collected_at, whole, since_keyframe)
+        return snapshot_id
+
+    def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
+        """Record a failed cycle (no counts), so gaps in the history are explained."""
+        with translate_errors("recording a failed cycle"), self.engine.begin() as conn:
+            values = {
+                "source_id": source_id_of(conn, source, url, at),
+                "collected_at": at,
+                "status": STATUS_FAILED,
+                "duration_seconds": duration,
+                "error_reason": reason,
+                "error_message": message[:2000],
+            }
+            return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
+
+
+def _base_for(last: _Written | None, at: datetime) -> _Written | None:
+    """The cycle a new one at ``at`` is stored as changes to; None for a keyframe (every metric)."""
+    if last is None or last.since_keyframe + 1 >= KEYFRAME_EVERY or not last.at <= at:
+        return None
+    hour = TIER_SPANS["hour"]
+    return last if floor_to(last.at, hour) == floor_to(at, hour) else None
+
+
+def census_rows(census: Census) -> Rows:
+    """The per-metric rows of a census: the notion goes with each count only when the census is mixed."""
+    if census.notion is not SeriesNotion.MIXED:
+        return {metric: (series, None) for metric, series in census.metrics.items()}
+    return {metric: (series, census.notion_of(metric).value) for metric, series in census.metrics.items()}
+
+
+def _changes(before: Rows, after: Rows) -> Rows:
+    """What changed from ``before`` to ``after`` (a count, or the notion it was counted in); 0 for one that went."""
+    changed = {metric: row for metric, row in after.items() if before.get(metric) != row}
+    return changed | dict.fromkeys(before.keys() - after.keys(), (0, None))
+
+
+def _insert_snapshot(
+    conn: Connection,
+    census: Census,
+    source_id: int,
+    duration: float,
+    *,
+    drilled: int,
+    skipped: int,
+    base_id: int | None = None,
+) -> int:
+    values = snapshot_row(census, source_id, duration, drilled=drilled, skipped=skipped) | {"base_id": base_id}
+    return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
+
+
+def snapshot_row(
+    census: Census, source_id: int, duration: float, *, drilled: int = 0, skipped: int = 0
+) -> dict[str, Any]:
+    """The cycle record of ``census``: what ``save_census`` writes into ``snapshots``."""
+    head = census.head
+    return {
+        "source_id": source_id,
+        "collected_at": census.collected_at,
+        "status": STATUS_OK,
+        "duration_seconds": duration,
+        "prometheus_version": census.prometheus_version[:64],
+        "method": census.method.value,
+        "notion": census.notion.value,
+        "tsdb_truncated": census.tsdb_truncated,
+        "metric_count": len(census.metrics),
+        "stale_names": census.stale_names,
+        "head_series": head.num_series,
+        "head_label_pairs": head.num_label_pairs,
+        "head_chunks": head.chunk_count,
+        "head_min_time_ms": head.min_time_ms,
+        "head_max_time_ms": head.max_time_ms,
+        "drilldown_metrics": drilled,
+        "drilldown_skipped": skipped,
+    }
+
+
+def _insert_series(conn: Connection, snapshot_id: int, metrics: Rows, ids: dict[str, int]) -> None:
+    if not metrics:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_series(conn, snapshot_id, metrics, ids)
+        return
+    rows = [
+        {"snapshot_id": snapshot_id, "metric_id": ids[name], "series": n, "notion": notion}
+        for name, (n, notion) in metrics.items()
+    ]
+    conn.execute(insert(MetricSeries), rows)
+
+
+def _copy_series(conn: Connection, snapshot_id: int, metrics: Rows, ids: dict[str, int]) -> None:
+    """``COPY`` on Postgres: several times faster than a multi-row INSERT for a 10,000-metric census."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    rows = sorted(  # key order: index pages stay full
+        (ids[name], series, _NOTION_CODES.process_bind_param(notion, None))
+        for name, (series, notion) in metrics.items()
+    )
+    with driver.cursor() as cursor, cursor.copy(_COPY_SERIES) as copy:
+        for metric_id, series, notion in rows:
+            copy.write_row((snapshot_id, metric_id, series, notion))
+
+
+def _insert_label_stats(conn: Connection, snapshot_id: int, stats: dict[str, dict[str, int]]) -> None:
+    rows = {
+        (list_name, name[:_LABEL_NAME_MAX]): value
+        for list_name, values in stats.items()
+        for name, value in values.items()
+    }
+    if rows:
+        conn.execute(
+            insert(LabelStat),
+            [{"snapshot_id": snapshot_id, "list_name": k[0], "name": k[1], "value": v} for k, v in rows.items()],
+        )
+
+
+def _insert_drilldown(conn: Connection, snapshot_id: int, drilldown: Drilldown, ids: dict[str, int]) -> None:
+    rows = [
+        {
+            "snapshot_id": snapshot_id,
+            "metric_id": ids[metric],
+            "label": label[:255],
+            "value_count": stats.values,
+            "series_without": stats.series_without,
+        }
+        for metric, labels in drilldown.items()
+        for label, stats in labels.items()
+    ]
+    if rows:
+        conn.execute(insert(LabelDrilldown), rows)

@@ -1,0 +1,51 @@
+"""SQL helpers every repository of the store shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Insert, and_, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from auditor.core.domain import (
+    LabelStats,
+)
+from auditor.store.models import (
+    MetricName,
+    MetricSeries,
+    Snapshot,
+    Source,
+)
+
+_T = TypeVar("_T")
+IN_CHUNK = 900
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+Rows = dict[str, tuple[int, str | None]]
+"""metric -> (series, the notion of its count when the cycle is mixed, else None)."""
+Drilldown = dict[str, dict[str, LabelStats]]
+"""metric -> label -> drill-down figures."""
+
+
+def chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
+
+
+def insert_ignore(conn: Connection, model: type[Source] | type[MetricName]) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING``: sidecars sharing a database may race on the same name."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(model).on_conflict_do_nothing()
+    return statement
+
+
+def counted_as(notion: str) -> ColumnElement[bool]:
+    """Rows counted in ``notion``: their own notion in a mixed cycle, else their cycle's."""
+    return or_(MetricSeries.notion == notion, and_(MetricSeries.notion.is_(None), Snapshot.notion == notion))
+
+
+def source_id_of(conn: Connection, name: str, url: str, now: datetime) -> int:
+    """The id of source ``name``, created (with ``url``) if it is new."""
+    conn.execute(insert_ignore(conn, Source), [{"name": name, "url": url, "created_at": now}])
+    return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
