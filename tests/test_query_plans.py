@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from auditor.app.cycle import evaluation_input
+from auditor.app.cycle_inputs import evaluation_input
 from auditor.app.reporting import gather, week_period
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings

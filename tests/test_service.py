@@ -10,7 +10,8 @@ import pytest
 import respx
 from sqlalchemy import Engine, select
 
-from auditor.app.cycle import Auditor, derive_source
+from auditor.app.cycle import Auditor
+from auditor.app.source_name import derive_source
 from auditor.app.wiring import build_auditor
 from auditor.config.settings import DrilldownSettings, Settings
 from auditor.core.errors import PrometheusHTTPError, PrometheusResponseError

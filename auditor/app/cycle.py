@@ -1,7 +1,10 @@
-"""The composition root: one audit cycle, wired the same way for the CLI and the daemon.
+"""One audit cycle, the same for the CLI and the daemon (wired by ``auditor.app.wiring``).
 
 auditor = build_auditor(settings)             # real HTTP client, engine and clock
-census = auditor.run_cycle()                  # collect -> store (-> evaluate -> export)
+census = auditor.run_cycle()                  # observe (collect, evaluate) -> store or spool
+
+The cycle's parts live beside it: the history its checks read (``cycle_inputs``), the loaded rules
+(``loaded_rules``), the spool (``spool``).
 """
 
 from __future__ import annotations
@@ -9,24 +12,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
+from auditor.app.cycle_inputs import evaluation_input
+from auditor.app.loaded_rules import LoadedRules
+from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
-from auditor.collect.optional import OptionalEndpoints, is_permanent
+from auditor.collect.optional import OptionalEndpoints
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, Clock, LoadedRuleGroup, ServerKind
+from auditor.core.domain import Census, Clock
 from auditor.core.errors import (
     AuditorError,
     CycleCancelled,
@@ -35,13 +39,12 @@ from auditor.core.errors import (
     SourceHeldElsewhere,
     StoreError,
 )
-from auditor.core.rulesets import RuleSet, align, from_loaded
+from auditor.core.rulesets import RuleSet
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
-from auditor.evaluate.rules_diff import diff as diff_rules
-from auditor.evaluate.targets import drilldown_targets, forecast_targets
+from auditor.evaluate.targets import drilldown_targets
 from auditor.export.stats import CycleDetails, CycleStats, IoState, RulesState
 from auditor.store import Store
-from auditor.store.hourly import HourlyMaxima, hour_start
+from auditor.store.hourly import HourlyMaxima
 from auditor.store.repository import Drilldown as DrilldownLabels
 from auditor.store.repository import Writer
 
@@ -80,13 +83,11 @@ class Auditor:
         self.standby = False
         self.refuse_standby = False
         """``audit``: another writer's lease is an error, not a standby role."""
-        self._source = self.settings.source
+        self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
-        self._logged_rule_errors: set[tuple[str, str, str]] = set()
-        self._said_no_rules = False
-        self._interval_of: tuple[str, float | None] = ("", None)
+        self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
         self._running = threading.Lock()
 
     def __enter__(self) -> Auditor:
@@ -109,8 +110,10 @@ class Auditor:
         self.stats, self.breaker, self.spool, self.standby = old.stats, old.breaker, old.spool, old.standby
         self.endpoints = old.endpoints
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
+        self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
+        self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         if self.settings.source == old.settings.source:
-            self._source = old._source
+            self._name.known = old.known_source
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no cycle runs; False if one still runs after ``timeout`` seconds."""
@@ -215,7 +218,7 @@ class Auditor:
         drill = self._drill(census, budgets, deadline)
         evaluation = evaluate(self._evaluation_input(census, budgets, drill.labels))
         deadline.check()
-        live, rules = self._rules(census.server)
+        live, rules = self._rules.read(census.server)
         deadline.check()
         return _Observed(census, drill, evaluation, live, rules)
 
@@ -241,50 +244,6 @@ class Auditor:
             duration,
         )
 
-    def _rules(self, server: ServerKind) -> tuple[RuleSet | None, RulesState | None]:
-        """The loaded rules and their drift; a failure here costs this cycle's rules, never its census."""
-        if server is ServerKind.VICTORIAMETRICS:
-            if not self._said_no_rules:
-                log.info("rule versions and drift are not available on this server: VictoriaMetrics runs no rules")
-                self._said_no_rules = True
-            return None, None
-        loaded = self.endpoints.call("/api/v1/rules", self.prometheus.rules, "rule versions and drift")
-        if loaded is None:
-            return None, None
-        self._log_rule_errors(loaded)
-        live = from_loaded(loaded, "live")
-        fingerprint = live.fingerprint()  # the global interval is not part of it
-        interval = self._evaluation_interval(fingerprint)
-        live = replace(live, evaluation_interval=interval)
-        drift = None
-        if self.desired_rules is not None and interval is not None:
-            desired, comparable_live = align(self.desired_rules.current(), live, interval)
-            drift = diff_rules(comparable_live, desired)
-        kinds = Counter(rule.kind for rule in live.rules())
-        unhealthy = sum(1 for g in loaded for r in g.rules if r.health == "err")
-        return live, RulesState(fingerprint, dict(kinds), unhealthy, drift)
-
-    def _evaluation_interval(self, fingerprint: str) -> float | None:
-        """The global interval, stored with each rule version and needed by the drift check.
-
-        Read again only when the loaded rules change (a new global interval changes the intervals
-        Prometheus reports for the groups without one), when drift is checked, or until it was read once.
-        """
-        known = fingerprint == self._interval_of[0] and self._interval_of[1] is not None
-        if not known or self.desired_rules is not None:
-            interval = self.endpoints.call(
-                "/api/v1/status/config", self.prometheus.evaluation_interval, "the drift check and rule versions"
-            )
-            self._interval_of = (fingerprint, interval)
-        return self._interval_of[1]
-
-    def _log_rule_errors(self, loaded: list[LoadedRuleGroup]) -> None:
-        """One log line per rule error, not one per cycle."""
-        errors = {(g.name, r.name, r.last_error) for g in loaded for r in g.rules if r.health == "err"}
-        for group, rule, error in sorted(errors - self._logged_rule_errors):
-            log.warning("rule %s/%s is failing in Prometheus: %s", group, rule, error)
-        self._logged_rule_errors = errors
-
     def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
         targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)
         offenders = {m for m in targets if census.metrics[m] > budgets.for_metric(m).max_series}
@@ -293,25 +252,11 @@ class Auditor:
     @property
     def known_source(self) -> str | None:
         """The source name if it is configured or was derived already; never asks Prometheus."""
-        return self._source
+        return self._name.known
 
     def source(self) -> str:
         """The configured source name, else one derived from Prometheus' external labels or URL (cached)."""
-        if self._source is not None:
-            return self._source
-        url = self.settings.prometheus_url_for_logs
-        try:
-            labels = self.prometheus.external_labels()
-        except PrometheusError as exc:
-            if not is_permanent(exc):
-                raise  # a name from the URL now and from the labels later would split the history in two
-            self.endpoints.failed(exc, "external labels: the source is named after the URL (set AUDITOR_SOURCE)")
-            labels = {}
-        else:
-            self.endpoints.succeeded("/api/v1/status/config")
-        self._source = derive_source(labels, url)
-        log.info("source name: %s", self._source)
-        return self._source
+        return self._name.resolve()
 
     def readiness(self) -> tuple[bool, str]:
         """Ready when the database answers and the last successful cycle is recent."""
@@ -340,14 +285,14 @@ class Auditor:
         prometheus_up = False if isinstance(exc, PrometheusError) else None
         database_up = False if isinstance(exc, StoreError) else None
         self.stats.record_failure(exc.reason, duration, prometheus_up=prometheus_up, database_up=database_up)
-        if isinstance(exc, PrometheusError) and self._source is not None:
+        if isinstance(exc, PrometheusError) and self.known_source is not None:
             self._record_failure(exc, at, duration)
 
     def _record_failure(self, exc: AuditorError, at: datetime, duration: float) -> None:
-        assert self._source is not None
+        assert self.known_source is not None
         try:
             self.store.save_failure(
-                self._source,
+                self.known_source,
                 self.settings.prometheus_url_for_logs,
                 at,
                 reason=exc.reason,
@@ -356,45 +301,3 @@ class Auditor:
             )
         except StoreError as store_exc:
             log.warning("could not record the failed cycle: %s", store_exc)
-
-
-def evaluation_input(
-    store: Store,
-    census: Census,
-    budgets: Budgets,
-    labels: DrilldownLabels,
-    settings: Settings,
-    *,
-    maxima: HourlyMaxima | None = None,
-) -> EvaluationInput:
-    """What the checks need from the stored history, around ``census`` (same source; each metric in its notion).
-
-    Growth compares clock-hour maxima: this hour's against the hour one window ago.
-    """
-    maxima = maxima or HourlyMaxima(store)
-    now = census.collected_at
-    windows = budgets.growth_windows()
-    baselines = {window: maxima.hour_of(census, hour_start(now - window)) for window in windows}
-    # Only the growth check reads this hour's maxima: no query when no budget limits growth.
-    recent_max = maxima.current(census) if windows else dict(census.metrics)
-    trends = store.trends(census, forecast_targets(census, budgets), now - settings.forecast_window)
-    hour = now.timestamp() // 3600 * 3600
-    for metric, points in trends.items():
-        series = float(census.metrics.get(metric, 0))
-        if points and points[-1][0] == hour:
-            points[-1] = (hour, max(points[-1][1], series))
-        else:
-            points.append((hour, series))
-    return EvaluationInput(census, budgets, labels, baselines, recent_max, trends)
-
-
-def derive_source(external_labels: dict[str, str], url: str) -> str:
-    """``cluster=eu1,replica=a`` from external labels, else the URL's ``host:port``.
-
-    >>> derive_source({}, "http://prometheus:9090/")
-    'prometheus:9090'
-    """
-    if external_labels:
-        return ",".join(f"{key}={value}" for key, value in sorted(external_labels.items()))
-    parts = urlsplit(url)
-    return (parts.netloc or url) + parts.path.rstrip("/")

@@ -15,7 +15,7 @@ from auditor.core.errors import ConfigError
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.app.cycle import evaluation_input
+    from auditor.app.cycle_inputs import evaluation_input
     from auditor.evaluate import evaluate
     from auditor.export.console import CheckReport, check_json, print_check
 
