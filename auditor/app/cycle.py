@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditor.app.cycle_inputs import evaluation_input
+from auditor.app.cycle_store import CycleStorage
 from auditor.app.loaded_rules import LoadedRules
 from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
@@ -36,7 +37,6 @@ from auditor.core.errors import (
     CycleCancelled,
     DatabaseUnavailable,
     PrometheusError,
-    SourceHeldElsewhere,
     StoreError,
 )
 from auditor.core.rulesets import RuleSet
@@ -68,27 +68,47 @@ class Auditor:
     clock: Clock
     stats: CycleStats
     budgets: BudgetsProvider
-    desired_rules: Reloadable[RuleSet] | None = None
+    desired_rules: Reloadable[RuleSet] | None
     """AUDITOR_RULES_DIR, followed like the budgets file; None turns drift detection off."""
+    storage: CycleStorage
+    """Where the cycle goes: the store under the writer lease, the spool, or nowhere as the standby."""
     breaker: Breaker = field(default_factory=Breaker)
-    writer: Writer | None = None
-    """Set by the daemon: cycles are stored under this source's writer lease (two auditors take turns)."""
-    spool: Spool = field(default_factory=lambda: Spool(24))
     endpoints: OptionalEndpoints = field(default_factory=OptionalEndpoints)
     """Requests a cycle does without when they fail (rules, configuration, drill-down)."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
 
     def __post_init__(self) -> None:
-        self.standby = False
-        self.refuse_standby = False
-        """``audit``: another writer's lease is an error, not a standby role."""
         self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
         self._running = threading.Lock()
+
+    @property
+    def spool(self) -> Spool:
+        return self.storage.spool
+
+    @property
+    def writer(self) -> Writer | None:
+        return self.storage.writer
+
+    @writer.setter
+    def writer(self, writer: Writer | None) -> None:
+        self.storage.writer = writer
+
+    @property
+    def standby(self) -> bool:
+        return self.storage.standby
+
+    @property
+    def refuse_standby(self) -> bool:
+        return self.storage.refuse_standby
+
+    @refuse_standby.setter
+    def refuse_standby(self, refuse: bool) -> None:
+        self.storage.refuse_standby = refuse
 
     def __enter__(self) -> Auditor:
         return self
@@ -107,7 +127,8 @@ class Auditor:
 
     def adopt(self, old: Auditor) -> None:
         """Carry over what outlives a configuration reload: counters, breaker, spool, writer role."""
-        self.stats, self.breaker, self.spool, self.standby = old.stats, old.breaker, old.spool, old.standby
+        self.stats, self.breaker = old.stats, old.breaker
+        self.storage.spool, self.storage.standby = old.spool, old.standby
         self.endpoints = old.endpoints
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
@@ -137,7 +158,7 @@ class Auditor:
         with self._running:
             started, attempted_at = time.monotonic(), self.clock()
             try:
-                self._flush_spool()
+                self.storage.flush_spool()
                 deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
                 with self.prometheus.deadline(deadline.at_monotonic):
                     seen = self._observe(deadline)
@@ -161,33 +182,9 @@ class Auditor:
             drilldown_skipped=len(seen.drill.skipped),
             findings=seen.evaluation.findings,
             rules=seen.live,
-            writer=self.writer,
+            writer=self.storage.writer,
         )
-        try:
-            cycle.save(self.store)
-        except DatabaseUnavailable as exc:
-            self.spool.add(cycle)
-            log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
-            return False
-        except SourceHeldElsewhere as exc:
-            if self.refuse_standby:
-                raise
-            if not self.standby:
-                log.info("standby: %s; this auditor evaluates and exports, and stores nothing", exc)
-            self.standby = True
-            return True
-        if self.standby:
-            log.info("this auditor now writes source %s", seen.census.source)
-        self.standby = False
-        return True
-
-    def _flush_spool(self) -> None:
-        if not len(self.spool):
-            return
-        try:
-            self.spool.flush(self.store)
-        except DatabaseUnavailable as exc:
-            log.info("spool not written yet (%d waiting): %s", len(self.spool), exc)
+        return self.storage.save(cycle)
 
     def _skipped(self) -> None:
         self.stats.record_skip("circuit_open")
@@ -286,18 +283,5 @@ class Auditor:
         database_up = False if isinstance(exc, StoreError) else None
         self.stats.record_failure(exc.reason, duration, prometheus_up=prometheus_up, database_up=database_up)
         if isinstance(exc, PrometheusError) and self.known_source is not None:
-            self._record_failure(exc, at, duration)
-
-    def _record_failure(self, exc: AuditorError, at: datetime, duration: float) -> None:
-        assert self.known_source is not None
-        try:
-            self.store.save_failure(
-                self.known_source,
-                self.settings.prometheus_url_for_logs,
-                at,
-                reason=exc.reason,
-                message=str(exc),
-                duration=duration,
-            )
-        except StoreError as store_exc:
-            log.warning("could not record the failed cycle: %s", store_exc)
+            url = self.settings.prometheus_url_for_logs
+            self.storage.record_failure(self.known_source, url, exc, at, duration)

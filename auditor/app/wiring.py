@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from auditor.app.clock import system_clock
 from auditor.app.cycle import Auditor
+from auditor.app.cycle_store import CycleStorage
 from auditor.app.spool import Spool
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import PrometheusClient, RetryPolicy, build_http_client
@@ -103,19 +104,9 @@ def build_auditor(
     prom = settings.prometheus
     interval = settings.audit_interval.total_seconds()
     breaker = Breaker(prom.breaker_threshold, interval, prom.breaker_max_pause.total_seconds())
-    return Auditor(
-        settings,
-        client,
-        Store(engine),
-        clock,
-        CycleStats(),
-        budgets,
-        desired,
-        breaker=breaker,
-        writer=writer,
-        spool=Spool(settings.spool_max_cycles),
-        resources=owned,
-    )
+    store = Store(engine)
+    storage = CycleStorage(store, Spool(settings.spool_max_cycles), writer)
+    return Auditor(settings, client, store, clock, CycleStats(), budgets, desired, storage, breaker, resources=owned)
 
 
 def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:
