@@ -19,3 +19,12 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme
     assert "make test" in readme
+
+
+def test_the_cli_page_says_how_rules_diff_exits_on_runtime_failures() -> None:
+    """A failing Prometheus exits 3 and a failing database 4 (tests/test_rule_constructs_live.py), not 2."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    [row] = [line for line in page.splitlines() if line.startswith("| `rules diff OLD NEW")]
+    assert "2 bad input" in row
+    assert "3 or 4 when Prometheus or the database fails" in row
+    assert "`70` an unexpected error" in page

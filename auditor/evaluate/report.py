@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, Finding, FindingRow, Kind, LabelStats, Severity, SnapshotRow
+from auditor.core.domain import Census, Finding, FindingRow, Kind, LabelStats, Severity, SnapshotRow, floor_seconds
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.series_budget import usage
 from auditor.evaluate.suggestions import suggest
@@ -328,7 +328,7 @@ def _total_series(inp: ReportInput) -> list[tuple[float, float]]:
     points: dict[float, float] = {}
     for s in inp.snapshots:
         if s.status == "ok" and s.head_series is not None:
-            at = s.collected_at.timestamp() // bucket * bucket
+            at = floor_seconds(s.collected_at.timestamp(), bucket)
             points[at] = max(points.get(at, 0), float(s.head_series))
     return sorted(points.items())
 

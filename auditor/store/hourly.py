@@ -11,13 +11,14 @@ The daemon keeps one instance, so each past hour is read once instead of every c
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from auditor.core.domain import Census, floor_to
 from auditor.store.models import MetricRollup
 from auditor.store.repository import Store
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 _KEEP = 64
 
 
@@ -52,7 +53,7 @@ class HourlyMaxima:
         raw = self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1))
         if raw:
             return raw
-        day = datetime.fromtimestamp(start.timestamp() // 86400 * 86400, UTC)
+        day = floor_to(start, DAY)
         return self._store.rollup_values(source, notion, "day", day, MetricRollup.max_series)
 
     def current(self, census: Census) -> dict[str, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -17,9 +17,11 @@ from auditor.core.domain import (
     SeriesNotion,
     ServerKind,
     SnapshotSummary,
+    floor_to,
 )
 from auditor.store.errors import translate_errors
 from auditor.store.models import (
+    TIER_SPANS,
     LabelDrilldown,
     LabelStat,
     MetricName,
@@ -132,8 +134,8 @@ class SnapshotReader:
 
     def rollup_census(self, source: str, notion: str, at: datetime) -> dict[str, int]:
         """The census of a pruned cycle as the rollups keep it: the last value of its hour (else of its day)."""
-        for tier, seconds in (("hour", 3600), ("day", 86400)):
-            bucket = datetime.fromtimestamp(at.timestamp() // seconds * seconds, UTC)
+        for tier, span in TIER_SPANS.items():
+            bucket = floor_to(at, span)
             values = self.rollup_values(source, notion, tier, bucket, MetricRollup.last_series)
             if values:
                 return values
