@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.collect.client import PrometheusClient
 from auditor.config.rulefiles import git_spec, load_git, load_path
 from auditor.core.domain import ServerKind
 from auditor.core.errors import ConfigError, RuleError
 from auditor.core.rulesets import RuleSet, from_loaded
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx and SQLAlchemy load only when `live` or `@ID` asks: a files-only diff starts faster
+    from auditor.collect.client import PrometheusClient
     from auditor.store import Store
 
 LIVE = "live"

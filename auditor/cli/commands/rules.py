@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from auditor.app.clock import system_clock
 from auditor.app.rulesource import LIVE, check_spec, resolve
@@ -23,10 +24,11 @@ from auditor.export.rules_output import (
     versions_json,
 )
 
+if TYPE_CHECKING:
+    from auditor.collect.client import PrometheusClient
+
 
 def diff_command(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.app.impact import ImpactEstimator
-
     check_spec(args.old)
     check_spec(args.new)
     with ExitStack() as stack:
@@ -40,7 +42,7 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
         interval = estimate.evaluation_interval() if estimate and not known else None
         old, new = comparable(old, new, interval)
         result = diff(old, new)
-        impacts = ImpactEstimator(estimate, system_clock()).assess(result) if estimate else None
+        impacts = _estimate(estimate, result) if estimate else None
     _print(result, impacts, args.format)
     return 0 if result.same else 1
 
@@ -76,6 +78,12 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print_versions(versions, sys.stdout)
     return 0
+
+
+def _estimate(estimate: PrometheusClient, result: RulesDiff) -> Impacts:
+    from auditor.app.impact import ImpactEstimator  # httpx only when --prometheus asks
+
+    return ImpactEstimator(estimate, system_clock()).assess(result)
 
 
 def _print(result: RulesDiff, impacts: Impacts | None, fmt: str) -> None:
