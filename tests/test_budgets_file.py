@@ -151,3 +151,14 @@ def test_provider_refuses_a_broken_file_at_start(tmp_path: Path) -> None:
     provider = BudgetsProvider(write(tmp_path, "defaults: {max_series: x}\n"))
     with pytest.raises(BudgetsError):
         provider.load()
+
+
+def test_the_day_comes_from_the_callers_clock_never_from_the_wall() -> None:
+    """No hidden clock: undated budgets keep every exception until evaluation asks with its day."""
+    undated = load_budgets(ROOT / "rules" / "budgets.yml")
+    assert (undated.today, undated.warnings) == (None, ())
+    assert undated.for_metric("http_requests_total").max_series != 1000, "the exception is in force"
+    assert undated.on(date(2027, 1, 1)).for_metric("http_requests_total").max_series == 1000
+    provider = BudgetsProvider(ROOT / "rules" / "budgets.yml", lambda: date(2027, 1, 1))
+    [warning] = provider.load().warnings
+    assert "expired on 2026-12-31" in warning

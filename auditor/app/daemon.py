@@ -217,7 +217,10 @@ class Daemon:
         )
 
     def _schedule(self, first_cycle: datetime | None = None) -> None:
-        """Add (or, after a reload, replace) the jobs; the first cycle runs at once unless told otherwise."""
+        """Add (or, after a reload, replace) the jobs; the first cycle runs at once unless told otherwise.
+
+        Run times are APScheduler's, which runs on the wall clock whatever clock the cycles are given.
+        """
         settings = self.auditor.settings
         interval = settings.audit_interval.total_seconds()
         self._scheduler.add_job(

@@ -95,7 +95,7 @@ def build_auditor(
             engine = make_engine(settings.database_url.get_secret_value())
             cleanup.callback(engine.dispose)
         if budgets is None:
-            budgets = BudgetsProvider(settings.effective_budgets_file)
+            budgets = BudgetsProvider(settings.effective_budgets_file, lambda: clock().date())
             budgets.load()
         desired = _desired_rules(settings)
         if check_schema:

@@ -8,6 +8,7 @@ Every error names ``FILE:LINE`` and the field; an expired exception is a warning
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +27,11 @@ class BudgetsError(ConfigError):
 
 
 def load_budgets(path: Path, today: date | None = None) -> Budgets:
-    """Parse and validate ``path``; raises ``BudgetsError`` with ``FILE:LINE: field: message`` lines."""
+    """Parse and validate ``path``; raises ``BudgetsError`` with ``FILE:LINE: field: message`` lines.
+
+    ``today`` (from the caller's clock) dates the exceptions and warns about the expired ones; without
+    it every exception is in force until evaluation asks with the census' day (``Budgets.on``).
+    """
     doc = load_yaml(path, error=BudgetsError)
     data = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
@@ -35,8 +40,8 @@ def load_budgets(path: Path, today: date | None = None) -> Budgets:
         model = BudgetsModel.model_validate(data)
     except ValidationError as exc:
         raise BudgetsError("\n".join(validation_messages(exc, doc, "docs/budgets.md"))) from exc
-    today = today or date.today()
-    return Budgets(model, path, tuple(_warnings(model, doc, today)), today)
+    warnings = tuple(_warnings(model, doc, today)) if today is not None else ()
+    return Budgets(model, path, warnings, today)
 
 
 def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
@@ -53,5 +58,8 @@ def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
 class BudgetsProvider(Reloadable[Budgets]):
     """The budgets in force, reloaded when the file changes (or on SIGHUP); a broken edit keeps the last good ones."""
 
-    def __init__(self, path: Path | None) -> None:
-        super().__init__(path, load_budgets, default_budgets(), "budgets", lambda budgets: budgets.warnings)
+    def __init__(self, path: Path | None, today: Callable[[], date] | None = None) -> None:
+        def load(file: Path) -> Budgets:
+            return load_budgets(file, today() if today is not None else None)
+
+        super().__init__(path, load, default_budgets(), "budgets", lambda budgets: budgets.warnings)

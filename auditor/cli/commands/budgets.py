@@ -44,7 +44,7 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
     if path is None:
         raise ConfigError("no budgets file: give one (`budgets check FILE`) or set AUDITOR_BUDGETS_FILE")
     try:
-        budgets = load_budgets(path)
+        budgets = load_budgets(path, system_clock().date())
     except BudgetsError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
@@ -60,4 +60,4 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _load_budgets(settings: Settings) -> Budgets:
     path = settings.effective_budgets_file
-    return load_budgets(path) if path is not None else default_budgets()
+    return load_budgets(path, system_clock().date()) if path is not None else default_budgets()

@@ -31,7 +31,7 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     else:
         until = args.until or system_clock()
         period = range_period(args.since or until - timedelta(days=7), until)
-    budgets = BudgetsProvider(settings.effective_budgets_file).load()
+    budgets = BudgetsProvider(settings.effective_budgets_file, lambda: system_clock().date()).load()
     if args.all_sources:
         _write(_fleet(settings, period, budgets, args.format, args.owner), args.output)
         return 0
