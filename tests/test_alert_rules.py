@@ -84,7 +84,7 @@ def full_exposition(tmp_path: Path) -> str:
 
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from auditor.app.daemon import JobRuns
+    from auditor.app.runs import JobRuns
     from auditor.config.budgets import BudgetsProvider
     from auditor.core.domain import LabelStats
     from auditor.core.rulesets import Group, Rule, RuleSet

@@ -16,7 +16,6 @@ import logging
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -27,16 +26,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from auditor.app import reporting
 from auditor.app.cycle import Auditor
+from auditor.app.runs import JobRuns, ReloadRuns
 from auditor.app.wiring import build_auditor, writer_lease
 from auditor.config.settings import Settings
 from auditor.core.durations import format_duration
 from auditor.core.errors import AuditorError, CycleCancelled
-from auditor.export.families import PREFIX
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store.compaction import Retention, compact
@@ -110,43 +109,6 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Cli
     return True
 
 
-class JobRuns:
-    """Runs of the background jobs (compaction, report) by result, for self-metrics and an alert."""
-
-    JOBS = ("compaction", "report")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runs: Counter[tuple[str, str]] = Counter()
-        self._last_failed: dict[str, bool] = dict.fromkeys(self.JOBS, False)
-
-    def record(self, job: str, ok: bool | None) -> None:
-        if ok is None:
-            return
-        with self._lock:
-            self._runs[(job, "success" if ok else "failure")] += 1
-            self._last_failed[job] = not ok
-
-    def collect(self) -> Iterator[Metric]:
-        with self._lock:
-            runs, last_failed = Counter(self._runs), dict(self._last_failed)
-        total = CounterMetricFamily(
-            PREFIX + "background_job_runs", "Runs of the background jobs (compaction, report), by result.",
-            labels=["job", "result"],
-        )  # fmt: skip
-        failed = GaugeMetricFamily(
-            PREFIX + "background_job_last_run_failed",
-            "1 while the last run of the job failed (until one succeeds), else 0.",
-            labels=["job"],
-        )
-        for job in self.JOBS:
-            for result in ("success", "failure"):
-                total.add_metric([job, result], runs[(job, result)])
-            failed.add_metric([job], int(last_failed[job]))
-        yield total
-        yield failed
-
-
 Reload = Callable[[], Settings]
 
 
@@ -158,8 +120,7 @@ class Daemon:
         self._load_settings = load_settings
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
-        self.reloads = Counter[str]()
-        self._last_reload_ok = True
+        self.reloads = ReloadRuns()
         self._cancel = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._started = time.time()
@@ -178,18 +139,8 @@ class Daemon:
         yield from SelfMetricsCollector(
             self.auditor.stats, self.auditor.budgets, settings.export, interval, self._started
         ).collect()
-        reloads = CounterMetricFamily(
-            PREFIX + "config_reloads", "Configuration reloads on SIGHUP, by result.", labels=["result"]
-        )
-        for result in ("success", "failure"):
-            reloads.add_metric([result], self.reloads[result])
-        yield reloads
+        yield from self.reloads.collect()
         yield from self.jobs.collect()
-        yield GaugeMetricFamily(
-            PREFIX + "config_last_reload_successful",
-            "1 if the last configuration reload worked (or none was asked for), 0 if the last good one stays.",
-            value=int(self._last_reload_ok),
-        )
 
     def _claim_writes(self, auditor: Auditor) -> None:
         if auditor.writer is None:
@@ -266,13 +217,13 @@ class Daemon:
             fresh = self._rebuild(old)
         except AuditorError as exc:
             log.error("configuration not reloaded, the last good one stays in force: %s", exc)
-            self._reloaded(False)
+            self.reloads.record(False)
             return False
         with old.running():
             self.auditor = fresh
         old.close()
         self._schedule(first_cycle=datetime.now(UTC) + fresh.settings.audit_interval)
-        self._reloaded(True)
+        self.reloads.record(True)
         log.info("configuration reloaded")
         return True
 
@@ -289,10 +240,6 @@ class Daemon:
         fresh.adopt(old)
         self._claim_writes(fresh)
         return fresh
-
-    def _reloaded(self, ok: bool) -> None:
-        self.reloads["success" if ok else "failure"] += 1
-        self._last_reload_ok = ok
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> bool:
         """Stop scheduling, abandon a running cycle; True when nothing is left running."""
