@@ -91,8 +91,8 @@ def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_cou
     engine: Engine, tmp_path: Path, router: respx.MockRouter, http: httpx.Client
 ) -> None:
     """No Prometheus route is prepared: a report that asked Prometheus (for the source name) would fail."""
-    from auditor.app.runs import JobRuns
     from auditor.app.reporting import post_report
+    from auditor.app.runs import JobRuns
     from auditor.core.errors import DeliveryError
 
     Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
