@@ -203,9 +203,10 @@ def test_cli_audit_takes_the_writer_lease_and_never_writes_while_a_daemon_holds_
     store.save_census(census({"held": 1}, utc_now(), "leased"), "u", 0.1, writer=daemon)  # a daemon holds it
     capsys.readouterr()
     assert main(["audit"]) == 75
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert err.startswith("metrics-auditor: error: daemon-host:4242 writes this source (lease until ")
-    assert "nothing stored" in err
+    assert "the census above is not stored" in err
+    assert "leased at " in out, "the census it took is printed all the same"
     assert len(store.snapshots("leased")) == 1, "the audit stored nothing"
     store.release("leased", daemon)  # the daemon stopped cleanly
     assert main(["audit"]) == 0

@@ -102,14 +102,6 @@ class Auditor:
     def standby(self) -> bool:
         return self.storage.standby
 
-    @property
-    def refuse_standby(self) -> bool:
-        return self.storage.refuse_standby
-
-    @refuse_standby.setter
-    def refuse_standby(self, refuse: bool) -> None:
-        self.storage.refuse_standby = refuse
-
     def __enter__(self) -> Auditor:
         return self
 

@@ -22,8 +22,8 @@ class CycleStorage:
     writer: Writer | None = None
     """Cycles are stored under this source's writer lease (two auditors take turns); None: no lease."""
     standby: bool = False
-    refuse_standby: bool = False
-    """``audit``: another writer's lease is an error, not a standby role."""
+    held_by: str = ""
+    """While standby: who holds the lease, and until when (``audit`` says it when it stores nothing)."""
 
     def save(self, cycle: PendingCycle) -> bool:
         """Write the cycle, or spool it while the database is away; True when it is stored (or not ours to)."""
@@ -34,8 +34,7 @@ class CycleStorage:
             log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
             return False
         except SourceHeldElsewhere as exc:
-            if self.refuse_standby:
-                raise
+            self.held_by = str(exc)
             if not self.standby:
                 log.info("standby: %s; this auditor evaluates and exports, and stores nothing", exc)
             self.standby = True

@@ -175,7 +175,8 @@ The exporter grows `user_sessions` by 25 series every {GROW_EVERY_SECONDS}s; the
 In another terminal:
 
   export {exports}
-  .venv/bin/metrics-auditor audit                      # the census of every metric, now
+  .venv/bin/metrics-auditor audit                      # the census now; the daemon stores history, so this one
+                                                       # is printed only (exit 75 says so)
   .venv/bin/metrics-auditor history user_sessions      # how user_sessions grew, cycle by cycle
   .venv/bin/metrics-auditor history user_sessions --format json
   .venv/bin/metrics-auditor check                      # budgets: user_sessions goes over 150 after ~3 minutes

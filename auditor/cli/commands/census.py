@@ -43,23 +43,23 @@ def audit(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.core.errors import SourceHeldElsewhere
     from auditor.export.console import census_json, print_census
 
-    # The writer lease the daemon takes: an `audit` never writes while a daemon holds the source,
-    # and hands the lease back once its cycle is stored.
+    # The writer lease the daemon takes: an `audit` never writes while a daemon holds the source (it
+    # prints the census it took and says so), and hands the lease back once its cycle is stored.
     writer = writer_lease(settings)
     with build_auditor(settings, writer=writer) as auditor:
-        auditor.refuse_standby = True
-        try:
-            census = auditor.run_cycle()
-        except SourceHeldElsewhere as exc:
-            raise SourceHeldElsewhere(
-                f"{exc}: nothing stored. `audit` writes only while no other auditor holds this source's writer "
-                "lease: stop that daemon, or wait until its lease lapses"
-            ) from exc
-        auditor.store.release(census.source, writer)
+        census = auditor.run_cycle()
+        held_by = auditor.storage.held_by if auditor.standby else ""
+        if not held_by:
+            auditor.store.release(census.source, writer)
     if args.format == "json":
         write_json(census_json(census), sys.stdout)
     else:
         print_census(census, sys.stdout, args.top)
+    if held_by:
+        raise SourceHeldElsewhere(
+            f"{held_by}: the census above is not stored. `audit` writes only while no other auditor holds this "
+            "source's writer lease: stop that daemon, or wait until its lease lapses"
+        )
     return 0
 
 
