@@ -76,8 +76,10 @@ def diff(old: RuleSet, new: RuleSet) -> RulesDiff:
         pairs += _pair(olds, news, key)
     for key in _MOVED:
         pairs += _pair(olds, news, key)
-    pairs += _pair(olds, news, _unique_name(olds, news))
-    pairs += _pair(olds, news, _unique_meaning(olds, news))
+    # Moved whatever else changed: the name left exactly one group and arrived in exactly one other.
+    pairs += _pair(olds, news, _unique(olds, news, lambda e: (e.rule.kind, e.rule.name)))
+    # Renamed: the same group, kind and meaning under a new name, one on each side.
+    pairs += _pair(olds, news, _unique(olds, news, lambda e: (e.gid, e.rule.kind, e.meaning)))
     compared = [_compare(a, b) for a, b in pairs]
     result = RulesDiff(
         old,
@@ -96,14 +98,14 @@ class _Entry:
     group: Group
     gid: str
     """The group's identity across the two sets: its name, with its file where the name repeats."""
+    meaning: str
+    """The rule's comparable fields as canonical JSON: computed once, read by several matching rounds."""
+    labels: str
 
-    @property
-    def meaning(self) -> str:
-        return json.dumps(self.rule.comparable(), sort_keys=True)
 
-    @property
-    def labels(self) -> str:
-        return json.dumps(self.rule.labels, sort_keys=True)
+def _entry(rule: Rule, group: Group, gid: str) -> _Entry:
+    meaning = json.dumps(rule.comparable(), sort_keys=True)
+    return _Entry(rule, group, gid, meaning, json.dumps(rule.labels, sort_keys=True))
 
 
 Key = Callable[[_Entry], Hashable]
@@ -120,20 +122,10 @@ _MOVED: tuple[Key, ...] = (
 )
 
 
-def _unique_name(olds: list[_Entry], news: list[_Entry]) -> Key:
-    """A rule whose name left exactly one group and arrived in exactly one other moved, whatever else changed."""
-    counts = Counter((e.rule.kind, e.rule.name) for e in olds), Counter((e.rule.kind, e.rule.name) for e in news)
-    return lambda e: (e.rule.kind, e.rule.name) if all(c[(e.rule.kind, e.rule.name)] == 1 for c in counts) else id(e)
-
-
-def _unique_meaning(olds: list[_Entry], news: list[_Entry]) -> Key:
-    """Same group, kind and meaning under a new name, one on each side: evidently renamed."""
-
-    def meaning(e: _Entry) -> tuple[str, str, str]:
-        return e.gid, e.rule.kind, e.meaning
-
-    counts = Counter(map(meaning, olds)), Counter(map(meaning, news))
-    return lambda e: meaning(e) if all(c[meaning(e)] == 1 for c in counts) else id(e)
+def _unique(olds: list[_Entry], news: list[_Entry], key: Key) -> Key:
+    """``key``, where it occurs exactly once on each side; a key of its own for every other entry."""
+    counts = Counter(map(key, olds)), Counter(map(key, news))
+    return lambda e: key(e) if all(c[key(e)] == 1 for c in counts) else id(e)
 
 
 def _pair(olds: list[_Entry], news: list[_Entry], key: Key) -> list[tuple[_Entry, _Entry]]:
@@ -157,8 +149,8 @@ def _pair(olds: list[_Entry], news: list[_Entry], key: Key) -> list[tuple[_Entry
 def _entries(old: RuleSet, new: RuleSet) -> tuple[list[_Entry], list[_Entry]]:
     old_ids, new_ids = _group_ids(old.groups, new.groups)
     return (
-        [_Entry(r, g, gid) for g, gid in zip(old.groups, old_ids, strict=True) for r in g.rules],
-        [_Entry(r, g, gid) for g, gid in zip(new.groups, new_ids, strict=True) for r in g.rules],
+        [_entry(r, g, gid) for g, gid in zip(old.groups, old_ids, strict=True) for r in g.rules],
+        [_entry(r, g, gid) for g, gid in zip(new.groups, new_ids, strict=True) for r in g.rules],
     )
 
 
