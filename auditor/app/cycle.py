@@ -264,7 +264,7 @@ class Auditor:
 
     @property
     def stale_after(self) -> timedelta:
-        return 2 * self.settings.audit_interval + self.settings.audit_timeout
+        return self.settings.stale_after
 
     def _failed(self, exc: AuditorError, at: datetime, duration: float) -> None:
         if isinstance(exc, CycleCancelled):

@@ -172,12 +172,12 @@ def write_scheduled(
     log.info("weekly report for %s written: %s", period.label, files["html"])
     if settings.report_webhook_url:
         payload = {"text": texts["markdown"], "report": json.loads(texts["json"])}
-        post_report(webhook or _default_webhook(), settings.report_webhook_url, payload)
+        if webhook is not None:
+            post_report(webhook, settings.report_webhook_url, payload)
+        else:
+            with httpx.Client(timeout=30) as own:  # no daemon's client at hand: one for this post, closed after
+                post_report(own, settings.report_webhook_url, payload)
     return files
-
-
-def _default_webhook() -> httpx.Client:
-    return httpx.Client(timeout=30)
 
 
 def post_report(

@@ -73,8 +73,7 @@ def migrate(settings: Settings) -> tuple[str | None, str | None]:
 
 def writer_lease(settings: Settings) -> Writer:
     """This process' claim on the source it writes: the daemon and ``audit`` alike (two writers take turns)."""
-    lease = 2 * settings.audit_interval + settings.audit_timeout
-    return Writer(f"{socket.gethostname()}:{os.getpid()}", lease)
+    return Writer(f"{socket.gethostname()}:{os.getpid()}", settings.stale_after)
 
 
 def build_auditor(

@@ -264,6 +264,11 @@ class Settings(BaseSettings):
         return value.upper()
 
     @property
+    def stale_after(self) -> timedelta:
+        """Two missed cycles and a slow one: after this a cycle is overdue (readiness) and a writer's lease lapses."""
+        return 2 * self.audit_interval + self.audit_timeout
+
+    @property
     def listen_host_port(self) -> tuple[str, int]:
         host, _, port = self.listen_address.rpartition(":")
         return host.strip("[]"), int(port)
