@@ -87,7 +87,7 @@ def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.
     assert auditor.readiness() == (False, "no successful audit cycle yet")
     auditor.run_cycle()
     assert auditor.readiness()[0] is True
-    now[0] = NOW + auditor.stale_after + timedelta(seconds=1)
+    now[0] = NOW + auditor.settings.stale_after + timedelta(seconds=1)
     ready, message = auditor.readiness()
     assert not ready
     assert "last successful cycle was" in message

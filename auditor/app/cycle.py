@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from auditor.app.cycle_inputs import evaluation_input
 from auditor.app.cycle_store import CycleStorage
 from auditor.app.loaded_rules import LoadedRules
+from auditor.app.readiness import readiness
 from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
@@ -249,22 +250,7 @@ class Auditor:
 
     def readiness(self) -> tuple[bool, str]:
         """Ready when the database answers and the last successful cycle is recent."""
-        try:
-            self.store.ping()
-        except StoreError as exc:
-            return False, str(exc)
-        last = self.stats.view().last_success
-        if last is None:
-            return False, "no successful audit cycle yet"
-        age = self.clock() - last
-        if age > self.stale_after:
-            return False, f"last successful cycle was {int(age.total_seconds())}s ago"
-        role = " (standby: another auditor writes this source)" if self.standby else ""
-        return True, f"ok: last successful cycle {int(age.total_seconds())}s ago{role}"
-
-    @property
-    def stale_after(self) -> timedelta:
-        return self.settings.stale_after
+        return readiness(self.store, self.stats, self.clock(), self.settings.stale_after, self.standby)
 
     def _failed(self, exc: AuditorError, at: datetime, duration: float) -> None:
         if isinstance(exc, CycleCancelled):
