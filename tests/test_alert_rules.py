@@ -21,6 +21,7 @@ DESIGN_ALERTS = {
     "RecordingRulesDrift",
     "MetricsAuditorAuditStale",
     "MetricsAuditorPrometheusUnreachable",
+    "MetricLabelPolicyViolated",
 }
 SHIPPED_ALERTS = DESIGN_ALERTS | {"MetricsAuditorBackgroundJobFailing"}
 
@@ -96,9 +97,9 @@ def full_exposition(tmp_path: Path) -> str:
     trend = [(AT.timestamp() - 3600 * (23 - h), 10.0 + h) for h in range(24)]
     details = evaluated(
         {"user_sessions": 500, "quiet": 30, "grower": 300},
-        BUDGETS,
+        BUDGETS.replace("growth_min_series: 10}", "growth_min_series: 10, labels_denied: [email]}"),
         tmp_path,
-        labels={"user_sessions": {"user_id": LabelStats(150)}},
+        labels={"user_sessions": {"user_id": LabelStats(150)}, "grower": {"email": LabelStats(20, 15)}},
         baselines={timedelta(days=7): {"grower": 100}},
         trends={"quiet": trend},
     )

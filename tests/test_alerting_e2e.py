@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,20 +69,20 @@ def alertmanager(tmp_path: Path, receiver: WebhookReceiver) -> Iterator[LocalAle
     am.stop()
 
 
-@pytest.mark.parametrize("version", PROMETHEUS_VERSIONS)
-def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
-    version: str, tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
-) -> None:
-    """The shipped alert rules load and fire on each Prometheus the auditor supports."""
-    binary = require(version).binary
-    exporter = Exporter()
-    exporter.set("user_sessions", 50, label="user_id")
-    exporter.start()
-    budgets_file = tmp_path / "budgets.yml"
-    budgets_file.write_text(budgets(60))
+@contextmanager
+def pipeline(
+    tmp_path: Path,
+    binary: str | None,
+    exporter: Exporter,
+    budgets_file: Path,
+    *,
+    alertmanager: LocalAlertmanager,
+    database_url: str,
+) -> Iterator[None]:
+    """Prometheus scraping ``exporter`` and the auditor daemon, its shipped alerts going to ``alertmanager``."""
     auditor_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")} | {
-        "AUDITOR_DATABASE_URL": sqlite_url,
+        "AUDITOR_DATABASE_URL": database_url,
         "AUDITOR_BUDGETS_FILE": str(budgets_file),
         "AUDITOR_AUDIT_INTERVAL": "1s",
         "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{auditor_port}",
@@ -106,27 +107,88 @@ def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
         subprocess.run([sys.executable, "-m", "auditor", "db", "upgrade"], env=env, check=True, capture_output=True)
         with (tmp_path / "daemon.log").open("wb") as log:
             daemon = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env, stdout=log, stderr=log)
-
-        exporter.set("user_sessions", 80, label="user_id")
-        firing = receiver.wait_for("MetricCardinalityBudgetExceeded", "firing")
-        alert = firing["alert"]
-        assert alert["labels"]["metric"] == "user_sessions"
-        assert alert["labels"]["owner"] == "team-identity"
-        assert alert["labels"]["severity"] == "page"
-        assert alert["annotations"]["description"].startswith(
-            "user_sessions holds 80 series, over its budget of 60. Owner: team-identity."
-        )
-        assert alert["annotations"]["runbook_url"].endswith("docs/runbook.md#metriccardinalitybudgetexceeded")
-
-        budgets_file.write_text(budgets(200))
-        resolved = receiver.wait_for("MetricCardinalityBudgetExceeded", "resolved")
-        assert resolved["alert"]["labels"]["metric"] == "user_sessions"
+        yield
     finally:
         if daemon is not None:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=15)
         prometheus.stop()
+
+
+@pytest.mark.parametrize("version", PROMETHEUS_VERSIONS)
+def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
+    version: str, tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
+) -> None:
+    """The shipped alert rules load and fire on each Prometheus the auditor supports."""
+    exporter = Exporter()
+    exporter.set("user_sessions", 50, label="user_id")
+    exporter.start()
+    budgets_file = tmp_path / "budgets.yml"
+    budgets_file.write_text(budgets(60))
+    try:
+        with pipeline(
+            tmp_path,
+            require(version).binary,
+            exporter,
+            budgets_file,
+            alertmanager=alertmanager,
+            database_url=sqlite_url,
+        ):
+            exporter.set("user_sessions", 80, label="user_id")
+            firing = receiver.wait_for("MetricCardinalityBudgetExceeded", "firing")
+            alert = firing["alert"]
+            assert alert["labels"]["metric"] == "user_sessions"
+            assert alert["labels"]["owner"] == "team-identity"
+            assert alert["labels"]["severity"] == "page"
+            assert alert["annotations"]["description"].startswith(
+                "user_sessions holds 80 series, over its budget of 60. Owner: team-identity."
+            )
+            assert alert["annotations"]["runbook_url"].endswith("docs/runbook.md#metriccardinalitybudgetexceeded")
+
+            budgets_file.write_text(budgets(200))
+            resolved = receiver.wait_for("MetricCardinalityBudgetExceeded", "resolved")
+            assert resolved["alert"]["labels"]["metric"] == "user_sessions"
+    finally:
         exporter.stop()
     assert "budgets reloaded" in (tmp_path / "daemon.log").read_text()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "alertmanager-webhook-payload.json").write_text(json.dumps(firing["payload"], indent=2) + "\n")
+
+
+def policy(denied: str) -> str:
+    return (
+        f"defaults: {{owner: platform, max_series: 100000, labels_denied: [{denied}]}}\n"
+        "metrics:\n"
+        "  - match: 'api_.*'\n"
+        "    owner: team-web\n"
+    )
+
+
+def test_a_denied_label_reaches_the_owner_through_alertmanager_and_resolves_when_allowed(
+    tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
+) -> None:
+    """MetricLabelPolicyViolated with metric, label, owner and the label's value count, from the real loop."""
+    exporter = Exporter()
+    exporter.set("api_requests_total", labels={"route": 3, "user_id": 40})
+    exporter.start()
+    budgets_file = tmp_path / "budgets.yml"
+    budgets_file.write_text(policy("user_id, email"))
+    try:
+        with pipeline(
+            tmp_path, require("2.42").binary, exporter, budgets_file, alertmanager=alertmanager, database_url=sqlite_url
+        ):
+            firing = receiver.wait_for("MetricLabelPolicyViolated", "firing")
+            alert = firing["alert"]
+            assert {k: alert["labels"][k] for k in ("metric", "label", "owner", "severity")} == {
+                "metric": "api_requests_total", "label": "user_id", "owner": "team-web", "severity": "ticket",
+            }  # fmt: skip
+            assert alert["annotations"]["description"].startswith(
+                "api_requests_total has 40 values of user_id. Owner: team-web."
+            )
+            assert alert["annotations"]["runbook_url"].endswith("docs/runbook.md#metriclabelpolicyviolated")
+
+            budgets_file.write_text(policy("email"))
+            resolved = receiver.wait_for("MetricLabelPolicyViolated", "resolved")
+            assert resolved["alert"]["labels"]["label"] == "user_id"
+    finally:
+        exporter.stop()

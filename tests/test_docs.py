@@ -28,3 +28,16 @@ def test_the_cli_page_says_how_rules_diff_exits_on_runtime_failures() -> None:
     assert "2 bad input" in row
     assert "3 or 4 when Prometheus or the database fails" in row
     assert "`70` an unexpected error" in page
+
+
+def test_every_check_of_the_registry_has_its_page_and_every_page_its_check() -> None:
+    from auditor.core.domain import Kind
+    from auditor.evaluate import CHECKS
+
+    pages = {path.stem for path in (ROOT / "docs" / "checks").glob("*.md")}
+    names = {module.NAME for module in CHECKS}
+    assert names | {"forecast"} == pages, "one page per check (forecast: a figure, not a check)"
+    assert names == {kind.value for kind in Kind}, "each finding kind comes from one check"
+    for module in CHECKS:
+        page = (ROOT / "docs" / "checks" / f"{module.NAME}.md").read_text()
+        assert f"`{module.__name__.replace('.', '/')}.py`" in page, f"{module.NAME}.md names its module"

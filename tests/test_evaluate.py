@@ -168,3 +168,58 @@ def test_suggestion_without_drilldown_drops_the_metric(budgets: Budgets) -> None
     suggestion = suggest(finding, {})
     assert (suggestion.action, suggestion.series_saved) == ("drop_metric", 5000)
     assert "action: drop" in suggestion.relabel
+
+
+POLICY = """
+defaults:
+  labels_denied: [user_id, email]
+metrics:
+  - name: user_sessions
+    owner: team-identity
+    labels_allowed: [user_id, region]
+  - match: "http_.*"
+    owner: team-web
+    labels_allowed: [route, code]
+  - name: audit_log_total
+    labels_denied: [email]
+"""
+
+
+def test_label_policy_denied_unlisted_always_allowed_and_entry_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "budgets.yml"
+    path.write_text(POLICY)
+    budgets = load_budgets(path, today=date(2026, 11, 22))
+    labels = {
+        "api_calls": {"user_id": LabelStats(40, 2), "route": LabelStats(3)},
+        "user_sessions": {"user_id": LabelStats(90), "region": LabelStats(3), "pod": LabelStats(2)},
+        "http_requests_total": {"route": LabelStats(5), "le": LabelStats(12), "job": LabelStats(1),
+                                "instance": LabelStats(2), "pod": LabelStats(4, 10)},
+        "audit_log_total": {"user_id": LabelStats(7), "email": LabelStats(7, 1)},
+    }  # fmt: skip
+    metrics = {"api_calls": 80, "user_sessions": 540, "http_requests_total": 40, "audit_log_total": 7}
+    result = evaluate(EvaluationInput(census(metrics), budgets, labels))
+    found = {(f.metric, f.label, f.owner, f.value) for f in result.findings if f.kind is Kind.LABEL_POLICY}
+    assert found == {
+        ("api_calls", "user_id", "unowned", 40),               # denied by the defaults
+        ("user_sessions", "pod", "team-identity", 2),          # outside its allowed list
+        ("http_requests_total", "pod", "team-web", 4),         # le, job, instance: always allowed
+        ("audit_log_total", "email", "unowned", 7),            # its own denied list replaces the defaults'
+    }  # fmt: skip
+    assert all(f.severity is Severity.EXCEEDED for f in result.findings if f.kind is Kind.LABEL_POLICY)
+    [http] = [f for f in result.findings if f.metric == "http_requests_total" and f.kind is Kind.LABEL_POLICY]
+    assert http.describe() == "label pod (4 values) is not allowed by the label policy"
+    fix = suggest(http, labels["http_requests_total"])
+    assert (fix.action, fix.label, fix.series_saved) == ("drop_label", "pod", 30)
+    assert "collide" in fix.note
+
+
+def test_policy_labels_are_the_ones_some_scope_forbids_denied_first(tmp_path: Path) -> None:
+    path = tmp_path / "budgets.yml"
+    path.write_text(POLICY)
+    budgets = load_budgets(path, today=date(2026, 11, 22))
+    server = ["__name__", "job", "instance", "le", "route", "code", "region", "user_id", "email", "pod", "zone"]
+    # route and code are forbidden for user_sessions; region for http_*; user_id for http_* and the defaults
+    assert budgets.policy_labels(server) == ["email", "user_id", "code", "pod", "region", "route", "zone"]
+    assert budgets.has_label_policy
+    path.write_text("defaults: {max_series: 5}\n")
+    assert not load_budgets(path, today=date(2026, 11, 22)).has_label_policy

@@ -39,9 +39,10 @@ def test_the_guide_reaches_a_first_report(prometheus: LocalPrometheus, exporter:
             env[name] = prometheus.url if name == "AUDITOR_PROMETHEUS_URL" else value
             continue
         assert command[0] == "metrics-auditor", command
-        result = subprocess.run(
-            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
-        )
+        argv, output = (command[: command.index(">")], command[-1]) if ">" in command else (command, "")
+        result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+        if output:
+            (tmp_path / output).write_text(result.stdout)
         allowed = {0, 1} if command[1] == "check" else {0}
         assert result.returncode in allowed, f"{shlex.join(command)}: {result.stderr}"
         assert "Traceback" not in result.stderr
@@ -49,6 +50,7 @@ def test_the_guide_reaches_a_first_report(prometheus: LocalPrometheus, exporter:
 
     assert ran[0] == "db"
     assert "report" in ran
+    assert "max_series:" in (tmp_path / "my-budgets.yml").read_text()
     report = (tmp_path / "first-report.html").read_text()
     assert report.startswith("<!DOCTYPE html>")
     assert re.search(r"user_sessions|up", report)

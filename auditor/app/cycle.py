@@ -27,6 +27,7 @@ from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
+from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, merge_labels
 from auditor.collect.optional import OptionalEndpoints
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 class _Observed:
     census: Census
     drill: DrilldownResult
+    policy: PolicyScanResult
+    labels: DrilldownLabels
+    """The drill-down's labels, with the label-policy scan's for every metric it found."""
     evaluation: Evaluation
     live: RuleSet | None
     rules: RulesState | None
@@ -83,6 +87,7 @@ class Auditor:
         self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
+        self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
         self._running = threading.Lock()
@@ -124,6 +129,8 @@ class Auditor:
         self.storage.spool, self.storage.standby = old.spool, old.standby
         self.endpoints = old.endpoints
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
+        self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints)
+        self._policy.carry_over(old._policy)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
         self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         if self.settings.source == old.settings.source:
@@ -171,7 +178,7 @@ class Auditor:
             seen.census,
             self.settings.prometheus_url_for_logs,
             duration,
-            drilldown=seen.drill.labels,
+            drilldown=seen.labels,
             drilldown_skipped=len(seen.drill.skipped),
             findings=seen.evaluation.findings,
             rules=seen.live,
@@ -206,11 +213,13 @@ class Auditor:
         census = self._collector.collect(self.source(), deadline)
         budgets = self.budgets.current().on(census.collected_at.date())
         drill = self._drill(census, budgets, deadline)
-        evaluation = evaluate(self._evaluation_input(census, budgets, drill.labels))
+        policy = self._policy.run(budgets, census.collected_at, deadline)
+        labels = merge_labels(drill.labels, policy.labels)
+        evaluation = evaluate(self._evaluation_input(census, budgets, labels))
         deadline.check()
         live, rules = self._rules.read(census.server)
         deadline.check()
-        return _Observed(census, drill, evaluation, live, rules)
+        return _Observed(census, drill, policy, labels, evaluation, live, rules)
 
     def _evaluation_input(self, census: Census, budgets: Budgets, labels: DrilldownLabels) -> EvaluationInput:
         """With the stored history; without it (no growth baselines, no trends) while the database is away."""
@@ -221,7 +230,10 @@ class Auditor:
             return EvaluationInput(census, budgets, labels, recent_max=dict(census.metrics))
 
     def _succeeded(self, seen: _Observed, duration: float, stored: bool) -> None:
-        details = CycleDetails(seen.evaluation, seen.drill.requests, len(seen.drill.skipped), seen.rules)
+        details = CycleDetails(
+            seen.evaluation, seen.drill.requests, len(seen.drill.skipped), seen.rules,
+            policy_queries=seen.policy.queries, policy_skipped=len(seen.policy.skipped),
+        )  # fmt: skip
         self.stats.record_success(seen.census, duration, details, database_up=stored)
         log.info(
             "cycle ok: source=%s metrics=%d head_series=%d method=%s violations=%d drilled=%d duration=%.3fs",

@@ -113,6 +113,16 @@ def _budget_commands(commands: Commands) -> None:
     budgets_check = budgets_commands.add_parser("check", help="validate a budgets file (FILE:LINE errors, exit 2)")
     budgets_check.add_argument("file", nargs="?", type=Path, help="default: AUDITOR_BUDGETS_FILE or rules/budgets.yml")
     budgets_check.set_defaults(handler="budgets:validate")
+    budgets_init = budgets_commands.add_parser(
+        "init", help="print a starter budgets file from the newest stored census (the N biggest metrics)"
+    )
+    budgets_init.add_argument("--top", type=_positive_int, default=10, help="metrics with an entry (default 10)")
+    budgets_init.add_argument(
+        "--headroom", type=_ratio, default=0.2, help="added to each current figure (default 0.2: +20 %%)"
+    )
+    budgets_init.add_argument("--owner", help="owner of every entry (default: unowned, to fill in)")
+    budgets_init.add_argument("--source", help="source name, when the database holds several")
+    budgets_init.set_defaults(handler="budgets:init")
 
 
 def _rules_commands(commands: Commands) -> None:
@@ -177,6 +187,16 @@ def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return int(text)
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 10:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a ratio between 0 and 10 (0.2 means +20 %)")
+    return value
 
 
 def _date(text: str) -> datetime:

@@ -131,6 +131,15 @@ class DrilldownSettings(StrictModel):
     max_time: Duration = Field(timedelta(seconds=20), description="Time the drill-down may take per cycle.")
 
 
+class LabelPolicySettings(StrictModel):
+    """Bounds of the label-policy scan, per cycle: a few queries per label the policy forbids somewhere."""
+
+    max_queries: int = Field(
+        100, ge=0, le=10_000, description="Prometheus queries of the label-policy scan per cycle (about two per label)."
+    )
+    max_time: Duration = Field(timedelta(seconds=20), description="Time the label-policy scan may take per cycle.")
+
+
 class RetentionSettings(StrictModel):
     """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
 
@@ -175,6 +184,7 @@ class Settings(BaseSettings):
     prometheus: PrometheusSettings = PrometheusSettings()
     census: CensusSettings = CensusSettings()
     drilldown: DrilldownSettings = DrilldownSettings()
+    label_policy: LabelPolicySettings = LabelPolicySettings()
     export: ExportSettings = ExportSettings()
     report_dir: Path = Field(Path("reports"), description="Where the daemon writes the weekly report.")
     report_schedule: str = Field(

@@ -7,17 +7,21 @@ budget.owner, budget.max_series, budget.labels           # 'team-identity', 400,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, Strict, field_validator, model_validator
+from pydantic import AfterValidator, Field, Strict, field_validator, model_validator
 
 from auditor.core.durations import parse_duration
 from auditor.core.strict import StrictModel
 
 DEFAULT_OWNER = "unowned"
+
+ALWAYS_ALLOWED = frozenset({"__name__", "job", "instance", "le", "quantile"})
+"""Labels no policy forbids: the ones Prometheus adds to every target, and those of histograms and summaries."""
 
 Count = Annotated[int, Strict(), Field(ge=0)]
 Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
@@ -26,6 +30,33 @@ GrowthLimit = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 class LabelLimit(StrictModel):
     max_values: Count
+
+
+def _label_name(name: str) -> str:
+    if not name or not name.isprintable() or any(c.isspace() for c in name):
+        raise ValueError(f"{name!r} is not a label name (no spaces or control characters)")
+    if name in ALWAYS_ALLOWED:
+        raise ValueError(f"{name!r} is always allowed (like {', '.join(sorted(ALWAYS_ALLOWED))}); remove it")
+    if name.startswith("__"):
+        raise ValueError(f"{name!r}: names starting with '__' are reserved for Prometheus' own use")
+    return name
+
+
+LabelName = Annotated[str, AfterValidator(_label_name)]
+
+
+def _label_names(value: list[str] | None) -> list[str] | None:
+    """A policy list names each label once."""
+    repeated = sorted({name for name in value or () if value and value.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once")
+    return value
+
+
+def _one_list_per_label(allowed: list[str] | None, denied: list[str] | None) -> None:
+    both = sorted(set(allowed or ()) & set(denied or ()))
+    if both:
+        raise ValueError(f"{', '.join(both)} both in labels_allowed and labels_denied; keep one")
 
 
 class BudgetException(StrictModel):
@@ -54,8 +85,16 @@ class Defaults(StrictModel):
     max_growth: dict[str, GrowthLimit] = Field(default_factory=dict)
     growth_min_series: Count = 100
     labels: dict[str, LabelLimit] = Field(default_factory=dict)
+    labels_allowed: list[LabelName] | None = None
+    labels_denied: list[LabelName] = Field(default_factory=list)
 
     _windows = field_validator("max_growth")(_growth_windows)
+    _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Defaults:
+        _one_list_per_label(self.labels_allowed, self.labels_denied)
+        return self
 
 
 class MetricEntry(StrictModel):
@@ -66,10 +105,13 @@ class MetricEntry(StrictModel):
     warn_ratio: Ratio | None = None
     max_growth: dict[str, GrowthLimit] | None = None
     labels: dict[str, LabelLimit] = Field(default_factory=dict)
+    labels_allowed: list[LabelName] | None = None
+    labels_denied: list[LabelName] | None = None
     exception: BudgetException | None = None
     description: str | None = None
 
     _windows = field_validator("max_growth")(_growth_windows)
+    _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
 
     @field_validator("match")
     @classmethod
@@ -85,6 +127,7 @@ class MetricEntry(StrictModel):
     def _name_or_match(self) -> MetricEntry:
         if (self.name is None) == (self.match is None):
             raise ValueError("each entry needs exactly one of `name` (exact metric name) or `match` (regex)")
+        _one_list_per_label(self.labels_allowed, self.labels_denied)
         return self
 
 
@@ -108,6 +151,15 @@ class Budget:
     entry: int | None = None
     exception_reason: str | None = None
     exception_until: date | None = None
+    labels_allowed: frozenset[str] | None = None
+    """None: any label not denied; else only these (and ``ALWAYS_ALLOWED``)."""
+    labels_denied: frozenset[str] = frozenset()
+
+    def forbids(self, label: str) -> bool:
+        """Whether the label policy forbids this metric to carry ``label``."""
+        if label in ALWAYS_ALLOWED:
+            return False
+        return label in self.labels_denied or (self.labels_allowed is not None and label not in self.labels_allowed)
 
 
 @dataclass(frozen=True)
@@ -149,6 +201,21 @@ class Budgets:
         limits = [self.model.defaults.max_growth, *(e.max_growth or {} for e in self.model.metrics)]
         return {window for growth in limits for window in _windows(growth)}
 
+    @property
+    def has_label_policy(self) -> bool:
+        scopes: list[Defaults | MetricEntry] = [self.model.defaults, *self.model.metrics]
+        return any(scope.labels_allowed is not None or scope.labels_denied for scope in scopes)
+
+    def policy_labels(self, names: Iterable[str]) -> list[str]:
+        """Of the label names a server holds, those some scope of the policy forbids: denied ones first.
+
+        Only these need a look on the server; a label every scope allows cannot be a violation.
+        """
+        scopes = [self._defaults, *(self._budget(entry, i) for i, entry in enumerate(self.model.metrics))]
+        forbidden = {name for name in names if any(scope.forbids(name) for scope in scopes)}
+        denied = {name for name in forbidden if any(name in scope.labels_denied for scope in scopes)}
+        return sorted(denied) + sorted(forbidden - denied)
+
     def for_metric(self, metric: str) -> Budget:
         """The first entry that names or matches ``metric`` (regexes are fully anchored), else the defaults."""
         cached = self._cache.get(metric)
@@ -178,6 +245,7 @@ class Budgets:
                 growth_min_series=defaults.growth_min_series,
                 labels={k: v.max_values for k, v in defaults.labels.items()},
                 explicit=False,
+                **_policy(defaults.labels_allowed, defaults.labels_denied),
             )
         in_force = entry.exception and (self.today is None or entry.exception.until >= self.today)
         exception = entry.exception if in_force else None
@@ -193,7 +261,23 @@ class Budgets:
             entry=index,
             exception_reason=exception.reason if exception else None,
             exception_until=exception.until if exception else None,
+            **_policy(*_entry_policy(entry, defaults)),
         )
+
+
+def _entry_policy(entry: MetricEntry, defaults: Defaults) -> tuple[list[str] | None, list[str]]:
+    """An entry's lists replace the defaults'; a label the entry allows by name is no longer denied by them."""
+    allowed = entry.labels_allowed if entry.labels_allowed is not None else defaults.labels_allowed
+    if entry.labels_denied is not None:
+        return allowed, entry.labels_denied
+    return allowed, [name for name in defaults.labels_denied if name not in (entry.labels_allowed or ())]
+
+
+def _policy(allowed: list[str] | None, denied: list[str]) -> dict[str, Any]:
+    return {
+        "labels_allowed": None if allowed is None else frozenset(allowed),
+        "labels_denied": frozenset(denied),
+    }
 
 
 def _windows(growth: dict[str, float]) -> dict[timedelta, float]:

@@ -203,6 +203,7 @@ class Kind(StrEnum):
     SERIES = "series"
     GROWTH = "growth"
     LABEL = "label"
+    LABEL_POLICY = "label_policy"
 
 
 class Severity(StrEnum):
@@ -252,6 +253,8 @@ class Finding:
         if self.kind is Kind.GROWTH:
             assert self.window is not None
             return f"grew {self.value:+.0%} in {format_duration(self.window)}, limit +{self.limit:.0%}"
+        if self.kind is Kind.LABEL_POLICY:
+            return f"label {self.label} ({self.value:,.0f} values) is not allowed by the label policy"
         return f"label {self.label} has {self.value:,.0f} values, limit {self.limit:,.0f}"
 
 

@@ -119,8 +119,14 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 
 DEMO_BUDGETS = """\
-# The demo's budgets: user_sessions outgrows its budget a few minutes into the demo.
-defaults: {owner: platform, max_series: 1000, max_growth: {1h: 0.5}, growth_min_series: 20}
+# The demo's budgets: user_sessions outgrows its budget a few minutes into the demo, and the metric
+# that appears after a minute carries a label the policy denies.
+defaults:
+  owner: platform
+  max_series: 1000
+  max_growth: {1h: 0.5}
+  growth_min_series: 20
+  labels_denied: [cart_id, session_id, email]
 metrics:
   - name: user_sessions
     owner: team-identity
@@ -179,7 +185,10 @@ In another terminal:
                                                        # is printed only (exit 75 says so)
   .venv/bin/metrics-auditor history user_sessions      # how user_sessions grew, cycle by cycle
   .venv/bin/metrics-auditor history user_sessions --format json
-  .venv/bin/metrics-auditor check                      # budgets: user_sessions goes over 150 after ~3 minutes
+  .venv/bin/metrics-auditor check                      # budgets: user_sessions goes over 150 after ~3 minutes;
+                                                       # checkout_cart_items (from ~1 minute) carries cart_id,
+                                                       # which the label policy denies
+  .venv/bin/metrics-auditor budgets init               # a starter budgets file from the newest census
 
 The budgets are in {env["AUDITOR_BUDGETS_FILE"]}: edit the file and the daemon picks it up at its next cycle;
 `curl -s http://{listen}/metrics | grep budget_exceeded` shows what Alertmanager would be told.

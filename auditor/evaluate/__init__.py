@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
-from auditor.evaluate import forecast, growth, label_budget, series_budget
+from auditor.evaluate import forecast, growth, label_budget, label_policy, series_budget
 from auditor.evaluate.model import EvaluationInput, Finding, Kind, LabelStats, Severity
 
-CHECKS: tuple[ModuleType, ...] = (series_budget, growth, label_budget)
+CHECKS: tuple[ModuleType, ...] = (series_budget, growth, label_budget, label_policy)
 """Every check: a module with ``NAME`` and ``check(EvaluationInput) -> Iterator[Finding]``.
 
 Each has its page in ``docs/checks/<NAME>.md``.

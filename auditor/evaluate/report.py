@@ -73,6 +73,8 @@ class Report:
     new_metrics: list[dict[str, Any]]
     removed_metrics: list[dict[str, Any]]
     budget_violations: list[dict[str, Any]]
+    label_policy: list[dict[str, Any]]
+    """Violations of the label policy, by owner: which label, on which metric, and what dropping it saves."""
     unused_metrics: list[dict[str, Any]]
     rule_changes: list[dict[str, Any]]
     suggestions: list[dict[str, Any]]
@@ -117,6 +119,7 @@ def build(inp: ReportInput) -> Report:
         new_metrics=_appeared(end_counts, start_counts, owners, "series") if inp.first else [],
         removed_metrics=_appeared(start_counts, end_counts, owners, "series_start") if inp.first else [],
         budget_violations=violations,
+        label_policy=_label_policy(inp, violations, end_counts),
         unused_metrics=_unused(inp, end_counts, owners, usage_index),
         rule_changes=[asdict(change) for change in inp.rule_changes],
         suggestions=_suggestions(inp, violations, end_counts),
@@ -267,6 +270,23 @@ def _violations(inp: ReportInput) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["owner"], r["since"], r["metric"]))
 
 
+def _label_policy(inp: ReportInput, violations: list[dict[str, Any]], end: dict[str, int]) -> list[dict[str, Any]]:
+    rows = []
+    for v in violations:
+        if v["kind"] != Kind.LABEL_POLICY.value:
+            continue
+        history = inp.drilldowns.get(v["metric"], [])
+        stats = history[-1][1].get(v["label"]) if history else None
+        series = end.get(v["metric"], v["series"])
+        without = stats.series_without if stats else None
+        rows.append({
+            "owner": v["owner"], "metric": v["metric"], "label": v["label"], "values": int(v["value"]),
+            "series": series, "series_saved": None if without is None else max(0, series - without),
+            "since": v["since"], "resolved_at": v["resolved_at"],
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: (r["owner"], r["resolved_at"] is not None, r["metric"], r["label"]))
+
+
 def _unused(
     inp: ReportInput,
     end: dict[str, int],
@@ -342,9 +362,12 @@ def _rows(
 ) -> list[dict[str, Any]]:
     start, end = counts
     kinds: dict[str, set[str]] = {}
+    denied: dict[str, set[str]] = {}
     for v in violations:
         if v["resolved_at"] is None:
             kinds.setdefault(v["metric"], set()).add(v["kind"])
+            if v["kind"] == Kind.LABEL_POLICY.value:
+                denied.setdefault(v["metric"], set()).add(v["label"])
     rows = []
     for metric in sorted(start.keys() | end.keys(), key=lambda m: (-end.get(m, 0), m)):
         budget = inp.budgets.for_metric(metric)
@@ -362,5 +385,6 @@ def _rows(
             "new": metric not in start and inp.first is not None,
             "removed": metric not in end,
             "violations": ",".join(sorted(kinds.get(metric, ()))),
+            "labels_not_allowed": ",".join(sorted(denied.get(metric, ()))),
         })  # fmt: skip
     return rows

@@ -27,7 +27,7 @@ class Suggestion:
 
 
 def suggest(finding: Finding, labels: dict[str, LabelStats]) -> Suggestion:
-    label = finding.label if finding.kind is Kind.LABEL else _worst_label(labels)
+    label = finding.label if finding.kind in (Kind.LABEL, Kind.LABEL_POLICY) else _worst_label(labels)
     if label is None:
         return _drop_metric(finding)
     stats = labels.get(label)

@@ -48,6 +48,7 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     capped = [f for f in evaluation.findings if f.metric in chosen]
     yield from _growth(capped)
     yield from _labels(capped)
+    yield from _policy(capped, details)
     yield from _owners(evaluation)
     yield gauge(
         "findings",
@@ -134,6 +135,26 @@ def _labels(findings: list[Finding]) -> Iterator[Metric]:
     yield gauge(
         "label_budget_exceeded", "1 if the label has more distinct values than allowed.",
         {key[f]: int(f.severity is Severity.EXCEEDED) for f in found}, labels,
+    )  # fmt: skip
+
+
+def _policy(findings: list[Finding], details: CycleDetails) -> Iterator[Metric]:
+    found = [f for f in findings if f.kind is Kind.LABEL_POLICY]
+    labels = [*METRIC_LABELS, "label"]
+    yield gauge(
+        "label_policy_violation", "1 while the metric carries a label its label policy does not allow.",
+        {(f.metric, f.owner, f.label): 1 for f in found}, labels,
+    )  # fmt: skip
+    yield gauge(
+        "label_policy_label_values", "Distinct values of a label the policy does not allow on the metric.",
+        {(f.metric, f.owner, f.label): f.value for f in found}, labels,
+    )  # fmt: skip
+    yield gauge(
+        "label_policy_queries", "Prometheus queries of the last label-policy scan.", {(): details.policy_queries}
+    )
+    yield gauge(
+        "label_policy_skipped_labels", "Labels the last label-policy scan left out (bounds).",
+        {(): details.policy_skipped},
     )  # fmt: skip
 
 

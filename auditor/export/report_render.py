@@ -26,7 +26,7 @@ FORMATS = ("markdown", "html", "json", "csv")
 SUFFIX = {"markdown": "md", "html": "html", "json": "json", "csv": "csv"}
 CSV_COLUMNS = (
     "metric", "owner", "series_start", "series_end", "change", "max_series", "usage",
-    "read_by_rules", "read_by_dashboards", "new", "removed", "violations",
+    "read_by_rules", "read_by_dashboards", "new", "removed", "violations", "labels_not_allowed",
 )  # fmt: skip
 
 

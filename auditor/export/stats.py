@@ -33,6 +33,9 @@ class CycleDetails:
     drilldown_requests: int = 0
     drilldown_skipped: int = 0
     rules: RulesState | None = None
+    policy_queries: int = 0
+    policy_skipped: int = 0
+    """Labels the label-policy scan left out (bounds)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.budgets import BudgetsError, load_budgets
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets, default_budgets
+from auditor.core.domain import Census, LabelStats
 from auditor.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from auditor.store import Store
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
@@ -22,15 +27,10 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     budgets = _load_budgets(settings)
     with ExitStack() as stack:
         store = open_store(stack, settings)
-        source = stored_source(store, args.source or settings.source)
-        latest = store.latest_census(source) if source else None
-        if source is None or latest is None:
-            raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
-        snapshot_id, census = latest
-        labels = store.drilldown(snapshot_id)
+        census, labels = _newest_cycle(store, args.source or settings.source)
         in_force = budgets.on(system_clock().date())  # an exception ends on its day, whatever the file was loaded
         evaluation = evaluate(evaluation_input(store, census, in_force, labels, settings))
-        since = {f.identity: f.first_seen for f in store.open_findings(source)}
+        since = {f.identity: f.first_seen for f in store.open_findings(census.source)}
     report = CheckReport(census, evaluation, labels, since)
     if args.format == "json":
         write_json(check_json(report), sys.stdout)
@@ -61,3 +61,23 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
 def _load_budgets(settings: Settings) -> Budgets:
     path = settings.effective_budgets_file
     return load_budgets(path, system_clock().date()) if path is not None else default_budgets()
+
+
+def init(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.export.starter_budgets import StarterInput, StarterOptions, render
+
+    with ExitStack() as stack:
+        census, labels = _newest_cycle(open_store(stack, settings), args.source or settings.source)
+    options = StarterOptions(top=args.top, headroom=args.headroom, owner=args.owner)
+    sys.stdout.write(render(StarterInput(census, labels), options))
+    return 0
+
+
+def _newest_cycle(store: Store, source: str | None) -> tuple[Census, dict[str, dict[str, LabelStats]]]:
+    """The newest stored census of the source, with its drill-down."""
+    name = stored_source(store, source)
+    latest = store.latest_census(name) if name else None
+    if latest is None:
+        raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
+    snapshot_id, census = latest
+    return census, store.drilldown(snapshot_id)
