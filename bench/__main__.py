@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from auditor.demo.prometheus import free_port
@@ -181,6 +182,11 @@ def report_real_census(r: dict[str, Any]) -> None:
                 f"census, TSDB status {key}", f"{row['prometheus_cpu_s']:.2f} s", f"{row['wall_s']:.2f} s",
                 str(row["requests"]), f"{row['auditor_beyond_fetch_s']:.3f} s", str(row["cycle_requests"]),
             )  # fmt: skip
+    for name, row in r.get("label_policy", {}).items():
+        table.add_row(
+            f"label-policy scan, {escape(name)}", f"{row['prometheus_cpu_s']:.2f} s", f"{row['wall_s']:.2f} s",
+            str(row["requests"]), "-", "-",
+        )  # fmt: skip
     Console(width=160).print(table)
     Console(width=160).print("target (issue 12): the census costs Prometheus less than the naive query")
 

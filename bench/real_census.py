@@ -15,6 +15,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,22 @@ from auditor.app.clock import system_clock as utc_now
 from auditor.app.wiring import build_auditor
 from auditor.collect.census import CensusCollector, Deadline
 from auditor.collect.client import PrometheusClient
-from auditor.config.settings import CensusSettings, Settings
+from auditor.collect.label_policy import LabelPolicyScan
+from auditor.config.budgets import load_budgets
+from auditor.config.settings import CensusSettings, LabelPolicySettings, Settings
 from auditor.demo.exporter import Exporter
 from auditor.store import make_engine, upgrade
 from bench.cycle_worker import TimingTransport
 from tests.support.servers import SERVERS, counted_by_server, truth, wait_until
 
 RUNS = 15
+POLICIES = {
+    "labels_denied: [session_id] (60,000 series carry it)": "defaults: {labels_denied: [session_id]}\n",
+    "labels_allowed: [code] (forbids session_id and id: 12,009 metrics carry id)": (
+        "defaults: {labels_allowed: [code]}\n"
+    ),
+}
+"""The label-policy scan (issue 15): its cost follows the series carrying a forbidden label, not the metrics."""
 WAYS = ((100, 2_000), (100, 1_000), (1_000, 2_000), (10_000, 2_000))
 """(TSDB status limit, names per count query)."""
 
@@ -85,6 +95,22 @@ def census_only(url: str, limit: int, chunk: int) -> Callable[[], int]:
     return run
 
 
+def policy_scan(url: str, budgets: str, series: dict[str, int]) -> Callable[[], int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "budgets.yml"
+        path.write_text(budgets)
+        loaded = load_budgets(path, utc_now().date())
+
+    def run() -> int:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            client = PrometheusClient(http)
+            scan = LabelPolicyScan(client, LabelPolicySettings(max_queries=1000, max_time=timedelta(minutes=5)))
+            scan.run(loaded, series, utc_now(), Deadline.after(300))
+            return client.requests
+
+    return run
+
+
 def cycles(url: str, limit: int, chunk: int) -> dict[str, Any]:
     """Whole audit cycles (census, drill-down, rules; stored in SQLite): the auditor's time beyond the fetch."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,5 +154,9 @@ def run() -> dict[str, Any]:
             for limit, chunk in WAYS:
                 cost = prometheus_cost(prometheus.url, census_only(prometheus.url, limit, chunk))
                 results[f"limit={limit}, chunk={chunk}"] = cost | cycles(prometheus.url, limit, chunk)
+            results["label_policy"] = {
+                name: prometheus_cost(prometheus.url, policy_scan(prometheus.url, budgets, expected))
+                for name, budgets in POLICIES.items()
+            }
     shape.stop()
     return results

@@ -166,6 +166,23 @@ def test_drilldown_counts_the_values_of_every_label(served: Served, tmp_path: Pa
     engine.dispose()
 
 
+def test_label_policy_names_the_carriers_and_the_series_saved(served: Served, tmp_path: Path) -> None:
+    # A label no other test of the module uses: every metric carrying it is this test's.
+    served.grow({"policy_api": {"route": 4, "customer_id": 6}, "policy_ok": {"route": 2}})
+    budgets = "defaults: {max_series: 100000, labels_denied: [customer_id]}\n"
+    engine = sqlite_engine(tmp_path)
+    with build_auditor(settings(served, tmp_path, budgets), engine=engine) as auditor:
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert details is not None
+    found = [(f.metric, f.label, f.value) for f in details.evaluation.violations if f.kind.value == "label_policy"]
+    assert found == [("policy_api", "customer_id", 6)]
+    [snapshot] = Store(engine).snapshots(f"matrix-{served.server.name}")
+    assert Store(engine).drilldown(snapshot.id)["policy_api"]["customer_id"].series_without == 4
+    assert details.policy_queries == 3
+    engine.dispose()
+
+
 @pytest.mark.parametrize("served", ["vm"], indirect=True)
 def test_victoriametrics_has_no_rules_and_that_is_said_once_never_as_drift(
     served: Served, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,

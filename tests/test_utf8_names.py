@@ -145,3 +145,28 @@ def test_rules_diff_estimates_a_rule_over_a_utf8_metric(
     [added] = json.loads(capsys.readouterr().out)["added"]
     assert added["series_estimate"] == 2
     assert added["inputs"] == [{"metric": DOTTED, "series": 60}]
+
+
+def test_a_label_policy_over_utf8_names_is_scanned_with_quoted_names(
+    prometheus: LocalPrometheus, engine: Engine, tmp_path: Path
+) -> None:
+    """Denying ``url.scheme`` and allowing only ``http.route`` on the dotted family: quoted in every query."""
+    budgets = tmp_path / "budgets.yml"
+    budgets.write_text(
+        'defaults: {max_series: 1000, labels_denied: ["url.scheme"]}\n'
+        'metrics:\n  - match: "http[.]server[.].*"\n    labels_allowed: ["http.route", "url.scheme"]\n'
+        "  - name: legacy_total\n    labels_allowed: [other]\n"
+    )
+    settings = Settings(  # type: ignore[call-arg]
+        prometheus_url=prometheus.url, source="utf8-policy", budgets_file=budgets, drilldown=DrilldownSettings(top_n=0)
+    )
+    with build_auditor(settings, engine=engine) as auditor:
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert details is not None
+    found = {(f.metric, f.label, f.value) for f in details.evaluation.violations if f.kind is Kind.LABEL_POLICY}
+    # The dotted family allows url.scheme by name; the decoy carries only http.route, which the defaults allow;
+    # legacy_total's my.label is outside its list: found through quoted label names in every query.
+    assert found == {("legacy_total", "my.label", 4)}
+    [snapshot] = Store(engine).snapshots("utf8-policy")
+    assert Store(engine).drilldown(snapshot.id)["legacy_total"]["my.label"].series_without == 1

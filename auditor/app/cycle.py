@@ -213,7 +213,7 @@ class Auditor:
         census = self._collector.collect(self.source(), deadline)
         budgets = self.budgets.current().on(census.collected_at.date())
         drill = self._drill(census, budgets, deadline)
-        policy = self._policy.run(budgets, census.collected_at, deadline)
+        policy = self._policy.run(budgets, census.metrics, census.collected_at, deadline)
         labels = merge_labels(drill.labels, policy.labels)
         evaluation = evaluate(self._evaluation_input(census, budgets, labels))
         deadline.check()

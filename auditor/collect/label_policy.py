@@ -3,21 +3,30 @@
 1. ``/api/v1/labels``: the label names the server holds. Only labels that some scope of the policy
    forbids are looked at (``Budgets.policy_labels``); the rest cannot be a violation.
 2. Per such label, one query names every metric carrying it, with the label's value count:
-   ``count by (__name__) (count by (__name__, L) ({L!=""}))``. It touches only the series with that label.
-3. Per label with violators, one query (per chunk of names) gives the series each would keep without it:
-   ``count by (m) (count without (L) (label_replace({__name__=~"a|b"}, "m", "$1", "__name__", "(.+)")))``.
-   ``without`` drops the metric name, so it is copied to a label first.
+   ``count by (__name__) (count by (__name__, L) ({L!=""}))``.
+3. Per label with violators, two more: the series carrying it, ``count by (__name__) ({L!=""})``, and
+   what they collapse to without it,
+   ``count by (m) (count without (L) (label_replace({L!=""}, "m", "$1", "__name__", "(.+)")))``
+   (``without`` drops the metric name, so it is copied to a label first). The difference is the series
+   dropping the label saves. It is exact unless a series collapses onto one that never had the label,
+   and then a lower bound.
 
-Queries and time are bounded per cycle; a label past a bound is skipped whole and reported, never
-half-done. The next cycle starts with the labels skipped, so every label is seen within a few cycles, and
-a skipped label keeps the figures of its last scan meanwhile (its violations do not flap).
+Every query selects ``{L!=""}``: it touches only the series that carry the label, whatever the number
+of metrics.
+
+A label is scanned again once its last scan is ``interval`` old (default 1h): labels change slowly,
+and a scan of a label held by 60,000 series costs Prometheus about as much CPU as a census. In between,
+the daemon keeps the label's last figures, so its violations stay in force without flapping. A label
+the file newly forbids is scanned at the next cycle. Queries and time are bounded per cycle; a label
+past a bound is skipped whole, reported, and is first in line next cycle (never scanned labels first,
+then the oldest scans).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,12 +38,11 @@ from auditor.core.budgets import Budgets
 from auditor.core.domain import LabelStats
 from auditor.core.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
 from auditor.core.promql import label as promql_label
-from auditor.core.promql import quote_meta, string
 
 log = logging.getLogger(__name__)
 NAME_COPY = "__auditor_metric__"
 """Carries the metric name through ``count without``, which drops ``__name__``."""
-NAMES_PER_QUERY = 200
+QUERIES_PER_LABEL = 3
 
 
 @dataclass
@@ -42,9 +50,18 @@ class PolicyScanResult:
     labels: dict[str, dict[str, LabelStats]] = field(default_factory=dict)
     """metric -> forbidden label -> value count and series without it, for the labels checked."""
     checked: list[str] = field(default_factory=list)
+    """Labels scanned this cycle."""
+    carried: list[str] = field(default_factory=list)
+    """Labels whose last scan is recent, or that a bound skipped after an earlier scan: last figures kept."""
     skipped: list[str] = field(default_factory=list)
-    """Labels past a bound this cycle; those scanned in an earlier cycle keep that scan's figures."""
+    """Labels due for a scan that a bound left out this cycle."""
     queries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    at: datetime
+    metrics: dict[str, LabelStats]
 
 
 class LabelPolicyScan:
@@ -54,62 +71,64 @@ class LabelPolicyScan:
         self._client = client
         self._settings = settings
         self._endpoints = endpoints or OptionalEndpoints()
-        self._known: dict[str, dict[str, LabelStats]] = {}
-        """label -> metric -> figures, from the last cycle that scanned the label."""
-        self._resume: str | None = None
+        self._known: dict[str, _Scan] = {}
+        """label -> its last scan."""
 
     def carry_over(self, old: LabelPolicyScan) -> None:
         """Keep what ``old`` knew (the daemon rebuilds the scan when its settings reload)."""
-        self._known, self._resume = old._known, old._resume
+        self._known = old._known
 
-    def run(self, budgets: Budgets, at: datetime, deadline: Deadline) -> PolicyScanResult:
+    def run(self, budgets: Budgets, series: Mapping[str, int], at: datetime, deadline: Deadline) -> PolicyScanResult:
+        """Scan the labels ``budgets`` forbids somewhere; ``series`` (the census) turns savings into series-without."""
         result = PolicyScanResult()
         if not budgets.has_label_policy:
             return result
         names = self._endpoints.call("/api/v1/labels", self._client.label_names, "the label-policy scan")
         if names is None:
             return result
+        todo = budgets.policy_labels(names)
+        due = self._due(todo, at)
         ends = time.monotonic() + self._settings.max_time.total_seconds()
-        todo = self._rotated(budgets.policy_labels(names))
-        for index, label in enumerate(todo):
+        for index, label in enumerate(due):
             deadline.check()
-            if result.queries + 2 > self._settings.max_queries or time.monotonic() >= ends:
-                result.skipped.extend(todo[index:])
+            if result.queries + QUERIES_PER_LABEL > self._settings.max_queries or time.monotonic() >= ends:
+                result.skipped.extend(due[index:])
                 break
-            if not self._one(label, budgets, at, result):
-                result.skipped.extend(todo[index:])
+            if not self._one(label, budgets, series, at, result):
+                result.skipped.extend(due[index:])
                 break
-        self._remember(result)
+        self._keep(todo, result)
         if result.skipped:
             log.info("label-policy scan skipped %d labels (bounds: queries, time)", len(result.skipped))
         return result
 
-    def _rotated(self, todo: list[str]) -> list[str]:
-        """Start where the last cycle stopped."""
-        if self._resume not in todo:
-            return todo
-        start = todo.index(self._resume)
-        return todo[start:] + todo[:start]
+    def _due(self, todo: list[str], at: datetime) -> list[str]:
+        """Labels never scanned first, then those whose last scan is ``interval`` old, oldest first."""
+        never = [label for label in todo if label not in self._known]
+        stale = [
+            label for label in todo if label in self._known and at - self._known[label].at >= self._settings.interval
+        ]
+        return never + sorted(stale, key=lambda label: self._known[label].at)
 
-    def _remember(self, result: PolicyScanResult) -> None:
-        known: dict[str, dict[str, LabelStats]] = {label: {} for label in result.checked} | {
-            label: self._known[label] for label in result.skipped if label in self._known
-        }
-        for metric, labels in result.labels.items():
-            for label, stats in labels.items():
-                known[label][metric] = stats
-        for label in result.skipped:
-            for metric, stats in known.get(label, {}).items():
+    def _keep(self, todo: list[str], result: PolicyScanResult) -> None:
+        """Forget labels no longer forbidden; every label not scanned now keeps its last figures."""
+        self._known = {label: self._known[label] for label in todo if label in self._known}
+        for label in todo:
+            if label in result.checked or label not in self._known:
+                continue
+            result.carried.append(label)
+            for metric, stats in self._known[label].metrics.items():
                 result.labels.setdefault(metric, {})[label] = stats
-        self._known = known
-        self._resume = result.skipped[0] if result.skipped else None
 
-    def _one(self, label: str, budgets: Budgets, at: datetime, result: PolicyScanResult) -> bool:
+    def _one(
+        self, label: str, budgets: Budgets, series: Mapping[str, int], at: datetime, result: PolicyScanResult
+    ) -> bool:
         """Scan one label into ``result``; False when Prometheus is gone for this cycle."""
         try:
             values = self._values(label, at, result)
-            violators = sorted(m for m in values if budgets.for_metric(m).forbids(label))
-            without = self._series_without(label, violators, at, result)
+            violators = {m for m in values if budgets.for_metric(m).forbids(label)}
+            saved = self._saved(label, at, result) if violators else {}
+            without = {m: max(0, series.get(m, 0) - n) for m, n in saved.items() if m in violators}
         except (PrometheusUnreachable, PrometheusTimeout) as exc:
             self._endpoints.failed(exc, "the label-policy scan of this cycle")
             return False
@@ -118,29 +137,30 @@ class LabelPolicyScan:
             result.skipped.append(label)
             return True
         self._endpoints.succeeded("/api/v1/query")
-        for metric, count in values.items():
-            result.labels.setdefault(metric, {})[label] = LabelStats(count, without.get(metric))
+        stats = {metric: LabelStats(count, without.get(metric)) for metric, count in values.items()}
+        for metric, one in stats.items():
+            result.labels.setdefault(metric, {})[label] = one
+        self._known[label] = _Scan(at, stats)
         result.checked.append(label)
         return True
 
     def _values(self, label: str, at: datetime, result: PolicyScanResult) -> dict[str, int]:
         name = promql_label(label)
-        query = f'count by (__name__) (count by (__name__, {name}) ({{{name}!=""}}))'
-        result.queries += 1
-        return {m.get("__name__", ""): int(v) for m, v in self._client.query_vector(query, at) if m.get("__name__")}
+        return self._per_metric(f'count by (__name__) (count by (__name__, {name}) ({{{name}!=""}}))', at, result)
 
-    def _series_without(
-        self, label: str, metrics: Sequence[str], at: datetime, result: PolicyScanResult
-    ) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for start in range(0, len(metrics), NAMES_PER_QUERY):
-            chunk = metrics[start : start + NAMES_PER_QUERY]
-            regex = string("|".join(quote_meta(m) for m in chunk))
-            copied = f'label_replace({{__name__=~{regex}}}, "{NAME_COPY}", "$1", "__name__", "(.+)")'
-            query = f"count by ({NAME_COPY}) (count without ({promql_label(label)}) ({copied}))"
-            result.queries += 1
-            out.update((m[NAME_COPY], int(v)) for m, v in self._client.query_vector(query, at) if NAME_COPY in m)
-        return out
+    def _saved(self, label: str, at: datetime, result: PolicyScanResult) -> dict[str, int]:
+        """metric -> series that dropping ``label`` would save (carriers minus what they collapse to)."""
+        name = promql_label(label)
+        carrying = f'{{{name}!=""}}'
+        carriers = self._per_metric(f"count by (__name__) ({carrying})", at, result)
+        copied = f'label_replace({carrying}, "{NAME_COPY}", "$1", "__name__", "(.+)")'
+        query = f"count by ({NAME_COPY}) (count without ({name}) ({copied}))"
+        collapsed = self._per_metric(query, at, result, key=NAME_COPY)
+        return {m: n - collapsed.get(m, n) for m, n in carriers.items()}
+
+    def _per_metric(self, query: str, at: datetime, result: PolicyScanResult, key: str = "__name__") -> dict[str, int]:
+        result.queries += 1
+        return {labels[key]: int(value) for labels, value in self._client.query_vector(query, at) if key in labels}
 
 
 def merge_labels(

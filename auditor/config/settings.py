@@ -135,9 +135,15 @@ class LabelPolicySettings(StrictModel):
     """Bounds of the label-policy scan, per cycle: a few queries per label the policy forbids somewhere."""
 
     max_queries: int = Field(
-        100, ge=0, le=10_000, description="Prometheus queries of the label-policy scan per cycle (about two per label)."
+        100,
+        ge=0,
+        le=10_000,
+        description="Prometheus queries of the label-policy scan per cycle (one per label, three with violators).",
     )
     max_time: Duration = Field(timedelta(seconds=20), description="Time the label-policy scan may take per cycle.")
+    interval: Duration = Field(
+        timedelta(hours=1), description="How old a label's last scan may get; the daemon keeps its figures meanwhile."
+    )
 
 
 class RetentionSettings(StrictModel):
