@@ -22,6 +22,8 @@ DESIGN_ALERTS = {
     "MetricsAuditorAuditStale",
     "MetricsAuditorPrometheusUnreachable",
     "MetricLabelPolicyViolated",
+    "ScrapeSampleLimitNearlyReached",
+    "JobCardinalityBudgetExceeded",
 }
 SHIPPED_ALERTS = DESIGN_ALERTS | {"MetricsAuditorBackgroundJobFailing"}
 
@@ -88,6 +90,7 @@ def full_exposition(tmp_path: Path) -> str:
     from auditor.app.runs import JobRuns
     from auditor.config.budgets import BudgetsProvider
     from auditor.core.domain import LabelStats
+    from auditor.core.jobs import JobCensus, JobStats, TargetStats
     from auditor.core.rulesets import Group, Rule, RuleSet
     from auditor.evaluate.rules_diff import diff
     from auditor.export.selfmetrics import SelfMetricsCollector
@@ -97,7 +100,8 @@ def full_exposition(tmp_path: Path) -> str:
     trend = [(AT.timestamp() - 3600 * (23 - h), 10.0 + h) for h in range(24)]
     details = evaluated(
         {"user_sessions": 500, "quiet": 30, "grower": 300},
-        BUDGETS.replace("growth_min_series: 10}", "growth_min_series: 10, labels_denied: [email]}"),
+        BUDGETS.replace("growth_min_series: 10}", "growth_min_series: 10, labels_denied: [email]}")
+        + "jobs:\n  - name: api\n    owner: team-web\n    max_series: 10\n",
         tmp_path,
         labels={"user_sessions": {"user_id": LabelStats(150)}, "grower": {"email": LabelStats(20, 15)}},
         baselines={timedelta(days=7): {"grower": 100}},
@@ -106,7 +110,9 @@ def full_exposition(tmp_path: Path) -> str:
     desired = RuleSet((Group("g", (Rule("g", "record", "a:b", "up"),)),))
     rules = RulesState("f" * 64, {"record": 1}, 0, diff(RuleSet(()), desired))
     stats = CycleStats()
-    stats.record_success(census(), 0.1, replace(details, rules=rules))
+    api = JobStats("api", 900, 2, 40, (TargetStats("a:1", 850, 30), TargetStats("a:2", 50, 10)), {"sample_limit": 1000})
+    jobs = JobCensus({"api": api})
+    stats.record_success(census(), 0.1, replace(details, rules=rules, jobs=jobs))
     stats.record_failure("unreachable", 0.1, prometheus_up=False)
     provider = BudgetsProvider(tmp_path / "budgets.yml")
     provider.load()

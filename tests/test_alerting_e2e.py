@@ -78,17 +78,23 @@ def pipeline(
     *,
     alertmanager: LocalAlertmanager,
     database_url: str,
+    job_options: dict[str, object] | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> Iterator[None]:
     """Prometheus scraping ``exporter`` and the auditor daemon, its shipped alerts going to ``alertmanager``."""
     auditor_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")} | {
-        "AUDITOR_DATABASE_URL": database_url,
-        "AUDITOR_BUDGETS_FILE": str(budgets_file),
-        "AUDITOR_AUDIT_INTERVAL": "1s",
-        "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{auditor_port}",
-        "AUDITOR_SOURCE": "e2e",
-        "AUDITOR_DRILLDOWN__TOP_N": "0",
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
+        | {
+            "AUDITOR_DATABASE_URL": database_url,
+            "AUDITOR_BUDGETS_FILE": str(budgets_file),
+            "AUDITOR_AUDIT_INTERVAL": "1s",
+            "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{auditor_port}",
+            "AUDITOR_SOURCE": "e2e",
+            "AUDITOR_DRILLDOWN__TOP_N": "0",
+        }
+        | (env_extra or {})
+    )
     prometheus = LocalPrometheus(
         tmp_path / "prometheus",
         [exporter.target],
@@ -99,6 +105,7 @@ def pipeline(
         extra_jobs={"metrics-auditor": [f"127.0.0.1:{auditor_port}"]},
         alertmanagers=[alertmanager.target],
         extra_args=["--rules.alert.resend-delay=1s"],
+        job_options=job_options,
     )
     daemon: subprocess.Popen[bytes] | None = None
     try:
@@ -192,3 +199,36 @@ def test_a_denied_label_reaches_the_owner_through_alertmanager_and_resolves_when
             assert resolved["alert"]["labels"]["label"] == "user_id"
     finally:
         exporter.stop()
+
+
+def test_a_target_near_its_sample_limit_reaches_alertmanager_before_its_scrapes_fail(
+    tmp_path: Path, receiver: WebhookReceiver, alertmanager: LocalAlertmanager, sqlite_url: str
+) -> None:
+    """ScrapeSampleLimitNearlyReached with the job, its owner, the largest target's samples and the limit."""
+    exporter = Exporter()
+    exporter.set("busy_requests_total", 85)  # 85 % of the job's sample_limit
+    exporter.start()
+    budgets_file = tmp_path / "budgets.yml"
+    budgets_file.write_text(
+        "defaults: {owner: platform}\njobs:\n  - name: demo\n    owner: team-edge\n    max_series: 1000\n"
+    )
+    try:
+        with pipeline(
+            tmp_path, require("3.5").binary, exporter, budgets_file, alertmanager=alertmanager, database_url=sqlite_url,
+            job_options={"sample_limit": 100}, env_extra={"AUDITOR_JOBS__ENABLED": "true"},
+        ):  # fmt: skip
+            firing = receiver.wait_for("ScrapeSampleLimitNearlyReached", "firing")
+    finally:
+        exporter.stop()
+    alert = firing["alert"]
+    assert {k: alert["labels"][k] for k in ("job", "owner", "severity")} == {
+        "job": "demo", "owner": "team-edge", "severity": "ticket",
+    }  # fmt: skip
+    assert alert["annotations"]["summary"] == (
+        "Job demo: its largest target is at 85% of the sample_limit (owner team-edge)"
+    )
+    assert alert["annotations"]["description"].startswith(
+        "The largest target of demo keeps 85 samples per scrape; the job's sample_limit is 100."
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "alertmanager-scrape-limit-payload.json").write_text(json.dumps(firing["payload"], indent=2) + "\n")

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auditor.app.cycle_inputs import evaluation_input
@@ -27,6 +27,7 @@ from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
+from auditor.collect.jobs import JobCollector
 from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, merge_labels
 from auditor.collect.optional import OptionalEndpoints
 from auditor.config.budgets import BudgetsProvider
@@ -41,6 +42,7 @@ from auditor.core.errors import (
     PrometheusError,
     StoreError,
 )
+from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.targets import drilldown_targets
@@ -58,6 +60,7 @@ class _Observed:
     census: Census
     drill: DrilldownResult
     policy: PolicyScanResult
+    jobs: JobCensus | None
     labels: DrilldownLabels
     """The drill-down's labels, with the label-policy scan's for every metric it found."""
     evaluation: Evaluation
@@ -88,6 +91,7 @@ class Auditor:
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints)
+        self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
         self._running = threading.Lock()
@@ -131,6 +135,7 @@ class Auditor:
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
         self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints)
         self._policy.carry_over(old._policy)
+        self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
         self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         if self.settings.source == old.settings.source:
@@ -183,6 +188,7 @@ class Auditor:
             findings=seen.evaluation.findings,
             rules=seen.live,
             writer=self.storage.writer,
+            jobs=seen.jobs,
         )
         return self.storage.save(cycle)
 
@@ -215,11 +221,12 @@ class Auditor:
         drill = self._drill(census, budgets, deadline)
         policy = self._policy.run(budgets, census.metrics, census.collected_at, deadline)
         labels = merge_labels(drill.labels, policy.labels)
-        evaluation = evaluate(self._evaluation_input(census, budgets, labels))
+        jobs = self._jobs.collect(census.collected_at, self.settings.audit_interval)
         deadline.check()
+        evaluation = evaluate(replace(self._evaluation_input(census, budgets, labels), jobs=jobs))
         live, rules = self._rules.read(census.server)
         deadline.check()
-        return _Observed(census, drill, policy, labels, evaluation, live, rules)
+        return _Observed(census, drill, policy, jobs, labels, evaluation, live, rules)
 
     def _evaluation_input(self, census: Census, budgets: Budgets, labels: DrilldownLabels) -> EvaluationInput:
         """With the stored history; without it (no growth baselines, no trends) while the database is away."""
@@ -232,7 +239,7 @@ class Auditor:
     def _succeeded(self, seen: _Observed, duration: float, stored: bool) -> None:
         details = CycleDetails(
             seen.evaluation, seen.drill.requests, len(seen.drill.skipped), seen.rules,
-            policy_queries=seen.policy.queries, policy_skipped=len(seen.policy.skipped),
+            policy_queries=seen.policy.queries, policy_skipped=len(seen.policy.skipped), jobs=seen.jobs,
         )  # fmt: skip
         self.stats.record_success(seen.census, duration, details, database_up=stored)
         log.info(

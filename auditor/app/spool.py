@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from auditor.core.domain import Census
 from auditor.core.errors import DatabaseUnavailable, SourceHeldElsewhere, StoreError
+from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate import Finding
 from auditor.store.repository import Drilldown, Store, Writer
@@ -39,6 +40,7 @@ class PendingCycle:
     findings: Sequence[Finding] | None = None
     rules: RuleSet | None = None
     writer: Writer | None = None
+    jobs: JobCensus | None = None
 
     def save(self, store: Store) -> int:
         return store.save_census(
@@ -50,6 +52,7 @@ class PendingCycle:
             findings=self.findings,
             rules=self.rules,
             writer=self.writer,
+            jobs=self.jobs,
         )
 
 

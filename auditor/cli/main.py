@@ -96,6 +96,11 @@ def _census_commands(commands: Commands) -> None:
     history.add_argument("--format", choices=["table", "json"], default="table")
     history.set_defaults(handler="census:history")
 
+    jobs = commands.add_parser("jobs", help="per scrape job: series, change, churn, limit usage, largest targets")
+    jobs.add_argument("--format", choices=["table", "json"], default="table")
+    jobs.add_argument("--source", help="source name, when the database holds several")
+    jobs.set_defaults(handler="jobs:jobs")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")

@@ -317,16 +317,22 @@ class PrometheusClient:
         except ValueError as exc:
             raise PrometheusResponseError(f"/api/v1/status/config: evaluation_interval {text!r}: {exc}") from exc
 
-    def _global_config(self) -> dict[str, Any]:
+    def configuration(self) -> dict[str, Any]:
+        """The configuration Prometheus runs with (``/api/v1/status/config``), parsed."""
         path = "/api/v1/status/config"
         config = self._validate(path, _ConfigData, self._call("GET", path))
         try:
             parsed = yaml.safe_load(config.yaml_) or {}
-            global_ = parsed.get("global") or {}
-        except (yaml.YAMLError, AttributeError) as exc:
+        except yaml.YAMLError as exc:
             raise PrometheusResponseError(f"{path}: unreadable configuration: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise PrometheusResponseError(f"{path}: the configuration is not a mapping")
+        return parsed
+
+    def _global_config(self) -> dict[str, Any]:
+        global_ = self.configuration().get("global") or {}
         if not isinstance(global_, dict):
-            raise PrometheusResponseError(f"{path}: `global` is not a mapping")
+            raise PrometheusResponseError("/api/v1/status/config: `global` is not a mapping")
         return global_
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:

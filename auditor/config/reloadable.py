@@ -63,6 +63,12 @@ class Reloadable(Generic[T]):
             self._reload()
 
     @property
+    def value(self) -> T:
+        """The value in force, without looking at the file (a scrape must not reload it)."""
+        with self._lock:
+            return self._value
+
+    @property
     def valid(self) -> bool:
         return self.last_error is None
 

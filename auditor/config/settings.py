@@ -146,6 +146,16 @@ class LabelPolicySettings(StrictModel):
     )
 
 
+class JobsSettings(StrictModel):
+    """The per-job census: a few instant queries over one series per target, bounded in its output."""
+
+    enabled: bool = Field(
+        False, description="Take the per-job and per-target census each cycle (opt-in while it is being completed)."
+    )
+    top_targets: int = Field(5, ge=0, le=100, description="Largest targets kept per job (by samples, by churn).")
+    max_jobs: int = Field(500, ge=1, le=100_000, description="Jobs kept per cycle at most (the largest).")
+
+
 class RetentionSettings(StrictModel):
     """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
 
@@ -191,6 +201,7 @@ class Settings(BaseSettings):
     census: CensusSettings = CensusSettings()
     drilldown: DrilldownSettings = DrilldownSettings()
     label_policy: LabelPolicySettings = LabelPolicySettings()
+    jobs: JobsSettings = JobsSettings()
     export: ExportSettings = ExportSettings()
     report_dir: Path = Field(Path("reports"), description="Where the daemon writes the weekly report.")
     report_schedule: str = Field(

@@ -78,6 +78,15 @@ def _growth_windows(value: dict[str, float] | None) -> dict[str, float] | None:
     return value
 
 
+def _valid_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
 class Defaults(StrictModel):
     owner: str = Field(DEFAULT_OWNER, min_length=1)
     max_series: Count = 10_000
@@ -113,15 +122,7 @@ class MetricEntry(StrictModel):
     _windows = field_validator("max_growth")(_growth_windows)
     _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
 
-    @field_validator("match")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
-        return value
+    _compiles = field_validator("match")(_valid_regex)
 
     @model_validator(mode="after")
     def _name_or_match(self) -> MetricEntry:
@@ -131,9 +132,32 @@ class MetricEntry(StrictModel):
         return self
 
 
+class JobEntry(StrictModel):
+    """A scrape job's budget: series summed over its targets (DESIGN 3.3 ``jobs:``)."""
+
+    name: str | None = Field(None, min_length=1)
+    match: str | None = Field(None, min_length=1)
+    owner: str | None = Field(None, min_length=1)
+    max_series: Count
+    warn_ratio: Ratio | None = None
+    max_growth: dict[str, GrowthLimit] | None = None
+    exception: BudgetException | None = None
+    description: str | None = None
+
+    _windows = field_validator("max_growth")(_growth_windows)
+    _compiles = field_validator("match")(_valid_regex)
+
+    @model_validator(mode="after")
+    def _name_or_match(self) -> JobEntry:
+        if (self.name is None) == (self.match is None):
+            raise ValueError("each job entry needs exactly one of `name` (exact job name) or `match` (regex)")
+        return self
+
+
 class BudgetsModel(StrictModel):
     defaults: Defaults = Defaults()
     metrics: list[MetricEntry] = Field(default_factory=list)
+    jobs: list[JobEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +239,34 @@ class Budgets:
         forbidden = {name for name in names if any(scope.forbids(name) for scope in scopes)}
         denied = {name for name in forbidden if any(name in scope.labels_denied for scope in scopes)}
         return sorted(denied) + sorted(forbidden - denied)
+
+    def for_job(self, job: str) -> Budget | None:
+        """The first ``jobs:`` entry that names or matches ``job``; None when none does (no job budget)."""
+        for index, entry in enumerate(self.model.jobs):
+            if entry.name == job or (entry.match is not None and re.fullmatch(entry.match, job)):
+                return self._job_budget(entry, index)
+        return None
+
+    def job_owner(self, job: str) -> str:
+        budget = self.for_job(job)
+        return budget.owner if budget else self.model.defaults.owner
+
+    def _job_budget(self, entry: JobEntry, index: int) -> Budget:
+        defaults = self.model.defaults
+        in_force = entry.exception and (self.today is None or entry.exception.until >= self.today)
+        exception = entry.exception if in_force else None
+        return Budget(
+            owner=entry.owner or defaults.owner,
+            max_series=exception.max_series if exception else entry.max_series,
+            warn_ratio=entry.warn_ratio if entry.warn_ratio is not None else defaults.warn_ratio,
+            max_growth=_windows(entry.max_growth or {}),
+            growth_min_series=defaults.growth_min_series,
+            labels={},
+            explicit=True,
+            entry=index,
+            exception_reason=exception.reason if exception else None,
+            exception_until=exception.until if exception else None,
+        )
 
     def for_metric(self, metric: str) -> Budget:
         """The first entry that names or matches ``metric`` (regexes are fully anchored), else the defaults."""

@@ -204,6 +204,16 @@ class Kind(StrEnum):
     GROWTH = "growth"
     LABEL = "label"
     LABEL_POLICY = "label_policy"
+    JOB = "job"
+    """A scrape job over its budget: ``metric`` holds the job's name."""
+    SCRAPE_LIMIT = "scrape_limit"
+    """A job's largest target near or over the job's ``sample_limit``: ``metric`` is the job, ``label`` the target."""
+    UNPROTECTED_JOB = "unprotected_job"
+    """A job with no ``sample_limit``: ``metric`` is the job."""
+
+
+JOB_KINDS = frozenset({Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB})
+"""Findings about a scrape job: their ``metric`` holds the job's name, and no per-metric fix applies."""
 
 
 class Severity(StrEnum):
@@ -246,16 +256,35 @@ class Finding:
         window = format_duration(self.window) if self.window else ""
         return self.metric, self.kind.value, self.label, window, self.severity.value
 
+    @property
+    def is_job(self) -> bool:
+        return self.kind in JOB_KINDS
+
     def describe(self) -> str:
-        if self.kind is Kind.SERIES:
-            share = f"{self.value / self.max_series:.0%}" if self.max_series else "none allowed"
-            return f"{self.series:,} series, budget {self.max_series:,} ({share})"
-        if self.kind is Kind.GROWTH:
-            assert self.window is not None
-            return f"grew {self.value:+.0%} in {format_duration(self.window)}, limit +{self.limit:.0%}"
-        if self.kind is Kind.LABEL_POLICY:
-            return f"label {self.label} ({self.value:,.0f} values) is not allowed by the label policy"
-        return f"label {self.label} has {self.value:,.0f} values, limit {self.limit:,.0f}"
+        return _DESCRIPTIONS[self.kind](self)
+
+
+def _share(value: float, of: float) -> str:
+    return f"{value / of:.0%}" if of else "none allowed"
+
+
+def _growth(f: Finding) -> str:
+    window = format_duration(f.window) if f.window else "?"
+    return f"grew {f.value:+.0%} in {window}, limit +{f.limit:.0%}"
+
+
+_DESCRIPTIONS: dict[Kind, Callable[[Finding], str]] = {
+    Kind.SERIES: lambda f: f"{f.series:,} series, budget {f.max_series:,} ({_share(f.value, f.max_series)})",
+    Kind.GROWTH: _growth,
+    Kind.LABEL: lambda f: f"label {f.label} has {f.value:,.0f} values, limit {f.limit:,.0f}",
+    Kind.LABEL_POLICY: lambda f: f"label {f.label} ({f.value:,.0f} values) is not allowed by the label policy",
+    Kind.JOB: lambda f: f"job {f.metric}: {f.series:,} series, budget {f.max_series:,} ({_share(f.value, f.limit)})",
+    Kind.SCRAPE_LIMIT: lambda f: (
+        f"job {f.metric}: target {f.label} sends {f.series:,} samples, "
+        f"{f.value:.0%} of its sample_limit {f.max_series:,}"
+    ),
+    Kind.UNPROTECTED_JOB: lambda f: f"job {f.metric} has no sample_limit (largest target: {f.series:,} samples)",
+}
 
 
 @dataclass(frozen=True, slots=True)

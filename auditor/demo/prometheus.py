@@ -132,10 +132,15 @@ class LocalPrometheus(LocalServer):
         evaluation_interval: str = "1m",
         extra_args: list[str] | None = None,
         job_options: dict[str, object] | None = None,
+        extra_job_options: dict[str, dict[str, object]] | None = None,
+        global_options: dict[str, object] | None = None,
     ) -> None:
         super().__init__(workdir, binary or find_prometheus())
         self.job_options = job_options or {}
         """More settings of the ``demo`` scrape job (``metric_relabel_configs``, ``sample_limit``, ...)."""
+        self.extra_job_options = extra_job_options or {}
+        """More settings of the ``extra_jobs``, by job name."""
+        self.global_options = global_options or {}
         self.targets = targets
         self.scrape_interval = scrape_interval
         self.external_labels = external_labels or {}
@@ -168,11 +173,14 @@ class LocalPrometheus(LocalServer):
         }
         if self.external_labels:
             global_["external_labels"] = self.external_labels
+        global_.update(self.global_options)
         jobs = {"demo": self.targets} | self.extra_jobs
         scrape_configs: list[dict[str, object]] = [
             {"job_name": job, "static_configs": [{"targets": t}]} for job, t in jobs.items()
         ]
         scrape_configs[0].update(self.job_options)
+        for job_config in scrape_configs[1:]:
+            job_config.update(self.extra_job_options.get(str(job_config["job_name"]), {}))
         config: dict[str, object] = {
             "global": global_,
             "rule_files": [str(path) for path in self.rule_files],

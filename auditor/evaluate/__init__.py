@@ -10,10 +10,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
-from auditor.evaluate import forecast, growth, label_budget, label_policy, series_budget
+from auditor.evaluate import (
+    forecast,
+    growth,
+    job_budget,
+    label_budget,
+    label_policy,
+    scrape_limit,
+    series_budget,
+    unprotected_job,
+)
 from auditor.evaluate.model import EvaluationInput, Finding, Kind, LabelStats, Severity
 
-CHECKS: tuple[ModuleType, ...] = (series_budget, growth, label_budget, label_policy)
+CHECKS: tuple[ModuleType, ...] = (
+    series_budget, growth, label_budget, label_policy, job_budget, scrape_limit, unprotected_job,
+)  # fmt: skip
 """Every check: a module with ``NAME`` and ``check(EvaluationInput) -> Iterator[Finding]``.
 
 Each has its page in ``docs/checks/<NAME>.md``.

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from auditor.core.budgets import Budget, Budgets
 from auditor.core.domain import Census, Finding, Kind, LabelStats, Severity
+from auditor.core.jobs import JobCensus
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class EvaluationInput:
     """metric -> maximum series count over the last hour, this census included."""
     trends: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     """metric -> (unix seconds, hourly maximum) points for forecasts, oldest first."""
+    jobs: JobCensus | None = None
+    """The job census of the cycle; None when it was not taken."""
 
     @property
     def now(self) -> datetime:

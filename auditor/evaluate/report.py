@@ -17,7 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, Finding, FindingRow, Kind, LabelStats, Severity, SnapshotRow, floor_seconds
+from auditor.core.domain import (
+    JOB_KINDS,
+    Census,
+    Finding,
+    FindingRow,
+    Kind,
+    LabelStats,
+    Severity,
+    SnapshotRow,
+    floor_seconds,
+)
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.series_budget import usage
 from auditor.evaluate.suggestions import suggest
@@ -312,7 +322,7 @@ def _is_read(usage_index: dict[str, tuple[list[str], list[str] | None]], metric:
 def _suggestions(inp: ReportInput, violations: list[dict[str, Any]], end: dict[str, int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for v in violations:
-        if v["resolved_at"] is not None or v["metric"] in {s["metric"] for s in out}:
+        if v["resolved_at"] is not None or v["metric"] in {s["metric"] for s in out} or Kind(v["kind"]) in JOB_KINDS:
             continue
         series = end.get(v["metric"], v["series"])
         finding = Finding(v["metric"], v["owner"], Kind(v["kind"]), Severity.EXCEEDED, series, v["max_series"],

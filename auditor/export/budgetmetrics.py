@@ -32,7 +32,7 @@ class Selection:
 
 def select(evaluation: Evaluation, export: ExportSettings) -> Selection:
     statuses = evaluation.statuses
-    flagged = sorted({f.metric for f in evaluation.findings}, key=lambda m: -statuses[m].usage)
+    flagged = sorted({f.metric for f in evaluation.findings if not f.is_job}, key=lambda m: -statuses[m].usage)
     budgeted = sorted((m for m, s in statuses.items() if s.explicit), key=lambda m: -statuses[m].usage)
     top = [s.metric for s in sorted(statuses.values(), key=lambda s: -s.series)[: export.top_n]]
     ordered = list(dict.fromkeys([*flagged, *budgeted, *top]))
@@ -45,7 +45,7 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     selection = select(evaluation, export)
     yield from _per_metric(selection.statuses)
     chosen = {status.metric for status in selection.statuses}
-    capped = [f for f in evaluation.findings if f.metric in chosen]
+    capped = [f for f in evaluation.findings if f.metric in chosen and not f.is_job]
     yield from _growth(capped)
     yield from _labels(capped)
     yield from _policy(capped, details)

@@ -121,7 +121,7 @@ def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:
         document["label"] = finding.label
     if finding.window:
         document["window"] = format_duration(finding.window)
-    if finding.severity is Severity.EXCEEDED:
+    if finding.severity is Severity.EXCEEDED and not finding.is_job:
         document["suggestion"] = asdict(suggest(finding, report.labels.get(finding.metric, {})))
     return document
 
@@ -154,7 +154,7 @@ def print_check(report: CheckReport, out: TextIO) -> None:
             f"{since:%Y-%m-%d %H:%M} ({_age(census.collected_at - since)})",
         )  # fmt: skip
     term.print(table)
-    first_per_metric = {f.metric: f for f in reversed(evaluation.violations)}
+    first_per_metric = {f.metric: f for f in reversed(evaluation.violations) if not f.is_job}
     for finding in reversed(first_per_metric.values()):
         suggestion = suggest(finding, report.labels.get(finding.metric, {}))
         saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"

@@ -15,8 +15,10 @@ from prometheus_client.registry import Collector
 from auditor import __version__
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.settings import ExportSettings
+from auditor.core.budgets import default_budgets
 from auditor.export.budgetmetrics import budget_families, budgets_file_families, rules_families
 from auditor.export.families import PREFIX, one_gauge
+from auditor.export.jobmetrics import job_families
 from auditor.export.stats import CycleStats, StatsView
 
 
@@ -50,6 +52,9 @@ class SelfMetricsCollector(Collector):
             yield from budget_families(view.details, self._export)
             if view.details.rules is not None:
                 yield from rules_families(view.details.rules)
+            if view.details.jobs is not None:
+                budgets = self._budgets.value if self._budgets is not None else default_budgets()
+                yield from job_families(view.details.jobs, budgets)
         if self._budgets is not None:
             yield from budgets_file_families(self._budgets)
 

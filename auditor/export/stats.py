@@ -9,6 +9,7 @@ from datetime import datetime
 
 from auditor.collect.optional import EndpointsView
 from auditor.core.domain import Census
+from auditor.core.jobs import JobCensus
 from auditor.evaluate import Evaluation
 from auditor.evaluate.rules_diff import RulesDiff
 
@@ -36,6 +37,7 @@ class CycleDetails:
     policy_queries: int = 0
     policy_skipped: int = 0
     """Labels the label-policy scan left out (bounds)."""
+    jobs: JobCensus | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from auditor.store.errors import translate_errors
 from auditor.store.models import (
     NOTIONS,
     TIER_SPANS,
+    JobSeries,
     LabelDrilldown,
     LabelStat,
     MetricRollup,
@@ -30,6 +31,7 @@ from auditor.store.models import (
     RollupProgress,
     Snapshot,
     Source,
+    TargetSeries,
 )
 from auditor.store.repository import STATUS_OK, Store
 
@@ -213,7 +215,7 @@ def _prune_raw(conn: Connection, source_id: int, cutoff: datetime) -> int:
     ids = list(conn.execute(old).scalars())
     if not ids:
         return 0
-    for model in (MetricSeries, LabelStat, LabelDrilldown):
+    for model in (MetricSeries, LabelStat, LabelDrilldown, JobSeries, TargetSeries):
         conn.execute(delete(model).where(model.snapshot_id.in_(ids)))
     conn.execute(update(Snapshot).where(Snapshot.id.in_(ids)).values(raw_pruned=True))
     return len(ids)

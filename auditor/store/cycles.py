@@ -15,10 +15,12 @@ from auditor.core.domain import (
     SeriesNotion,
     floor_to,
 )
+from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
+from auditor.store.jobs import insert_jobs
 from auditor.store.lease import Writer, claim
 from auditor.store.models import (
     NOTIONS,
@@ -70,8 +72,9 @@ class CycleWriter:
         findings: Sequence[Finding] | None = None,
         rules: RuleSet | None = None,
         writer: Writer | None = None,
+        jobs: JobCensus | None = None,
     ) -> int:
-        """Write one cycle in one transaction: census, drill-down, findings; returns the snapshot id.
+        """Write one cycle in one transaction: census, drill-down, jobs, findings; returns the snapshot id.
 
         ``findings=None`` leaves the stored findings alone; a sequence replaces the open ones.
         With ``writer``, the cycle is written only under the source's writer lease (taken or renewed
@@ -86,7 +89,8 @@ class CycleWriter:
             source_id = source_id_of(conn, census.source, url, census.collected_at)
             if writer is not None:
                 claim(conn, source_id, writer, census.collected_at)
-            new_ids = self.names.ensure(conn, rows.keys() | census.metrics.keys() | drilldown.keys())
+            finding_names = {f.metric for f in findings or ()}
+            new_ids = self.names.ensure(conn, rows.keys() | census.metrics.keys() | drilldown.keys() | finding_names)
             ids = self.names.cache | new_ids
             snapshot_id = _insert_snapshot(
                 conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped,
@@ -95,6 +99,8 @@ class CycleWriter:
             _insert_series(conn, snapshot_id, rows, ids)
             _insert_label_stats(conn, snapshot_id, census.label_stats)
             _insert_drilldown(conn, snapshot_id, drilldown, ids)
+            if jobs is not None:
+                insert_jobs(conn, snapshot_id, jobs)
             if findings is not None:
                 finding_store.sync(conn, source_id, ids, findings, census.collected_at)
             if rules is not None:

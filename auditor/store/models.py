@@ -252,3 +252,29 @@ class RollupProgress(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
     tier: Mapped[str] = mapped_column(String(8), primary_key=True)
     rolled_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobSeries(Base):
+    """One scrape job in one cycle: its samples, targets, churn and configured limits (the job census)."""
+
+    __tablename__ = "job_series"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    series: Mapped[int] = mapped_column(BigInteger)
+    targets: Mapped[int] = mapped_column(Integer)
+    series_added: Mapped[int] = mapped_column(BigInteger)
+    limits: Mapped[str | None] = mapped_column(Text)
+    """JSON object of the limits in force (``sample_limit``...); NULL when the configuration was unreadable."""
+
+
+class TargetSeries(Base):
+    """One of a job's largest (or most churning) targets in one cycle."""
+
+    __tablename__ = "target_series"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(255), primary_key=True)
+    series: Mapped[int] = mapped_column(BigInteger)
+    series_added: Mapped[int] = mapped_column(BigInteger)

@@ -20,6 +20,7 @@ from auditor.store import findings, lease, rule_versions
 from auditor.store.cycles import CycleWriter, snapshot_row
 from auditor.store.errors import translate_errors
 from auditor.store.history import HistoryReader
+from auditor.store.jobs import JobReader
 from auditor.store.lease import Writer
 from auditor.store.models import MetricName
 from auditor.store.names import MetricNames
@@ -52,6 +53,7 @@ class Store:
         self.cycles = CycleWriter(engine, self.names)
         self.reader = SnapshotReader(engine)
         self.timeline = HistoryReader(engine, self.names)
+        self.job_reader = JobReader(engine)
         # The jobs, by name: writing cycles, reading them back, reading history.
         self.save_census = self.cycles.save_census
         self.save_failure = self.cycles.save_failure
@@ -70,6 +72,8 @@ class Store:
         self.hourly_max = self.timeline.hourly_max
         self.trends = self.timeline.trends
         self.history = self.timeline.history
+        self.jobs_of = self.job_reader.jobs_of
+        self.job_cycles = self.job_reader.job_cycles
 
     def ping(self) -> None:
         with translate_errors("checking the connection"), self.engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from auditor.app.clock import system_clock
@@ -27,9 +28,11 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     budgets = _load_budgets(settings)
     with ExitStack() as stack:
         store = open_store(stack, settings)
-        census, labels = _newest_cycle(store, args.source or settings.source)
+        census, labels, snapshot_id = _newest_cycle(store, args.source or settings.source)
+        jobs = store.jobs_of(snapshot_id)
         in_force = budgets.on(system_clock().date())  # an exception ends on its day, whatever the file was loaded
-        evaluation = evaluate(evaluation_input(store, census, in_force, labels, settings))
+        inputs = evaluation_input(store, census, in_force, labels, settings)
+        evaluation = evaluate(replace(inputs, jobs=jobs if jobs.jobs else None))
         since = {f.identity: f.first_seen for f in store.open_findings(census.source)}
     report = CheckReport(census, evaluation, labels, since)
     if args.format == "json":
@@ -67,17 +70,17 @@ def init(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.export.starter_budgets import StarterInput, StarterOptions, render
 
     with ExitStack() as stack:
-        census, labels = _newest_cycle(open_store(stack, settings), args.source or settings.source)
+        census, labels, _ = _newest_cycle(open_store(stack, settings), args.source or settings.source)
     options = StarterOptions(top=args.top, headroom=args.headroom, owner=args.owner)
     sys.stdout.write(render(StarterInput(census, labels), options))
     return 0
 
 
-def _newest_cycle(store: Store, source: str | None) -> tuple[Census, dict[str, dict[str, LabelStats]]]:
-    """The newest stored census of the source, with its drill-down."""
+def _newest_cycle(store: Store, source: str | None) -> tuple[Census, dict[str, dict[str, LabelStats]], int]:
+    """The newest stored census of the source, with its drill-down and its snapshot id."""
     name = stored_source(store, source)
     latest = store.latest_census(name) if name else None
     if latest is None:
         raise ConfigError("no census is stored yet: run `metrics-auditor audit` (or the daemon) first")
     snapshot_id, census = latest
-    return census, store.drilldown(snapshot_id)
+    return census, store.drilldown(snapshot_id), snapshot_id

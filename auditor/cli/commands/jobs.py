@@ -1,0 +1,30 @@
+"""``metrics-auditor jobs``: the newest stored job census (no Prometheus needed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+
+from auditor.cli.commands.common import open_store, stored_source, write_json
+from auditor.config.settings import Settings
+from auditor.core.errors import ConfigError
+from auditor.export.jobs_output import JobsView, jobs_json, print_jobs
+
+
+def jobs(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        store = open_store(stack, settings)
+        source = stored_source(store, args.source or settings.source)
+        cycles = store.job_cycles(source) if source else []
+    if source is None or not cycles:
+        raise ConfigError(
+            "no job census is stored yet: run `metrics-auditor audit` (or the daemon) with AUDITOR_JOBS__ENABLED=true"
+        )
+    (at, census), *earlier = cycles
+    view = JobsView(source, at, census, earlier[0][1] if earlier else None)
+    if args.format == "json":
+        write_json(jobs_json(view), sys.stdout)
+    else:
+        print_jobs(view, sys.stdout)
+    return 0

@@ -1,0 +1,38 @@
+"""Self-metrics of the job census: one series per job (never per target), bounded by AUDITOR_JOBS__MAX_JOBS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import Metric
+
+from auditor.core.budgets import Budgets
+from auditor.core.jobs import JobCensus
+from auditor.export.families import gauge
+
+
+def job_families(census: JobCensus, budgets: Budgets) -> Iterator[Metric]:
+    jobs = list(census.jobs.values())
+    owner = {j.job: budgets.job_owner(j.job) for j in jobs}
+    yield gauge("job_series", "Samples the job's targets keep per scrape, summed (about its series).",
+                {(j.job, owner[j.job]): j.series for j in jobs}, ["job", "owner"])  # fmt: skip
+    yield gauge("job_targets", "Targets of the job.", {(j.job,): j.targets for j in jobs}, ["job"])
+    yield gauge("job_series_added", "Series the job's targets created over the last audit interval (churn).",
+                {(j.job,): j.series_added for j in jobs}, ["job"])  # fmt: skip
+    yield gauge("job_largest_target_samples", "Samples of the job's largest target in its last scrape.",
+                {(j.job,): j.largest_target_series for j in jobs}, ["job"])  # fmt: skip
+    limited = [j for j in jobs if j.sample_limit]
+    yield gauge("job_sample_limit", "The job's sample_limit in force (absent: none, or configuration unknown).",
+                {(j.job,): j.sample_limit or 0 for j in limited}, ["job"])  # fmt: skip
+    yield gauge("job_sample_limit_usage_ratio", "The largest target's samples over the job's sample_limit.",
+                {(j.job, owner[j.job]): j.limit_usage or 0.0 for j in limited}, ["job", "owner"])  # fmt: skip
+    yield gauge("job_unprotected", "1 if the job has targets and no sample_limit.",
+                {(j.job,): 1 for j in jobs if j.sample_limit == 0 and j.targets}, ["job"])  # fmt: skip
+    budgeted = [(j, b) for j in jobs if (b := budgets.for_job(j.job)) is not None]
+    yield gauge("job_budget_max_series", "Series budget of the job (jobs: in the budgets file).",
+                {(j.job, b.owner): b.max_series for j, b in budgeted}, ["job", "owner"])  # fmt: skip
+    yield gauge("job_budget_exceeded", "1 if the job sends more series than its budget.",
+                {(j.job, b.owner): int(j.series > b.max_series) for j, b in budgeted}, ["job", "owner"])  # fmt: skip
+    yield gauge(
+        "jobs_truncated", "Jobs left out of the last job census (AUDITOR_JOBS__MAX_JOBS).", {(): census.truncated}
+    )

@@ -1,0 +1,75 @@
+"""The job census in the store: written with its cycle, read back for ``jobs``, ``check`` and the report."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from auditor.core.jobs import JobCensus, JobStats, TargetStats
+from auditor.store.errors import translate_errors
+from auditor.store.models import JobSeries, Snapshot, Source, TargetSeries
+from auditor.store.sql import STATUS_OK
+
+
+def insert_jobs(conn: Connection, snapshot_id: int, census: JobCensus) -> None:
+    jobs = list(census.jobs.values())
+    if not jobs:
+        return
+    conn.execute(insert(JobSeries), [
+        {"snapshot_id": snapshot_id, "job": j.job[:255], "series": j.series, "targets": j.targets,
+         "series_added": j.series_added, "limits": None if j.limits is None else json.dumps(j.limits, sort_keys=True)}
+        for j in jobs
+    ])  # fmt: skip
+    targets = [
+        {"snapshot_id": snapshot_id, "job": j.job[:255], "instance": t.instance[:255], "series": t.series,
+         "series_added": t.series_added}
+        for j in jobs for t in j.largest_targets
+    ]  # fmt: skip
+    if targets:
+        conn.execute(insert(TargetSeries), targets)
+
+
+class JobReader:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def jobs_of(self, snapshot_id: int) -> JobCensus:
+        with translate_errors("reading the job census"), self.engine.connect() as conn:
+            return _jobs_of(conn, snapshot_id)
+
+    def job_cycles(self, source: str, limit: int = 2) -> list[tuple[datetime, JobCensus]]:
+        """The newest ``limit`` successful cycles of ``source`` that hold a job census, newest first."""
+        query = (
+            select(Snapshot.id, Snapshot.collected_at)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source, Snapshot.status == STATUS_OK)
+            .where(select(JobSeries.job).where(JobSeries.snapshot_id == Snapshot.id).exists())
+            .order_by(Snapshot.collected_at.desc())
+            .limit(limit)
+        )
+        with translate_errors("reading the job census"), self.engine.connect() as conn:
+            return [(at, _jobs_of(conn, snapshot_id)) for snapshot_id, at in conn.execute(query).all()]
+
+
+def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:
+    by_job: dict[str, list[TargetStats]] = {}
+    for job, instance, series, added in conn.execute(
+        select(TargetSeries.job, TargetSeries.instance, TargetSeries.series, TargetSeries.series_added).where(
+            TargetSeries.snapshot_id == snapshot_id
+        )
+    ):
+        by_job.setdefault(job, []).append(TargetStats(instance, series, added))
+    columns = (JobSeries.job, JobSeries.series, JobSeries.targets, JobSeries.series_added, JobSeries.limits)
+    jobs = {
+        job: JobStats(
+            job, series, targets, added,
+            tuple(sorted(by_job.get(job, []), key=lambda t: (-t.series, t.instance))),
+            None if limits is None else json.loads(limits),
+        )
+        for job, series, targets, added, limits in conn.execute(
+            select(*columns).where(JobSeries.snapshot_id == snapshot_id)
+        )
+    }  # fmt: skip
+    return JobCensus(jobs, config_known=all(j.limits is not None for j in jobs.values()))

@@ -1,0 +1,235 @@
+"""The job census on real Prometheus 2.42 and 3.5, each scraping exporters as separate jobs of known shapes.
+
+``demo`` has two targets (30 and 12 series), ``api`` one target with ``sample_limit: 100`` and
+``churner`` one target whose only series gets a new label every scrape. Samples per target are the
+exporter's series (Prometheus counts its own per-target series apart).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from auditor.app.wiring import build_auditor
+from auditor.cli.main import main
+from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
+from auditor.core.domain import Kind, Severity
+from auditor.demo.exporter import Exporter
+from auditor.demo.prometheus import LocalPrometheus
+from auditor.store import Store
+from tests.support.servers import require, wait_until
+
+pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
+
+BUDGETS = """\
+defaults: {owner: platform, max_series: 100000}
+jobs:
+  - name: demo
+    owner: team-web
+    max_series: 40
+  - match: "ap.*"
+    owner: team-api
+    max_series: 1000
+"""
+
+
+@dataclass
+class Fleet:
+    prometheus: LocalPrometheus
+    web: tuple[Exporter, Exporter]
+    api: Exporter
+    churner: Exporter
+
+    def instance(self, exporter: Exporter) -> str:
+        return exporter.target
+
+
+def _churn(exporter: Exporter, stop: threading.Event) -> None:
+    step = 0
+    while not stop.is_set():
+        step += 1
+        exporter.set("churny_requests", 1, label=f"request_{step}")
+        try:
+            exporter.wait_for_scrapes(1, timeout=5)
+        except TimeoutError:
+            continue
+
+
+@pytest.fixture(scope="module", params=["2.42", "3.5"])
+def fleet(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    server = require(request.param)
+    web = (Exporter(), Exporter())
+    api, churner = Exporter(), Exporter()
+    web[0].set("web_requests_total", 30)
+    web[1].set("web_requests_total", 12)
+    api.set("api_calls_total", 85)  # 85 % of its job's sample_limit
+    for exporter in (*web, api, churner):
+        exporter.start()
+    stop = threading.Event()
+    rotating = threading.Thread(target=_churn, args=(churner, stop), daemon=True)
+    rotating.start()
+    prometheus = LocalPrometheus(
+        tmp_path_factory.mktemp(f"jobs-{request.param}"), [e.target for e in web], binary=server.binary,
+        extra_jobs={"api": [api.target], "churner": [churner.target]},
+        extra_job_options={"api": {"sample_limit": 100}},
+    )  # fmt: skip
+    try:
+        prometheus.start()
+        for exporter in (*web, api):
+            exporter.wait_for_scrapes(8)  # past the churn window: the first scrape's series are no churn any more
+        yield Fleet(prometheus, web, api, churner)
+    finally:
+        stop.set()
+        rotating.join(timeout=10)
+        prometheus.stop()
+        for exporter in (*web, api, churner):
+            exporter.stop()
+
+
+def settings_for(fleet: Fleet, tmp_path: Path) -> Settings:
+    budgets = tmp_path / "budgets.yml"
+    budgets.write_text(BUDGETS)
+    return Settings(  # type: ignore[call-arg]
+        prometheus_url=fleet.prometheus.url, source="jobs", budgets_file=budgets, audit_interval=timedelta(seconds=5),
+        drilldown=DrilldownSettings(top_n=0), jobs=JobsSettings(enabled=True),
+    )  # fmt: skip
+
+
+def test_jobs_targets_churn_limits_and_findings_are_exact(fleet: Fleet, engine: Engine, tmp_path: Path) -> None:
+    with build_auditor(settings_for(fleet, tmp_path), engine=engine) as auditor:
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+        exposition = samples(scrape(auditor))
+    assert details is not None
+    assert details.jobs is not None
+    jobs = details.jobs.jobs
+    assert set(jobs) == {"demo", "api", "churner"}
+    demo, api, churner = jobs["demo"], jobs["api"], jobs["churner"]
+    assert (demo.series, demo.targets) == (42, 2)
+    assert [(t.instance, t.series) for t in demo.largest_targets] == [
+        (fleet.web[0].target, 30),
+        (fleet.web[1].target, 12),
+    ]
+    assert (api.series, api.targets, api.sample_limit, api.limit_usage) == (85, 1, 100, 0.85)
+    assert (churner.series, churner.targets, churner.sample_limit) == (1, 1, 0)
+    assert (demo.series_added, api.series_added) == (0, 0), "stable jobs do not churn"
+    assert churner.series_added >= 2, "a new series every scrape"
+    assert churner.largest_targets[0].series_added == churner.series_added
+
+    found = {(f.kind, f.metric, f.severity, f.label) for f in details.evaluation.findings if f.kind in (
+        Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB)}  # fmt: skip
+    assert found == {
+        (Kind.JOB, "demo", Severity.EXCEEDED, ""),                                   # 42 > 40
+        (Kind.SCRAPE_LIMIT, "api", Severity.WARNING, fleet.api.target),              # 85 % of 100
+        (Kind.UNPROTECTED_JOB, "demo", Severity.WARNING, ""),
+        (Kind.UNPROTECTED_JOB, "churner", Severity.WARNING, ""),
+    }  # fmt: skip
+    owners = {(f.kind, f.metric): f.owner for f in details.evaluation.findings}
+    assert owners[(Kind.JOB, "demo")] == "team-web"
+    assert owners[(Kind.SCRAPE_LIMIT, "api")] == "team-api"
+    assert owners[(Kind.UNPROTECTED_JOB, "churner")] == "platform"
+
+    # One series per job in the self-metrics (never per target), owners from the budgets file.
+    assert exposition["metrics_auditor_job_series"] == {
+        (("job", "demo"), ("owner", "team-web")): 42, (("job", "api"), ("owner", "team-api")): 85,
+        (("job", "churner"), ("owner", "platform")): 1,
+    }  # fmt: skip
+    assert exposition["metrics_auditor_job_sample_limit_usage_ratio"] == {(("job", "api"), ("owner", "team-api")): 0.85}
+    assert set(exposition["metrics_auditor_job_unprotected"]) == {(("job", "demo"),), (("job", "churner"),)}
+    assert exposition["metrics_auditor_job_budget_exceeded"][(("job", "demo"), ("owner", "team-web"))] == 1
+    assert not any("instance" in dict(key) for family in exposition.values() for key in family)
+
+    store = Store(engine)
+    [(_, stored)] = store.job_cycles("jobs")
+    assert stored.jobs["api"] == api
+    assert stored.jobs["demo"].largest_targets == demo.largest_targets
+
+
+def test_jobs_and_check_commands(
+    fleet: Fleet, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    settings = settings_for(fleet, tmp_path)
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", fleet.prometheus.url)
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", database_url)
+    monkeypatch.setenv("AUDITOR_SOURCE", "jobs")
+    monkeypatch.setenv("AUDITOR_BUDGETS_FILE", str(settings.budgets_file))
+    monkeypatch.setenv("AUDITOR_JOBS__ENABLED", "true")
+    monkeypatch.setenv("AUDITOR_AUDIT_INTERVAL", "15s")  # the churn window: room for a loaded machine
+    assert main(["db", "upgrade"]) == 0
+    assert main(["jobs"]) == 2
+    assert "no job census is stored yet" in capsys.readouterr().err
+    assert main(["audit", "--format", "json"]) == 0
+    small = fleet.web[1].shape()["web_requests_total"]  # the module's servers are shared: grow from where it is
+    wait_until(lambda: _query(fleet, 'sum(sum_over_time(scrape_series_added{job="demo"}[15s]))'), lambda n: n == 0,
+               what="no churn left from earlier growth")  # fmt: skip
+    fleet.web[1].set("web_requests_total", small + 3)
+    wait_until(
+        lambda: _query(fleet, 'sum(scrape_samples_post_metric_relabeling{job="demo"})'),
+        lambda n: n == 30 + small + 3,
+        what="the demo job's new size",
+    )
+    assert main(["audit", "--format", "json"]) == 0
+    capsys.readouterr()
+
+    assert main(["jobs", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    by_job = {j["job"]: j for j in document["jobs"]}
+    assert [j["job"] for j in document["jobs"]] == ["api", "demo", "churner"]
+    assert by_job["demo"]["series"] == 30 + small + 3
+    assert by_job["demo"]["change"] == 3
+    # the three new series were created within the churn window (5s): they count as series added
+    grown = {"instance": fleet.web[1].target, "series": small + 3, "series_added": 3}
+    assert by_job["demo"]["largest_targets"][1] == grown
+    assert by_job["api"]["limits"]["sample_limit"] == 100
+    assert by_job["api"]["limit_usage"] == 0.85
+    assert by_job["churner"]["limit_usage"] is None
+
+    assert main(["jobs"]) == 0
+    table = capsys.readouterr().out
+    assert "85%" in table
+    assert f"{fleet.web[0].target} (30)" in table
+
+    assert main(["check", "--format", "json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert [(v["kind"], v["metric"], v["owner"]) for v in verdict["violations"]] == [("job", "demo", "team-web")]
+    warnings = {(w["kind"], w["metric"]) for w in verdict["warnings"]}
+    assert {("scrape_limit", "api"), ("unprotected_job", "churner"), ("unprotected_job", "demo")} <= warnings
+
+
+def scrape(auditor: object) -> str:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from auditor.config.budgets import BudgetsProvider
+    from auditor.export.selfmetrics import SelfMetricsCollector
+
+    provider: BudgetsProvider = auditor.budgets  # type: ignore[attr-defined]
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SelfMetricsCollector(auditor.stats, provider))  # type: ignore[attr-defined]
+    return generate_latest(registry).decode()
+
+
+def samples(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+def _query(fleet: Fleet, query: str) -> int:
+    """One number from the server itself, to wait on."""
+    import httpx
+
+    answer = httpx.get(f"{fleet.prometheus.url}/api/v1/query", params={"query": query}).json()
+    result = answer["data"]["result"]
+    return int(float(result[0]["value"][1])) if result else 0
