@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from auditor.app.clock import system_clock as utc_now
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
@@ -30,6 +31,10 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 BUDGETS = """\
 defaults: {owner: platform, max_series: 100000}
+metrics:
+  - name: web_requests_total
+    owner: team-web
+    max_series: 20
 jobs:
   - name: demo
     owner: team-web
@@ -146,8 +151,12 @@ def test_jobs_targets_churn_limits_and_findings_are_exact(fleet: Fleet, engine: 
     assert exposition["metrics_auditor_job_budget_exceeded"][(("job", "demo"), ("owner", "team-web"))] == 1
     assert not any("instance" in dict(key) for family in exposition.values() for key in family)
 
+    # The metric over budget is attributed to the job that sends it.
+    assert details.jobs.attribution == {"web_requests_total": {"demo": 42}}
+
     store = Store(engine)
     [(_, stored)] = store.job_cycles("jobs")
+    assert stored.attribution == {"web_requests_total": {"demo": 42}}
     assert stored.jobs["api"] == api
     assert stored.jobs["demo"].largest_targets == demo.largest_targets
 
@@ -197,9 +206,29 @@ def test_jobs_and_check_commands(
     assert "85%" in table
     assert f"{fleet.web[0].target} (30)" in table
 
+    since = (utc_now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert main(["report", "--since", since, "--format", "json"]) == 0
+    section = json.loads(capsys.readouterr().out)["jobs"]
+    demo_row = next(r for r in section["growth"] if r["job"] == "demo")
+    assert (demo_row["series_start"], demo_row["series_end"]) == (30 + small, 30 + small + 3)
+    assert demo_row["top_targets"][0] == {"instance": fleet.web[0].target, "series": 30}
+    assert [(r["job"], r["samples"], r["sample_limit"]) for r in section["near_limit"]] == [("api", 85, 100)]
+    assert {r["job"] for r in section["unprotected"]} == {"demo", "churner"}
+    assert main(["report", "--since", since, "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert "## Scrape jobs" in markdown
+    assert f"- `api` (team-api): `{fleet.api.target}` keeps 85 samples, 85% of 100" in markdown
+    assert main(["report", "--since", since, "--format", "html"]) == 0
+    assert "<h2>Scrape jobs</h2>" in capsys.readouterr().out
+
+    assert main(["check"]) == 1
+    assert f"sent by job: demo ({30 + small + 3})" in capsys.readouterr().out
     assert main(["check", "--format", "json"]) == 1
     verdict = json.loads(capsys.readouterr().out)
-    assert [(v["kind"], v["metric"], v["owner"]) for v in verdict["violations"]] == [("job", "demo", "team-web")]
+    found = {(v["kind"], v["metric"], v["owner"]): v for v in verdict["violations"]}
+    assert set(found) == {("job", "demo", "team-web"), ("series", "web_requests_total", "team-web")}
+    assert found[("series", "web_requests_total", "team-web")]["jobs"] == [{"job": "demo", "series": 30 + small + 3}]
+    assert "jobs" not in found[("job", "demo", "team-web")]
     warnings = {(w["kind"], w["metric"]) for w in verdict["warnings"]}
     assert {("scrape_limit", "api"), ("unprotected_job", "churner"), ("unprotected_job", "demo")} <= warnings
 

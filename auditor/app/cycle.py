@@ -221,7 +221,7 @@ class Auditor:
         drill = self._drill(census, budgets, deadline)
         policy = self._policy.run(budgets, census.metrics, census.collected_at, deadline)
         labels = merge_labels(drill.labels, policy.labels)
-        jobs = self._jobs.collect(census.collected_at, self.settings.audit_interval)
+        jobs = self._attributed(self._jobs.collect(census.collected_at, self.settings.audit_interval), census, budgets)
         deadline.check()
         evaluation = evaluate(replace(self._evaluation_input(census, budgets, labels), jobs=jobs))
         live, rules = self._rules.read(census.server)
@@ -252,6 +252,14 @@ class Auditor:
             len(seen.drill.labels),
             duration,
         )
+
+    def _attributed(self, jobs: JobCensus | None, census: Census, budgets: Budgets) -> JobCensus | None:
+        """The job census, with the jobs that send each metric over budget (largest first)."""
+        if jobs is None:
+            return None
+        over = sorted((m for m, n in census.metrics.items() if n > budgets.for_metric(m).max_series),
+                      key=lambda m: -census.metrics[m])  # fmt: skip
+        return replace(jobs, attribution=self._jobs.attribute(over, census.collected_at))
 
     def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
         targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)

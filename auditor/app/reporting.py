@@ -100,6 +100,8 @@ def gather(
         loaded_rules=loaded,
         dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
         owner=owner,
+        jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
+        jobs_last=store.job_census_in(source, period.start, period.end, earliest=False),
     )
 
 

@@ -25,6 +25,7 @@ from auditor.config.settings import JobsSettings
 from auditor.core.durations import format_duration
 from auditor.core.errors import PrometheusResponseError
 from auditor.core.jobs import LIMITS, JobCensus, JobStats, TargetStats
+from auditor.core.promql import name_selector
 
 SAMPLES = "scrape_samples_post_metric_relabeling"
 ADDED = "scrape_series_added"
@@ -68,6 +69,18 @@ class JobCollector:
             answers[key] = answer
         limits = self._endpoints.call("/api/v1/status/config", self._limits, "the job limits")
         return _census(answers, limits, self._settings)
+
+    def attribute(self, metrics: list[str], at: datetime) -> dict[str, dict[str, int]]:
+        """metric -> its largest jobs -> series (one query per metric, ``max_attributed`` metrics at most)."""
+        out: dict[str, dict[str, int]] = {}
+        top = max(1, self._settings.top_targets)
+        for metric in metrics[: self._settings.max_attributed]:
+            query = f"topk({top}, count by (job) ({name_selector(metric)}))"
+            answer = self._endpoints.call("/api/v1/query", _query(self._client, query, at), "the attribution to jobs")
+            if answer is None:
+                break
+            out[metric] = {labels.get("job", ""): int(value) for labels, value in answer}
+        return out
 
     def _limits(self) -> dict[str, dict[str, int]]:
         try:

@@ -154,6 +154,9 @@ class JobsSettings(StrictModel):
     )
     top_targets: int = Field(5, ge=0, le=100, description="Largest targets kept per job (by samples, by churn).")
     max_jobs: int = Field(500, ge=1, le=100_000, description="Jobs kept per cycle at most (the largest).")
+    max_attributed: int = Field(
+        10, ge=0, le=1000, description="Metrics over budget whose series are attributed to jobs, per cycle."
+    )
 
 
 class RetentionSettings(StrictModel):

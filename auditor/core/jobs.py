@@ -62,3 +62,5 @@ class JobCensus:
     truncated: int = 0
     """Jobs left out by AUDITOR_JOBS__MAX_JOBS (the smallest)."""
     config_known: bool = True
+    attribution: dict[str, dict[str, int]] = field(default_factory=dict)
+    """metric -> job -> series, for the metrics over budget this cycle: which job sends them."""

@@ -28,7 +28,9 @@ from auditor.core.domain import (
     SnapshotRow,
     floor_seconds,
 )
+from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
+from auditor.evaluate.scrape_limit import NEAR
 from auditor.evaluate.series_budget import usage
 from auditor.evaluate.suggestions import suggest
 
@@ -72,6 +74,9 @@ class ReportInput:
     dashboards: dict[str, list[str]] | None = None
     """metric -> dashboard titles whose panels query it; None when no dashboards are configured."""
     owner: str | None = None
+    jobs_first: JobCensus | None = None
+    jobs_last: JobCensus | None = None
+    """The earliest and the latest job census of the period; None when none was taken."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class Report:
     budget_violations: list[dict[str, Any]]
     label_policy: list[dict[str, Any]]
     """Violations of the label policy, by owner: which label, on which metric, and what dropping it saves."""
+    jobs: dict[str, Any] | None
+    """Growth by scrape job with its top targets, unprotected jobs, jobs near a limit; None without a job census."""
     unused_metrics: list[dict[str, Any]]
     rule_changes: list[dict[str, Any]]
     suggestions: list[dict[str, Any]]
@@ -130,6 +137,7 @@ def build(inp: ReportInput) -> Report:
         removed_metrics=_appeared(start_counts, end_counts, owners, "series_start") if inp.first else [],
         budget_violations=violations,
         label_policy=_label_policy(inp, violations, end_counts),
+        jobs=_jobs(inp),
         unused_metrics=_unused(inp, end_counts, owners, usage_index),
         rule_changes=[asdict(change) for change in inp.rule_changes],
         suggestions=_suggestions(inp, violations, end_counts),
@@ -295,6 +303,35 @@ def _label_policy(inp: ReportInput, violations: list[dict[str, Any]], end: dict[
             "since": v["since"], "resolved_at": v["resolved_at"],
         })  # fmt: skip
     return sorted(rows, key=lambda r: (r["owner"], r["resolved_at"] is not None, r["metric"], r["label"]))
+
+
+def _jobs(inp: ReportInput) -> dict[str, Any] | None:
+    last = inp.jobs_last
+    if last is None:
+        return None
+    first = inp.jobs_first.jobs if inp.jobs_first else {}
+    owners = {job: inp.budgets.job_owner(job) for job in last.jobs}
+    mine = [j for j in last.jobs.values() if inp.owner is None or owners[j.job] == inp.owner]
+    growth: list[dict[str, Any]] = [
+        {"job": j.job, "owner": owners[j.job], "series_start": first[j.job].series if j.job in first else None,
+         "series_end": j.series, "change": j.series - (first[j.job].series if j.job in first else 0),
+         "series_added": j.series_added,
+         "top_targets": [{"instance": t.instance, "series": t.series} for t in j.largest_targets[:3]]}
+        for j in mine
+    ]  # fmt: skip
+    return {
+        "growth": sorted(growth, key=lambda r: (-r["change"], r["job"]))[:GROWTH_N],
+        "unprotected": [
+            {"job": j.job, "owner": owners[j.job], "series": j.series,
+             "largest_target_samples": j.largest_target_series}
+            for j in sorted(mine, key=lambda j: (-j.series, j.job)) if j.sample_limit == 0 and j.targets
+        ],
+        "near_limit": [
+            {"job": j.job, "owner": owners[j.job], "target": j.largest_targets[0].instance,
+             "samples": j.largest_target_series, "sample_limit": j.sample_limit, "usage": j.limit_usage}
+            for j in sorted(mine, key=lambda j: -(j.limit_usage or 0)) if (j.limit_usage or 0) >= NEAR
+        ],
+    }  # fmt: skip
 
 
 def _unused(

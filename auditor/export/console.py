@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
@@ -100,6 +100,12 @@ class CheckReport:
     labels: dict[str, dict[str, LabelStats]]
     since: dict[tuple[str, str, str, str, str], datetime]
     """Finding key -> first seen, for the findings the store holds open."""
+    sent_by: dict[str, dict[str, int]] = field(default_factory=dict)
+    """metric -> job -> series, for the metrics over budget (the job census' attribution)."""
+
+    def jobs_of(self, finding: Finding) -> list[dict[str, Any]]:
+        by_job = {} if finding.is_job else self.sent_by.get(finding.metric, {})
+        return [{"job": job, "series": n} for job, n in sorted(by_job.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def first_seen(self, finding: Finding) -> datetime:
         return self.since.get(finding.identity, self.census.collected_at)
@@ -123,6 +129,8 @@ def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:
         document["window"] = format_duration(finding.window)
     if finding.severity is Severity.EXCEEDED and not finding.is_job:
         document["suggestion"] = asdict(suggest(finding, report.labels.get(finding.metric, {})))
+    if jobs := report.jobs_of(finding):
+        document["jobs"] = jobs
     return document
 
 
@@ -159,6 +167,9 @@ def print_check(report: CheckReport, out: TextIO) -> None:
         suggestion = suggest(finding, report.labels.get(finding.metric, {}))
         saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"
         term.print(f"\nfix for {finding.metric} ({finding.owner}): {suggestion.action} ({saved})", markup=False)
+        if jobs := report.jobs_of(finding):
+            sent = ", ".join(f"{j['job']} ({j['series']:,})" for j in jobs)
+            term.print(f"sent by job: {sent}", markup=False)
         term.print(suggestion.note, markup=False)
         term.print(suggestion.relabel.rstrip(), markup=False)
         if suggestion.recording_rule:

@@ -9,26 +9,31 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.store.errors import translate_errors
-from auditor.store.models import JobSeries, Snapshot, Source, TargetSeries
+from auditor.store.models import JobSeries, MetricJob, Snapshot, Source, TargetSeries
 from auditor.store.sql import STATUS_OK
 
 
 def insert_jobs(conn: Connection, snapshot_id: int, census: JobCensus) -> None:
     jobs = list(census.jobs.values())
-    if not jobs:
-        return
-    conn.execute(insert(JobSeries), [
+    _insert(conn, JobSeries, [
         {"snapshot_id": snapshot_id, "job": j.job[:255], "series": j.series, "targets": j.targets,
          "series_added": j.series_added, "limits": None if j.limits is None else json.dumps(j.limits, sort_keys=True)}
         for j in jobs
     ])  # fmt: skip
-    targets = [
+    _insert(conn, TargetSeries, [
         {"snapshot_id": snapshot_id, "job": j.job[:255], "instance": t.instance[:255], "series": t.series,
          "series_added": t.series_added}
         for j in jobs for t in j.largest_targets
-    ]  # fmt: skip
-    if targets:
-        conn.execute(insert(TargetSeries), targets)
+    ])  # fmt: skip
+    _insert(conn, MetricJob, [
+        {"snapshot_id": snapshot_id, "metric": metric[:255], "job": job[:255], "series": series}
+        for metric, by_job in census.attribution.items() for job, series in by_job.items()
+    ])  # fmt: skip
+
+
+def _insert(conn: Connection, model: type[JobSeries | TargetSeries | MetricJob], rows: list[dict[str, object]]) -> None:
+    if rows:
+        conn.execute(insert(model), rows)
 
 
 class JobReader:
@@ -38,6 +43,22 @@ class JobReader:
     def jobs_of(self, snapshot_id: int) -> JobCensus:
         with translate_errors("reading the job census"), self.engine.connect() as conn:
             return _jobs_of(conn, snapshot_id)
+
+    def job_census_in(self, source: str, start: datetime, end: datetime, *, earliest: bool) -> JobCensus | None:
+        """The earliest (or latest) job census of ``source`` in [start, end]; None when there is none."""
+        order = Snapshot.collected_at.asc() if earliest else Snapshot.collected_at.desc()
+        query = (
+            select(Snapshot.id)
+            .join(Source, Source.id == Snapshot.source_id)
+            .where(Source.name == source, Snapshot.status == STATUS_OK)
+            .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
+            .where(select(JobSeries.job).where(JobSeries.snapshot_id == Snapshot.id).exists())
+            .order_by(order)
+            .limit(1)
+        )
+        with translate_errors("reading the job census"), self.engine.connect() as conn:
+            snapshot_id = conn.execute(query).scalar_one_or_none()
+            return None if snapshot_id is None else _jobs_of(conn, snapshot_id)
 
     def job_cycles(self, source: str, limit: int = 2) -> list[tuple[datetime, JobCensus]]:
         """The newest ``limit`` successful cycles of ``source`` that hold a job census, newest first."""
@@ -72,4 +93,9 @@ def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:
             select(*columns).where(JobSeries.snapshot_id == snapshot_id)
         )
     }  # fmt: skip
-    return JobCensus(jobs, config_known=all(j.limits is not None for j in jobs.values()))
+    attribution: dict[str, dict[str, int]] = {}
+    query = select(MetricJob.metric, MetricJob.job, MetricJob.series).where(MetricJob.snapshot_id == snapshot_id)
+    for metric, job, series in conn.execute(query):
+        attribution.setdefault(metric, {})[job] = series
+    known = all(j.limits is not None for j in jobs.values())
+    return JobCensus(jobs, config_known=known, attribution=attribution)

@@ -278,3 +278,14 @@ class TargetSeries(Base):
     instance: Mapped[str] = mapped_column(String(255), primary_key=True)
     series: Mapped[int] = mapped_column(BigInteger)
     series_added: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricJob(Base):
+    """How many series of a metric over budget one job sent, in one cycle (attribution)."""
+
+    __tablename__ = "metric_jobs"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(255), primary_key=True)
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    series: Mapped[int] = mapped_column(BigInteger)

@@ -74,6 +74,7 @@ class Store:
         self.history = self.timeline.history
         self.jobs_of = self.job_reader.jobs_of
         self.job_cycles = self.job_reader.job_cycles
+        self.job_census_in = self.job_reader.job_census_in
 
     def ping(self) -> None:
         with translate_errors("checking the connection"), self.engine.connect() as conn:

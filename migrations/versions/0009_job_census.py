@@ -5,8 +5,8 @@ Revises: 0008
 Create Date: 2026-11-30
 
 Per cycle, each scrape job's samples, targets, churn and configured limits (``job_series``), and its
-largest or most churning targets (``target_series``, a few per job). Raw rows, pruned with the
-per-metric rows of the cycle.
+largest or most churning targets (``target_series``, a few per job), and the jobs that sent each
+metric over budget (``metric_jobs``). Raw rows, pruned with the per-metric rows of the cycle.
 """
 
 from collections.abc import Sequence
@@ -47,7 +47,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("snapshot_id", "job", "instance", name=op.f("pk_target_series")),
     )
 
+    op.create_table(
+        "metric_jobs",
+        sa.Column("snapshot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("metric", sa.String(255), nullable=False),
+        sa.Column("job", sa.String(255), nullable=False),
+        sa.Column("series", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"], ["snapshots.id"], name=op.f("fk_metric_jobs_snapshot_id_snapshots"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("snapshot_id", "metric", "job", name=op.f("pk_metric_jobs")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("metric_jobs")
     op.drop_table("target_series")
     op.drop_table("job_series")

@@ -34,7 +34,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
         inputs = evaluation_input(store, census, in_force, labels, settings)
         evaluation = evaluate(replace(inputs, jobs=jobs if jobs.jobs else None))
         since = {f.identity: f.first_seen for f in store.open_findings(census.source)}
-    report = CheckReport(census, evaluation, labels, since)
+    report = CheckReport(census, evaluation, labels, since, jobs.attribution)
     if args.format == "json":
         write_json(check_json(report), sys.stdout)
     else:
