@@ -240,12 +240,17 @@ def test_optional_endpoints_that_fail_skip_their_feature_and_never_the_census(
     assert view.details is not None
     assert view.details.rules is None, "no rules this cycle: no drift reported either way"
     assert view.details.drilldown_skipped == 2
-    assert view.io.endpoints.failures == {("status/config", "not_found"): 1, ("rules", "server_error"): 3,
+    # status/config: the source name once, then the job limits every cycle (the jobs are counted without them)
+    assert view.io.endpoints.failures == {("status/config", "not_found"): 4, ("rules", "server_error"): 3,
                                           ("labels", "forbidden"): 6}  # fmt: skip
-    assert view.io.endpoints.up == {"status/config": False, "rules": False, "labels": False}
+    assert view.details.jobs is not None
+    assert view.details.jobs.config_known is False
+    assert view.io.endpoints.up == {"status/config": False, "rules": False, "labels": False, "query": True}
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert sorted(w.split(":")[0] for w in warnings) == ["labels", "rules", "status/config"], warnings
-    assert recovered.io.endpoints.up == {"status/config": True, "rules": True, "labels": True, "label/values": True}
+    assert recovered.io.endpoints.up == {
+        "status/config": True, "rules": True, "labels": True, "label/values": True, "query": True,
+    }  # fmt: skip
     assert recovered.details is not None
     assert recovered.details.rules is not None
     assert recovered.details.rules.drift is not None

@@ -126,6 +126,7 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
     assert {(f.metric, f.kind.value, f.severity.value) for f in evaluation.findings} == {
         ("api_requests_total", "series", "exceeded"),
         ("api_requests_total", "label", "exceeded"),
+        ("demo", "unprotected_job", "warning"),  # the test's scrape job has no sample_limit
     }
     store = Store(engine)
     [snapshot] = store.snapshots("drill")
@@ -146,6 +147,7 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
     assert {(f.metric, f.kind) for f in store.open_findings("drill")} == {
         ("api_requests_total", "series"),
         ("api_requests_total", "label"),
+        ("demo", "unprotected_job"),
     }
 
 

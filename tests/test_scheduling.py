@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from auditor.app.daemon import Daemon
 from auditor.app.wiring import build_auditor
-from auditor.config.settings import DrilldownSettings, Settings
+from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
 from auditor.demo.prometheus import free_port
 from auditor.store import Store
 from tests.support import fake
@@ -40,6 +40,7 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client,
         prometheus_url=fake.BASE,
         source="slow",
         drilldown=DrilldownSettings(top_n=0),
+        jobs=JobsSettings(enabled=False),  # only the census is prepared
         audit_interval=timedelta(milliseconds=500),
         listen_address=f"127.0.0.1:{free_port()}",
     )

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from auditor.app.cycle import Auditor
 from auditor.app.source_name import derive_source
 from auditor.app.wiring import build_auditor
-from auditor.config.settings import DrilldownSettings, Settings
+from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
 from auditor.core.errors import PrometheusHTTPError, PrometheusResponseError
 from auditor.store import Store
 from auditor.store.models import Source
@@ -23,8 +23,9 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def settings(**overrides: object) -> Settings:
-    """No drill-down unless a test asks: these tests prepare only the census requests."""
+    """No drill-down nor job census unless a test asks: these tests prepare only the census requests."""
     overrides.setdefault("drilldown", DrilldownSettings(top_n=0))
+    overrides.setdefault("jobs", JobsSettings(enabled=False))  # tests/test_jobs*.py
     overrides.setdefault("prometheus_url", fake.BASE)
     return Settings(**overrides)  # type: ignore[arg-type]
 

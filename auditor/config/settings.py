@@ -149,9 +149,7 @@ class LabelPolicySettings(StrictModel):
 class JobsSettings(StrictModel):
     """The per-job census: a few instant queries over one series per target, bounded in its output."""
 
-    enabled: bool = Field(
-        False, description="Take the per-job and per-target census each cycle (opt-in while it is being completed)."
-    )
+    enabled: bool = Field(True, description="Take the per-job and per-target census each cycle.")
     top_targets: int = Field(5, ge=0, le=100, description="Largest targets kept per job (by samples, by churn).")
     max_jobs: int = Field(500, ge=1, le=100_000, description="Jobs kept per cycle at most (the largest).")
     max_attributed: int = Field(

@@ -19,7 +19,8 @@ def jobs(args: argparse.Namespace, settings: Settings) -> int:
         cycles = store.job_cycles(source) if source else []
     if source is None or not cycles:
         raise ConfigError(
-            "no job census is stored yet: run `metrics-auditor audit` (or the daemon) with AUDITOR_JOBS__ENABLED=true"
+            "no job census is stored yet: run `metrics-auditor audit` (or the daemon) "
+            "with the job census on (AUDITOR_JOBS__ENABLED, true by default)"
         )
     (at, census), *earlier = cycles
     view = JobsView(source, at, census, earlier[0][1] if earlier else None)
