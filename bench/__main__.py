@@ -22,6 +22,7 @@ from rich.table import Table
 
 from auditor.demo.prometheus import free_port
 from bench import cli_startup, exposition, real_census, real_rules, rules, sources
+from bench import jobs as jobs_bench
 from bench import report as report_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +33,10 @@ METRICS = 10_000
 
 
 @contextmanager
-def fake_prometheus(version: str) -> Iterator[str]:
+def fake_prometheus(version: str, *extra: str) -> Iterator[str]:
     port = free_port()
     cmd = [sys.executable, "-m", "bench.fake_prometheus", "--port", str(port), "--metrics", str(METRICS)]
-    process = subprocess.Popen([*cmd, "--version", version], cwd=ROOT)
+    process = subprocess.Popen([*cmd, "--version", version, *extra], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -111,6 +112,8 @@ def main() -> int:
                 # The default limit (100): the largest metrics from the list, the other 9,900 counted.
                 mixed = cycle_on_postgres(url, cycles, "--tsdb-limit", "100")
                 results["tsdb_status+count (default limit)/postgres"] = mixed
+    with fake_prometheus("2.53.0", "--jobs", str(jobs_bench.JOBS), "--targets", str(jobs_bench.TARGETS)) as url:
+        results["jobs"] = jobs_bench.run(url)
     results["real_census"] = real_census.run()
     results["exposition"] = exposition.run()
     results["rules_diff"] = rules.run()
@@ -124,6 +127,7 @@ def main() -> int:
     report_exposition(results["exposition"])
     report_rules(results["rules_diff"])
     cli_startup.report(results["cli_startup"])
+    report_jobs(results["jobs"])
     if results["real_rules"] is None:
         print(f"real-world rule corpus not found at {real_rules.CORPUS} (AUDITOR_REAL_RULES): its figure is skipped")
     else:
@@ -189,6 +193,20 @@ def report_real_census(r: dict[str, Any]) -> None:
         )  # fmt: skip
     Console(width=160).print(table)
     Console(width=160).print("target (issue 12): the census costs Prometheus less than the naive query")
+
+
+def report_jobs(r: dict[str, Any]) -> None:
+    title = (
+        f"job census: {r['jobs']} jobs, {r['targets']:,} targets, 10,000 metrics (median of {jobs_bench.RUNS} cycles)"
+    )
+    table = Table(title=title)
+    for column in ("job census", "cycle", "requests", "self-metrics", "job series", "per-target series"):
+        table.add_column(column, justify="right")
+    for key in ("off", "on"):
+        row = r[key]
+        table.add_row(key, f"{row['cycle_s']:.3f} s", str(row["requests"]), f"{row['exposition_bytes']:,} B",
+                      str(row["job_series"]), str(row["per_target_series"]))  # fmt: skip
+    Console(width=160).print(table)
 
 
 def report_report(r: dict[str, Any]) -> None:

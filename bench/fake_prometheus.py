@@ -1,7 +1,9 @@
 """A loopback Prometheus stand-in serving a synthetic census of N metrics, in its own process.
 
 Answers buildinfo, the TSDB status (the largest `limit` metrics, as 2.45+ does; all N without a `limit`),
-`__name__` label values and `count by (__name__)` instant queries (as the pre-2.45 path asks).
+`__name__` label values and `count by (__name__)` instant queries (as the pre-2.45 path asks), and, with
+``--jobs J --targets T``, the job census' queries over J scrape jobs of T targets each (half of the jobs
+with a `sample_limit`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,49 @@ def _ok(data: Any) -> bytes:
     return json.dumps({"status": "success", "data": data}).encode()
 
 
+def _vector(rows: list[tuple[dict[str, str], float]]) -> bytes:
+    return _ok({"resultType": "vector", "result": [{"metric": m, "value": [1.0, str(v)]} for m, v in rows]})
+
+
+class Jobs:
+    """J jobs of T targets; target t of job j keeps 100 + 10 t samples per scrape and adds t series."""
+
+    def __init__(self, jobs: int, targets: int) -> None:
+        self.names = [f"bench-job-{j:03d}" for j in range(jobs)]
+        self.targets = targets
+        per_job = sum(100 + 10 * t for t in range(targets))
+        added = sum(range(targets))
+        self.answers = {
+            "sum by (job) (scrape_samples": _vector([({"job": j}, per_job) for j in self.names]),
+            "count by (job) (up)": _vector([({"job": j}, targets) for j in self.names]),
+            "sum by (job) (sum_over_time": _vector([({"job": j}, added) for j in self.names]),
+        }
+        configs = "".join(
+            f"  - job_name: {j}\n" + (f"    sample_limit: {100 + 10 * targets + 50}\n" if i % 2 else "")
+            for i, j in enumerate(self.names)
+        )
+        self.config = _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\nscrape_configs:\n" + configs})
+
+    def answer(self, query: str) -> bytes | None:
+        for prefix, body in self.answers.items():
+            if query.startswith(prefix):
+                return body
+        match = re.match(r"topk by \(job\) \((\d+), ", query)
+        if match is None:
+            return None
+        top = int(match.group(1))
+        churn = "scrape_series_added" in query
+        rows = [
+            ({"job": j, "instance": f"10.0.{i}.{t}:9100"}, float(t if churn else 100 + 10 * t))
+            for i, j in enumerate(self.names)
+            for t in range(self.targets - 1, max(-1, self.targets - 1 - top), -1)
+        ]
+        return _vector(rows)
+
+
 class Bodies:
-    def __init__(self, count: int, version: str) -> None:
+    def __init__(self, count: int, version: str, jobs: Jobs | None = None) -> None:
+        self.jobs = jobs
         self.metrics = synthetic_metrics(count)
         self.buildinfo = _ok({"version": version, "revision": "bench", "branch": "bench", "goVersion": "go"})
         total = sum(self.metrics.values())
@@ -32,7 +75,7 @@ class Bodies:
         self._tsdb: dict[int | None, bytes] = {}
         self.tsdb = self.tsdb_status(None)
         self.names = _ok(sorted(self.metrics))
-        self.config = _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\n"})
+        self.config = jobs.config if jobs else _ok({"yaml": "global:\n  external_labels:\n    cluster: bench\n"})
         self.labels = _ok(["__name__", "instance", "job", "id"])
         self.rules = _ok({"groups": []})
         self.values = _ok([f"value-{i}" for i in range(50)])
@@ -56,6 +99,9 @@ class Bodies:
         )
 
     def count(self, query: str) -> bytes:
+        answered = self.jobs.answer(query) if self.jobs else None
+        if answered is not None:
+            return answered
         if query.startswith("count(count without"):
             return self.without
         match = re.search(r'__name__=~"(.*)"', query)
@@ -114,5 +160,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--metrics", type=int, default=10_000)
     parser.add_argument("--version", default="2.53.0")
+    parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument("--targets", type=int, default=20, help="targets per job")
     args = parser.parse_args()
-    serve(args.port, Bodies(args.metrics, args.version))
+    serve(args.port, Bodies(args.metrics, args.version, Jobs(args.jobs, args.targets) if args.jobs else None))
