@@ -17,6 +17,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "deploy/grafana/metrics-auditor.json"
 SEL = '{instance=~"$instance"}'
+
+
+def _job(metric: str) -> str:
+    """The audited job's name: ``exported_job`` when Prometheus renamed the auditor's ``job`` label."""
+    return f'label_replace({metric}{SEL}, "job", "$1", "exported_job", "(.+)")'
+
 WIDTH = 24
 
 # (row title, [(panel title, type, unit, [(expr, legend)], width, description)])
@@ -106,6 +112,35 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], int, str]
                 ],
                 8,
                 "Desired recording rules (AUDITOR_RULES_DIR) against the loaded ones.",
+            ),
+        ],
+    ),
+    (
+        "Scrape jobs",
+        [
+            (
+                "Largest jobs",
+                "timeseries",
+                "short",
+                [(f"topk(10, sum by (job) ({_job('metrics_auditor_job_series')}))", "{{job}}")],
+                12,
+                "Samples the targets of each job keep per scrape, summed: the series each job sends.",
+            ),
+            (
+                "Churn by job",
+                "timeseries",
+                "short",
+                [(f"topk(10, sum by (job) ({_job('metrics_auditor_job_series_added')}))", "{{job}}")],
+                6,
+                "Series the job's targets created over the last audit interval.",
+            ),
+            (
+                "Sample limit usage",
+                "table",
+                "percentunit",
+                [(f"topk(10, {_job('metrics_auditor_job_sample_limit_usage_ratio')})", "{{job}} ({{owner}})")],
+                6,
+                "The largest target of each job over its sample_limit; past 1, Prometheus fails the scrape.",
             ),
         ],
     ),
