@@ -186,6 +186,23 @@ def test_label_policy_names_the_carriers_and_the_series_saved(served: Served, tm
     engine.dispose()
 
 
+def test_the_job_census_counts_the_demo_job_exactly(served: Served, tmp_path: Path) -> None:
+    """One job (demo) with one target: its samples are the exporter's series, on every server."""
+    served.grow({"jobs_matrix_total": {"path": 7}})
+    config = settings(served, tmp_path).model_copy(update={"audit_interval": timedelta(seconds=30)})
+    with build_auditor(config, engine=sqlite_engine(tmp_path)) as auditor:
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+    assert details is not None
+    assert details.jobs is not None
+    [demo] = details.jobs.jobs.values()
+    assert (demo.job, demo.targets) == ("demo", 1)
+    assert demo.series == sum(served.exporter.shape().values())
+    assert [t.instance for t in demo.largest_targets] == [served.exporter.target]
+    # VictoriaMetrics serves its -promscrape.config there too: the limits are known on every server
+    assert demo.sample_limit == 0, "read from status/config: none configured"
+
+
 @pytest.mark.parametrize("served", ["vm"], indirect=True)
 def test_victoriametrics_has_no_rules_and_that_is_said_once_never_as_drift(
     served: Served, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
