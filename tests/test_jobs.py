@@ -151,12 +151,23 @@ def test_jobs_targets_churn_limits_and_findings_are_exact(fleet: Fleet, engine: 
     assert exposition["metrics_auditor_job_budget_exceeded"][(("job", "demo"), ("owner", "team-web"))] == 1
     assert not any("instance" in dict(key) for family in exposition.values() for key in family)
 
+    # Head against active series (2.45+ counts the head): the churner's old series wait for head GC.
+    if fleet.prometheus.binary and "3.5" in str(fleet.prometheus.binary):
+        head, active = details.jobs.head_active["churny_requests"]
+        assert active == 1
+        assert head > 1
+        assert details.jobs.head_active["api_calls_total"] == (85, 85)
+        assert exposition["metrics_auditor_metric_stale_series"][(("metric", "churny_requests"),)] == head - 1
+    else:
+        assert details.jobs.head_active == {}, "2.42's census counts active series: there is no gap to measure"
+
     # The metric over budget is attributed to the job that sends it.
     assert details.jobs.attribution == {"web_requests_total": {"demo": 42}}
 
     store = Store(engine)
     [(_, stored)] = store.job_cycles("jobs")
     assert stored.attribution == {"web_requests_total": {"demo": 42}}
+    assert stored.head_active == details.jobs.head_active
     assert stored.jobs["api"] == api
     assert stored.jobs["demo"].largest_targets == demo.largest_targets
 
@@ -200,6 +211,7 @@ def test_jobs_and_check_commands(
     assert by_job["api"]["limits"]["sample_limit"] == 100
     assert by_job["api"]["limit_usage"] == 0.85
     assert by_job["churner"]["limit_usage"] is None
+    assert all(row["stale"] == row["head"] - row["active"] for row in document["stale_series"])
 
     assert main(["jobs"]) == 0
     table = capsys.readouterr().out

@@ -34,7 +34,7 @@ from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, Clock
+from auditor.core.domain import Census, Clock, SeriesNotion
 from auditor.core.errors import (
     AuditorError,
     CycleCancelled,
@@ -259,7 +259,17 @@ class Auditor:
             return None
         over = sorted((m for m, n in census.metrics.items() if n > budgets.for_metric(m).max_series),
                       key=lambda m: -census.metrics[m])  # fmt: skip
-        return replace(jobs, attribution=self._jobs.attribute(over, census.collected_at))
+        attribution = self._jobs.attribute(over, census.collected_at)
+        return replace(jobs, attribution=attribution, head_active=self._head_active(census))
+
+    def _head_active(self, census: Census) -> dict[str, tuple[int, int]]:
+        """Head against active series for the largest metrics the census counted in the head."""
+        in_head = {
+            SeriesNotion.HEAD: set(census.metrics), SeriesNotion.MIXED: census.head_metrics
+        }.get(census.notion, set())  # fmt: skip
+        largest = sorted(in_head, key=lambda m: -census.metrics.get(m, 0))[: self.settings.jobs.stale_top]
+        active = self._jobs.active(largest, census.collected_at)
+        return {m: (census.metrics[m], active[m]) for m in largest if m in active and m in census.metrics}
 
     def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
         targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)

@@ -25,7 +25,7 @@ from auditor.config.settings import JobsSettings
 from auditor.core.durations import format_duration
 from auditor.core.errors import PrometheusResponseError
 from auditor.core.jobs import LIMITS, JobCensus, JobStats, TargetStats
-from auditor.core.promql import name_selector
+from auditor.core.promql import name_selector, quote_meta, string
 
 SAMPLES = "scrape_samples_post_metric_relabeling"
 ADDED = "scrape_series_added"
@@ -81,6 +81,15 @@ class JobCollector:
                 break
             out[metric] = {labels.get("job", ""): int(value) for labels, value in answer}
         return out
+
+    def active(self, metrics: list[str], at: datetime) -> dict[str, int]:
+        """metric -> series with a sample in the last lookback (one query for all of ``metrics``)."""
+        if not metrics:
+            return {}
+        regex = string("|".join(quote_meta(m) for m in metrics))
+        query = f"count by (__name__) ({{__name__=~{regex}}})"
+        answer = self._endpoints.call("/api/v1/query", _query(self._client, query, at), "the stale-series gap")
+        return {} if answer is None else {labels.get("__name__", ""): int(value) for labels, value in answer}
 
     def _limits(self) -> dict[str, dict[str, int]]:
         try:

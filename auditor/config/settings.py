@@ -155,6 +155,9 @@ class JobsSettings(StrictModel):
     max_attributed: int = Field(
         10, ge=0, le=1000, description="Metrics over budget whose series are attributed to jobs, per cycle."
     )
+    stale_top: int = Field(
+        10, ge=0, le=1000, description="Largest metrics whose head series are compared with their active series."
+    )
 
 
 class RetentionSettings(StrictModel):

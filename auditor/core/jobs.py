@@ -64,3 +64,6 @@ class JobCensus:
     config_known: bool = True
     attribution: dict[str, dict[str, int]] = field(default_factory=dict)
     """metric -> job -> series, for the metrics over budget this cycle: which job sends them."""
+    head_active: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """metric -> (head series, active series) for the largest metrics counted in the head: the gap is the
+    stale series waiting for the next head GC (churn that already happened)."""

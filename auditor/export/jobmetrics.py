@@ -33,6 +33,10 @@ def job_families(census: JobCensus, budgets: Budgets) -> Iterator[Metric]:
                 {(j.job, b.owner): b.max_series for j, b in budgeted}, ["job", "owner"])  # fmt: skip
     yield gauge("job_budget_exceeded", "1 if the job sends more series than its budget.",
                 {(j.job, b.owner): int(j.series > b.max_series) for j, b in budgeted}, ["job", "owner"])  # fmt: skip
+    stale: dict[tuple[str, ...], float] = {(m,): max(0, h - a) for m, (h, a) in census.head_active.items()}
+    yield gauge(
+        "metric_stale_series", "Head series of the metric without a recent sample (until head GC).", stale, ["metric"]
+    )
     yield gauge(
         "jobs_truncated", "Jobs left out of the last job census (AUDITOR_JOBS__MAX_JOBS).", {(): census.truncated}
     )

@@ -27,6 +27,14 @@ class JobsView:
         before = self.previous.jobs.get(job)
         return self.census.jobs[job].series - (before.series if before else 0)
 
+    def stale(self) -> list[dict[str, Any]]:
+        """The largest metrics' head series against their active ones: stale series waiting for head GC."""
+        rows = [
+            {"metric": m, "head": head, "active": active, "stale": max(0, head - active)}
+            for m, (head, active) in self.census.head_active.items()
+        ]
+        return sorted(rows, key=lambda r: (-r["stale"], r["metric"]))
+
     def ranked(self) -> list[JobStats]:
         return sorted(self.census.jobs.values(), key=lambda j: (-j.series, j.job))
 
@@ -47,6 +55,7 @@ def jobs_json(view: JobsView) -> dict[str, Any]:
             }
             for j in view.ranked()
         ],
+        "stale_series": view.stale(),
     }  # fmt: skip
 
 
@@ -64,6 +73,10 @@ def print_jobs(view: JobsView, out: TextIO) -> None:
     term.print(table)
     if view.census.truncated:
         term.print(f"... and {view.census.truncated:,} smaller jobs (AUDITOR_JOBS__MAX_JOBS)")
+    stale = [r for r in view.stale() if r["stale"]]
+    if stale:
+        listed = ", ".join(f"{escape(r['metric'])} ({r['stale']:,} of {r['head']:,})" for r in stale[:5])
+        term.print(f"stale series in the head, waiting for its next GC: {listed}")
 
 
 def _row(view: JobsView, j: JobStats) -> list[str]:

@@ -26,6 +26,7 @@ from auditor.store.models import (
     JobSeries,
     LabelDrilldown,
     LabelStat,
+    MetricHeadActive,
     MetricJob,
     MetricRollup,
     MetricSeries,
@@ -216,7 +217,7 @@ def _prune_raw(conn: Connection, source_id: int, cutoff: datetime) -> int:
     ids = list(conn.execute(old).scalars())
     if not ids:
         return 0
-    for model in (MetricSeries, LabelStat, LabelDrilldown, JobSeries, TargetSeries, MetricJob):
+    for model in (MetricSeries, LabelStat, LabelDrilldown, JobSeries, TargetSeries, MetricJob, MetricHeadActive):
         conn.execute(delete(model).where(model.snapshot_id.in_(ids)))
     conn.execute(update(Snapshot).where(Snapshot.id.in_(ids)).values(raw_pruned=True))
     return len(ids)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.store.errors import translate_errors
-from auditor.store.models import JobSeries, MetricJob, Snapshot, Source, TargetSeries
+from auditor.store.models import JobSeries, MetricHeadActive, MetricJob, Snapshot, Source, TargetSeries
 from auditor.store.sql import STATUS_OK
 
 
@@ -25,13 +25,21 @@ def insert_jobs(conn: Connection, snapshot_id: int, census: JobCensus) -> None:
          "series_added": t.series_added}
         for j in jobs for t in j.largest_targets
     ])  # fmt: skip
+    _insert(conn, MetricHeadActive, [
+        {"snapshot_id": snapshot_id, "metric": metric[:255], "head_series": head, "active_series": active}
+        for metric, (head, active) in census.head_active.items()
+    ])  # fmt: skip
     _insert(conn, MetricJob, [
         {"snapshot_id": snapshot_id, "metric": metric[:255], "job": job[:255], "series": series}
         for metric, by_job in census.attribution.items() for job, series in by_job.items()
     ])  # fmt: skip
 
 
-def _insert(conn: Connection, model: type[JobSeries | TargetSeries | MetricJob], rows: list[dict[str, object]]) -> None:
+def _insert(
+    conn: Connection,
+    model: type[JobSeries | TargetSeries | MetricJob | MetricHeadActive],
+    rows: list[dict[str, object]],
+) -> None:
     if rows:
         conn.execute(insert(model), rows)
 
@@ -97,5 +105,8 @@ def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:
     query = select(MetricJob.metric, MetricJob.job, MetricJob.series).where(MetricJob.snapshot_id == snapshot_id)
     for metric, job, series in conn.execute(query):
         attribution.setdefault(metric, {})[job] = series
+    columns2 = (MetricHeadActive.metric, MetricHeadActive.head_series, MetricHeadActive.active_series)
+    rows = conn.execute(select(*columns2).where(MetricHeadActive.snapshot_id == snapshot_id))
+    head_active = {metric: (head, active) for metric, head, active in rows}
     known = all(j.limits is not None for j in jobs.values())
-    return JobCensus(jobs, config_known=known, attribution=attribution)
+    return JobCensus(jobs, config_known=known, attribution=attribution, head_active=head_active)

@@ -289,3 +289,14 @@ class MetricJob(Base):
     metric: Mapped[str] = mapped_column(String(255), primary_key=True)
     job: Mapped[str] = mapped_column(String(255), primary_key=True)
     series: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetricHeadActive(Base):
+    """One of the largest metrics in one cycle: its head series against its active ones (stale until head GC)."""
+
+    __tablename__ = "metric_head_active"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(255), primary_key=True)
+    head_series: Mapped[int] = mapped_column(BigInteger)
+    active_series: Mapped[int] = mapped_column(BigInteger)
