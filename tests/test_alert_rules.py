@@ -111,7 +111,7 @@ def full_exposition(tmp_path: Path) -> str:
     rules = RulesState("f" * 64, {"record": 1}, 0, diff(RuleSet(()), desired))
     stats = CycleStats()
     api = JobStats("api", 900, 2, 40, (TargetStats("a:1", 850, 30), TargetStats("a:2", 50, 10)), {"sample_limit": 1000})
-    jobs = JobCensus({"api": api})
+    jobs = JobCensus({"api": api}, attribution={"user_sessions": {"api": 500}})
     stats.record_success(census(), 0.1, replace(details, rules=rules, jobs=jobs))
     stats.record_failure("unreachable", 0.1, prometheus_up=False)
     provider = BudgetsProvider(tmp_path / "budgets.yml")

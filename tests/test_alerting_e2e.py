@@ -151,6 +151,8 @@ def test_budget_overrun_pages_the_owner_through_alertmanager_and_resolves(
                 "user_sessions holds 80 series, over its budget of 60. Owner: team-identity."
             )
             assert alert["annotations"]["runbook_url"].endswith("docs/runbook.md#metriccardinalitybudgetexceeded")
+            # the job census names the job that sends the series (its label renamed exported_job on the way)
+            assert alert["annotations"]["description"].endswith("Sent mostly by job demo (80 series).")
 
             budgets_file.write_text(budgets(200))
             resolved = receiver.wait_for("MetricCardinalityBudgetExceeded", "resolved")

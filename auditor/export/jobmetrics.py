@@ -33,6 +33,12 @@ def job_families(census: JobCensus, budgets: Budgets) -> Iterator[Metric]:
                 {(j.job, b.owner): b.max_series for j, b in budgeted}, ["job", "owner"])  # fmt: skip
     yield gauge("job_budget_exceeded", "1 if the job sends more series than its budget.",
                 {(j.job, b.owner): int(j.series > b.max_series) for j, b in budgeted}, ["job", "owner"])  # fmt: skip
+    sent: dict[tuple[str, ...], float] = {
+        (metric, budgets.for_metric(metric).owner, job): n for metric, by_job in census.attribution.items()
+        for job, n in by_job.items()
+    }  # fmt: skip
+    yield gauge("metric_job_series", "Series of a metric over budget that one job sends (its largest jobs).",
+                sent, ["metric", "owner", "job"])  # fmt: skip
     stale: dict[tuple[str, ...], float] = {(m,): max(0, h - a) for m, (h, a) in census.head_active.items()}
     yield gauge(
         "metric_stale_series", "Head series of the metric without a recent sample (until head GC).", stale, ["metric"]
