@@ -220,7 +220,10 @@ def test_jobs_and_check_commands(
 
     since = (utc_now() - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
     assert main(["report", "--since", since, "--format", "json"]) == 0
-    section = json.loads(capsys.readouterr().out)["jobs"]
+    document = json.loads(capsys.readouterr().out)
+    section = document["jobs"]
+    [sent] = [v for v in document["budget_violations"] if v["kind"] == "series"]
+    assert sent["jobs"] == [{"job": "demo", "series": 30 + small + 3}]
     demo_row = next(r for r in section["growth"] if r["job"] == "demo")
     assert (demo_row["series_start"], demo_row["series_end"]) == (30 + small, 30 + small + 3)
     assert demo_row["top_targets"][0] == {"instance": fleet.web[0].target, "series": 30}
@@ -228,6 +231,7 @@ def test_jobs_and_check_commands(
     assert {r["job"] for r in section["unprotected"]} == {"demo", "churner"}
     assert main(["report", "--since", since, "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out
+    assert "series, sent by job `demo`" in markdown
     assert "## Scrape jobs" in markdown
     assert f"- `api` (team-api): `{fleet.api.target}` keeps 85 samples, 85% of 100" in markdown
     assert main(["report", "--since", since, "--format", "html"]) == 0

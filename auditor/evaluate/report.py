@@ -284,8 +284,15 @@ def _violations(inp: ReportInput) -> list[dict[str, Any]]:
             "weeks_open": round((until - f.first_seen).total_seconds() / (7 * 86400), 1),
             "carried_over": f.first_seen < inp.start,
             "resolved_at": f.resolved_at,
+            "jobs": _sent_by(inp, f.metric) if Kind(f.kind) not in JOB_KINDS else [],
         })  # fmt: skip
     return sorted(rows, key=lambda r: (r["owner"], r["since"], r["metric"]))
+
+
+def _sent_by(inp: ReportInput, metric: str) -> list[dict[str, Any]]:
+    """The jobs that sent the metric's series in the period's last job census (metrics over budget only)."""
+    by_job = inp.jobs_last.attribution.get(metric, {}) if inp.jobs_last else {}
+    return [{"job": job, "series": n} for job, n in sorted(by_job.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _label_policy(inp: ReportInput, violations: list[dict[str, Any]], end: dict[str, int]) -> list[dict[str, Any]]:
