@@ -223,18 +223,20 @@ class Auditor:
         labels = merge_labels(drill.labels, policy.labels)
         jobs = self._attributed(self._jobs.collect(census.collected_at, self.settings.audit_interval), census, budgets)
         deadline.check()
-        evaluation = evaluate(replace(self._evaluation_input(census, budgets, labels), jobs=jobs))
+        evaluation = evaluate(self._evaluation_input(census, budgets, labels, jobs))
         live, rules = self._rules.read(census.server)
         deadline.check()
         return _Observed(census, drill, policy, jobs, labels, evaluation, live, rules)
 
-    def _evaluation_input(self, census: Census, budgets: Budgets, labels: DrilldownLabels) -> EvaluationInput:
+    def _evaluation_input(
+        self, census: Census, budgets: Budgets, labels: DrilldownLabels, jobs: JobCensus | None
+    ) -> EvaluationInput:
         """With the stored history; without it (no growth baselines, no trends) while the database is away."""
         try:
-            return evaluation_input(self.store, census, budgets, labels, self.settings, maxima=self._maxima)
+            return evaluation_input(self.store, census, budgets, labels, self.settings, maxima=self._maxima, jobs=jobs)
         except DatabaseUnavailable as exc:
             log.warning("history unavailable, growth and forecasts skipped this cycle: %s", exc)
-            return EvaluationInput(census, budgets, labels, recent_max=dict(census.metrics))
+            return EvaluationInput(census, budgets, labels, recent_max=dict(census.metrics), jobs=jobs)
 
     def _succeeded(self, seen: _Observed, duration: float, stored: bool) -> None:
         details = CycleDetails(

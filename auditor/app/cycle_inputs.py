@@ -5,6 +5,7 @@ from __future__ import annotations
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, floor_seconds
+from auditor.core.jobs import JobCensus
 from auditor.evaluate import EvaluationInput
 from auditor.evaluate.targets import forecast_targets
 from auditor.store import Store
@@ -20,6 +21,7 @@ def evaluation_input(
     settings: Settings,
     *,
     maxima: HourlyMaxima | None = None,
+    jobs: JobCensus | None = None,
 ) -> EvaluationInput:
     """What the checks need from the stored history, around ``census`` (same source; each metric in its notion).
 
@@ -39,4 +41,4 @@ def evaluation_input(
             points[-1] = (hour, max(points[-1][1], series))
         else:
             points.append((hour, series))
-    return EvaluationInput(census, budgets, labels, baselines, recent_max, trends)
+    return EvaluationInput(census, budgets, labels, baselines, recent_max, trends, jobs)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, Field, Strict, field_validator, model_validator
 
@@ -106,52 +106,48 @@ class Defaults(StrictModel):
         return self
 
 
-class MetricEntry(StrictModel):
+class _Entry(StrictModel):
+    """What metric and job entries share: which names they cover, whose they are, and a temporary raise."""
+
+    WHAT: ClassVar[str] = "metric"
     name: str | None = Field(None, min_length=1)
     match: str | None = Field(None, min_length=1)
     owner: str | None = Field(None, min_length=1)
-    max_series: Count | None = None
     warn_ratio: Ratio | None = None
     max_growth: dict[str, GrowthLimit] | None = None
-    labels: dict[str, LabelLimit] = Field(default_factory=dict)
-    labels_allowed: list[LabelName] | None = None
-    labels_denied: list[LabelName] | None = None
     exception: BudgetException | None = None
     description: str | None = None
 
     _windows = field_validator("max_growth")(_growth_windows)
-    _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
-
     _compiles = field_validator("match")(_valid_regex)
 
     @model_validator(mode="after")
-    def _name_or_match(self) -> MetricEntry:
+    def _name_or_match(self) -> _Entry:
         if (self.name is None) == (self.match is None):
-            raise ValueError("each entry needs exactly one of `name` (exact metric name) or `match` (regex)")
+            entry = "entry" if self.WHAT == "metric" else f"{self.WHAT} entry"
+            raise ValueError(f"each {entry} needs exactly one of `name` (exact {self.WHAT} name) or `match` (regex)")
+        return self
+
+
+class MetricEntry(_Entry):
+    max_series: Count | None = None
+    labels: dict[str, LabelLimit] = Field(default_factory=dict)
+    labels_allowed: list[LabelName] | None = None
+    labels_denied: list[LabelName] | None = None
+
+    _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> MetricEntry:
         _one_list_per_label(self.labels_allowed, self.labels_denied)
         return self
 
 
-class JobEntry(StrictModel):
+class JobEntry(_Entry):
     """A scrape job's budget: series summed over its targets (DESIGN 3.3 ``jobs:``)."""
 
-    name: str | None = Field(None, min_length=1)
-    match: str | None = Field(None, min_length=1)
-    owner: str | None = Field(None, min_length=1)
+    WHAT: ClassVar[str] = "job"
     max_series: Count
-    warn_ratio: Ratio | None = None
-    max_growth: dict[str, GrowthLimit] | None = None
-    exception: BudgetException | None = None
-    description: str | None = None
-
-    _windows = field_validator("max_growth")(_growth_windows)
-    _compiles = field_validator("match")(_valid_regex)
-
-    @model_validator(mode="after")
-    def _name_or_match(self) -> JobEntry:
-        if (self.name is None) == (self.match is None):
-            raise ValueError("each job entry needs exactly one of `name` (exact job name) or `match` (regex)")
-        return self
 
 
 class BudgetsModel(StrictModel):
@@ -252,21 +248,27 @@ class Budgets:
         return budget.owner if budget else self.model.defaults.owner
 
     def _job_budget(self, entry: JobEntry, index: int) -> Budget:
+        return Budget(
+            **self._entry_fields(entry, index, entry.max_series),
+            max_growth=_windows(entry.max_growth or {}),
+            growth_min_series=self.model.defaults.growth_min_series,
+            labels={},
+        )
+
+    def _entry_fields(self, entry: _Entry, index: int | None, max_series: int) -> dict[str, Any]:
+        """What a metric or job entry's budget takes from the entry: owner, ratio, and its exception if in force."""
         defaults = self.model.defaults
         in_force = entry.exception and (self.today is None or entry.exception.until >= self.today)
         exception = entry.exception if in_force else None
-        return Budget(
-            owner=entry.owner or defaults.owner,
-            max_series=exception.max_series if exception else entry.max_series,
-            warn_ratio=entry.warn_ratio if entry.warn_ratio is not None else defaults.warn_ratio,
-            max_growth=_windows(entry.max_growth or {}),
-            growth_min_series=defaults.growth_min_series,
-            labels={},
-            explicit=True,
-            entry=index,
-            exception_reason=exception.reason if exception else None,
-            exception_until=exception.until if exception else None,
-        )
+        return {
+            "owner": entry.owner or defaults.owner,
+            "max_series": exception.max_series if exception else max_series,
+            "warn_ratio": entry.warn_ratio if entry.warn_ratio is not None else defaults.warn_ratio,
+            "explicit": True,
+            "entry": index,
+            "exception_reason": exception.reason if exception else None,
+            "exception_until": exception.until if exception else None,
+        }
 
     def for_metric(self, metric: str) -> Budget:
         """The first entry that names or matches ``metric`` (regexes are fully anchored), else the defaults."""
@@ -299,20 +301,12 @@ class Budgets:
                 explicit=False,
                 **_policy(defaults.labels_allowed, defaults.labels_denied),
             )
-        in_force = entry.exception and (self.today is None or entry.exception.until >= self.today)
-        exception = entry.exception if in_force else None
         max_series = entry.max_series if entry.max_series is not None else defaults.max_series
         return Budget(
-            owner=entry.owner or defaults.owner,
-            max_series=exception.max_series if exception else max_series,
-            warn_ratio=entry.warn_ratio if entry.warn_ratio is not None else defaults.warn_ratio,
+            **self._entry_fields(entry, index, max_series),
             max_growth=_windows(entry.max_growth if entry.max_growth is not None else defaults.max_growth),
             growth_min_series=defaults.growth_min_series,
             labels={k: v.max_values for k, v in (defaults.labels | entry.labels).items()},
-            explicit=True,
-            entry=index,
-            exception_reason=exception.reason if exception else None,
-            exception_until=exception.until if exception else None,
             **_policy(*_entry_policy(entry, defaults)),
         )
 

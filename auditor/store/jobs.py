@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, Select, insert, select
 
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.store.errors import translate_errors
@@ -56,11 +57,8 @@ class JobReader:
         """The earliest (or latest) job census of ``source`` in [start, end]; None when there is none."""
         order = Snapshot.collected_at.asc() if earliest else Snapshot.collected_at.desc()
         query = (
-            select(Snapshot.id)
-            .join(Source, Source.id == Snapshot.source_id)
-            .where(Source.name == source, Snapshot.status == STATUS_OK)
+            _with_jobs(source, Snapshot.id)
             .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
-            .where(select(JobSeries.job).where(JobSeries.snapshot_id == Snapshot.id).exists())
             .order_by(order)
             .limit(1)
         )
@@ -71,15 +69,20 @@ class JobReader:
     def job_cycles(self, source: str, limit: int = 2) -> list[tuple[datetime, JobCensus]]:
         """The newest ``limit`` successful cycles of ``source`` that hold a job census, newest first."""
         query = (
-            select(Snapshot.id, Snapshot.collected_at)
-            .join(Source, Source.id == Snapshot.source_id)
-            .where(Source.name == source, Snapshot.status == STATUS_OK)
-            .where(select(JobSeries.job).where(JobSeries.snapshot_id == Snapshot.id).exists())
-            .order_by(Snapshot.collected_at.desc())
-            .limit(limit)
+            _with_jobs(source, Snapshot.id, Snapshot.collected_at).order_by(Snapshot.collected_at.desc()).limit(limit)
         )
         with translate_errors("reading the job census"), self.engine.connect() as conn:
             return [(at, _jobs_of(conn, snapshot_id)) for snapshot_id, at in conn.execute(query).all()]
+
+
+def _with_jobs(source: str, *columns: Any) -> Select[Any]:
+    """The successful cycles of ``source`` that hold a job census."""
+    return (
+        select(*columns)
+        .join(Source, Source.id == Snapshot.source_id)
+        .where(Source.name == source, Snapshot.status == STATUS_OK)
+        .where(select(JobSeries.job).where(JobSeries.snapshot_id == Snapshot.id).exists())
+    )
 
 
 def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:

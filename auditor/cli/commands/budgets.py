@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from auditor.app.clock import system_clock
@@ -31,8 +30,9 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
         census, labels, snapshot_id = _newest_cycle(store, args.source or settings.source)
         jobs = store.jobs_of(snapshot_id)
         in_force = budgets.on(system_clock().date())  # an exception ends on its day, whatever the file was loaded
-        inputs = evaluation_input(store, census, in_force, labels, settings)
-        evaluation = evaluate(replace(inputs, jobs=jobs if jobs.jobs else None))
+        evaluation = evaluate(
+            evaluation_input(store, census, in_force, labels, settings, jobs=jobs if jobs.jobs else None)
+        )
         since = {f.identity: f.first_seen for f in store.open_findings(census.source)}
     report = CheckReport(census, evaluation, labels, since, jobs.attribution)
     if args.format == "json":
