@@ -20,9 +20,11 @@ from sqlalchemy import Connection, delete, func, insert, null, select, update
 
 from auditor.core.domain import floor_to
 from auditor.store.errors import translate_errors
+from auditor.store.job_rollups import roll_jobs
 from auditor.store.models import (
     NOTIONS,
     TIER_SPANS,
+    JobRollup,
     JobSeries,
     LabelDrilldown,
     LabelStat,
@@ -36,6 +38,7 @@ from auditor.store.models import (
     TargetSeries,
 )
 from auditor.store.repository import STATUS_OK, Store
+from auditor.store.sql import rolled_until
 
 log = logging.getLogger(__name__)
 HOUR, DAY = "hour", "day"
@@ -74,13 +77,6 @@ def compact(store: Store, now: datetime, retention: Retention, budget_seconds: f
     return result
 
 
-def rolled_until(conn: Connection, source_id: int, tier: str) -> datetime | None:
-    query = select(RollupProgress.rolled_until).where(
-        RollupProgress.source_id == source_id, RollupProgress.tier == tier
-    )
-    return conn.execute(query).scalar_one_or_none()
-
-
 def bucket_of(moment: datetime, tier: str) -> datetime:
     return floor_to(moment, SPAN[tier])
 
@@ -95,6 +91,7 @@ def _roll(store: Store, source_id: int, tier: str, now: datetime, deadline: floa
     while bucket + SPAN[tier] + CLOSE_GRACE <= now and time.monotonic() < deadline:
         with translate_errors(f"rolling up the {tier} of {bucket:%Y-%m-%d %H:%M}"), store.engine.begin() as conn:
             _roll_bucket(conn, source_id, tier, bucket)
+            roll_jobs(conn, source_id, tier, bucket)
             mark_rolled(conn, source_id, tier, bucket + SPAN[tier])
         bucket += SPAN[tier]
         done += 1
@@ -224,6 +221,12 @@ def _prune_raw(conn: Connection, source_id: int, cutoff: datetime) -> int:
 
 
 def _prune_tier(conn: Connection, source_id: int, tier: str, cutoff: datetime) -> int:
+    """A tier's rollups older than ``cutoff`` (the job rollups with them; the count is the metric rows')."""
+    conn.execute(
+        delete(JobRollup).where(
+            JobRollup.source_id == source_id, JobRollup.tier == tier, JobRollup.bucket_start < cutoff
+        )
+    )
     statement = delete(MetricRollup).where(
         MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.bucket_start < cutoff
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, insert
 
@@ -20,7 +20,7 @@ from auditor.core.rulesets import RuleSet
 from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
-from auditor.store.jobs import insert_jobs
+from auditor.store.jobs import JobRows, insert_jobs
 from auditor.store.lease import Writer, claim
 from auditor.store.models import (
     NOTIONS,
@@ -43,13 +43,16 @@ KEYFRAME_EVERY = 12
 """A cycle stores every metric at least this often (and at the first cycle of each hour)."""
 
 
+_R = TypeVar("_R", Rows, JobRows)
+
+
 @dataclass(frozen=True, slots=True)
-class _Written:
-    """The last cycle this store wrote for one source and series notion: the base of the next one."""
+class _Written(Generic[_R]):
+    """The last cycle this store wrote for one source and series notion (or its jobs): the base of the next one."""
 
     snapshot_id: int
     at: datetime
-    rows: Rows
+    rows: _R
     since_keyframe: int
 
 
@@ -59,7 +62,8 @@ class CycleWriter:
     def __init__(self, engine: Engine, names: MetricNames) -> None:
         self.engine = engine
         self.names = names
-        self._written: dict[tuple[str, str], _Written] = {}
+        self._written: dict[tuple[str, str], _Written[Rows]] = {}
+        self._written_jobs: dict[str, _Written[JobRows]] = {}
 
     def save_census(
         self,
@@ -85,6 +89,8 @@ class CycleWriter:
         base = _base_for(self._written.get(key), census.collected_at)
         whole = census_rows(census)
         rows = whole if base is None else _changes(base.rows, whole)
+        job_base = _base_for(self._written_jobs.get(census.source), census.collected_at)
+        whole_jobs = None if jobs is None else JobRows.of(jobs)
         with translate_errors("saving a snapshot"), self.engine.begin() as conn:
             source_id = source_id_of(conn, census.source, url, census.collected_at)
             if writer is not None:
@@ -94,13 +100,14 @@ class CycleWriter:
             ids = self.names.cache | new_ids
             snapshot_id = _insert_snapshot(
                 conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped,
-                base_id=base.snapshot_id if base else None,
+                base_id=base.snapshot_id if base else None, extra=_job_fields(jobs, job_base),
             )  # fmt: skip
             _insert_series(conn, snapshot_id, rows, ids)
             _insert_label_stats(conn, snapshot_id, census.label_stats)
             _insert_drilldown(conn, snapshot_id, drilldown, ids)
-            if jobs is not None:
-                insert_jobs(conn, snapshot_id, jobs)
+            if jobs is not None and whole_jobs is not None:
+                job_rows = whole_jobs if job_base is None else whole_jobs.changes_since(job_base.rows)
+                insert_jobs(conn, snapshot_id, jobs, job_rows)
             if findings is not None:
                 finding_store.sync(conn, source_id, ids, findings, census.collected_at)
             if rules is not None:
@@ -108,6 +115,9 @@ class CycleWriter:
         self.names.cache.update(new_ids)
         since_keyframe = 0 if base is None else base.since_keyframe + 1
         self._written[key] = _Written(snapshot_id, census.collected_at, whole, since_keyframe)
+        if whole_jobs is not None:
+            since = 0 if job_base is None else job_base.since_keyframe + 1
+            self._written_jobs[census.source] = _Written(snapshot_id, census.collected_at, whole_jobs, since)
         return snapshot_id
 
     def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
@@ -124,12 +134,22 @@ class CycleWriter:
             return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
 
 
-def _base_for(last: _Written | None, at: datetime) -> _Written | None:
+def _base_for(last: _Written[_R] | None, at: datetime) -> _Written[_R] | None:
     """The cycle a new one at ``at`` is stored as changes to; None for a keyframe (every metric)."""
     if last is None or last.since_keyframe + 1 >= KEYFRAME_EVERY or not last.at <= at:
         return None
     hour = TIER_SPANS["hour"]
     return last if floor_to(last.at, hour) == floor_to(at, hour) else None
+
+
+def _job_fields(jobs: JobCensus | None, base: _Written[JobRows] | None) -> dict[str, Any]:
+    if jobs is None:
+        return {}
+    return {
+        "job_count": len(jobs.jobs),
+        "jobs_truncated": jobs.truncated,
+        "jobs_base_id": base.snapshot_id if base else None,
+    }
 
 
 def census_rows(census: Census) -> Rows:
@@ -154,8 +174,10 @@ def _insert_snapshot(
     drilled: int,
     skipped: int,
     base_id: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> int:
     values = snapshot_row(census, source_id, duration, drilled=drilled, skipped=skipped) | {"base_id": base_id}
+    values |= extra or {}
     return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
 
 

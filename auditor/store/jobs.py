@@ -1,30 +1,105 @@
-"""The job census in the store: written with its cycle, read back for ``jobs``, ``check`` and the report."""
+"""The job census in the store: written with its cycle (change-only rows between keyframes), read back.
+
+A job census is stored like the metric census: a keyframe holds every job and listed target, the
+cycles after it in the same clock hour only what changed (``series = -1`` for what went away), and
+a cycle past its raw retention is read back from its hour's (else its day's) rollup.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, insert, select
 
+from auditor.core.domain import floor_to
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.store.errors import translate_errors
-from auditor.store.models import JobSeries, MetricHeadActive, MetricJob, Snapshot, Source, TargetSeries
+from auditor.store.models import (
+    TIER_SPANS,
+    JobRollup,
+    JobSeries,
+    MetricHeadActive,
+    MetricJob,
+    Snapshot,
+    Source,
+    TargetSeries,
+)
 from auditor.store.sql import STATUS_OK
 
+GONE = -1
+"""The ``series`` of a change row whose job or target is no longer in the census."""
 
-def insert_jobs(conn: Connection, snapshot_id: int, census: JobCensus) -> None:
-    jobs = list(census.jobs.values())
+JobRow = tuple[int, int, int, str | None]
+"""(series, targets, series added, limits as JSON)."""
+TargetRow = tuple[int, int]
+"""(series, series added)."""
+
+
+@dataclass
+class JobRows:
+    """A job census as the rows the store keeps: what change-only cycles are computed against."""
+
+    jobs: dict[str, JobRow] = field(default_factory=dict)
+    targets: dict[tuple[str, str], TargetRow] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, census: JobCensus) -> JobRows:
+        rows = cls()
+        for j in census.jobs.values():
+            limits = None if j.limits is None else json.dumps(j.limits, sort_keys=True)
+            rows.jobs[j.job[:255]] = (j.series, j.targets, j.series_added, limits)
+            for t in j.largest_targets:
+                rows.targets[(j.job[:255], t.instance[:255])] = (t.series, t.series_added)
+        return rows
+
+    def changes_since(self, before: JobRows) -> JobRows:
+        """What changed from ``before``; a job or target that went away gets a ``GONE`` row."""
+        return JobRows(
+            _changes(before.jobs, self.jobs, (GONE, 0, 0, None)), _changes(before.targets, self.targets, (GONE, 0))
+        )
+
+    def apply(self, changes: JobRows) -> JobRows:
+        """This census with ``changes`` (a cycle's change rows) applied."""
+        return JobRows(_applied(self.jobs, changes.jobs), _applied(self.targets, changes.targets))
+
+    def census(self, truncated: int = 0) -> JobCensus:
+        by_job: dict[str, list[TargetStats]] = {}
+        for (job, instance), (series, added) in self.targets.items():
+            by_job.setdefault(job, []).append(TargetStats(instance, series, added))
+        jobs = {
+            job: JobStats(job, series, targets, added,
+                          tuple(sorted(by_job.get(job, []), key=lambda t: (-t.series, t.instance))),
+                          None if limits is None else json.loads(limits))
+            for job, (series, targets, added, limits) in self.jobs.items()
+        }  # fmt: skip
+        known = all(j.limits is not None for j in jobs.values())
+        return JobCensus(jobs, truncated, config_known=known)
+
+
+def _changes(before: dict[Any, Any], after: dict[Any, Any], gone: Any) -> dict[Any, Any]:
+    changed = {key: row for key, row in after.items() if before.get(key) != row}
+    return changed | dict.fromkeys(before.keys() - after.keys(), gone)
+
+
+def _applied(base: dict[Any, Any], changes: dict[Any, Any]) -> dict[Any, Any]:
+    out = base | changes
+    return {key: row for key, row in out.items() if row[0] != GONE}
+
+
+def insert_jobs(conn: Connection, snapshot_id: int, census: JobCensus, rows: JobRows) -> None:
+    """A cycle's job rows (whole, or its changes), attribution and stale-series gap."""
     _insert(conn, JobSeries, [
-        {"snapshot_id": snapshot_id, "job": j.job[:255], "series": j.series, "targets": j.targets,
-         "series_added": j.series_added, "limits": None if j.limits is None else json.dumps(j.limits, sort_keys=True)}
-        for j in jobs
+        {"snapshot_id": snapshot_id, "job": job, "series": series, "targets": targets, "series_added": added,
+         "limits": limits}
+        for job, (series, targets, added, limits) in rows.jobs.items()
     ])  # fmt: skip
     _insert(conn, TargetSeries, [
-        {"snapshot_id": snapshot_id, "job": j.job[:255], "instance": t.instance[:255], "series": t.series,
-         "series_added": t.series_added}
-        for j in jobs for t in j.largest_targets
+        {"snapshot_id": snapshot_id, "job": job, "instance": instance, "series": series, "series_added": added}
+        for (job, instance), (series, added) in rows.targets.items()
     ])  # fmt: skip
     _insert(conn, MetricHeadActive, [
         {"snapshot_id": snapshot_id, "metric": metric[:255], "head_series": head, "active_series": active}
@@ -43,6 +118,34 @@ def _insert(
 ) -> None:
     if rows:
         conn.execute(insert(model), rows)
+
+
+def change_rows(conn: Connection, snapshot_ids: Sequence[int]) -> dict[int, JobRows]:
+    """The job and target rows each of ``snapshot_ids`` holds itself (whole or changes)."""
+    out = {snapshot_id: JobRows() for snapshot_id in snapshot_ids}
+    job_columns = (JobSeries.job, JobSeries.series, JobSeries.targets, JobSeries.series_added, JobSeries.limits)
+    job_query = select(JobSeries.snapshot_id, *job_columns).where(JobSeries.snapshot_id.in_(snapshot_ids))
+    for snapshot_id, job, series, targets, added, limits in conn.execute(job_query):
+        out[snapshot_id].jobs[job] = (series, targets, added, limits)
+    target_query = select(TargetSeries.snapshot_id, TargetSeries.job, TargetSeries.instance, TargetSeries.series,
+                     TargetSeries.series_added).where(TargetSeries.snapshot_id.in_(snapshot_ids))  # fmt: skip
+    for snapshot_id, job, instance, series, added in conn.execute(target_query):
+        out[snapshot_id].targets[(job, instance)] = (series, added)
+    return out
+
+
+def replay(conn: Connection, cycles: Iterable[tuple[int, int | None]]) -> Iterable[tuple[int, JobRows]]:
+    """(snapshot id, job base id) of consecutive cycles, oldest first -> each one's whole job rows.
+
+    The cycles must start at a keyframe (or hold their bases): a base is always in its cycle's hour.
+    """
+    cycles = list(cycles)
+    own = change_rows(conn, [snapshot_id for snapshot_id, _ in cycles])
+    whole: dict[int, JobRows] = {}
+    for snapshot_id, base_id in cycles:
+        base = whole.get(base_id, JobRows()) if base_id is not None else JobRows()
+        whole[snapshot_id] = base.apply(own[snapshot_id])
+        yield snapshot_id, whole[snapshot_id]
 
 
 class JobReader:
@@ -80,36 +183,44 @@ def _with_jobs(source: str, *columns: Any) -> Select[Any]:
     return (
         select(*columns)
         .join(Source, Source.id == Snapshot.source_id)
-        .where(Source.name == source, Snapshot.status == STATUS_OK)
-        .where(select(JobSeries.job).where(JobSeries.snapshot_id == Snapshot.id).exists())
+        .where(Source.name == source, Snapshot.status == STATUS_OK, Snapshot.job_count.is_not(None))
     )
 
 
 def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:
-    by_job: dict[str, list[TargetStats]] = {}
-    for job, instance, series, added in conn.execute(
-        select(TargetSeries.job, TargetSeries.instance, TargetSeries.series, TargetSeries.series_added).where(
-            TargetSeries.snapshot_id == snapshot_id
+    cycle = conn.execute(
+        select(Snapshot.source_id, Snapshot.collected_at, Snapshot.raw_pruned, Snapshot.jobs_truncated).where(
+            Snapshot.id == snapshot_id
         )
-    ):
-        by_job.setdefault(job, []).append(TargetStats(instance, series, added))
-    columns = (JobSeries.job, JobSeries.series, JobSeries.targets, JobSeries.series_added, JobSeries.limits)
-    jobs = {
-        job: JobStats(
-            job, series, targets, added,
-            tuple(sorted(by_job.get(job, []), key=lambda t: (-t.series, t.instance))),
-            None if limits is None else json.loads(limits),
-        )
-        for job, series, targets, added, limits in conn.execute(
-            select(*columns).where(JobSeries.snapshot_id == snapshot_id)
-        )
-    }  # fmt: skip
+    ).one()
+    if cycle.raw_pruned:
+        return _rolled_census(conn, cycle.source_id, cycle.collected_at, cycle.jobs_truncated)
+    chain = [snapshot_id]
+    while (base := conn.execute(select(Snapshot.jobs_base_id).where(Snapshot.id == chain[-1])).scalar()) is not None:
+        chain.append(base)
+    bases = dict(zip(chain, [*chain[1:], None], strict=True))
+    whole = dict(replay(conn, [(cycle_id, bases[cycle_id]) for cycle_id in reversed(chain)]))
+    census = whole[snapshot_id].census(cycle.jobs_truncated)
     attribution: dict[str, dict[str, int]] = {}
     query = select(MetricJob.metric, MetricJob.job, MetricJob.series).where(MetricJob.snapshot_id == snapshot_id)
     for metric, job, series in conn.execute(query):
         attribution.setdefault(metric, {})[job] = series
-    columns2 = (MetricHeadActive.metric, MetricHeadActive.head_series, MetricHeadActive.active_series)
-    rows = conn.execute(select(*columns2).where(MetricHeadActive.snapshot_id == snapshot_id))
+    columns = (MetricHeadActive.metric, MetricHeadActive.head_series, MetricHeadActive.active_series)
+    rows = conn.execute(select(*columns).where(MetricHeadActive.snapshot_id == snapshot_id))
     head_active = {metric: (head, active) for metric, head, active in rows}
-    known = all(j.limits is not None for j in jobs.values())
-    return JobCensus(jobs, config_known=known, attribution=attribution, head_active=head_active)
+    return JobCensus(census.jobs, census.truncated, census.config_known, attribution, head_active)
+
+
+def _rolled_census(conn: Connection, source_id: int, at: datetime, truncated: int) -> JobCensus:
+    """A pruned cycle's jobs as their hour's (else day's) rollup keeps them: last series, no targets."""
+    for tier, span in TIER_SPANS.items():
+        query = select(JobRollup.job, JobRollup.last_series, JobRollup.targets, JobRollup.series_added,
+                       JobRollup.limits).where(
+            JobRollup.source_id == source_id, JobRollup.tier == tier, JobRollup.bucket_start == floor_to(at, span)
+        )  # fmt: skip
+        rows = JobRows(
+            {job: (series, targets, added, limits) for job, series, targets, added, limits in conn.execute(query)}
+        )
+        if rows.jobs:
+            return rows.census(truncated)
+    return JobCensus(truncated=truncated)

@@ -142,6 +142,12 @@ class Snapshot(Base):
     base_id: Mapped[int | None] = mapped_column(BigInteger)
     """None: a keyframe, every metric has a row. Else only the metrics that changed since this cycle
     (0 for one that went away); the others are as in the base."""
+    job_count: Mapped[int | None] = mapped_column(Integer)
+    """Jobs in this cycle's job census; None when no job census was taken."""
+    jobs_truncated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Jobs left out of it (AUDITOR_JOBS__MAX_JOBS)."""
+    jobs_base_id: Mapped[int | None] = mapped_column(BigInteger)
+    """As ``base_id``, for the job and target rows (a row with ``series = -1``: went away)."""
 
 
 class MetricSeries(Base):
@@ -300,3 +306,25 @@ class MetricHeadActive(Base):
     metric: Mapped[str] = mapped_column(String(255), primary_key=True)
     head_series: Mapped[int] = mapped_column(BigInteger)
     active_series: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobRollup(Base):
+    """One scrape job over one hour or one day: its series (max, min, last), churn and largest target.
+
+    ``series_added`` sums its cycles' churn; ``max_target_series`` is the largest target's maximum, which
+    the time-to-``sample_limit`` forecast fits; ``limits`` are the last ones in force.
+    """
+
+    __tablename__ = "job_rollups"
+
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    tier: Mapped[str] = mapped_column(Code(TIERS), primary_key=True)
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    max_series: Mapped[int] = mapped_column(BigInteger)
+    min_series: Mapped[int] = mapped_column(BigInteger)
+    last_series: Mapped[int] = mapped_column(BigInteger)
+    series_added: Mapped[int] = mapped_column(BigInteger)
+    targets: Mapped[int] = mapped_column(Integer)
+    max_target_series: Mapped[int] = mapped_column(BigInteger)
+    limits: Mapped[str | None] = mapped_column(Text)

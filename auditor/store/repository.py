@@ -20,6 +20,7 @@ from auditor.store import findings, lease, rule_versions
 from auditor.store.cycles import CycleWriter, snapshot_row
 from auditor.store.errors import translate_errors
 from auditor.store.history import HistoryReader
+from auditor.store.job_history import JobHistory
 from auditor.store.jobs import JobReader
 from auditor.store.lease import Writer
 from auditor.store.models import MetricName
@@ -54,6 +55,7 @@ class Store:
         self.reader = SnapshotReader(engine)
         self.timeline = HistoryReader(engine, self.names)
         self.job_reader = JobReader(engine)
+        self.job_history = JobHistory(engine)
         # The jobs, by name: writing cycles, reading them back, reading history.
         self.save_census = self.cycles.save_census
         self.save_failure = self.cycles.save_failure
@@ -75,6 +77,8 @@ class Store:
         self.jobs_of = self.job_reader.jobs_of
         self.job_cycles = self.job_reader.job_cycles
         self.job_census_in = self.job_reader.job_census_in
+        self.job_hours = self.job_history.hours
+        self.job_hour_max = self.job_history.hour_max
 
     def ping(self) -> None:
         with translate_errors("checking the connection"), self.engine.connect() as conn:

@@ -15,6 +15,7 @@ from auditor.core.domain import (
 from auditor.store.models import (
     MetricName,
     MetricSeries,
+    RollupProgress,
     Snapshot,
     Source,
 )
@@ -49,3 +50,11 @@ def source_id_of(conn: Connection, name: str, url: str, now: datetime) -> int:
     """The id of source ``name``, created (with ``url``) if it is new."""
     conn.execute(insert_ignore(conn, Source), [{"name": name, "url": url, "created_at": now}])
     return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
+
+
+def rolled_until(conn: Connection, source_id: int, tier: str) -> datetime | None:
+    """Up to where compaction has rolled ``tier`` of the source up (None: not yet)."""
+    query = select(RollupProgress.rolled_until).where(
+        RollupProgress.source_id == source_id, RollupProgress.tier == tier
+    )
+    return conn.execute(query).scalar_one_or_none()
