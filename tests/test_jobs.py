@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from auditor.core.domain import Kind, Severity
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import Store
+from auditor.store.hourly import hour_start
 from tests.support.servers import require, wait_until
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -170,6 +171,75 @@ def test_jobs_targets_churn_limits_and_findings_are_exact(fleet: Fleet, engine: 
     assert stored.head_active == details.jobs.head_active
     assert stored.jobs["api"] == api
     assert stored.jobs["demo"].largest_targets == demo.largest_targets
+
+
+GROWTH_BUDGETS = """\
+defaults: {owner: platform, max_series: 100000, growth_min_series: 10}
+metrics:
+  - name: api_calls_total
+    owner: team-api
+    max_growth: {6h: 0.5}
+jobs:
+  - match: "ap.*"
+    owner: team-api
+    max_series: 1000
+    max_growth: {6h: 0.5}
+"""
+
+
+def test_growth_of_a_job_and_its_metric_names_the_job_and_forecasts_the_sample_limit(
+    fleet: Fleet, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Six hours of stored history in which ``api`` rose by 10 samples an hour to today's real 85 (limit 100)."""
+    settings = settings_for(fleet, tmp_path)
+    settings.budgets_file.write_text(GROWTH_BUDGETS)
+    instant = utc_now()  # both cycles ask Prometheus about the same instant: no clock hour is crossed
+    with build_auditor(settings, engine=engine, clock=lambda: instant) as auditor:
+        auditor.run_cycle()  # the real census, whose shape (notion, jobs) the history below copies
+        details = auditor.stats.view().details
+    assert details is not None
+    assert details.jobs is not None
+    real = auditor.stats.view().census
+    assert real is not None
+    now = real.collected_at
+    api = details.jobs.jobs["api"]
+    history = Store(engine)
+    for hours_ago, samples_then in zip(range(6, 0, -1), (25, 35, 45, 55, 65, 75), strict=True):
+        at = hour_start(now) - timedelta(hours=hours_ago) + timedelta(minutes=1)
+        then = replace(
+            api, series=samples_then, largest_targets=(replace(api.largest_targets[0], series=samples_then),)
+        )
+        census = replace(real, collected_at=at, metrics=real.metrics | {"api_calls_total": samples_then})
+        history.save_census(census, "u", 0.1, jobs=replace(details.jobs, jobs={"api": then}))
+    with build_auditor(settings, engine=engine, clock=lambda: instant) as auditor:
+        auditor.run_cycle()
+        details = auditor.stats.view().details
+        exposition = samples(scrape(auditor))
+    assert details is not None
+    assert details.jobs is not None
+    grown = {(f.kind, f.metric): f for f in details.evaluation.findings if f.kind in (Kind.GROWTH, Kind.JOB_GROWTH)}
+    assert set(grown) == {(Kind.GROWTH, "api_calls_total"), (Kind.JOB_GROWTH, "api")}
+    assert grown[(Kind.JOB_GROWTH, "api")].value == pytest.approx(85 / 25 - 1), "against the hour 6h ago"
+    assert grown[(Kind.JOB_GROWTH, "api")].owner == "team-api"
+    assert details.jobs.attribution == {"api_calls_total": {"api": 85}}, "a metric that grew is attributed too"
+    # +10 samples an hour, 15 left to the limit: 1.5 hours.
+    assert details.evaluation.job_limit_seconds == {"api": pytest.approx(5400)}
+    assert exposition["metrics_auditor_job_sample_limit_exhaustion_seconds"] == {(("job", "api"),): pytest.approx(5400)}
+    key = (("job", "api"), ("owner", "team-api"), ("window", "6h"))
+    assert exposition["metrics_auditor_job_growth_exceeded"] == {key: 1}
+
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("AUDITOR_SOURCE", "jobs")
+    monkeypatch.setenv("AUDITOR_BUDGETS_FILE", str(settings.budgets_file))
+    assert main(["jobs", "--format", "json"]) == 0
+    by_job = {j["job"]: j for j in json.loads(capsys.readouterr().out)["jobs"]}
+    assert by_job["api"]["limit_seconds"] == pytest.approx(5400), "the same forecast from the store alone"
+    assert by_job["demo"]["limit_seconds"] is None, "no sample_limit"
+    assert main(["check", "--format", "json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    found = {(v["kind"], v["metric"]): v for v in verdict["violations"]}
+    assert found[("growth", "api_calls_total")]["jobs"] == [{"job": "api", "series": 85}]
+    assert ("job_growth", "api") in found
 
 
 def test_jobs_and_check_commands(

@@ -45,7 +45,7 @@ from auditor.core.errors import (
 from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
-from auditor.evaluate.targets import drilldown_targets
+from auditor.evaluate.targets import drilldown_targets, offenders
 from auditor.export.stats import CycleDetails, CycleStats, IoState, RulesState
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima
@@ -221,9 +221,10 @@ class Auditor:
         drill = self._drill(census, budgets, deadline)
         policy = self._policy.run(budgets, census.metrics, census.collected_at, deadline)
         labels = merge_labels(drill.labels, policy.labels)
-        jobs = self._attributed(self._jobs.collect(census.collected_at, self.settings.audit_interval), census, budgets)
+        jobs = self._jobs.collect(census.collected_at, self.settings.audit_interval)
         deadline.check()
         evaluation = evaluate(self._evaluation_input(census, budgets, labels, jobs))
+        jobs = self._attributed(jobs, census, evaluation)
         live, rules = self._rules.read(census.server)
         deadline.check()
         return _Observed(census, drill, policy, jobs, labels, evaluation, live, rules)
@@ -255,13 +256,11 @@ class Auditor:
             duration,
         )
 
-    def _attributed(self, jobs: JobCensus | None, census: Census, budgets: Budgets) -> JobCensus | None:
-        """The job census, with the jobs that send each metric over budget (largest first)."""
+    def _attributed(self, jobs: JobCensus | None, census: Census, evaluation: Evaluation) -> JobCensus | None:
+        """The job census, with the jobs that send each offender's series: over budget, then grown too fast."""
         if jobs is None:
             return None
-        over = sorted((m for m, n in census.metrics.items() if n > budgets.for_metric(m).max_series),
-                      key=lambda m: -census.metrics[m])  # fmt: skip
-        attribution = self._jobs.attribute(over, census.collected_at)
+        attribution = self._jobs.attribute(offenders(census, evaluation.findings), census.collected_at)
         return replace(jobs, attribution=attribution, head_active=self._head_active(census))
 
     def _head_active(self, census: Census) -> dict[str, tuple[int, int]]:

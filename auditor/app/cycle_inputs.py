@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, floor_seconds
@@ -34,11 +37,31 @@ def evaluation_input(
     # Only the growth check reads this hour's maxima: no query when no budget limits growth.
     recent_max = maxima.current(census) if windows else dict(census.metrics)
     trends = store.trends(census, forecast_targets(census, budgets), now - settings.forecast_window)
-    hour = floor_seconds(now.timestamp(), 3600)
     for metric, points in trends.items():
-        series = float(census.metrics.get(metric, 0))
-        if points and points[-1][0] == hour:
-            points[-1] = (hour, max(points[-1][1], series))
-        else:
-            points.append((hour, series))
-    return EvaluationInput(census, budgets, labels, baselines, recent_max, trends, jobs)
+        _with_now(points, now, census.metrics.get(metric, 0))
+    inp = EvaluationInput(census, budgets, labels, baselines, recent_max, trends, jobs)
+    return inp if jobs is None else _with_job_history(inp, store, jobs, settings)
+
+
+def _with_now(points: list[tuple[float, float]], now: datetime, value: int) -> None:
+    """The trend's last hour includes the figure of this cycle (its point, if the hour has none yet)."""
+    hour = floor_seconds(now.timestamp(), 3600)
+    if points and points[-1][0] == hour:
+        points[-1] = (hour, max(points[-1][1], float(value)))
+    else:
+        points.append((hour, float(value)))
+
+
+def _with_job_history(inp: EvaluationInput, store: Store, jobs: JobCensus, settings: Settings) -> EvaluationInput:
+    """Job growth baselines and this hour's maxima (only when a ``jobs:`` entry limits growth), and the trends
+    of the largest targets of jobs with a ``sample_limit`` (the forecast)."""
+    source, now = inp.census.source, inp.now
+    windows = inp.budgets.job_growth_windows()
+    baselines = {window: store.job_hour_max(source, hour_start(now - window)) for window in windows}
+    recent = store.job_hour_max(source, hour_start(now)) if windows else {}
+    limited = {job for job, stats in jobs.jobs.items() if stats.sample_limit}
+    hours = store.job_hours(source, now - settings.forecast_window) if limited else {}
+    trends = {job: [(at.timestamp(), float(target)) for at, _, target in hours.get(job, [])] for job in limited}
+    for job, points in trends.items():
+        _with_now(points, now, jobs.jobs[job].largest_target_series)
+    return replace(inp, job_baselines=baselines, job_recent_max=recent, job_trends=trends)

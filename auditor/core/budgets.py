@@ -221,6 +221,10 @@ class Budgets:
         limits = [self.model.defaults.max_growth, *(e.max_growth or {} for e in self.model.metrics)]
         return {window for growth in limits for window in _windows(growth)}
 
+    def job_growth_windows(self) -> set[timedelta]:
+        """Every window a ``jobs:`` entry's growth limit uses."""
+        return {window for entry in self.model.jobs for window in _windows(entry.max_growth or {})}
+
     @property
     def has_label_policy(self) -> bool:
         scopes: list[Defaults | MetricEntry] = [self.model.defaults, *self.model.metrics]

@@ -210,9 +210,11 @@ class Kind(StrEnum):
     """A job's largest target near or over the job's ``sample_limit``: ``metric`` is the job, ``label`` the target."""
     UNPROTECTED_JOB = "unprotected_job"
     """A job with no ``sample_limit``: ``metric`` is the job."""
+    JOB_GROWTH = "job_growth"
+    """A scrape job grew more than its ``jobs:`` entry's ``max_growth``: ``metric`` is the job."""
 
 
-JOB_KINDS = frozenset({Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB})
+JOB_KINDS = frozenset({Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB, Kind.JOB_GROWTH})
 """Findings about a scrape job: their ``metric`` holds the job's name, and no per-metric fix applies."""
 
 
@@ -284,6 +286,7 @@ _DESCRIPTIONS: dict[Kind, Callable[[Finding], str]] = {
         f"{f.value:.0%} of its sample_limit {f.max_series:,}"
     ),
     Kind.UNPROTECTED_JOB: lambda f: f"job {f.metric} has no sample_limit (largest target: {f.series:,} samples)",
+    Kind.JOB_GROWTH: lambda f: f"job {f.metric} {_growth(f)}",
 }
 
 

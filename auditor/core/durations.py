@@ -55,3 +55,18 @@ def format_duration(delta: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def approximate(seconds: float) -> str:
+    """A forecast's time left, as a person reads it: ``now``, ``<1h``, ``5h``, ``3.5d``.
+
+    >>> approximate(0), approximate(1800), approximate(5 * 3600), approximate(3.5 * 86400)
+    ('now', '<1h', '5h', '3.5d')
+    """
+    if seconds <= 0:
+        return "now"
+    if seconds < 3600:
+        return "<1h"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f}h"
+    return f"{seconds / 86400:.1f}d"

@@ -7,13 +7,14 @@ evaluation.violations          # findings of severity "exceeded", every kind
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 from auditor.evaluate import (
     forecast,
     growth,
     job_budget,
+    job_growth,
     label_budget,
     label_policy,
     scrape_limit,
@@ -23,7 +24,7 @@ from auditor.evaluate import (
 from auditor.evaluate.model import EvaluationInput, Finding, Kind, LabelStats, Severity
 
 CHECKS: tuple[ModuleType, ...] = (
-    series_budget, growth, label_budget, label_policy, job_budget, scrape_limit, unprotected_job,
+    series_budget, growth, label_budget, label_policy, job_budget, job_growth, scrape_limit, unprotected_job,
 )  # fmt: skip
 """Every check: a module with ``NAME`` and ``check(EvaluationInput) -> Iterator[Finding]``.
 
@@ -50,6 +51,8 @@ class MetricStatus:
 class Evaluation:
     findings: tuple[Finding, ...]
     statuses: dict[str, MetricStatus]
+    job_limit_seconds: dict[str, float] = field(default_factory=dict)
+    """job -> seconds until its largest target reaches the job's ``sample_limit`` (rising jobs only)."""
 
     @property
     def violations(self) -> list[Finding]:
@@ -68,7 +71,7 @@ class Evaluation:
 
 def evaluate(inp: EvaluationInput) -> Evaluation:
     findings = tuple(_all_findings(inp))
-    return Evaluation(findings, statuses(inp, findings))
+    return Evaluation(findings, statuses(inp, findings), scrape_limit.forecasts(inp))
 
 
 def _all_findings(inp: EvaluationInput) -> Iterator[Finding]:

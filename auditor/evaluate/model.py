@@ -26,6 +26,12 @@ class EvaluationInput:
     """metric -> (unix seconds, hourly maximum) points for forecasts, oldest first."""
     jobs: JobCensus | None = None
     """The job census of the cycle; None when it was not taken."""
+    job_baselines: dict[timedelta, dict[str, int]] = field(default_factory=dict)
+    """window -> job -> hourly maximum of its series one window ago."""
+    job_recent_max: dict[str, int] = field(default_factory=dict)
+    """job -> maximum series over this clock hour, this census included."""
+    job_trends: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """job -> (unix seconds, the largest target's hourly maximum) points, oldest first: the sample_limit forecast."""
 
     @property
     def now(self) -> datetime:

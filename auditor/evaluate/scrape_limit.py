@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
+from auditor.core.jobs import JobCensus, JobStats
+from auditor.evaluate.forecast import seconds_to_budget
 from auditor.evaluate.model import EvaluationInput, Finding, Kind, Severity
 
 NAME = "scrape_limit"
@@ -22,3 +25,30 @@ def check(inp: EvaluationInput) -> Iterator[Finding]:
         target = stats.largest_targets[0]
         yield Finding(job, inp.budgets.job_owner(job), Kind.SCRAPE_LIMIT, severity, target.series, limit, usage, 1.0,
                       label=target.instance)  # fmt: skip
+
+
+def seconds_to_limit(stats: JobStats, points: list[tuple[float, float]]) -> float | None:
+    """Seconds until the job's largest target reaches its ``sample_limit`` at the fitted rate (the metric budgets'
+    forecast over the largest target's hourly maxima); None without a limit or a rising trend, 0 once reached."""
+    limit = stats.sample_limit
+    if not limit or not points:
+        return None
+    return seconds_to_budget(points, stats.largest_target_series, limit)
+
+
+def forecasts(inp: EvaluationInput) -> dict[str, float]:
+    """job -> seconds until its largest target reaches the ``sample_limit``, for the jobs on their way there."""
+    if inp.jobs is None:
+        return {}
+    found = {job: seconds_to_limit(stats, inp.job_trends.get(job, [])) for job, stats in inp.jobs.jobs.items()}
+    return {job: eta for job, eta in found.items() if eta is not None}
+
+
+def limit_forecasts(census: JobCensus, hours: dict[str, list[tuple[datetime, int, int]]]) -> dict[str, float]:
+    """``forecasts`` from stored job hours (``jobs``, the report): no cycle needed."""
+    out = {}
+    for job, stats in census.jobs.items():
+        points = [(at.timestamp(), float(target)) for at, _, target in hours.get(job, [])]
+        if (eta := seconds_to_limit(stats, points)) is not None:
+            out[job] = eta
+    return out

@@ -1,9 +1,11 @@
-"""Which metrics deserve a closer look this cycle (label drill-down, forecasts)."""
+"""Which metrics deserve a closer look this cycle (label drill-down, forecasts, attribution to jobs)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census
+from auditor.core.domain import Census, Finding, Kind, Severity
 from auditor.evaluate.series_budget import usage
 
 FORECAST_MIN_USAGE = 0.5
@@ -33,3 +35,15 @@ def forecast_targets(census: Census, budgets: Budgets) -> list[str]:
         if budgets.for_metric(metric).explicit
         or usage(series, budgets.for_metric(metric).max_series) >= FORECAST_MIN_USAGE
     ]
+
+
+def offenders(census: Census, findings: Iterable[Finding]) -> list[str]:
+    """The metrics whose senders are worth naming: over budget (largest first), then grown too fast (fastest first)."""
+    over = sorted({f.metric for f in findings if f.kind is Kind.SERIES and f.severity is Severity.EXCEEDED},
+                  key=lambda m: (-census.metrics.get(m, 0), m))  # fmt: skip
+    growth: dict[str, float] = {}
+    for f in findings:
+        if f.kind is Kind.GROWTH:
+            growth[f.metric] = max(growth.get(f.metric, 0.0), f.value)
+    grown = sorted(growth, key=lambda m: (-growth[m], m))
+    return list(dict.fromkeys([*over, *grown]))

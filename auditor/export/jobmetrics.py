@@ -7,11 +7,18 @@ from collections.abc import Iterator
 from prometheus_client.core import Metric
 
 from auditor.core.budgets import Budgets
+from auditor.core.domain import Finding, Kind
+from auditor.core.durations import format_duration
 from auditor.core.jobs import JobCensus
 from auditor.export.families import gauge
 
 
-def job_families(census: JobCensus, budgets: Budgets) -> Iterator[Metric]:
+def job_families(
+    census: JobCensus,
+    budgets: Budgets,
+    findings: tuple[Finding, ...] = (),
+    limit_seconds: dict[str, float] | None = None,
+) -> Iterator[Metric]:
     jobs = list(census.jobs.values())
     owner = {j.job: budgets.job_owner(j.job) for j in jobs}
     yield gauge("job_series", "Samples the job's targets keep per scrape, summed (about its series).",
@@ -28,11 +35,18 @@ def job_families(census: JobCensus, budgets: Budgets) -> Iterator[Metric]:
                 {(j.job, owner[j.job]): j.limit_usage or 0.0 for j in limited}, ["job", "owner"])  # fmt: skip
     yield gauge("job_unprotected", "1 if the job has targets and no sample_limit.",
                 {(j.job,): 1 for j in jobs if j.sample_limit == 0 and j.targets}, ["job"])  # fmt: skip
+    eta: dict[tuple[str, ...], float] = {
+        (job,): seconds for job, seconds in (limit_seconds or {}).items() if job in census.jobs
+    }
+    yield gauge("job_sample_limit_exhaustion_seconds",
+                "Forecast time until the job's largest target reaches its sample_limit (absent when not rising).",
+                eta, ["job"])  # fmt: skip
     budgeted = [(j, b) for j in jobs if (b := budgets.for_job(j.job)) is not None]
     yield gauge("job_budget_max_series", "Series budget of the job (jobs: in the budgets file).",
                 {(j.job, b.owner): b.max_series for j, b in budgeted}, ["job", "owner"])  # fmt: skip
     yield gauge("job_budget_exceeded", "1 if the job sends more series than its budget.",
                 {(j.job, b.owner): int(j.series > b.max_series) for j, b in budgeted}, ["job", "owner"])  # fmt: skip
+    yield from _growth([f for f in findings if f.kind is Kind.JOB_GROWTH])
     sent: dict[tuple[str, ...], float] = {
         (metric, budgets.for_metric(metric).owner, job): n for metric, by_job in census.attribution.items()
         for job, n in by_job.items()
@@ -46,3 +60,12 @@ def job_families(census: JobCensus, budgets: Budgets) -> Iterator[Metric]:
     yield gauge(
         "jobs_truncated", "Jobs left out of the last job census (AUDITOR_JOBS__MAX_JOBS).", {(): census.truncated}
     )
+
+
+def _growth(growth: list[Finding]) -> Iterator[Metric]:
+    key = {f: (f.metric, f.owner, format_duration(f.window) if f.window else "") for f in growth}
+    labels = ["job", "owner", "window"]
+    yield gauge("job_growth_ratio", "Growth over the window, for jobs past their growth limit.",
+                {key[f]: f.value for f in growth}, labels)  # fmt: skip
+    yield gauge("job_growth_exceeded", "1 while a job grows faster than its jobs: entry allows.",
+                {key[f]: 1 for f in growth}, labels)  # fmt: skip

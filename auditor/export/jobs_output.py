@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
 
 from rich.markup import escape
 from rich.table import Table
 
+from auditor.core.durations import approximate
 from auditor.core.jobs import JobCensus, JobStats
 from auditor.export.terminal import console
 
@@ -20,6 +21,8 @@ class JobsView:
     census: JobCensus
     previous: JobCensus | None = None
     """The cycle before, for the change column; None when it is the first."""
+    limit_seconds: dict[str, float] = field(default_factory=dict)
+    """job -> forecast seconds until its largest target reaches the ``sample_limit`` (rising jobs only)."""
 
     def change(self, job: str) -> int | None:
         if self.previous is None:
@@ -48,6 +51,7 @@ def jobs_json(view: JobsView) -> dict[str, Any]:
             {
                 "job": j.job, "series": j.series, "change": view.change(j.job), "targets": j.targets,
                 "series_added": j.series_added, "limits": j.limits, "limit_usage": j.limit_usage,
+                "limit_seconds": view.limit_seconds.get(j.job),
                 "largest_targets": [
                     {"instance": t.instance, "series": t.series, "series_added": t.series_added}
                     for t in j.largest_targets
@@ -66,7 +70,7 @@ def print_jobs(view: JobsView, out: TextIO) -> None:
     table = Table()
     for column, justify in (("job", "left"), ("series", "right"), ("change", "right"), ("targets", "right"),
                             ("series added", "right"), ("sample_limit", "right"), ("largest target", "left"),
-                            ("limit usage", "right")):  # fmt: skip
+                            ("limit usage", "right"), ("limit in", "right")):  # fmt: skip
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for j in jobs:
         table.add_row(*_row(view, j))
@@ -92,4 +96,5 @@ def _row(view: JobsView, j: JobStats) -> list[str]:
         "unknown" if limit is None else ("none" if limit == 0 else f"{limit:,}"),
         f"{escape(largest.instance)} ({largest.series:,})" if largest else "-",
         "-" if j.limit_usage is None else f"{j.limit_usage:.0%}",
+        approximate(eta) if (eta := view.limit_seconds.get(j.job)) is not None else "-",
     ]

@@ -54,7 +54,8 @@ class SelfMetricsCollector(Collector):
                 yield from rules_families(view.details.rules)
             if view.details.jobs is not None:
                 budgets = self._budgets.value if self._budgets is not None else default_budgets()
-                yield from job_families(view.details.jobs, budgets)
+                evaluation = view.details.evaluation
+                yield from job_families(view.details.jobs, budgets, evaluation.findings, evaluation.job_limit_seconds)
         if self._budgets is not None:
             yield from budgets_file_families(self._budgets)
 

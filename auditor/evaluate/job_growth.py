@@ -1,0 +1,32 @@
+"""Job growth: a scrape job grew more than its ``jobs:`` entry allows over a window (e.g. +50 % in 7 days).
+
+Like the metric growth check, both ends are hourly maxima: this hour's against the hour one window ago.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.evaluate.model import EvaluationInput, Finding, Kind, Severity
+
+NAME = "job_growth"
+
+
+def check(inp: EvaluationInput) -> Iterator[Finding]:
+    if inp.jobs is None:
+        return
+    for job, stats in inp.jobs.jobs.items():
+        budget = inp.budgets.for_job(job)
+        if budget is None or not budget.max_growth:
+            continue
+        current = max(stats.series, inp.job_recent_max.get(job, 0))
+        if current < budget.growth_min_series:
+            continue
+        for window, limit in budget.max_growth.items():
+            baseline = inp.job_baselines.get(window, {}).get(job)
+            if not baseline:
+                continue  # the job is newer than the window, or the history is
+            ratio = current / baseline - 1
+            if ratio > limit:
+                yield Finding(job, budget.owner, Kind.JOB_GROWTH, Severity.EXCEEDED, stats.series, budget.max_series,
+                              ratio, limit, window=window)  # fmt: skip
