@@ -10,17 +10,12 @@ NAME = "job"
 
 
 def check(inp: EvaluationInput) -> Iterator[Finding]:
-    if inp.jobs is None:
-        return
-    for job, stats in inp.jobs.jobs.items():
-        budget = inp.budgets.for_job(job)
-        if budget is None:
-            continue
+    for stats, budget in inp.budgeted_jobs():
         if stats.series > budget.max_series:
             severity = Severity.EXCEEDED
         elif stats.series >= budget.warn_ratio * budget.max_series:
             severity = Severity.WARNING
         else:
             continue
-        yield Finding(job, budget.owner, Kind.JOB, severity, stats.series, budget.max_series, stats.series,
+        yield Finding(stats.job, budget.owner, Kind.JOB, severity, stats.series, budget.max_series, stats.series,
                       budget.max_series)  # fmt: skip

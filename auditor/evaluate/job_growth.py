@@ -13,12 +13,8 @@ NAME = "job_growth"
 
 
 def check(inp: EvaluationInput) -> Iterator[Finding]:
-    if inp.jobs is None:
-        return
-    for job, stats in inp.jobs.jobs.items():
-        budget = inp.budgets.for_job(job)
-        if budget is None or not budget.max_growth:
-            continue
+    for stats, budget in inp.budgeted_jobs():
+        job = stats.job
         current = max(stats.series, inp.job_recent_max.get(job, 0))
         if current < budget.growth_min_series:
             continue

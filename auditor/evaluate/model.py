@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditor.core.budgets import Budget, Budgets
 from auditor.core.domain import Census, Finding, Kind, LabelStats, Severity
-from auditor.core.jobs import JobCensus
+from auditor.core.jobs import JobCensus, JobStats
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class EvaluationInput:
 
     def budget(self, metric: str) -> Budget:
         return self.budgets.for_metric(metric)
+
+    def budgeted_jobs(self) -> Iterator[tuple[JobStats, Budget]]:
+        """Each job of the census that a ``jobs:`` entry covers, with its budget."""
+        for stats in self.jobs.jobs.values() if self.jobs else ():
+            if (budget := self.budgets.for_job(stats.job)) is not None:
+                yield stats, budget
 
 
 __all__ = ["EvaluationInput", "Finding", "Kind", "LabelStats", "Severity"]
