@@ -7,6 +7,8 @@ exporter's series (Prometheus counts its own per-target series apart).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -241,6 +243,18 @@ def test_growth_of_a_job_and_its_metric_names_the_job_and_forecasts_the_sample_l
     assert found[("growth", "api_calls_total")]["jobs"] == [{"job": "api", "series": 85}]
     assert ("job_growth", "api") in found
 
+    since = (instant - timedelta(hours=7)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert main(["report", "--since", since, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    [near] = document["jobs"]["near_limit"]
+    assert (near["job"], near["limit_seconds"]) == ("api", pytest.approx(5400))
+    [fix] = [s for s in document["suggestions"] if s["metric"] == "api_calls_total"]
+    assert fix["jobs"] == [{"job": "api", "series": 85}]
+    assert main(["report", "--since", since, "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert "85% of 100; at its rate, reaches it in 1h" in markdown
+    assert "Sent by job `api` (85): the relabeling goes into that job's `metric_relabel_configs`." in markdown
+
 
 def test_jobs_and_check_commands(
     fleet: Fleet, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -305,7 +319,22 @@ def test_jobs_and_check_commands(
     assert "## Scrape jobs" in markdown
     assert f"- `api` (team-api): `{fleet.api.target}` keeps 85 samples, 85% of 100" in markdown
     assert main(["report", "--since", since, "--format", "html"]) == 0
-    assert "<h2>Scrape jobs</h2>" in capsys.readouterr().out
+    html = capsys.readouterr().out
+    assert "<h2>Scrape jobs</h2>" in html
+    assert f"sent by job <code>demo</code> ({30 + small + 3})" in html, "the violations table names the sender"
+    assert main(["report", "--since", since, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    by_scope = {(r["scope"], r["metric"] or r["jobs"]): r for r in rows}
+    assert by_scope[("metric", "web_requests_total")]["jobs"] == f"demo ({30 + small + 3})"
+    api_row = by_scope[("job", "api")]
+    assert (api_row["owner"], api_row["series_end"], api_row["sample_limit"], api_row["limit_usage"]) == (
+        "team-api",
+        "85",
+        "100",
+        "0.85",
+    )
+    assert by_scope[("job", "demo")]["violations"] == "job", "over its budget (unprotected is a warning)"
+    assert {r["jobs"] for r in rows if r["scope"] == "job"} == {"api", "demo", "churner"}
 
     assert main(["check"]) == 1
     assert f"sent by job: demo ({30 + small + 3})" in capsys.readouterr().out

@@ -24,9 +24,11 @@ from auditor.config.dashboards import dashboard_usage
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.errors import ConfigError, DeliveryError
+from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.rules_diff import diff
+from auditor.evaluate.scrape_limit import limit_forecasts
 from auditor.export.report_render import SUFFIX, render
 from auditor.store import Store, periods
 
@@ -82,6 +84,7 @@ def gather(
     bucket = max(60.0, (period.end - period.start).total_seconds() / 168)  # hours for a week
     trends = store.trends(last_census, watched, period.start, bucket) if last_census else {}
     versions, loaded = _rule_changes(store, source, period)
+    jobs_last = store.job_census_in(source, period.start, period.end, earliest=False)
     return ReportInput(
         source=source,
         start=period.start,
@@ -101,8 +104,19 @@ def gather(
         dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
         owner=owner,
         jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
-        jobs_last=store.job_census_in(source, period.start, period.end, earliest=False),
+        jobs_last=jobs_last,
+        job_limit_seconds=_limit_forecasts(store, settings, source, period, jobs_last),
     )
+
+
+def _limit_forecasts(
+    store: Store, settings: Settings, source: str, period: Period, jobs: JobCensus | None
+) -> dict[str, float]:
+    """The time-to-``sample_limit`` forecast as it stood at the period's end."""
+    if jobs is None or not any(j.sample_limit for j in jobs.jobs.values()):
+        return {}
+    hours = store.job_hours(source, period.end - settings.forecast_window)
+    return limit_forecasts(jobs, {job: [h for h in points if h[0] <= period.end] for job, points in hours.items()})
 
 
 def _watched(start: dict[str, int], end: dict[str, int]) -> list[str]:

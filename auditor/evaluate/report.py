@@ -28,7 +28,7 @@ from auditor.core.domain import (
     SnapshotRow,
     floor_seconds,
 )
-from auditor.core.jobs import JobCensus
+from auditor.core.jobs import JobCensus, JobStats
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.scrape_limit import NEAR
 from auditor.evaluate.series_budget import usage
@@ -37,6 +37,8 @@ from auditor.evaluate.suggestions import suggest
 SCHEMA_VERSION = 1
 TOP_N = 20
 GROWTH_N = 15
+LIMIT_SOON = timedelta(days=7)
+"""A job forecast to reach its ``sample_limit`` within this is listed near its limit (like the budget alert)."""
 GROWTH_MIN_SERIES = 10
 GROWTH_MIN_RATIO = 0.1
 UNUSED_MIN_SERIES = 100
@@ -77,6 +79,8 @@ class ReportInput:
     jobs_first: JobCensus | None = None
     jobs_last: JobCensus | None = None
     """The earliest and the latest job census of the period; None when none was taken."""
+    job_limit_seconds: dict[str, float] = field(default_factory=dict)
+    """job -> forecast seconds, at the period's end, until its largest target reaches its ``sample_limit``."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class Report:
     total_series: list[tuple[float, float]]
     """(unix seconds, head series) over the period, bucket maxima: the total chart."""
     metrics: list[dict[str, Any]]
-    """Every metric with its figures: the CSV."""
+    """Every metric with its figures, then every job with its own: the CSV (``scope`` tells them apart)."""
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -143,7 +147,10 @@ def build(inp: ReportInput) -> Report:
         suggestions=_suggestions(inp, violations, end_counts),
         data_completeness=_completeness(inp),
         total_series=_total_series(inp),
-        metrics=_rows(inp, (start_counts, end_counts), owners, usage_index, violations),
+        metrics=[
+            *_rows(inp, (start_counts, end_counts), owners, usage_index, violations),
+            *_job_rows(inp, violations),
+        ],
     )
 
 
@@ -290,7 +297,7 @@ def _violations(inp: ReportInput) -> list[dict[str, Any]]:
 
 
 def _sent_by(inp: ReportInput, metric: str) -> list[dict[str, Any]]:
-    """The jobs that sent the metric's series in the period's last job census (metrics over budget only)."""
+    """The jobs that sent the metric's series in the period's last job census (over budget or grown too fast)."""
     by_job = inp.jobs_last.attribution.get(metric, {}) if inp.jobs_last else {}
     return [{"job": job, "series": n} for job, n in sorted(by_job.items(), key=lambda kv: (-kv[1], kv[0]))]
 
@@ -335,10 +342,19 @@ def _jobs(inp: ReportInput) -> dict[str, Any] | None:
         ],
         "near_limit": [
             {"job": j.job, "owner": owners[j.job], "target": j.largest_targets[0].instance,
-             "samples": j.largest_target_series, "sample_limit": j.sample_limit, "usage": j.limit_usage}
-            for j in sorted(mine, key=lambda j: -(j.limit_usage or 0)) if (j.limit_usage or 0) >= NEAR
+             "samples": j.largest_target_series, "sample_limit": j.sample_limit, "usage": j.limit_usage,
+             "limit_seconds": inp.job_limit_seconds.get(j.job)}
+            for j in sorted(mine, key=lambda j: -(j.limit_usage or 0)) if _near_limit(inp, j)
         ],
     }  # fmt: skip
+
+
+def _near_limit(inp: ReportInput, job: JobStats) -> bool:
+    """Past ``NEAR`` of its ``sample_limit``, or forecast to reach it within ``LIMIT_SOON``."""
+    if not job.largest_targets or not job.sample_limit:
+        return False
+    eta = inp.job_limit_seconds.get(job.job)
+    return (job.limit_usage or 0) >= NEAR or (eta is not None and eta <= LIMIT_SOON.total_seconds())
 
 
 def _unused(
@@ -372,7 +388,8 @@ def _suggestions(inp: ReportInput, violations: list[dict[str, Any]], end: dict[s
         finding = Finding(v["metric"], v["owner"], Kind(v["kind"]), Severity.EXCEEDED, series, v["max_series"],
                           v["value"], v["limit"], v["label"] or "")  # fmt: skip
         history = inp.drilldowns.get(v["metric"], [])
-        out.append({"owner": v["owner"], **asdict(suggest(finding, history[-1][1] if history else {}))})
+        fix = asdict(suggest(finding, history[-1][1] if history else {}))
+        out.append({"owner": v["owner"], **fix, "jobs": v["jobs"]})
     return out
 
 
@@ -440,5 +457,38 @@ def _rows(
             "removed": metric not in end,
             "violations": ",".join(sorted(kinds.get(metric, ()))),
             "labels_not_allowed": ",".join(sorted(denied.get(metric, ()))),
+            "scope": "metric",
+            "jobs": "; ".join(f"{s['job']} ({s['series']})" for s in _sent_by(inp, metric)),
+        })  # fmt: skip
+    return rows
+
+
+def _job_rows(inp: ReportInput, violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every job of the period's last job census (the owner's, in an owner's report), for the CSV."""
+    last = inp.jobs_last
+    if last is None:
+        return []
+    first = inp.jobs_first.jobs if inp.jobs_first else {}
+    kinds: dict[str, set[str]] = {}
+    for v in violations:
+        if v["resolved_at"] is None and Kind(v["kind"]) in JOB_KINDS:
+            kinds.setdefault(v["metric"], set()).add(v["kind"])
+    rows = []
+    for j in sorted(last.jobs.values(), key=lambda j: (-j.series, j.job)):
+        owner, budget = inp.budgets.job_owner(j.job), inp.budgets.for_job(j.job)
+        if inp.owner is not None and owner != inp.owner:
+            continue
+        before = first[j.job].series if j.job in first else None
+        rows.append({
+            "scope": "job", "metric": "", "jobs": j.job, "owner": owner, "series_start": before,
+            "series_end": j.series, "change": _change(before, j.series),
+            "max_series": budget.max_series if budget else None,
+            "usage": usage(j.series, budget.max_series) if budget else None,
+            "violations": ",".join(sorted(kinds.get(j.job, ()))), "targets": j.targets,
+            "series_added": j.series_added,
+            "largest_target": j.largest_targets[0].instance if j.largest_targets else "",
+            "largest_target_samples": j.largest_target_series, "sample_limit": j.sample_limit,
+            "limit_usage": j.limit_usage, "limit_seconds": inp.job_limit_seconds.get(j.job),
+            "new": j.job not in first and inp.jobs_first is not None, "removed": False,
         })  # fmt: skip
     return rows

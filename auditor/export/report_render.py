@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from auditor.core.durations import approximate
 from auditor.evaluate.fleet import COLUMNS as FLEET_COLUMNS
 from auditor.evaluate.fleet import Fleet
 from auditor.evaluate.report import Report
@@ -27,7 +28,10 @@ SUFFIX = {"markdown": "md", "html": "html", "json": "json", "csv": "csv"}
 CSV_COLUMNS = (
     "metric", "owner", "series_start", "series_end", "change", "max_series", "usage",
     "read_by_rules", "read_by_dashboards", "new", "removed", "violations", "labels_not_allowed",
+    "scope", "jobs", "targets", "series_added", "largest_target", "largest_target_samples", "sample_limit",
+    "limit_usage", "limit_seconds",
 )  # fmt: skip
+"""Metric rows (``scope`` metric; ``jobs``: who sent it), then job rows (``scope`` job; ``jobs``: its name)."""
 
 
 def render(report: Report, fmt: str, generated: datetime | None = None) -> str:
@@ -64,6 +68,7 @@ def _environment() -> Environment:
     env.filters["mdprose"] = markdown_prose
     env.filters["htmlprose"] = html_prose
     env.filters["num"] = _num
+    env.filters["eta"] = approximate
     env.filters["pct"] = _pct
     env.filters["day"] = lambda value: _when(value, "%a %Y-%m-%d %H:%M")
     env.filters["date"] = lambda value: _when(value, "%Y-%m-%d")

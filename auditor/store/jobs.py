@@ -158,11 +158,11 @@ class JobReader:
 
     def job_census_in(self, source: str, start: datetime, end: datetime, *, earliest: bool) -> JobCensus | None:
         """The earliest (or latest) job census of ``source`` in [start, end]; None when there is none."""
-        order = Snapshot.collected_at.asc() if earliest else Snapshot.collected_at.desc()
+        order = (Snapshot.collected_at, Snapshot.id) if earliest else (Snapshot.collected_at.desc(), Snapshot.id.desc())
         query = (
             _with_jobs(source, Snapshot.id)
             .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
-            .order_by(order)
+            .order_by(*order)
             .limit(1)
         )
         with translate_errors("reading the job census"), self.engine.connect() as conn:
@@ -172,7 +172,9 @@ class JobReader:
     def job_cycles(self, source: str, limit: int = 2) -> list[tuple[datetime, JobCensus]]:
         """The newest ``limit`` successful cycles of ``source`` that hold a job census, newest first."""
         query = (
-            _with_jobs(source, Snapshot.id, Snapshot.collected_at).order_by(Snapshot.collected_at.desc()).limit(limit)
+            _with_jobs(source, Snapshot.id, Snapshot.collected_at)
+            .order_by(Snapshot.collected_at.desc(), Snapshot.id.desc())
+            .limit(limit)
         )
         with translate_errors("reading the job census"), self.engine.connect() as conn:
             return [(at, _jobs_of(conn, snapshot_id)) for snapshot_id, at in conn.execute(query).all()]
