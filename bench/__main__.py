@@ -207,6 +207,14 @@ def report_jobs(r: dict[str, Any]) -> None:
         table.add_row(key, f"{row['cycle_s']:.3f} s", str(row["requests"]), f"{row['exposition_bytes']:,} B",
                       str(row["job_series"]), str(row["per_target_series"]))  # fmt: skip
     Console(width=160).print(table)
+    h = r["history"]
+    Console(width=160).print(
+        f"job history, {h['cycles']} one-minute cycles of {r['jobs']} jobs (a tenth changing each): "
+        f"{h['rows_stored']:,} job and target rows stored of {h['rows_whole']:,} whole "
+        f"({h['rows_stored'] / h['rows_whole']:.0%}), write {h['write_ms']:.1f} ms a cycle, compaction of "
+        f"the hours {h['compact_s']:.2f} s, a cycle's history reads {h['read_ms']:.0f} ms "
+        f"({h['trend_points']:,} hourly points; {h['raw_read_ms']:.0f} ms from raw cycles before compaction)"
+    )
 
 
 def report_report(r: dict[str, Any]) -> None:
