@@ -23,6 +23,7 @@ def _job(metric: str) -> str:
     """The audited job's name: ``exported_job`` when Prometheus renamed the auditor's ``job`` label."""
     return f'label_replace({metric}{SEL}, "job", "$1", "exported_job", "(.+)")'
 
+
 WIDTH = 24
 
 # (row title, [(panel title, type, unit, [(expr, legend)], width, description)])
@@ -123,7 +124,7 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], int, str]
                 "timeseries",
                 "short",
                 [(f"topk(10, sum by (job) ({_job('metrics_auditor_job_series')}))", "{{job}}")],
-                12,
+                6,
                 "Samples the targets of each job keep per scrape, summed: the series each job sends.",
             ),
             (
@@ -141,6 +142,19 @@ ROWS: list[tuple[str, list[tuple[str, str, str, list[tuple[str, str]], int, str]
                 [(f"topk(10, {_job('metrics_auditor_job_sample_limit_usage_ratio')})", "{{job}} ({{owner}})")],
                 6,
                 "The largest target of each job over its sample_limit; past 1, Prometheus fails the scrape.",
+            ),
+            (
+                "Time to sample_limit",
+                "table",
+                "s",
+                [
+                    (
+                        f"bottomk(10, {_job('metrics_auditor_job_sample_limit_exhaustion_seconds')})",
+                        "{{job}} ({{owner}})",
+                    )
+                ],
+                6,
+                "Forecast time until the largest target of each rising job reaches its sample_limit.",
             ),
         ],
     ),

@@ -25,7 +25,7 @@ DESIGN_ALERTS = {
     "ScrapeSampleLimitNearlyReached",
     "JobCardinalityBudgetExceeded",
 }
-SHIPPED_ALERTS = DESIGN_ALERTS | {"MetricsAuditorBackgroundJobFailing"}
+SHIPPED_ALERTS = DESIGN_ALERTS | {"MetricsAuditorBackgroundJobFailing", "ScrapeSampleLimitExhaustionSoon"}
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -112,7 +112,8 @@ def full_exposition(tmp_path: Path) -> str:
     stats = CycleStats()
     api = JobStats("api", 900, 2, 40, (TargetStats("a:1", 850, 30), TargetStats("a:2", 50, 10)), {"sample_limit": 1000})
     jobs = JobCensus({"api": api}, attribution={"user_sessions": {"api": 500}})
-    stats.record_success(census(), 0.1, replace(details, rules=rules, jobs=jobs))
+    evaluation = replace(details.evaluation, job_limit_seconds={"api": 2 * 86400.0})
+    stats.record_success(census(), 0.1, replace(details, rules=rules, jobs=jobs, evaluation=evaluation))
     stats.record_failure("unreachable", 0.1, prometheus_up=False)
     provider = BudgetsProvider(tmp_path / "budgets.yml")
     provider.load()

@@ -226,7 +226,8 @@ def test_growth_of_a_job_and_its_metric_names_the_job_and_forecasts_the_sample_l
     assert details.jobs.attribution == {"api_calls_total": {"api": 85}}, "a metric that grew is attributed too"
     # +10 samples an hour, 15 left to the limit: 1.5 hours.
     assert details.evaluation.job_limit_seconds == {"api": pytest.approx(5400)}
-    assert exposition["metrics_auditor_job_sample_limit_exhaustion_seconds"] == {(("job", "api"),): pytest.approx(5400)}
+    eta = exposition["metrics_auditor_job_sample_limit_exhaustion_seconds"]
+    assert eta == {(("job", "api"), ("owner", "team-api")): pytest.approx(5400)}
     key = (("job", "api"), ("owner", "team-api"), ("window", "6h"))
     assert exposition["metrics_auditor_job_growth_exceeded"] == {key: 1}
 

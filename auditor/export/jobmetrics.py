@@ -36,11 +36,11 @@ def job_families(
     yield gauge("job_unprotected", "1 if the job has targets and no sample_limit.",
                 {(j.job,): 1 for j in jobs if j.sample_limit == 0 and j.targets}, ["job"])  # fmt: skip
     eta: dict[tuple[str, ...], float] = {
-        (job,): seconds for job, seconds in (limit_seconds or {}).items() if job in census.jobs
+        (job, owner[job]): seconds for job, seconds in (limit_seconds or {}).items() if job in census.jobs
     }
     yield gauge("job_sample_limit_exhaustion_seconds",
                 "Forecast time until the job's largest target reaches its sample_limit (absent when not rising).",
-                eta, ["job"])  # fmt: skip
+                eta, ["job", "owner"])  # fmt: skip
     budgeted = [(j, b) for j in jobs if (b := budgets.for_job(j.job)) is not None]
     yield gauge("job_budget_max_series", "Series budget of the job (jobs: in the budgets file).",
                 {(j.job, b.owner): b.max_series for j, b in budgeted}, ["job", "owner"])  # fmt: skip
