@@ -6,6 +6,8 @@ The exporter's series are every combination of their labels' values, so the trut
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from contextlib import ExitStack
 from datetime import datetime, timedelta
@@ -132,9 +134,9 @@ def test_denied_and_unlisted_labels_are_violations_with_exact_values_and_series_
     assert "<h2>Label policy</h2>" in html
     assert '<td class="name"><code>pol_api_requests_total</code></td><td><code>user_id</code></td>' in html
     assert main(["report", "--source", "policy", "--since", since, "--format", "csv"]) == 0
-    rows = capsys.readouterr().out.splitlines()
-    assert rows[0].endswith(",violations,labels_not_allowed")
-    assert any(row.startswith("pol_http_latency_seconds,") and row.endswith(",label_policy,pod") for row in rows)
+    rows = {row["metric"]: row for row in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    latency = rows["pol_http_latency_seconds"]
+    assert (latency["violations"], latency["labels_not_allowed"], latency["scope"]) == ("label_policy", "pod", "metric")
 
 
 def test_the_scan_costs_a_few_queries_per_label_not_one_per_metric(
