@@ -1,0 +1,125 @@
+"""Which metrics queries read: the query log's lines credited to metric names, per day and kind.
+
+    credit = Credit(census_names)
+    credit.metrics('sum(rate(http_requests_total[5m]))')      # {"http_requests_total"}
+    credit.metrics('{__name__=~"node_.*"}')                   # every census name the regex matches
+
+Only selectors that name their metric count: an exact name (``up``, ``{"my.metric"}``,
+``{__name__="up"}``) or a ``__name__`` regex, matched in full against the names of the census like
+Prometheus does. A selector without a positive name matcher (``{job="api"}``) reads "everything of a
+job" and credits nothing: one ad hoc query would otherwise mark every metric as used.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import promql_parser
+
+from auditor.core.promql import raw_strings_quoted
+
+QUERY_TAG = "# metrics-auditor"
+"""Appended (as a PromQL comment) to every query the auditor sends, so its own queries are not usage."""
+
+
+class QueryKind(StrEnum):
+    API = "api"
+    """Through the HTTP API: dashboards, people, tools."""
+    RULE = "rule"
+    """A rule evaluation."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where the reader stopped in the query log: the file (device, inode, head) and the byte after the last line."""
+
+    path: str
+    device: int
+    inode: int
+    offset: int
+    head: str
+    """Hash of the file's first bytes once it has them (tells a truncated or copied file apart); "" before."""
+
+
+@dataclass
+class UsageBatch:
+    """What one read of the query log found: counts per (day, metric, kind), and the reader's new position."""
+
+    counts: dict[tuple[date, str, QueryKind], int] = field(default_factory=dict)
+    last: dict[tuple[date, str, QueryKind], datetime] = field(default_factory=dict)
+    lines: int = 0
+    own: int = 0
+    """Lines of the auditor's own queries (skipped)."""
+    failures: int = 0
+    """Lines that are not a query-log entry or whose query does not parse (counted, skipped)."""
+    earliest: datetime | None = None
+    latest: datetime | None = None
+    position: LogPosition | None = None
+    behind_bytes: int = 0
+    """Bytes of the log left for the next read (a bound stopped this one)."""
+
+    def credit(self, metrics: Iterable[str], kind: QueryKind, at: datetime) -> None:
+        day = at.date()
+        for metric in metrics:
+            key = (day, metric, kind)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            if key not in self.last or at > self.last[key]:
+                self.last[key] = at
+        self.earliest = at if self.earliest is None or at < self.earliest else self.earliest
+        self.latest = at if self.latest is None or at > self.latest else self.latest
+
+
+class Credit:
+    """Metric names a query reads, against the names of one census (regexes are matched against them)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = frozenset(names)
+        self._regexes: dict[str, frozenset[str]] = {}
+
+    def metrics(self, query: str) -> frozenset[str]:
+        """Raises ``ValueError`` when ``query`` is not PromQL."""
+        exact, patterns = selectors(query)
+        found = {name for name in exact if name in self._names}
+        for pattern in patterns:
+            found |= self._matching(pattern)
+        return frozenset(found)
+
+    def _matching(self, pattern: str) -> frozenset[str]:
+        if pattern not in self._regexes:
+            try:
+                regex = re.compile(pattern)
+            except re.error:
+                matched: frozenset[str] = frozenset()
+            else:
+                matched = frozenset(name for name in self._names if regex.fullmatch(name))
+            self._regexes[pattern] = matched
+        return self._regexes[pattern]
+
+
+@functools.lru_cache(maxsize=16_384)
+def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(exact metric names, ``__name__`` regexes) of a query's selectors; cached: dashboards repeat themselves."""
+    exact: set[str] = set()
+    patterns: list[str] = []
+
+    def visit(node: Any) -> None:
+        if not isinstance(node, promql_parser.VectorSelector):
+            return
+        if node.name:
+            exact.add(node.name)
+        for m in node.matchers.matchers:
+            if m.name != "__name__":
+                continue
+            if m.op == promql_parser.MatchOp.Equal:
+                exact.add(m.value)
+            elif m.op == promql_parser.MatchOp.Re and m.value not in patterns:
+                patterns.append(m.value)
+
+    promql_parser.walk(promql_parser.parse(raw_strings_quoted(query)), visit)
+    return frozenset(exact), tuple(patterns)
