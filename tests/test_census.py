@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from auditor.collect.census import CensusCollector, Deadline, chunked, count_query
-from auditor.collect.client import PrometheusClient
+from auditor.collect.client import PrometheusClient, untagged
 from auditor.config.settings import CensusSettings
 from auditor.core.domain import CensusMethod, SeriesNotion
 from auditor.core.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
@@ -26,7 +26,7 @@ def collector(http: httpx.Client, **settings: int) -> CensusCollector:
 
 
 def names_in(request: httpx.Request) -> list[str]:
-    query = dict(httpx.QueryParams(request.content.decode()))["query"]
+    query = untagged(dict(httpx.QueryParams(request.content.decode()))["query"])
     match = re.fullmatch(r'count by \(__name__\) \(\{__name__=~"(.*)"\}\)', query)
     assert match, query
     return match.group(1).split("|")

@@ -45,7 +45,9 @@ def test_query_vector_posts_the_expression(router: respx.MockRouter, http: httpx
     at = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     assert PrometheusClient(http).query_vector("count(up)", at) == [({"__name__": "up"}, 3.0)]
     form = dict(httpx.QueryParams(route.calls.last.request.content.decode()))
-    assert form == {"query": "count(up)", "time": f"{at.timestamp():.3f}"}
+    assert form == {"query": "count(up)\n# metrics-auditor", "time": f"{at.timestamp():.3f}"}, (
+        "tagged for the query log"
+    )
 
 
 def test_external_labels_from_the_config_yaml(router: respx.MockRouter, http: httpx.Client) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import respx
 
-from auditor.collect.client import PrometheusClient
+from auditor.collect.client import PrometheusClient, untagged
 from auditor.collect.jobs import JobCollector
 from auditor.collect.optional import OptionalEndpoints
 from auditor.config.settings import JobsSettings
@@ -24,7 +24,7 @@ def answer(rows: list[tuple[dict[str, str], float]]) -> dict[str, Any]:
 
 def prepare(router: respx.MockRouter, rows: dict[str, list[tuple[dict[str, str], float]]], config: Any) -> None:
     def reply(request: httpx.Request) -> httpx.Response:
-        query = dict(httpx.QueryParams(request.content.decode()))["query"]
+        query = untagged(dict(httpx.QueryParams(request.content.decode()))["query"])
         for key, found in rows.items():
             if query.startswith(key):
                 return httpx.Response(200, json=answer(found))

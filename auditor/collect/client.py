@@ -49,6 +49,7 @@ from auditor.core.errors import (
     PrometheusUnreachable,
 )
 from auditor.core.promql import is_legacy_label
+from auditor.core.usage import QUERY_TAG
 
 
 class _Strictish(BaseModel):
@@ -264,7 +265,7 @@ class PrometheusClient:
 
         ``timeout`` (seconds) bounds the evaluation on Prometheus' side too.
         """
-        form = {"query": expr, "time": f"{at.timestamp():.3f}"}
+        form = {"query": tagged(expr), "time": f"{at.timestamp():.3f}"}
         if timeout is not None:
             form["timeout"] = f"{timeout:g}s"
         vector = self._validate("/api/v1/query", _Vector, self._call("POST", "/api/v1/query", data=form))
@@ -527,3 +528,17 @@ def _escape_rune(ch: str) -> str:
 
 
 __all__ = ["PrometheusClient", "build_http_client"]
+
+
+def tagged(expr: str) -> str:
+    """``expr`` with the auditor's tag as a trailing PromQL comment: the query log tells its queries apart.
+
+    >>> tagged("up")
+    'up\\n# metrics-auditor'
+    """
+    return f"{expr}\n{QUERY_TAG}"
+
+
+def untagged(query: str) -> str:
+    """A query as the auditor wrote it, without its tag (stand-ins of Prometheus in tests and benchmarks)."""
+    return query.removesuffix(f"\n{QUERY_TAG}")
