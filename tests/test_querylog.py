@@ -17,11 +17,14 @@ NAMES = ["http_requests_total", "up", "node_load1", "node_load5"]
 DAY = date(2026, 11, 20)
 
 
-def line(query: str, second: int = 0, *, rule: bool = False) -> str:
+def line(query: str, second: int = 0, *, rule: bool = False, v3: bool = False) -> str:
+    """A query-log line as Prometheus 2 writes it (``ts``), or 3 (``time``, with slog's fields)."""
     entry: dict[str, object] = {
         "params": {"query": query, "start": "2026-11-20T10:00:00Z", "end": "2026-11-20T10:00:00Z", "step": 0},
         "ts": f"2026-11-20T10:00:{second:02d}.123456789Z",
     }
+    if v3:
+        entry = {"time": entry.pop("ts"), "level": "INFO", "msg": "promql query logged", **entry}
     entry["ruleGroup" if rule else "httpRequest"] = (
         {"file": "r.yml", "name": "g"} if rule else {"clientIP": "127.0.0.1", "method": "POST", "path": "/api/v1/query"}
     )
@@ -41,7 +44,7 @@ def test_lines_are_credited_per_metric_and_kind_and_own_queries_and_garbage_are_
     log.write_text(
         line("sum(rate(http_requests_total[5m]))", 1) + line('{__name__=~"node_load.*"}', 2)
         + line("up == 0", 3, rule=True) + line(f"count by (__name__) ({{__name__!=\"\"}})\n{QUERY_TAG}", 4)
-        + "not json\n" + line("sum(", 5) + '{"params": {}}\n' + line("http_requests_total", 6)
+        + "not json\n" + line("sum(", 5) + '{"params": {}}\n' + line("http_requests_total", 6, v3=True)
     )  # fmt: skip
     batch = reader(log).read(None, Credit(NAMES))
     assert counts(batch) == {

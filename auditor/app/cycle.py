@@ -23,6 +23,7 @@ from auditor.app.loaded_rules import LoadedRules
 from auditor.app.readiness import readiness
 from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
+from auditor.app.usage import UsageTracker
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import is_outage
@@ -94,6 +95,7 @@ class Auditor:
         self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
+        self._usage = UsageTracker(self.store, self.settings, self.clock)
         self._running = threading.Lock()
 
     @property
@@ -137,6 +139,7 @@ class Auditor:
         self._policy.carry_over(old._policy)
         self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
+        self._usage.carry_over(old._usage)
         self._name = SourceName(self.settings, self.prometheus, self.endpoints)
         if self.settings.source == old.settings.source:
             self._name.known = old.known_source
@@ -175,6 +178,8 @@ class Auditor:
             finally:
                 self.stats.record_io(self._io_state())
             self._succeeded(seen, time.monotonic() - started, stored)
+            if stored:
+                self._track_usage(seen.census)
             return seen.census
 
     def _store(self, seen: _Observed, duration: float) -> bool:
@@ -191,6 +196,12 @@ class Auditor:
             jobs=seen.jobs,
         )
         return self.storage.save(cycle)
+
+    def _track_usage(self, census: Census) -> None:
+        """The query log since the last read, stored after the cycle (its failures never fail the cycle)."""
+        summary = self._usage.track(census, self.settings.prometheus_url_for_logs, self.budgets.current())
+        if summary is not None:
+            self.stats.record_usage(summary, self._usage.failures)
 
     def _skipped(self) -> None:
         self.stats.record_skip("circuit_open")

@@ -101,6 +101,13 @@ def _census_commands(commands: Commands) -> None:
     jobs.add_argument("--source", help="source name, when the database holds several")
     jobs.set_defaults(handler="jobs:jobs")
 
+    usage = commands.add_parser("usage", help="which metrics queries, rules and dashboards read; the unused ones")
+    usage.add_argument("metric", nargs="?", help="one metric, with its reads per day")
+    usage.add_argument("--unused", action="store_true", help="only the unused metrics, and the relabeling to drop them")
+    usage.add_argument("--format", choices=["table", "json"], default="table")
+    usage.add_argument("--source", help="source name, when the database holds several")
+    usage.set_defaults(handler="usage:usage")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     upgrade_cmd = db_commands.add_parser("upgrade", help="apply migrations (alembic upgrade head)")

@@ -171,8 +171,9 @@ def _count(line: bytes, credit: Credit, batch: UsageBatch) -> None:
 
 
 def _fields(entry: Any) -> tuple[str, datetime, QueryKind]:
+    """Prometheus 2 writes the entry's time as ``ts``, Prometheus 3 (structured logging) as ``time``."""
     query = entry["params"]["query"]
-    at = datetime.fromisoformat(entry["ts"])
+    at = datetime.fromisoformat(entry["ts"] if "ts" in entry else entry["time"])
     if not isinstance(query, str) or at.tzinfo is None:
         raise ValueError("not a query-log entry")
     return query, at, QueryKind.RULE if "ruleGroup" in entry else QueryKind.API

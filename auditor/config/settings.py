@@ -160,6 +160,24 @@ class JobsSettings(StrictModel):
     )
 
 
+class UsageSettings(StrictModel):
+    """Which metrics queries read, from Prometheus' query log (``query_log_file`` on a shared volume)."""
+
+    query_log: Path | None = Field(
+        None,
+        description="Prometheus' `query_log_file` as this auditor sees it (a shared volume); usage from queries "
+        "is unknown while unset.",
+    )
+    unused_after: Duration = Field(
+        timedelta(days=30),
+        description="A metric no query and no rule read for this long is unused (once the log covers it).",
+    )
+    max_bytes: int = Field(
+        64 * 2**20, ge=1, description="Bytes of the query log read per cycle at most; the rest waits for the next."
+    )
+    max_time: Duration = Field(timedelta(seconds=10), description="Time reading the query log may take per cycle.")
+
+
 class RetentionSettings(StrictModel):
     """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
 
@@ -206,6 +224,7 @@ class Settings(BaseSettings):
     drilldown: DrilldownSettings = DrilldownSettings()
     label_policy: LabelPolicySettings = LabelPolicySettings()
     jobs: JobsSettings = JobsSettings()
+    usage: UsageSettings = UsageSettings()
     export: ExportSettings = ExportSettings()
     report_dir: Path = Field(Path("reports"), description="Where the daemon writes the weekly report.")
     report_schedule: str = Field(
@@ -234,6 +253,9 @@ class Settings(BaseSettings):
     )
     forecast_window: Duration = Field(
         timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."
+    )
+    cost_per_series_month: float | None = Field(
+        None, ge=0, description="What one series costs a month (any currency): the report's owner scorecard shows cost."
     )
 
     @classmethod

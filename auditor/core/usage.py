@@ -123,3 +123,43 @@ def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
 
     promql_parser.walk(promql_parser.parse(raw_strings_quoted(query)), visit)
     return frozenset(exact), tuple(patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class LogState:
+    """The reader's stored position, and how much of the log it has seen."""
+
+    position: LogPosition
+    covered_since: datetime | None
+    """The earliest query of the log when it was first read: usage is known from here on."""
+    last_entry_at: datetime | None
+    lines: int
+    own_lines: int
+    failures: int
+    behind_bytes: int
+    read_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MetricReads:
+    """How often a metric was read over some days, and when last."""
+
+    api: int = 0
+    rule: int = 0
+    last_api: datetime | None = None
+    last_rule: datetime | None = None
+
+    @property
+    def last(self) -> datetime | None:
+        times = [t for t in (self.last_api, self.last_rule) if t is not None]
+        return max(times) if times else None
+
+    def plus(self, other: MetricReads) -> MetricReads:
+        return MetricReads(
+            self.api + other.api, self.rule + other.rule, _later(self.last_api, other.last_api),
+            _later(self.last_rule, other.last_rule),
+        )  # fmt: skip
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)

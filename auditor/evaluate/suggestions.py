@@ -66,15 +66,16 @@ def _drop_metric(finding: Finding) -> Suggestion:
         label=None,
         series_now=finding.series,
         series_saved=finding.series,
-        relabel=(
-            "metric_relabel_configs:\n"
-            "  - source_labels: [__name__]\n"
-            f"    regex: {_regex(finding.metric)}\n"
-            "    action: drop\n"
-        ),
+        relabel=drop_metrics_relabel([finding.metric]),
         recording_rule=None,
         note=f"no single label drives {finding.metric}; dropping it frees all {finding.series:,} series",
     )
+
+
+def drop_metrics_relabel(metrics: list[str]) -> str:
+    """A paste-ready ``metric_relabel_configs`` entry that drops exactly ``metrics`` (names quoted for the regex)."""
+    regex = string("|".join(quote_meta(metric) for metric in metrics))
+    return f"metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: {regex}\n    action: drop\n"
 
 
 def _relabel_drop_label(metric: str, label: str) -> str:

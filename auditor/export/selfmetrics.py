@@ -20,6 +20,7 @@ from auditor.export.budgetmetrics import budget_families, budgets_file_families,
 from auditor.export.families import PREFIX, one_gauge
 from auditor.export.jobmetrics import job_families
 from auditor.export.stats import CycleStats, StatsView
+from auditor.export.usagemetrics import usage_families
 
 
 class SelfMetricsCollector(Collector):
@@ -56,6 +57,8 @@ class SelfMetricsCollector(Collector):
                 budgets = self._budgets.value if self._budgets is not None else default_budgets()
                 evaluation = view.details.evaluation
                 yield from job_families(view.details.jobs, budgets, evaluation.findings, evaluation.job_limit_seconds)
+        if view.usage is not None:
+            yield from usage_families(view.usage, view.usage_read_failures)
         if self._budgets is not None:
             yield from budgets_file_families(self._budgets)
 

@@ -12,6 +12,7 @@ from auditor.core.domain import Census
 from auditor.core.jobs import JobCensus
 from auditor.evaluate import Evaluation
 from auditor.evaluate.rules_diff import RulesDiff
+from auditor.evaluate.usage import UsageSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,9 @@ class StatsView:
     details: CycleDetails | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     io: IoState = field(default_factory=IoState)
+    usage: UsageSummary | None = None
+    """The query log's reader and the unused metrics; None while no query log is read."""
+    usage_read_failures: int = 0
 
 
 class CycleStats:
@@ -108,6 +112,10 @@ class CycleStats:
                 prometheus_up=view.prometheus_up if prometheus_up is None else prometheus_up,
                 database_up=view.database_up if database_up is None else database_up,
             )
+
+    def record_usage(self, summary: UsageSummary, failures: int) -> None:
+        with self._lock:
+            self._view = replace(self._view, usage=summary, usage_read_failures=failures)
 
     def record_skip(self, reason: str) -> None:
         with self._lock:

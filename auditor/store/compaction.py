@@ -39,6 +39,7 @@ from auditor.store.models import (
 )
 from auditor.store.repository import STATUS_OK, Store
 from auditor.store.sql import rolled_until
+from auditor.store.usage import prune_usage
 
 log = logging.getLogger(__name__)
 HOUR, DAY = "hour", "day"
@@ -202,6 +203,7 @@ def _prune(store: Store, source_id: int, now: datetime, retention: Retention, re
         if days_done is not None:
             result.rollups_pruned += _prune_tier(conn, source_id, HOUR, min(now - retention.hour, days_done))
         result.rollups_pruned += _prune_tier(conn, source_id, DAY, now - retention.day)
+        prune_usage(conn, source_id, (now - retention.day).date())
         doomed = select(Snapshot.id).where(Snapshot.source_id == source_id, Snapshot.collected_at < now - retention.day)
         conn.execute(delete(Snapshot).where(Snapshot.id.in_(doomed)))
 

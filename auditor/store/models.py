@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -328,3 +329,41 @@ class JobRollup(Base):
     targets: Mapped[int] = mapped_column(Integer)
     max_target_series: Mapped[int] = mapped_column(BigInteger)
     limits: Mapped[str | None] = mapped_column(Text)
+
+
+class MetricUsage(Base):
+    """What the query log says read one metric on one day: API queries and rule evaluations, and when last.
+
+    A metric nobody queried that day has no row.
+    """
+
+    __tablename__ = "metric_usage"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
+    api_queries: Mapped[int] = mapped_column(BigInteger)
+    rule_queries: Mapped[int] = mapped_column(BigInteger)
+    last_api_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_rule_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QueryLogState(Base):
+    """Where the query-log reader of a source stopped, and how much of the log it has seen."""
+
+    __tablename__ = "query_log_state"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    device: Mapped[int] = mapped_column(BigInteger)
+    inode: Mapped[int] = mapped_column(BigInteger)
+    position_bytes: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[str] = mapped_column(String(64))
+    covered_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The earliest query the log held when first read: usage is known from here on."""
+    last_entry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lines: Mapped[int] = mapped_column(BigInteger)
+    own_lines: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(BigInteger)
+    behind_bytes: Mapped[int] = mapped_column(BigInteger)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())

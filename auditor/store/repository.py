@@ -27,6 +27,7 @@ from auditor.store.models import MetricName
 from auditor.store.names import MetricNames
 from auditor.store.snapshots import SnapshotReader
 from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, source_id_of
+from auditor.store.usage import UsageStore
 
 if TYPE_CHECKING:
     from auditor.core.domain import FindingRow
@@ -56,6 +57,7 @@ class Store:
         self.timeline = HistoryReader(engine, self.names)
         self.job_reader = JobReader(engine)
         self.job_history = JobHistory(engine)
+        self.usage = UsageStore(engine, self.names)
         # The jobs, by name: writing cycles, reading them back, reading history.
         self.save_census = self.cycles.save_census
         self.save_failure = self.cycles.save_failure

@@ -24,7 +24,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.evaluate import evaluate
     from auditor.export.console import CheckReport, check_json, print_check
 
-    budgets = _load_budgets(settings)
+    budgets = load_budgets_in_force(settings)
     with ExitStack() as stack:
         store = open_store(stack, settings)
         census, labels, snapshot_id = _newest_cycle(store, args.source or settings.source)
@@ -61,7 +61,8 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _load_budgets(settings: Settings) -> Budgets:
+def load_budgets_in_force(settings: Settings) -> Budgets:
+    """The budgets file of the settings (else the defaults), with the exceptions in force today."""
     path = settings.effective_budgets_file
     return load_budgets(path, system_clock().date()) if path is not None else default_budgets()
 

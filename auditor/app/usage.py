@@ -1,0 +1,96 @@
+"""Query usage each cycle: read the query log on from where the last read stopped, store it, sum it up.
+
+    tracker = UsageTracker(store, settings, clock, budgets)
+    tracker.track(census)      # after the cycle is stored; None when no query log is configured
+
+Reading and storing happen after the census is stored and never fail the cycle: an unreadable log or a
+database hiccup is logged and counted, and the next cycle goes on from the stored position.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from auditor.collect.querylog import QueryLogReader
+from auditor.config.dashboards import dashboard_usage
+from auditor.config.settings import Settings
+from auditor.core.budgets import Budgets
+from auditor.core.domain import Census, Clock
+from auditor.core.errors import AuditorError
+from auditor.core.rulesets import RuleSet
+from auditor.core.usage import Credit, UsageBatch
+from auditor.evaluate.usage import UsageInput, UsageSummary, coverage, judge, unused_by_owner
+from auditor.store import Store
+
+log = logging.getLogger(__name__)
+SUMMARY_EVERY = timedelta(hours=1)
+"""The unused metrics per owner are summed up again this often (a read of the window's usage)."""
+
+
+class UsageTracker:
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self._store, self._settings, self._clock = store, settings, clock
+        path = settings.usage.query_log
+        self._reader = (
+            None if path is None
+            else QueryLogReader(path, max_bytes=settings.usage.max_bytes,
+                                max_seconds=settings.usage.max_time.total_seconds())
+        )  # fmt: skip
+        self.failures = 0
+        self._summed_at: datetime | None = None
+        self._unused: dict[str, tuple[int, int]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._reader is not None
+
+    def track(self, census: Census, url: str, budgets: Budgets) -> UsageSummary | None:
+        """Read and store what the log holds since the last read; None without a query log or when it failed."""
+        if self._reader is None:
+            return None
+        try:
+            state = self._store.usage.state(census.source)
+            batch = self._reader.read(state.position if state else None, Credit(census.metrics))
+            now = self._clock()
+            self._store.usage.record(census.source, url, batch, now)
+            return self._summary(census, batch, budgets, now)
+        except AuditorError as exc:
+            self.failures += 1
+            log.warning("query usage not read this cycle: %s", exc)
+            return None
+
+    def carry_over(self, old: UsageTracker) -> None:
+        self.failures, self._summed_at, self._unused = old.failures, old._summed_at, old._unused
+
+    def _summary(self, census: Census, batch: UsageBatch, budgets: Budgets, now: datetime) -> UsageSummary:
+        state = self._store.usage.state(census.source)
+        window = self._settings.usage.unused_after
+        covered = coverage(state.covered_since if state else None, now, window)
+        if self._summed_at is None or now - self._summed_at >= SUMMARY_EVERY:
+            inp = usage_input(self._store, self._settings, census, now, None)
+            self._unused, self._summed_at = unused_by_owner(judge(inp, budgets)), now
+        lag = (now - state.last_entry_at).total_seconds() if state and state.last_entry_at else None
+        return UsageSummary(
+            state.lines if state else 0, state.own_lines if state else 0, state.failures if state else 0,
+            batch.behind_bytes, lag, covered.total_seconds() if covered else 0.0, self._unused,
+        )  # fmt: skip
+
+
+def usage_input(store: Store, settings: Settings, census: Census, now: datetime, rules: RuleSet | None) -> UsageInput:
+    """Everything the verdicts need about ``census``: stored reads, coverage, rules and dashboards."""
+    window = settings.usage.unused_after
+    state = store.usage.state(census.source)
+    readers: dict[str, list[str]] = {}
+    for rule in rules.rules() if rules else []:
+        for metric in rule.inputs():
+            readers.setdefault(metric, []).append(f"{rule.group}/{rule.name}")
+    return UsageInput(
+        series=dict(census.metrics),
+        reads=store.usage.reads(census.source, (now - window).date()),
+        last_reads=store.usage.last_reads(census.source),
+        coverage=coverage(state.covered_since if state else None, now, window),
+        unused_after=window,
+        rules=readers,
+        dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
+    )

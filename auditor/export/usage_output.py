@@ -1,0 +1,93 @@
+"""``metrics-auditor usage``: per metric, series now, reads by kind, last read, readers; or one metric by day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TextIO
+
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.core.usage import MetricReads
+from auditor.evaluate.suggestions import drop_metrics_relabel
+from auditor.evaluate.usage import Status, Verdict
+from auditor.export.terminal import console
+
+NO_LOG = (
+    "usage from queries is unknown: no query log is read. Set `query_log_file: /prometheus/query.log` in "
+    "Prometheus' global configuration, share that volume with the auditor and set AUDITOR_USAGE__QUERY_LOG "
+    "(docs/usage.md)"
+)
+
+
+@dataclass(frozen=True)
+class UsageView:
+    source: str
+    collected_at: datetime
+    window: timedelta
+    coverage: timedelta | None
+    """How much of the window the query log covers; None without a query log."""
+    verdicts: list[Verdict]
+    days: dict[date, MetricReads] | None = None
+    """One metric's reads per day (``usage METRIC``)."""
+
+    @property
+    def known(self) -> bool:
+        return self.coverage is not None and self.coverage >= self.window
+
+    def coverage_text(self) -> str:
+        if self.coverage is None:
+            return NO_LOG
+        days, window = self.coverage / timedelta(days=1), self.window / timedelta(days=1)
+        verdict = "unused metrics are named" if self.known else "too short to call a metric unused yet"
+        return f"the query log covers {days:.1f} of the last {window:.0f} days: {verdict}"
+
+
+def usage_json(view: UsageView) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "source": view.source,
+        "collected_at": view.collected_at.isoformat(),
+        "window_days": view.window / timedelta(days=1),
+        "coverage_days": None if view.coverage is None else view.coverage / timedelta(days=1),
+        "metrics": [_row(v) for v in view.verdicts],
+    }
+    if view.days is not None:
+        document["days"] = [
+            {"day": day.isoformat(), "api_queries": r.api, "rule_queries": r.rule}
+            for day, r in sorted(view.days.items())
+        ]
+    return document
+
+
+def _row(v: Verdict) -> dict[str, Any]:
+    return {
+        "metric": v.metric, "owner": v.owner, "series": v.series, "status": v.status.value,
+        "api_queries": v.reads.api, "rule_queries": v.reads.rule,
+        "last_read": v.last_read.isoformat() if v.last_read else None, "readers": list(v.readers),
+    }  # fmt: skip
+
+
+def print_usage(view: UsageView, out: TextIO, *, unused_only: bool) -> None:
+    term = console(out)
+    term.print(f"{escape(view.source)} at {view.collected_at:%Y-%m-%d %H:%M:%S}Z: {escape(view.coverage_text())}")
+    table = Table()
+    for column, justify in (("metric", "left"), ("owner", "left"), ("series", "right"), ("status", "left"),
+                            ("api queries", "right"), ("rule evals", "right"), ("last read", "left"),
+                            ("readers", "left")):  # fmt: skip
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for v in view.verdicts:
+        table.add_row(
+            escape(v.metric), escape(v.owner), f"{v.series:,}", v.status.value, f"{v.reads.api:,}",
+            f"{v.reads.rule:,}", f"{v.last_read:%Y-%m-%d %H:%M}" if v.last_read else "never seen",
+            escape("; ".join(v.readers[:3])) or "-",
+        )  # fmt: skip
+    term.print(table)
+    if view.days is not None:
+        for day, r in sorted(view.days.items()):
+            term.print(f"{day}: {r.api:,} API queries, {r.rule:,} rule evaluations")
+    unused = [v for v in view.verdicts if v.status is Status.UNUSED]
+    if unused_only and unused:
+        saved = sum(v.series for v in unused)
+        term.print(f"{len(unused):,} unused metrics, {saved:,} series. To drop them at the scrape:")
+        term.print(escape(drop_metrics_relabel([v.metric for v in unused])), end="")
