@@ -264,3 +264,54 @@ def test_svg_charts_are_drawn_from_numbers_only() -> None:
     chart = str(area([10, 20], ("<start>", "end")))
     assert "&lt;start&gt;" in chart
     assert "<script" not in chart
+
+
+def test_unused_is_measured_once_the_query_log_covers_the_window(history: tuple[Store, Settings, Path]) -> None:
+    """With 40 days of query log: unused means no query, rule or dashboard read it; the scorecard shows cost."""
+    from auditor.core.usage import LogPosition, QueryKind, UsageBatch
+
+    store, settings, budgets_path = history
+    batch = UsageBatch(position=LogPosition("/q.log", 1, 2, 100, ""))
+    batch.credit(["api_requests_total"], QueryKind.API, at(5))
+    batch.credit(["old_violation"], QueryKind.API, W47.end - timedelta(days=35))  # before the 30-day window
+    batch.earliest = W47.end - timedelta(days=40)
+    store.usage.record("prod", "u", batch, at(5))
+    costed = settings.model_copy(update={"cost_per_series_month": 0.02})
+    report = build(gather(store, costed, "prod", W47, budgets=load_budgets(budgets_path)))
+    assert report.usage == {"query_log": True, "days_covered": 30.0, "window_days": 30.0, "known": True,
+                            "note": report.usage["note"]}  # fmt: skip
+    rows = by(report.unused_metrics)
+    assert list(rows) == ["old_violation", "big_unused", "fresh_metric"], "payments_total: a dashboard reads it"
+    assert rows["old_violation"]["evidence"] == (
+        "no query, rule or dashboard read it in 30 days; last queried " + f"{W47.end - timedelta(days=35):%Y-%m-%d}"
+    )
+    assert rows["big_unused"]["evidence"] == "no query, rule or dashboard read it in the 30 days the query log covers"
+    assert rows["big_unused"]["relabel"] == (
+        'metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: "big_unused"\n    action: drop\n'
+    )
+    owners = by(report.owner_scorecard, "owner")
+    assert owners["platform"]["series_end"] == 50 + 70 + 300 + 500
+    assert owners["platform"]["unused_series"] == 70 + 300 + 500
+    assert owners["platform"]["cost_month"] == pytest.approx(920 * 0.02)
+    assert owners["team-api"]["budget_usage"] == pytest.approx(400 / 300)
+    assert owners["team-api"]["open_violations"] == 1
+    markdown = render(report, "markdown")
+    assert "| `big_unused` | platform | 300 | no query, rule or dashboard read it in the 30 days" in markdown
+    assert "3 drop candidates, 870 series" in markdown
+    assert "| platform | 920 |" in markdown
+    html = render(report, "html")
+    assert "<h2>Owners</h2>" in html
+    assert "<th>cost a month</th>" in html
+
+
+def test_without_a_query_log_the_report_says_usage_is_unknown_and_how_to_know(
+    history: tuple[Store, Settings, Path],
+) -> None:
+    report = build_w47(history)
+    assert report.usage["query_log"] is False
+    assert "query_log_file: /prometheus/query.log" in report.usage["note"]
+    assert (
+        by(report.unused_metrics)["big_unused"]["evidence"]
+        == "no loaded rule and no dashboard reads it; queries unknown"
+    )
+    assert "Usage from queries is unknown" in render(report, "markdown")

@@ -144,10 +144,11 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
     monkeypatch.setenv("AUDITOR_USAGE__QUERY_LOG", str(setup.log))
     assert main(["usage", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
-    rows = {row["metric"]: row for row in document["metrics"]}
+    rows = {row["name"]: row for row in document["metrics"]}
     assert rows["read_by_api"]["api_queries"] == 4
-    assert rows["never_read"]["status"] == "unknown"
-    assert 0 < document["coverage_days"] < 1
+    assert rows["read_by_api"]["last_queried"] is not None
+    assert (rows["never_read"]["status"], rows["never_read"]["unused"]) == ("unknown", False)
+    assert 0 < document["days_covered"] < 1
     assert main(["usage", "read_by_api"]) == 0
     assert "4 API queries, 0 rule evaluations" in capsys.readouterr().out
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import tenacity
 
+from auditor.app.usage import usage_evidence
 from auditor.config.dashboards import dashboard_usage
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
@@ -106,6 +107,10 @@ def gather(
         jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
         jobs_last=jobs_last,
         job_limit_seconds=_limit_forecasts(store, settings, source, period, jobs_last),
+        usage=usage_evidence(store, settings, last_census, period.end, rules=loaded, budgets=budgets)
+        if last_census
+        else None,
+        cost_per_series_month=settings.cost_per_series_month,
     )
 
 

@@ -20,6 +20,7 @@ from auditor.core.domain import Census, Clock
 from auditor.core.errors import AuditorError
 from auditor.core.rulesets import RuleSet
 from auditor.core.usage import Credit, UsageBatch
+from auditor.evaluate.report_usage import UsageEvidence
 from auditor.evaluate.usage import UsageInput, UsageSummary, coverage, judge, unused_by_owner
 from auditor.store import Store
 
@@ -78,7 +79,7 @@ class UsageTracker:
 
 
 def usage_input(store: Store, settings: Settings, census: Census, now: datetime, rules: RuleSet | None) -> UsageInput:
-    """Everything the verdicts need about ``census``: stored reads, coverage, rules and dashboards."""
+    """Everything the verdicts need about ``census`` as of ``now``: stored reads, coverage, rules and dashboards."""
     window = settings.usage.unused_after
     state = store.usage.state(census.source)
     readers: dict[str, list[str]] = {}
@@ -87,10 +88,18 @@ def usage_input(store: Store, settings: Settings, census: Census, now: datetime,
             readers.setdefault(metric, []).append(f"{rule.group}/{rule.name}")
     return UsageInput(
         series=dict(census.metrics),
-        reads=store.usage.reads(census.source, (now - window).date()),
+        reads=store.usage.reads(census.source, (now - window).date(), now.date()),
         last_reads=store.usage.last_reads(census.source),
         coverage=coverage(state.covered_since if state else None, now, window),
         unused_after=window,
         rules=readers,
         dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
     )
+
+
+def usage_evidence(
+    store: Store, settings: Settings, census: Census, now: datetime, *, rules: RuleSet | None, budgets: Budgets
+) -> UsageEvidence:
+    """The verdicts and the log's coverage as of ``now`` (the report's period end)."""
+    inp = usage_input(store, settings, census, now, rules)
+    return UsageEvidence(judge(inp, budgets), inp.coverage, inp.unused_after)

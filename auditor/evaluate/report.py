@@ -30,6 +30,7 @@ from auditor.core.domain import (
 )
 from auditor.core.jobs import JobCensus, JobStats
 from auditor.core.rulesets import RuleSet
+from auditor.evaluate.report_usage import UsageEvidence, owner_scorecard, unused_metrics, usage_note
 from auditor.evaluate.scrape_limit import NEAR
 from auditor.evaluate.series_budget import usage
 from auditor.evaluate.suggestions import suggest
@@ -41,7 +42,6 @@ LIMIT_SOON = timedelta(days=7)
 """A job forecast to reach its ``sample_limit`` within this is listed near its limit (like the budget alert)."""
 GROWTH_MIN_SERIES = 10
 GROWTH_MIN_RATIO = 0.1
-UNUSED_MIN_SERIES = 100
 TARGET_LABELS = ("instance", "job")
 
 
@@ -81,6 +81,9 @@ class ReportInput:
     """The earliest and the latest job census of the period; None when none was taken."""
     job_limit_seconds: dict[str, float] = field(default_factory=dict)
     """job -> forecast seconds, at the period's end, until its largest target reaches its ``sample_limit``."""
+    usage: UsageEvidence | None = None
+    """Reads per metric from the query log (with rules and dashboards), as of the period's end."""
+    cost_per_series_month: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,11 @@ class Report:
     jobs: dict[str, Any] | None
     """Growth by scrape job with its top targets, unprotected jobs, jobs near a limit; None without a job census."""
     unused_metrics: list[dict[str, Any]]
+    """Drop candidates, most series first, with the evidence that nothing reads them and the relabeling."""
+    usage: dict[str, Any]
+    """What the query log covers, and whether "unused" is measured or a guess from rules and dashboards."""
+    owner_scorecard: list[dict[str, Any]]
+    """Per owner: series, change, budget usage, open violations, series in unused metrics, cost."""
     rule_changes: list[dict[str, Any]]
     suggestions: list[dict[str, Any]]
     data_completeness: dict[str, Any]
@@ -132,6 +140,8 @@ def build(inp: ReportInput) -> Report:
     end_counts = {m: n for m, n in end_counts.items() if m in keep}
     usage_index = _usage_index(inp)
     violations = _violations(inp)
+    read = {m for m in usage_index if _is_read(usage_index, m)}
+    unused = unused_metrics(inp.usage, end_counts, owners, read)
     return Report(
         period={"start": inp.start, "end": inp.end, "label": inp.label, "source": inp.source, "owner": inp.owner},
         summary=_summary(inp, start_counts, end_counts, violations),
@@ -142,7 +152,11 @@ def build(inp: ReportInput) -> Report:
         budget_violations=violations,
         label_policy=_label_policy(inp, violations, end_counts),
         jobs=_jobs(inp),
-        unused_metrics=_unused(inp, end_counts, owners, usage_index),
+        unused_metrics=unused if (inp.usage is not None and inp.usage.known) or inp.loaded_rules is not None else [],
+        usage=usage_note(inp.usage),
+        owner_scorecard=owner_scorecard(
+            inp.budgets, (start_counts, end_counts), violations, unused, inp.cost_per_series_month
+        ),
         rule_changes=[asdict(change) for change in inp.rule_changes],
         suggestions=_suggestions(inp, violations, end_counts),
         data_completeness=_completeness(inp),
@@ -355,23 +369,6 @@ def _near_limit(inp: ReportInput, job: JobStats) -> bool:
         return False
     eta = inp.job_limit_seconds.get(job.job)
     return (job.limit_usage or 0) >= NEAR or (eta is not None and eta <= LIMIT_SOON.total_seconds())
-
-
-def _unused(
-    inp: ReportInput,
-    end: dict[str, int],
-    owners: dict[str, str],
-    usage_index: dict[str, tuple[list[str], list[str] | None]],
-) -> list[dict[str, Any]]:
-    """Expensive metrics that no loaded rule reads and no dashboard queries: the first to drop."""
-    if inp.loaded_rules is None:
-        return []
-    rows = [
-        {"metric": m, "owner": owners[m], "series": n}
-        for m, n in end.items()
-        if n >= UNUSED_MIN_SERIES and not _is_read(usage_index, m)
-    ]
-    return sorted(rows, key=lambda r: (-r["series"], r["metric"]))
 
 
 def _is_read(usage_index: dict[str, tuple[list[str], list[str] | None]], metric: str) -> bool:

@@ -45,11 +45,13 @@ class UsageView:
 
 
 def usage_json(view: UsageView) -> dict[str, Any]:
+    """DESIGN 3.1: ``{"days_covered", "metrics": [{"name", "series", "api_queries", "rule_queries",
+    "last_queried", "readers", "unused"}]}``, with the source, the window and each metric's owner and status."""
     document: dict[str, Any] = {
         "source": view.source,
         "collected_at": view.collected_at.isoformat(),
+        "days_covered": None if view.coverage is None else view.coverage / timedelta(days=1),
         "window_days": view.window / timedelta(days=1),
-        "coverage_days": None if view.coverage is None else view.coverage / timedelta(days=1),
         "metrics": [_row(v) for v in view.verdicts],
     }
     if view.days is not None:
@@ -62,9 +64,9 @@ def usage_json(view: UsageView) -> dict[str, Any]:
 
 def _row(v: Verdict) -> dict[str, Any]:
     return {
-        "metric": v.metric, "owner": v.owner, "series": v.series, "status": v.status.value,
-        "api_queries": v.reads.api, "rule_queries": v.reads.rule,
-        "last_read": v.last_read.isoformat() if v.last_read else None, "readers": list(v.readers),
+        "name": v.metric, "owner": v.owner, "series": v.series, "api_queries": v.reads.api,
+        "rule_queries": v.reads.rule, "last_queried": v.last_read.isoformat() if v.last_read else None,
+        "readers": list(v.readers), "unused": v.status is Status.UNUSED, "status": v.status.value,
     }  # fmt: skip
 
 
