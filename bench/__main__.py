@@ -23,6 +23,7 @@ from rich.table import Table
 from auditor.demo.prometheus import free_port
 from bench import cli_startup, exposition, real_census, real_rules, rules, sources
 from bench import jobs as jobs_bench
+from bench import querylog as querylog_bench
 from bench import report as report_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +115,7 @@ def main() -> int:
                 results["tsdb_status+count (default limit)/postgres"] = mixed
     with fake_prometheus("2.53.0", "--jobs", str(jobs_bench.JOBS), "--targets", str(jobs_bench.TARGETS)) as url:
         results["jobs"] = jobs_bench.run(url)
+    results["query_log"] = querylog_bench.run()
     results["real_census"] = real_census.run()
     results["exposition"] = exposition.run()
     results["rules_diff"] = rules.run()
@@ -128,6 +130,7 @@ def main() -> int:
     report_rules(results["rules_diff"])
     cli_startup.report(results["cli_startup"])
     report_jobs(results["jobs"])
+    querylog_bench.report(results["query_log"])
     if results["real_rules"] is None:
         print(f"real-world rule corpus not found at {real_rules.CORPUS} (AUDITOR_REAL_RULES): its figure is skipped")
     else:

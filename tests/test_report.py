@@ -272,8 +272,8 @@ def test_unused_is_measured_once_the_query_log_covers_the_window(history: tuple[
 
     store, settings, budgets_path = history
     batch = UsageBatch(position=LogPosition("/q.log", 1, 2, 100, ""))
-    batch.credit(["api_requests_total"], QueryKind.API, at(5))
-    batch.credit(["old_violation"], QueryKind.API, W47.end - timedelta(days=35))  # before the 30-day window
+    batch.credit(frozenset({"api_requests_total"}), QueryKind.API, at(5))
+    batch.credit(frozenset({"old_violation"}), QueryKind.API, W47.end - timedelta(days=35))  # before the 30-day window
     batch.earliest = W47.end - timedelta(days=40)
     store.usage.record("prod", "u", batch, at(5))
     costed = settings.model_copy(update={"cost_per_series_month": 0.02})

@@ -24,6 +24,7 @@ import promql_parser
 
 from auditor.core.promql import raw_strings_quoted
 
+_QUERIES_KEPT = 65_536
 QUERY_TAG = "# metrics-auditor"
 """Appended (as a PromQL comment) to every query the auditor sends, so its own queries are not usage."""
 
@@ -51,8 +52,6 @@ class LogPosition:
 class UsageBatch:
     """What one read of the query log found: counts per (day, metric, kind), and the reader's new position."""
 
-    counts: dict[tuple[date, str, QueryKind], int] = field(default_factory=dict)
-    last: dict[tuple[date, str, QueryKind], datetime] = field(default_factory=dict)
     lines: int = 0
     own: int = 0
     """Lines of the auditor's own queries (skipped)."""
@@ -63,16 +62,43 @@ class UsageBatch:
     position: LogPosition | None = None
     behind_bytes: int = 0
     """Bytes of the log left for the next read (a bound stopped this one)."""
+    _pending: dict[tuple[date, QueryKind, frozenset[str]], list[Any]] = field(default_factory=dict, repr=False)
+    _counts: dict[tuple[date, str, QueryKind], int] = field(default_factory=dict, repr=False)
+    _last: dict[tuple[date, str, QueryKind], datetime] = field(default_factory=dict, repr=False)
 
-    def credit(self, metrics: Iterable[str], kind: QueryKind, at: datetime) -> None:
-        day = at.date()
-        for metric in metrics:
-            key = (day, metric, kind)
-            self.counts[key] = self.counts.get(key, 0) + 1
-            if key not in self.last or at > self.last[key]:
-                self.last[key] = at
-        self.earliest = at if self.earliest is None or at < self.earliest else self.earliest
-        self.latest = at if self.latest is None or at > self.latest else self.latest
+    def credit(self, metrics: frozenset[str], kind: QueryKind, at: datetime) -> None:
+        """One query that read ``metrics``. Kept per distinct set until read: a line costs the same whether
+        its query reads one metric or a regex's hundred."""
+        key = (at.date(), kind, metrics)
+        pending = self._pending.get(key)
+        if pending is None:
+            self._pending[key] = [1, at]
+        else:
+            pending[0] += 1
+            pending[1] = max(pending[1], at)
+        if self.earliest is None or at < self.earliest:
+            self.earliest = at
+        if self.latest is None or at > self.latest:
+            self.latest = at
+
+    @property
+    def counts(self) -> dict[tuple[date, str, QueryKind], int]:
+        self._spread()
+        return self._counts
+
+    @property
+    def last(self) -> dict[tuple[date, str, QueryKind], datetime]:
+        self._spread()
+        return self._last
+
+    def _spread(self) -> None:
+        for (day, kind, metrics), (n, at) in self._pending.items():
+            for metric in metrics:
+                key = (day, metric, kind)
+                self._counts[key] = self._counts.get(key, 0) + n
+                if key not in self._last or at > self._last[key]:
+                    self._last[key] = at
+        self._pending.clear()
 
 
 class Credit:
@@ -81,14 +107,20 @@ class Credit:
     def __init__(self, names: Iterable[str]) -> None:
         self._names = frozenset(names)
         self._regexes: dict[str, frozenset[str]] = {}
+        self._queries: dict[str, frozenset[str]] = {}
 
     def metrics(self, query: str) -> frozenset[str]:
-        """Raises ``ValueError`` when ``query`` is not PromQL."""
-        exact, patterns = selectors(query)
-        found = {name for name in exact if name in self._names}
-        for pattern in patterns:
-            found |= self._matching(pattern)
-        return frozenset(found)
+        """Raises ``ValueError`` when ``query`` is not PromQL. The same text gives the same set object (cached)."""
+        found = self._queries.get(query)
+        if found is None:
+            if len(self._queries) >= _QUERIES_KEPT:
+                self._queries.clear()
+            exact, patterns = selectors(query)
+            names = {name for name in exact if name in self._names}
+            for pattern in patterns:
+                names |= self._matching(pattern)
+            found = self._queries[query] = frozenset(names)
+        return found
 
     def _matching(self, pattern: str) -> frozenset[str]:
         if pattern not in self._regexes:
