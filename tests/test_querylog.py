@@ -128,3 +128,23 @@ def test_any_bytes_are_counted_never_fatal(tmp_path: Path, chunks: list[bytes]) 
     ups = sum(1 for chunk in chunks if chunk == line("up").encode())
     assert sum(batch.counts.values()) == ups, "only the real entries count, each once"
     assert batch.failures == lines - ups - sum(1 for chunk in chunks if chunk == line("x" * 5000).encode())
+
+
+def test_a_100_mb_log_is_read_in_bounded_steps_and_a_spent_time_budget_reads_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "query.log"
+    block = "".join(line(q, s) for s, q in enumerate(["sum(rate(http_requests_total[5m]))", "up", "node_load1"]))
+    repeats = 100 * 2**20 // len(block) + 1
+    log.write_text(block * repeats)
+    size = log.stat().st_size
+    assert size > 100 * 2**20
+    spent = QueryLogReader(log, max_bytes=64 << 20, max_seconds=0).read(None, Credit(NAMES))
+    assert (spent.lines, spent.behind_bytes) == (0, size), "no time left: nothing read, nothing lost"
+    first = QueryLogReader(log, max_bytes=64 << 20, max_seconds=600).read(None, Credit(NAMES))
+    assert first.position is not None
+    assert 0 < first.position.offset <= 64 << 20, "a cycle reads at most AUDITOR_USAGE__MAX_BYTES"
+    assert first.behind_bytes == size - first.position.offset
+    second = QueryLogReader(log, max_bytes=64 << 20, max_seconds=600).read(first.position, Credit(NAMES))
+    assert second.behind_bytes == 0
+    assert first.lines + second.lines == 3 * repeats
+    up = (DAY, "up", QueryKind.API)
+    assert first.counts[up] + second.counts[up] == repeats
