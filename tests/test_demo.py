@@ -40,7 +40,9 @@ def test_demo_shows_growth_and_stops_everything(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'metrics-auditor.db'}")
     store = Store(engine)
     points = store.history("demo", "user_sessions", utc_now() - timedelta(hours=1))
+    reads = store.usage.reads("demo", (utc_now() - timedelta(days=1)).date())
     engine.dispose()
+    assert reads["user_sessions"].api >= 1, "the demo's dashboard query, credited from the query log"
     assert len(points) >= 3
     assert points[0].series == 40
     assert points[-1].series > points[0].series

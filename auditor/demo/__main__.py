@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     exporter = Exporter()
     _initial_shape(exporter)
     exporter.start()
-    prometheus = LocalPrometheus(workdir / "prometheus", [exporter.target], scrape_interval="5s")
+    query_log = workdir / "prometheus" / "query.log"
+    prometheus = LocalPrometheus(
+        workdir / "prometheus", [exporter.target], scrape_interval="5s",
+        global_options={"query_log_file": str(query_log)},
+    )  # fmt: skip
     daemon: subprocess.Popen[bytes] | None = None
     env: dict[str, str] | None = None
     started = datetime.now(UTC)
@@ -43,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prometheus.start()
         exporter.wait_for_scrapes(2)
-        env = _auditor_env(prometheus.url, workdir)
+        env = _auditor_env(prometheus.url, workdir, query_log)
         subprocess.run([sys.executable, "-m", "auditor", "db", "upgrade"], env=env, check=True)
         daemon = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env)
         _print_guide(prometheus.url, env)
-        _grow_forever(exporter, args.duration)
+        _grow_forever(exporter, args.duration, prometheus.url)
     except KeyboardInterrupt:
         print("\ndemo: stopping", file=sys.stderr)
     finally:
@@ -101,7 +107,7 @@ def _grow(exporter: Exporter, step: int) -> None:
         exporter.set("checkout_cart_items", 30, label="cart_id", help="A new metric that appears during the demo")
 
 
-def _grow_forever(exporter: Exporter, duration: float) -> None:
+def _grow_forever(exporter: Exporter, duration: float, prometheus_url: str | None = None) -> None:
     deadline = time.monotonic() + duration if duration > 0 else math.inf
     step = 0
     while (remaining := deadline - time.monotonic()) > 0:
@@ -110,8 +116,19 @@ def _grow_forever(exporter: Exporter, duration: float) -> None:
             return
         step += 1
         _grow(exporter, step)
+        if prometheus_url is not None:  # the compose stack's exporter has no Prometheus of its own to ask
+            _dashboard_query(prometheus_url)
         shape = exporter.shape()
         print(f"demo: exporter now exposes {sum(shape.values())} series: {shape}", flush=True)
+
+
+def _dashboard_query(prometheus_url: str) -> None:
+    """What a dashboard would send: the query log credits ``user_sessions``; the other metrics stay unread."""
+    body = urllib.parse.urlencode({"query": "sum(user_sessions)"}).encode()
+    try:
+        urllib.request.urlopen(f"{prometheus_url}/api/v1/query", data=body, timeout=5).close()
+    except OSError as exc:
+        print(f"demo: the dashboard query failed: {exc}", file=sys.stderr)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -138,7 +155,7 @@ metrics:
 """
 
 
-def _auditor_env(prometheus_url: str, workdir: Path) -> dict[str, str]:
+def _auditor_env(prometheus_url: str, workdir: Path, query_log: Path) -> dict[str, str]:
     listen_port = _listen_port()
     budgets = workdir / "budgets.yml"
     budgets.write_text(DEMO_BUDGETS, encoding="utf-8")
@@ -151,6 +168,10 @@ def _auditor_env(prometheus_url: str, workdir: Path) -> dict[str, str]:
         "AUDITOR_SOURCE": "demo",
         # The weekly report the daemon writes at start stays in the demo's folder, not the current directory.
         "AUDITOR_REPORT_DIR": str(workdir / "reports"),
+        # Prometheus' query log: which metrics are read. Two minutes without a read is "unused" here (30 days
+        # by default), so the demo names unused metrics before it ends.
+        "AUDITOR_USAGE__QUERY_LOG": str(query_log),
+        "AUDITOR_USAGE__UNUSED_AFTER": "2m",
     }
 
 
@@ -189,6 +210,8 @@ In another terminal:
                                                        # checkout_cart_items (from ~1 minute) carries cart_id,
                                                        # which the label policy denies
   .venv/bin/metrics-auditor budgets init               # a starter budgets file from the newest census
+  .venv/bin/metrics-auditor usage --unused             # from Prometheus' query log: after 2 minutes, every metric
+                                                       # but user_sessions (a "dashboard" queries it) is unused
 
 The budgets are in {env["AUDITOR_BUDGETS_FILE"]}: edit the file and the daemon picks it up at its next cycle;
 `curl -s http://{listen}/metrics | grep budget_exceeded` shows what Alertmanager would be told.
