@@ -14,6 +14,7 @@ from pathlib import Path
 
 from auditor.config.budgets import load_budgets
 from auditor.core.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
+from auditor.core.usage import LogPosition, QueryKind, UsageBatch
 from auditor.evaluate.report import build
 from auditor.export.report_render import render
 from auditor.app.reporting import gather, week_period
@@ -71,8 +72,16 @@ def main() -> None:
                                         Severity.EXCEEDED, buckets, 2000, buckets, 2000))  # fmt: skip
             store.save_census(census, "http://prometheus:9090", 0.3, drilldown=drill, rules=rules,
                               findings=findings)  # fmt: skip
+        # Forty days of query log: dashboards read two metrics, rules one; the others are unused.
+        usage = UsageBatch(position=LogPosition("/var/log/prometheus/query.log", 1, 2, 1 << 20, ""))
+        for metric, kind in (("http_request_duration_seconds_bucket", QueryKind.API), ("user_sessions", QueryKind.API),
+                             ("node_cpu_seconds_total", QueryKind.RULE)):  # fmt: skip
+            usage.credit(frozenset({metric}), kind, WEEK.end - timedelta(days=1))
+        usage.credit(frozenset({"grpc_server_handled_total"}), QueryKind.API, WEEK.end - timedelta(days=52))
+        usage.earliest = WEEK.end - timedelta(days=60)
+        store.usage.record("prod-eu1", "http://prometheus:9090", usage, WEEK.end)
         settings = Settings(  # type: ignore[call-arg]
-            source="prod-eu1", budgets_file=budgets_file, audit_interval=timedelta(hours=2)
+            source="prod-eu1", budgets_file=budgets_file, audit_interval=timedelta(hours=2), cost_per_series_month=0.02
         )
         report = build(gather(store, settings, "prod-eu1", WEEK, budgets=load_budgets(budgets_file)))
         page = Path(tmp) / "report.html"
@@ -82,7 +91,7 @@ def main() -> None:
         subprocess.run(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp}/profile", "--hide-scrollbars",
-             "--window-size=1150,2300", f"--screenshot={out}", page.as_uri()],
+             "--window-size=1150,3300", f"--screenshot={out}", page.as_uri()],
             check=True, capture_output=True,
         )  # fmt: skip
         print(f"written {out}")

@@ -289,6 +289,8 @@ def test_unused_is_measured_once_the_query_log_covers_the_window(history: tuple[
     assert rows["big_unused"]["relabel"] == (
         'metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: "big_unused"\n    action: drop\n'
     )
+    assert by(report.top_metrics)["api_requests_total"]["read_by_queries"] == 1, "queries count as readers too"
+    assert by(report.top_metrics)["big_unused"]["read_by_queries"] == 0
     owners = by(report.owner_scorecard, "owner")
     assert owners["platform"]["series_end"] == 50 + 70 + 300 + 500
     assert owners["platform"]["unused_series"] == 70 + 300 + 500

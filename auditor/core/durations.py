@@ -70,3 +70,18 @@ def approximate(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds // 3600:.0f}h"
     return f"{seconds / 86400:.1f}d"
+
+
+def span(seconds: float) -> str:
+    """A span of time, as a person reads it: ``45s``, ``12m``, ``5.5h``, ``3.5d``.
+
+    >>> span(45), span(720), span(5.5 * 3600), span(3.5 * 86400)
+    ('45s', '12m', '5.5h', '3.5d')
+    """
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"

@@ -223,6 +223,7 @@ def _top(
     usage_index: dict[str, tuple[list[str], list[str] | None]],
 ) -> list[dict[str, Any]]:
     ranked = sorted(end.items(), key=lambda item: (-item[1], item[0]))[:TOP_N]
+    queried = {v.metric: v.reads.api + v.reads.rule for v in inp.usage.verdicts} if inp.usage else {}
     rows = []
     for metric, series in ranked:
         budget = inp.budgets.for_metric(metric)
@@ -237,6 +238,7 @@ def _top(
             "usage": usage(series, budget.max_series),
             "read_by_rules": rules,
             "read_by_dashboards": dashboards,
+            "read_by_queries": queried.get(metric) if inp.usage and inp.usage.coverage is not None else None,
             "trend": [{"t": t, "series": v} for t, v in inp.trends.get(metric, [])],
         })  # fmt: skip
     return rows

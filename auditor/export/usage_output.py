@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from rich.markup import escape
 from rich.table import Table
 
+from auditor.core.durations import span
 from auditor.core.usage import MetricReads
 from auditor.evaluate.suggestions import drop_metrics_relabel
 from auditor.evaluate.usage import Status, Verdict
@@ -39,9 +40,9 @@ class UsageView:
     def coverage_text(self) -> str:
         if self.coverage is None:
             return NO_LOG
-        days, window = self.coverage / timedelta(days=1), self.window / timedelta(days=1)
         verdict = "unused metrics are named" if self.known else "too short to call a metric unused yet"
-        return f"the query log covers {days:.1f} of the last {window:.0f} days: {verdict}"
+        covered, window = span(self.coverage.total_seconds()), span(self.window.total_seconds())
+        return f"the query log covers {covered} of the last {window}: {verdict}"
 
 
 def usage_json(view: UsageView) -> dict[str, Any]:
@@ -73,6 +74,11 @@ def _row(v: Verdict) -> dict[str, Any]:
 def print_usage(view: UsageView, out: TextIO, *, unused_only: bool) -> None:
     term = console(out)
     term.print(f"{escape(view.source)} at {view.collected_at:%Y-%m-%d %H:%M:%S}Z: {escape(view.coverage_text())}")
+    if not view.verdicts:
+        term.print(
+            "no metric is unused" if view.known else "no metric is called unused until the log covers the window"
+        )
+        return
     table = Table()
     for column, justify in (("metric", "left"), ("owner", "left"), ("series", "right"), ("status", "left"),
                             ("api queries", "right"), ("rule evals", "right"), ("last read", "left"),
