@@ -17,6 +17,12 @@ from enum import StrEnum
 from auditor.core.budgets import Budgets
 from auditor.core.usage import MetricReads
 
+SCRAPE_SERIES = frozenset({
+    "up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling",
+    "scrape_series_added", "scrape_timeout_seconds", "scrape_sample_limit", "scrape_body_size_bytes",
+})  # fmt: skip
+"""Series Prometheus writes itself for every target: target health, which no relabeling of the scrape drops."""
+
 
 class Status(StrEnum):
     USED = "used"
@@ -67,7 +73,7 @@ def judge(inp: UsageInput, budgets: Budgets) -> list[Verdict]:
 
 
 def _readers(inp: UsageInput, metric: str, reads: MetricReads) -> list[str]:
-    found = []
+    found = ["prometheus: per-target scrape series"] if metric in SCRAPE_SERIES else []
     if reads.api:
         found.append(f"api: {reads.api:,} queries")
     if reads.rule:

@@ -98,4 +98,4 @@ def print_usage(view: UsageView, out: TextIO, *, unused_only: bool) -> None:
     if unused_only and unused:
         saved = sum(v.series for v in unused)
         term.print(f"{len(unused):,} unused metrics, {saved:,} series. To drop them at the scrape:")
-        term.print(escape(drop_metrics_relabel([v.metric for v in unused])), end="")
+        out.write(drop_metrics_relabel([v.metric for v in unused]))  # as is: a wrapped line would not paste
