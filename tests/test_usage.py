@@ -28,6 +28,7 @@ from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.usage import Status, judge
 from auditor.store import Store
 from tests.support.servers import require, wait_until
+from tests.test_jobs import samples, scrape
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
@@ -45,6 +46,7 @@ DASHBOARD = {"title": "Edge", "panels": [{"targets": [{"expr": "sum(rate(read_by
 class Setup:
     def __init__(self, prometheus: LocalPrometheus, exporter: Exporter, log: Path, dashboards: Path) -> None:
         self.prometheus, self.exporter, self.log, self.dashboards = prometheus, exporter, log, dashboards
+        self.rules = dashboards.parent / "rules.yml"
 
     def query(self, expr: str) -> None:
         response = httpx.post(f"{self.prometheus.url}/api/v1/query", data={"query": expr}, timeout=10)
@@ -84,7 +86,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
 
 def settings_for(setup: Setup, unused_after: timedelta = timedelta(days=7)) -> Settings:
     return Settings(  # type: ignore[call-arg]
-        prometheus_url=setup.prometheus.url, source="usage", dashboards_dir=setup.dashboards,
+        prometheus_url=setup.prometheus.url, source="usage", dashboards_dir=setup.dashboards, rules_dir=setup.rules,
         usage=UsageSettings(query_log=setup.log, unused_after=unused_after),
     )  # fmt: skip
 
@@ -102,6 +104,7 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
         auditor.run_cycle()  # census and drill-down query every metric, tagged
         auditor.run_cycle()  # the first cycle's own queries are in the log now
         summary = auditor.stats.view().usage
+        exposition = samples(scrape(auditor))
     store = Store(engine)
     state = store.usage.state("usage")
     assert state is not None
@@ -109,6 +112,9 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
     assert state.own_lines >= 2, f"the auditor's own queries are in the log, and skipped: {state}"
     assert state.failures == 0
     assert summary.lines == state.lines
+    assert exposition["metrics_auditor_query_log_lines_total"] == {(): state.lines}
+    assert exposition["metrics_auditor_query_log_own_lines_total"] == {(): state.own_lines}
+    assert exposition["metrics_auditor_query_log_parse_failures_total"] == {(): 0}
     census = store.latest_census("usage")
     assert census is not None
     reads = store.usage.reads(
@@ -137,6 +143,7 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
     assert judged["never_read"].series == 5
     assert judged["read_by_api"].status is Status.USED
     assert judged["read_by_rule"].readers[0].startswith("rule: ")
+    assert "rule file: usage/job:read_by_rule:sum" in judged["read_by_rule"].readers, "the desired rules read too"
 
     monkeypatch.setenv("AUDITOR_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("AUDITOR_SOURCE", "usage")
@@ -175,3 +182,28 @@ def test_rotation_between_reads_loses_nothing_and_counts_nothing_twice(setup: Se
     reads = Store(engine).usage.reads("usage", state.covered_since.date())
     assert reads["read_by_api"].api == 3, "one before the read, one in the rotated file's tail, one in the new file"
     assert state.position.inode == setup.log.stat().st_ino
+
+
+def test_copytruncate_while_prometheus_writes_loses_nothing_and_counts_nothing_twice(
+    setup: Setup, engine: Engine
+) -> None:
+    settings = settings_for(setup)
+    for _ in range(3):  # past the first bytes that tell the file apart
+        setup.query("sum(read_by_api)")
+    wait_until(lambda: setup.logged("read_by_api"), lambda n: n >= 3, what="the first queries in the log")
+    with build_auditor(settings, engine=engine) as auditor:
+        auditor.run_cycle()
+        setup.query("count(read_by_api)")  # after the read, before the copy
+        wait_until(lambda: setup.logged("read_by_api"), lambda n: n >= 4, what="the fourth query in the log")
+        setup.log.with_name("query.log.1").write_bytes(setup.log.read_bytes())
+        with setup.log.open("r+") as f:
+            f.truncate(0)  # Prometheus appends (O_APPEND): its next line starts the file again
+        setup.query("max(read_by_api)")
+        wait_until(lambda: setup.log.read_text().count("read_by_api"), lambda n: n >= 1, what="a query after it")
+        auditor.run_cycle()
+        auditor.run_cycle()
+    store = Store(engine)
+    state = store.usage.state("usage")
+    assert state is not None
+    assert state.covered_since is not None
+    assert store.usage.reads("usage", state.covered_since.date())["read_by_api"].api == 5

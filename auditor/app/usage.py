@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 
 from auditor.collect.querylog import QueryLogReader
 from auditor.config.dashboards import dashboard_usage
+from auditor.config.rulefiles import load_path
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, Clock
 from auditor.core.errors import AuditorError
-from auditor.core.rulesets import RuleSet
+from auditor.core.rulesets import Rule, RuleSet
 from auditor.core.usage import Credit, UsageBatch
 from auditor.evaluate.report_usage import UsageEvidence
 from auditor.evaluate.usage import UsageInput, UsageSummary, coverage, judge, unused_by_owner
@@ -83,9 +84,11 @@ def usage_input(store: Store, settings: Settings, census: Census, now: datetime,
     window = settings.usage.unused_after
     state = store.usage.state(census.source)
     readers: dict[str, list[str]] = {}
-    for rule in rules.rules() if rules else []:
+    for rule in [*(rules.rules() if rules else []), *_desired(settings)]:
         for metric in rule.inputs():
-            readers.setdefault(metric, []).append(f"{rule.group}/{rule.name}")
+            name = f"{rule.group}/{rule.name}"
+            if name not in readers.setdefault(metric, []):
+                readers[metric].append(name)
     return UsageInput(
         series=dict(census.metrics),
         reads=store.usage.reads(census.source, (now - window).date(), now.date()),
@@ -103,3 +106,14 @@ def usage_evidence(
     """The verdicts and the log's coverage as of ``now`` (the report's period end)."""
     inp = usage_input(store, settings, census, now, rules)
     return UsageEvidence(judge(inp, budgets), inp.coverage, inp.unused_after)
+
+
+def _desired(settings: Settings) -> list[Rule]:
+    """The desired rules (AUDITOR_RULES_DIR) read metrics too, loaded or not yet; a broken file reads none."""
+    if settings.rules_dir is None:
+        return []
+    try:
+        return list(load_path(settings.rules_dir).rules())
+    except AuditorError as exc:
+        log.warning("desired rules not counted as readers: %s", exc)
+        return []
