@@ -87,7 +87,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
 def settings_for(setup: Setup, unused_after: timedelta = timedelta(days=7)) -> Settings:
     return Settings(  # type: ignore[call-arg]
         prometheus_url=setup.prometheus.url, source="usage", dashboards_dir=setup.dashboards, rules_dir=setup.rules,
-        usage=UsageSettings(query_log=setup.log, unused_after=unused_after),
+        query_log_file=setup.log, usage=UsageSettings(unused_after=unused_after),
     )  # fmt: skip
 
 
@@ -148,7 +148,7 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
     monkeypatch.setenv("AUDITOR_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("AUDITOR_SOURCE", "usage")
     monkeypatch.setenv("AUDITOR_DASHBOARDS_DIR", str(setup.dashboards))
-    monkeypatch.setenv("AUDITOR_USAGE__QUERY_LOG", str(setup.log))
+    monkeypatch.setenv("AUDITOR_QUERY_LOG_FILE", str(setup.log))
     assert main(["usage", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     rows = {row["name"]: row for row in document["metrics"]}

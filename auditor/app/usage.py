@@ -33,7 +33,7 @@ SUMMARY_EVERY = timedelta(hours=1)
 class UsageTracker:
     def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
         self._store, self._settings, self._clock = store, settings, clock
-        path = settings.usage.query_log
+        path = settings.query_log_file
         self._reader = (
             None if path is None
             else QueryLogReader(path, max_bytes=settings.usage.max_bytes,

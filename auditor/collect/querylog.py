@@ -51,7 +51,7 @@ class QueryLogReader:
         except FileNotFoundError:
             return batch
         except OSError as exc:
-            raise ConfigError(f"AUDITOR_USAGE__QUERY_LOG: cannot read {self.path}: {exc.strerror}") from exc
+            raise ConfigError(f"AUDITOR_QUERY_LOG_FILE: cannot read {self.path}: {exc.strerror}") from exc
         reading = _Pass(str(self.path), credit, batch, _Budget(self.max_bytes, time.monotonic() + self.max_seconds))
         for path, start, stat in self._plan(position, current):
             if not reading.drain(path, start, stat):
@@ -102,7 +102,7 @@ class _Pass:
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed below, whatever happens
         except OSError as exc:
-            raise ConfigError(f"AUDITOR_USAGE__QUERY_LOG: cannot read {path}: {exc.strerror}") from exc
+            raise ConfigError(f"AUDITOR_QUERY_LOG_FILE: cannot read {path}: {exc.strerror}") from exc
         with handle:
             head = _head_of(handle)
             offset = start

@@ -161,13 +161,8 @@ class JobsSettings(StrictModel):
 
 
 class UsageSettings(StrictModel):
-    """Which metrics queries read, from Prometheus' query log (``query_log_file`` on a shared volume)."""
+    """Which metrics queries read, from Prometheus' query log (AUDITOR_QUERY_LOG_FILE, on a shared volume)."""
 
-    query_log: Path | None = Field(
-        None,
-        description="Prometheus' `query_log_file` as this auditor sees it (a shared volume); usage from queries "
-        "is unknown while unset.",
-    )
     unused_after: Duration = Field(
         timedelta(days=30),
         description="A metric no query and no rule read for this long is unused (once the log covers it).",
@@ -233,6 +228,11 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", description="Time zone of `report_schedule` and of report weeks (IANA name).")
     report_webhook_url: str | None = Field(
         None, description="POST each scheduled report here (JSON with `text`: the Markdown, and `report`)."
+    )
+    query_log_file: Path | None = Field(
+        None,
+        description="Prometheus' `query_log_file` as this auditor sees it (a shared volume); usage from queries "
+        "is unknown while unset.",
     )
     dashboards_dir: Path | None = Field(
         None, description="Exported Grafana dashboard JSON: the report marks metrics that panels query."

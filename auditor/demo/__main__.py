@@ -170,7 +170,7 @@ def _auditor_env(prometheus_url: str, workdir: Path, query_log: Path) -> dict[st
         "AUDITOR_REPORT_DIR": str(workdir / "reports"),
         # Prometheus' query log: which metrics are read. Two minutes without a read is "unused" here (30 days
         # by default), so the demo names unused metrics before it ends.
-        "AUDITOR_USAGE__QUERY_LOG": str(query_log),
+        "AUDITOR_QUERY_LOG_FILE": str(query_log),
         "AUDITOR_USAGE__UNUSED_AFTER": "2m",
     }
 

@@ -39,7 +39,7 @@ def usage_note(evidence: UsageEvidence | None) -> dict[str, Any]:
     if evidence is None or evidence.coverage is None:
         note = (
             f"Usage from queries is unknown: no query log is read. Set `{SETTING}` in Prometheus' global "
-            "configuration, share the volume with the auditor and set AUDITOR_USAGE__QUERY_LOG (docs/usage.md)."
+            "configuration, share the volume with the auditor and set AUDITOR_QUERY_LOG_FILE (docs/usage.md)."
         )
     elif not evidence.known:
         note = f"The query log covers {days} of {window:.0f} days: too short to call a metric unused yet."

@@ -17,7 +17,7 @@ from auditor.export.terminal import console
 
 NO_LOG = (
     "usage from queries is unknown: no query log is read. Set `query_log_file: /prometheus/query.log` in "
-    "Prometheus' global configuration, share that volume with the auditor and set AUDITOR_USAGE__QUERY_LOG "
+    "Prometheus' global configuration, share that volume with the auditor and set AUDITOR_QUERY_LOG_FILE "
     "(docs/usage.md)"
 )
 
