@@ -24,12 +24,15 @@ from auditor.app.usage import usage_evidence
 from auditor.config.dashboards import dashboard_usage
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
+from auditor.core.domain import Census, floor_seconds
 from auditor.core.errors import ConfigError, DeliveryError
 from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
+from auditor.evaluate.report_forward import QUARTER, ForwardInput, QuarterInput
 from auditor.evaluate.rules_diff import diff
 from auditor.evaluate.scrape_limit import limit_forecasts
+from auditor.evaluate.targets import forecast_targets
 from auditor.export.report_render import SUFFIX, render
 from auditor.store import Store, periods
 
@@ -111,7 +114,36 @@ def gather(
         if last_census
         else None,
         cost_per_series_month=settings.cost_per_series_month,
+        forward=_forward(store, settings, source, period, last=last_census, budgets=budgets),
+        quarter=_quarter(store, source, period, last_census),
     )
+
+
+def _forward(
+    store: Store, settings: Settings, source: str, period: Period, *, last: Census | None, budgets: Budgets
+) -> ForwardInput | None:
+    """The forecast's trends as of the period's end: hourly maxima over the forecast window, stored only."""
+    if last is None:
+        return None
+    since = period.end - settings.forecast_window
+    trends = store.trends(last, forecast_targets(last, budgets), since)
+    cut = period.end.timestamp()
+    head: dict[float, float] = {}
+    for s in periods.snapshots(store, source, since, period.end):
+        if s.status == "ok" and s.head_series is not None:
+            hour = floor_seconds(s.collected_at.timestamp(), 3600)
+            head[hour] = max(head.get(hour, 0.0), float(s.head_series))
+    trends = {m: [p for p in points if p[0] <= cut] for m, points in trends.items()}
+    return ForwardInput(period.end, budgets, dict(last.metrics), trends, sorted(head.items()))
+
+
+def _quarter(store: Store, source: str, period: Period, last: Census | None) -> QuarterInput:
+    """The same period 13 weeks earlier (its rollups once its raw rows are gone) and the findings since."""
+    start, end = period.start - QUARTER, period.end - QUARTER
+    earlier = store.census_in(source, start, end)
+    findings = periods.findings(store, source, start, period.end)
+    snapshots = periods.snapshots(store, source, start, end)
+    return QuarterInput(start, end, earlier[1] if earlier else None, last, snapshots, findings)
 
 
 def _limit_forecasts(

@@ -30,6 +30,14 @@ from auditor.core.domain import (
 )
 from auditor.core.jobs import JobCensus, JobStats
 from auditor.core.rulesets import RuleSet
+from auditor.evaluate.report_forward import (
+    ForwardInput,
+    QuarterInput,
+    forecast,
+    open_weeks,
+    quarter,
+    regressions,
+)
 from auditor.evaluate.report_usage import UsageEvidence, owner_scorecard, unused_metrics, usage_note
 from auditor.evaluate.scrape_limit import NEAR
 from auditor.evaluate.series_budget import usage
@@ -84,6 +92,10 @@ class ReportInput:
     usage: UsageEvidence | None = None
     """Reads per metric from the query log (with rules and dashboards), as of the period's end."""
     cost_per_series_month: float | None = None
+    forward: ForwardInput | None = None
+    """The trends the 30-day forecast fits, as of the period's end."""
+    quarter: QuarterInput | None = None
+    """The same period 13 weeks earlier, and the findings since its start."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,12 @@ class Report:
     owner_scorecard: list[dict[str, Any]]
     """Per owner: series, change, budget usage, open violations, series in unused metrics, cost."""
     rule_changes: list[dict[str, Any]]
+    forecast: dict[str, Any] | None
+    """Budgets projected to be reached within 30 days, the server's projected total; None without history."""
+    quarter: dict[str, Any] | None
+    """The period against the same period 13 weeks earlier, and how long violations stay open per owner."""
+    regressions: list[dict[str, Any]]
+    """Violations resolved within the quarter and opened again."""
     suggestions: list[dict[str, Any]]
     data_completeness: dict[str, Any]
     total_series: list[tuple[float, float]]
@@ -142,6 +160,7 @@ def build(inp: ReportInput) -> Report:
     violations = _violations(inp)
     read = {m for m in usage_index if _is_read(usage_index, m)}
     unused = unused_metrics(inp.usage, end_counts, owners, read)
+    ahead = _forecast(inp)
     return Report(
         period={"start": inp.start, "end": inp.end, "label": inp.label, "source": inp.source, "owner": inp.owner},
         summary=_summary(inp, start_counts, end_counts, violations),
@@ -158,11 +177,14 @@ def build(inp: ReportInput) -> Report:
             inp.budgets, (start_counts, end_counts), violations, unused, inp.cost_per_series_month
         ),
         rule_changes=[asdict(change) for change in inp.rule_changes],
+        forecast=ahead,
+        quarter=_quarter(inp, keep),
+        regressions=_regressions(inp),
         suggestions=_suggestions(inp, violations, end_counts),
         data_completeness=_completeness(inp),
         total_series=_total_series(inp),
         metrics=[
-            *_rows(inp, (start_counts, end_counts), owners, usage_index, violations),
+            *_with_forecast(_rows(inp, (start_counts, end_counts), owners, usage_index, violations), ahead),
             *_job_rows(inp, violations),
         ],
     )
@@ -192,6 +214,51 @@ def _summary(
         "last_census": inp.last.collected_at if inp.last else None,
         "notion": inp.last.notion.value if inp.last else None,
     }
+
+
+def _forecast(inp: ReportInput) -> dict[str, Any] | None:
+    if inp.forward is None:
+        return None
+    section = forecast(inp.forward, inp.job_limit_seconds)
+    if inp.owner is not None:
+        section["metrics"] = [r for r in section["metrics"] if r["owner"] == inp.owner]
+        section["jobs_at_sample_limit"] = [
+            r for r in section["jobs_at_sample_limit"] if inp.budgets.job_owner(r["job"]) == inp.owner
+        ]
+        section["total_series"] = None  # the server's total is not one owner's
+    return section
+
+
+def _with_forecast(rows: list[dict[str, Any]], ahead: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The CSV's metric rows with the date each reaches its budget and its projection (when within 30 days)."""
+    by_metric = {r["metric"]: r for r in (ahead or {}).get("metrics", [])}
+    for row in rows:
+        found = by_metric.get(row["metric"])
+        row["forecast_date"] = found["date"] if found else None
+        row["projected_series"] = found["projected_series"] if found else None
+    return rows
+
+
+def _quarter(inp: ReportInput, keep: set[str]) -> dict[str, Any] | None:
+    if inp.quarter is None:
+        return None
+    section = quarter(inp.quarter, inp.start, inp.end, keep if inp.owner is not None else None)
+    earlier = _completeness_of(inp.quarter.earlier_snapshots, inp.quarter.earlier_start, inp.quarter.earlier_end,
+                               inp.interval)  # fmt: skip
+    section["earlier"]["data_completeness"] = earlier
+    section["now"]["data_completeness"] = _completeness(inp)
+    section["open_weeks"] = open_weeks(_mine(inp, inp.quarter.findings), inp.end)
+    return section
+
+
+def _regressions(inp: ReportInput) -> list[dict[str, Any]]:
+    if inp.quarter is None:
+        return []
+    return regressions(_mine(inp, inp.quarter.findings), inp.quarter.earlier_start, inp.end)
+
+
+def _mine(inp: ReportInput, findings: list[FindingRow]) -> list[FindingRow]:
+    return [f for f in findings if inp.owner is None or f.owner == inp.owner]
 
 
 def _change(before: float | None, after: float | None) -> float | None:
@@ -393,14 +460,20 @@ def _suggestions(inp: ReportInput, violations: list[dict[str, Any]], end: dict[s
 
 
 def _completeness(inp: ReportInput) -> dict[str, Any]:
-    ok = [s for s in inp.snapshots if s.status == "ok"]
-    failed = Counter(s.error_reason or "unknown" for s in inp.snapshots if s.status != "ok")
-    expected = int((inp.end - inp.start) / inp.interval) if inp.interval.total_seconds() > 0 else 0
-    times = [inp.start, *(s.collected_at for s in ok), inp.end]
+    return _completeness_of(inp.snapshots, inp.start, inp.end, inp.interval)
+
+
+def _completeness_of(
+    snapshots: list[SnapshotRow], start: datetime, end: datetime, interval: timedelta
+) -> dict[str, Any]:
+    ok = [s for s in snapshots if s.status == "ok"]
+    failed = Counter(s.error_reason or "unknown" for s in snapshots if s.status != "ok")
+    expected = int((end - start) / interval) if interval.total_seconds() > 0 else 0
+    times = [start, *(s.collected_at for s in ok), end]
     gaps = [
         {"start": a, "end": b, "hours": round((b - a).total_seconds() / 3600, 1)}
         for a, b in itertools.pairwise(times)
-        if b - a > 3 * inp.interval
+        if b - a > 3 * interval
     ]
     return {
         "expected_cycles": expected,

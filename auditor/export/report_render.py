@@ -29,7 +29,7 @@ CSV_COLUMNS = (
     "metric", "owner", "series_start", "series_end", "change", "max_series", "usage",
     "read_by_rules", "read_by_dashboards", "new", "removed", "violations", "labels_not_allowed",
     "scope", "jobs", "targets", "series_added", "largest_target", "largest_target_samples", "sample_limit",
-    "limit_usage", "limit_seconds",
+    "limit_usage", "limit_seconds", "forecast_date", "projected_series",
 )  # fmt: skip
 """Metric rows (``scope`` metric; ``jobs``: who sent it), then job rows (``scope`` job; ``jobs``: its name)."""
 
@@ -147,5 +147,9 @@ def _charts(report: Report) -> dict[str, Any]:
     start, end = report.period["start"], report.period["end"]
     labels = (_when(start, "%a %Y-%m-%d %H:%M"), _when(end, "%a %Y-%m-%d %H:%M"))
     total = area([v for _, v in report.total_series], labels)
-    sparks = {row["metric"]: sparkline([p["series"] for p in row["trend"]]) for row in report.top_metrics}
+    projected = {r["metric"]: r["projected_series"] for r in (report.forecast or {}).get("metrics", [])}
+    sparks = {
+        row["metric"]: sparkline([p["series"] for p in row["trend"]], projection=projected.get(row["metric"]))
+        for row in report.top_metrics
+    }
     return {"total": total, "sparks": sparks}

@@ -21,16 +21,29 @@ def _points(values: Sequence[float], width: float, height: float, pad: float) ->
     return [(pad + i * step, height - pad - (v - low) / span * (height - 2 * pad)) for i, v in enumerate(values)]
 
 
+def _line(points: Sequence[tuple[float, float]], extra: str = "") -> str:
+    return f'<polyline fill="none" stroke="{BLUE}" stroke-width="1.5"{extra} points="{_path(points)}"/>'
+
+
 def _path(points: Sequence[tuple[float, float]]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
 
 
-def sparkline(values: Sequence[float], width: int = 140, height: int = 28) -> Markup:
-    """A line of the values, scaled to their own range; empty under two points."""
+def sparkline(values: Sequence[float], width: int = 140, height: int = 28, projection: float | None = None) -> Markup:
+    """A line of the values, scaled to their own range; empty under two points.
+
+    With ``projection`` (the value the forecast projects), the last third of the width draws it dashed.
+    """
     if len(values) < 2:
         return Markup("")
-    points = _path(_points(values, width, height, 2))
-    line = f'<polyline fill="none" stroke="{BLUE}" stroke-width="1.5" points="{points}"/>'
+    if projection is None:
+        line = _line(_points(values, width, height, 2))
+    else:
+        ahead = max(1, round((len(values) - 1) / 2))  # the projection spans a third of the width
+        slots = [*values, *([values[-1]] * (ahead - 1)), projection]
+        points = _points(slots, width, height, 2)
+        past, future = points[: len(values)], [points[len(values) - 1], points[-1]]
+        line = _line(past) + _line(future, ' stroke-dasharray="3 2"')
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="trend">{line}</svg>'
