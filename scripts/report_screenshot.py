@@ -31,7 +31,7 @@ def shape(hour: int) -> dict[str, int]:
     metrics = {
         "http_request_duration_seconds_bucket": int(2400 + 600 * min(day, 4) / 4),
         "user_sessions": int(120 + 60 * day + 10 * math.sin(hour / 3)),
-        "node_cpu_seconds_total": 640,
+        "node_cpu_seconds_total": int(640 + 600 * day),  # new nodes every day: reaches its budget next month
         "kube_pod_container_status_restarts_total": 380 + (40 if day > 3 else 0),
         "grpc_server_handled_total": 900,
         "process_open_fds": 12,
@@ -50,6 +50,16 @@ def main() -> None:
         store = Store(engine)
         budgets_file = ROOT / "rules" / "budgets.yml"
         rules = load_path(ROOT / "rules" / "recording")
+        # The same week a quarter earlier (smaller), and a violation resolved then back since: the quarter section.
+        earlier = WEEK.start - timedelta(weeks=13)
+        regressed = Finding("kube_pod_container_status_restarts_total", "platform-observability", Kind.SERIES,
+                            Severity.EXCEEDED, 420, 400, 420, 400)  # fmt: skip
+        for week, findings in ((0, [regressed]), (3, []), (9, [regressed])):
+            at = earlier + timedelta(weeks=week, days=3)
+            quarter_ago = {k: int(v * 0.7) for k, v in shape(24).items()}
+            store.save_census(Census("prod-eu1", at, "2.53.0", CensusMethod.TSDB_STATUS, SeriesNotion.HEAD,
+                                     HeadStats(sum(quarter_ago.values()), 0, 0, 0, 0), quarter_ago),
+                              "http://prometheus:9090", 0.3, findings=findings)  # fmt: skip
         for hour in range(0, 7 * 24, 2):
             at = WEEK.start + timedelta(hours=hour, minutes=5)
             metrics = shape(hour)
@@ -67,6 +77,7 @@ def main() -> None:
                 Finding("user_sessions", "team-identity", Kind.SERIES, Severity.EXCEEDED, users, 400, users, 400)
             ]
             findings = findings if users > 400 else []
+            findings.append(regressed)
             if buckets > 2000:
                 findings.append(Finding("http_request_duration_seconds_bucket", "team-web", Kind.SERIES,
                                         Severity.EXCEEDED, buckets, 2000, buckets, 2000))  # fmt: skip
