@@ -1,6 +1,6 @@
 """Regenerate docs/images/report.png: a week of synthetic history, the HTML report, headless Chromium.
 
-.venv/bin/python scripts/report_screenshot.py
+.venv/bin/python scripts/report_screenshot.py [--keep FILE]     # --keep: leave the SQLite history in FILE
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -44,8 +45,9 @@ def shape(hour: int) -> dict[str, int]:
 
 
 def main() -> None:
+    keep = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/demo.db")
+        engine = make_engine(f"sqlite:///{keep or f'{tmp}/demo.db'}")
         upgrade(engine)
         store = Store(engine)
         budgets_file = ROOT / "rules" / "budgets.yml"
