@@ -5,6 +5,8 @@ Hand-made histories with known trends, stored through the store, read back by ``
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
+from tests.conftest import missing
 from tests.test_store import census
 
 W47 = week_period("2026-W47", "UTC")
@@ -135,3 +138,24 @@ def test_a_violation_resolved_in_week_2_and_back_in_week_9_is_a_regression(engin
     assert weeks["team-a"]["violations"] == 3, "grower twice, flat once"
     assert weeks["team-a"]["still_open"] == 1
     assert "back 2026-" in render(report_, "markdown")
+
+
+def test_the_new_sections_render_in_headless_chromium(engine: Engine, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        missing("chromium (Debian package chromium)")
+    store = Store(engine)
+    linear_history(store)
+    page = tmp_path / "report.html"
+    page.write_text(render(report(store, tmp_path), "html"))
+    result = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+         page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    for heading in ("Next 30 days", "The quarter", "Regressions", "Owners"):
+        assert f"<h2>{heading}</h2>" in dom, f"{heading} is in the page the browser built"
+    assert 'stroke-dasharray="3 2"' in dom, "the projection survives the browser's parsing"
