@@ -17,6 +17,7 @@ from auditor.app.reporting import gather, week_period
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.core.domain import Finding, Kind, Severity
+from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
@@ -31,6 +32,8 @@ metrics:
   - {name: flat, owner: team-a, max_series: 1000}
   - {name: young, owner: team-b, max_series: 1000}
   - {name: slow, owner: team-b, max_series: 100000}
+jobs:
+  - {name: api, owner: team-a, max_series: 1000}
 """
 HOUR = timedelta(hours=1)
 
@@ -52,7 +55,8 @@ def linear_history(store: Store, spike: bool = False) -> None:
         metrics = {"grower": grower, "flat": 300, "slow": 100 + h}
         if h >= 70:
             metrics["young"] = 500 + 100 * (h - 70)
-        store.save_census(census(metrics, at), "u", 0.1)
+        api = JobStats("api", grower, 1, 0, (TargetStats("a:1", grower),), {"sample_limit": 0})
+        store.save_census(census(metrics, at), "u", 0.1, jobs=JobCensus({"api": api}))
 
 
 def test_a_linear_grower_reaches_its_budget_on_the_expected_day(engine: Engine, tmp_path: Path) -> None:
@@ -69,6 +73,9 @@ def test_a_linear_grower_reaches_its_budget_on_the_expected_day(engine: Engine, 
     assert row["projected_series"] == 640 + 10 * 24 * 30
     assert (row["owner"], row["series"], row["max_series"], row["confidence"]) == ("team-a", 640, 1000, "high")
     assert section["not_forecast"] == {"too_little_history": 1, "flat_or_falling": 1}, "young, and flat"
+    [job] = section["jobs"]
+    assert (job["job"], job["owner"], job["series"], job["max_series"]) == ("api", "team-a", 640, 1000)
+    assert abs(job["date"] - expected) < timedelta(days=1), "the job's series, stored with each cycle, grow alike"
     total = section["total_series"]
     assert total is not None
     assert total["series"] == 640 + 300 + 171 + 600 + 5, "the newest hour's head (census() adds 5)"
@@ -93,6 +100,7 @@ def test_the_html_draws_the_projection_and_an_owner_sees_only_theirs(engine: Eng
     markdown = render(report(store, tmp_path), "markdown")
     assert "| `grower` | team-a | 640 | 1,000 | 7,840 | high" in markdown
     assert "No date for 1 budgeted metrics with too little history" in markdown
+    assert "- Job `api` (team-a) reaches its budget of 1,000 series around" in markdown
     mine = report(store, tmp_path, owner="team-b").forecast
     assert mine is not None
     assert (mine["metrics"], mine["total_series"]) == ([], None)

@@ -114,14 +114,15 @@ def gather(
         if last_census
         else None,
         cost_per_series_month=settings.cost_per_series_month,
-        forward=_forward(store, settings, source, period, last=last_census, budgets=budgets),
+        forward=_forward(store, settings, source, period, last=last_census, budgets=budgets, jobs=jobs_last),
         quarter=_quarter(store, source, period, last_census),
     )
 
 
 def _forward(
-    store: Store, settings: Settings, source: str, period: Period, *, last: Census | None, budgets: Budgets
-) -> ForwardInput | None:
+    store: Store, settings: Settings, source: str, period: Period, *, last: Census | None, budgets: Budgets,
+    jobs: JobCensus | None,
+) -> ForwardInput | None:  # fmt: skip
     """The forecast's trends as of the period's end: hourly maxima over the forecast window, stored only."""
     if last is None:
         return None
@@ -134,7 +135,12 @@ def _forward(
             hour = floor_seconds(s.collected_at.timestamp(), 3600)
             head[hour] = max(head.get(hour, 0.0), float(s.head_series))
     trends = {m: [p for p in points if p[0] <= cut] for m, points in trends.items()}
-    return ForwardInput(period.end, budgets, dict(last.metrics), trends, sorted(head.items()))
+    job_series = {j.job: j.series for j in jobs.jobs.values()} if jobs else {}
+    budgeted = {job for job in job_series if budgets.for_job(job) is not None}
+    hours = store.job_hours(source, since) if budgeted else {}
+    job_trends = {job: [(at.timestamp(), float(n)) for at, n, _ in hours.get(job, []) if at.timestamp() <= cut]
+                  for job in budgeted}  # fmt: skip
+    return ForwardInput(period.end, budgets, dict(last.metrics), trends, sorted(head.items()), job_series, job_trends)
 
 
 def _quarter(store: Store, source: str, period: Period, last: Census | None) -> QuarterInput:

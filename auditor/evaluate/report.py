@@ -225,6 +225,7 @@ def _forecast(inp: ReportInput) -> dict[str, Any] | None:
         section["jobs_at_sample_limit"] = [
             r for r in section["jobs_at_sample_limit"] if inp.budgets.job_owner(r["job"]) == inp.owner
         ]
+        section["jobs"] = [r for r in section["jobs"] if r["owner"] == inp.owner]
         section["total_series"] = None  # the server's total is not one owner's
     return section
 

@@ -40,40 +40,58 @@ class ForwardInput:
     """metric -> hourly maxima over the forecast window before the period's end, for the budgeted metrics."""
     head: Points = field(default_factory=list)
     """Hourly maxima of the server's head series over the same window."""
+    jobs: dict[str, int] = field(default_factory=dict)
+    """Scrape job -> series at the period's end (the last job census)."""
+    job_trends: dict[str, Points] = field(default_factory=dict)
+    """Scrape job with a ``jobs:`` budget -> hourly maxima of its series over the window."""
 
 
 def forecast(inp: ForwardInput, job_limit_seconds: dict[str, float]) -> dict[str, Any]:
     """``job_limit_seconds``: job -> forecast time to its ``sample_limit`` (the jobs' own forecast)."""
     rows, little, flat = [], 0, 0
     for metric, points in inp.trends.items():
-        budget, current = inp.budgets.for_metric(metric), inp.series.get(metric)
-        if current is None or current >= budget.max_series:
-            continue  # gone, or over budget already: the violations say so
-        trend = fit(points)
-        if trend is None:
-            little += 1
-            continue
-        if trend.slope <= 0:
-            flat += 1
-            continue
-        seconds = (budget.max_series - current) / trend.slope
-        if seconds > HORIZON.total_seconds():
-            continue
-        rows.append({
-            "metric": metric, "owner": budget.owner, "series": current, "max_series": budget.max_series,
-            "date": inp.end + timedelta(seconds=seconds), "days": round(seconds / 86400, 1),
-            "projected_series": round(current + trend.slope * HORIZON.total_seconds()),
-            "points": trend.points, "spread": round(trend.spread, 2),
-            "confidence": _confidence(trend.points, trend.spread),
-        })  # fmt: skip
-    jobs = [
+        budget = inp.budgets.for_metric(metric)
+        found = _projection(inp.end, inp.series.get(metric), budget.max_series, points)
+        little, flat = little + (found == _LITTLE), flat + (found == _FLAT)
+        if isinstance(found, dict):
+            rows.append({"metric": metric, "owner": budget.owner, **found})
+    jobs = []
+    for job, points in inp.job_trends.items():
+        job_budget = inp.budgets.for_job(job)
+        found = _projection(inp.end, inp.jobs.get(job), job_budget.max_series, points) if job_budget else None
+        if job_budget and isinstance(found, dict):
+            jobs.append({"job": job, "owner": job_budget.owner, **found})
+    at_limit = [
         {"job": job, "date": inp.end + timedelta(seconds=s), "days": round(s / 86400, 1)}
         for job, s in sorted(job_limit_seconds.items(), key=lambda kv: kv[1]) if s <= HORIZON.total_seconds()
     ]  # fmt: skip
     return {
         "horizon_days": HORIZON.days, "metrics": sorted(rows, key=lambda r: (r["date"], r["metric"])),
-        "jobs_at_sample_limit": jobs, "total_series": _total(inp.head),
-        "not_forecast": {"too_little_history": little, "flat_or_falling": flat},
+        "jobs": sorted(jobs, key=lambda r: (r["date"], r["job"])), "jobs_at_sample_limit": at_limit,
+        "total_series": _total(inp.head), "not_forecast": {"too_little_history": little, "flat_or_falling": flat},
+    }  # fmt: skip
+
+
+_LITTLE, _FLAT = "too little history", "flat or falling"
+
+
+def _projection(end: datetime, current: int | None, limit: int, points: Points) -> dict[str, Any] | str | None:
+    """When ``current`` reaches ``limit`` at the trend of ``points``, if within ``HORIZON``; else why not (None:
+    gone, over already, or later than the horizon)."""
+    if current is None or current >= limit:
+        return None  # gone, or over its budget already: the violations say so
+    trend = fit(points)
+    if trend is None:
+        return _LITTLE
+    if trend.slope <= 0:
+        return _FLAT
+    seconds = (limit - current) / trend.slope
+    if seconds > HORIZON.total_seconds():
+        return None
+    return {
+        "series": current, "max_series": limit, "date": end + timedelta(seconds=seconds),
+        "days": round(seconds / 86400, 1), "projected_series": round(current + trend.slope * HORIZON.total_seconds()),
+        "points": trend.points, "spread": round(trend.spread, 2), "confidence": _confidence(trend.points, trend.spread),
     }  # fmt: skip
 
 
