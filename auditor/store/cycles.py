@@ -105,19 +105,19 @@ class CycleWriter:
             _insert_series(conn, snapshot_id, rows, ids)
             _insert_label_stats(conn, snapshot_id, census.label_stats)
             _insert_drilldown(conn, snapshot_id, drilldown, ids)
-            if jobs is not None and whole_jobs is not None:
-                job_rows = whole_jobs if job_base is None else whole_jobs.changes_since(job_base.rows)
-                insert_jobs(conn, snapshot_id, jobs, job_rows)
+            if whole_jobs is not None and jobs is not None:
+                insert_jobs(
+                    conn, snapshot_id, jobs, whole_jobs.changes_since(job_base.rows) if job_base else whole_jobs
+                )
             if findings is not None:
                 finding_store.sync(conn, source_id, ids, findings, census.collected_at)
             if rules is not None:
                 rule_versions.record(conn, source_id, rules, census.collected_at)
+        # Only once committed: the next cycle's changes are computed against what is really stored.
         self.names.cache.update(new_ids)
-        since_keyframe = 0 if base is None else base.since_keyframe + 1
-        self._written[key] = _Written(snapshot_id, census.collected_at, whole, since_keyframe)
+        self._written[key] = _next(base, snapshot_id, census.collected_at, whole)
         if whole_jobs is not None:
-            since = 0 if job_base is None else job_base.since_keyframe + 1
-            self._written_jobs[census.source] = _Written(snapshot_id, census.collected_at, whole_jobs, since)
+            self._written_jobs[census.source] = _next(job_base, snapshot_id, census.collected_at, whole_jobs)
         return snapshot_id
 
     def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
@@ -132,6 +132,11 @@ class CycleWriter:
                 "error_message": message[:2000],
             }
             return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
+
+
+def _next(base: _Written[_R] | None, snapshot_id: int, at: datetime, rows: _R) -> _Written[_R]:
+    """What a cycle just written (as changes to ``base``, or a keyframe) leaves for the next one."""
+    return _Written(snapshot_id, at, rows, 0 if base is None else base.since_keyframe + 1)
 
 
 def _base_for(last: _Written[_R] | None, at: datetime) -> _Written[_R] | None:
