@@ -110,6 +110,8 @@ def _grow(exporter: Exporter, step: int) -> None:
 def _grow_forever(exporter: Exporter, duration: float, prometheus_url: str | None = None) -> None:
     deadline = time.monotonic() + duration if duration > 0 else math.inf
     step = 0
+    if prometheus_url is not None:
+        _dashboard_query(prometheus_url)  # at once too: the first cycles already see a read
     while (remaining := deadline - time.monotonic()) > 0:
         time.sleep(min(GROW_EVERY_SECONDS, remaining))
         if time.monotonic() >= deadline:
