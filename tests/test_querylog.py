@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.collect.querylog import QueryLogReader
-from auditor.core.usage import QUERY_TAG, Credit, QueryKind, UsageBatch
+from auditor.core.promql import QUERY_TAG
+from auditor.core.usage import Credit, QueryKind, UsageBatch
 
 NAMES = ["http_requests_total", "up", "node_load1", "node_load5"]
 DAY = date(2026, 11, 20)

@@ -48,8 +48,7 @@ from auditor.core.errors import (
     PrometheusTooLarge,
     PrometheusUnreachable,
 )
-from auditor.core.promql import is_legacy_label
-from auditor.core.usage import QUERY_TAG
+from auditor.core.promql import QUERY_TAG, is_legacy_label
 
 
 class _Strictish(BaseModel):

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from auditor.core.errors import ConfigError
-from auditor.core.usage import QUERY_TAG, Credit, LogPosition, QueryKind, UsageBatch
+from auditor.core.promql import QUERY_TAG
+from auditor.core.usage import Credit, LogPosition, QueryKind, UsageBatch
 
 CHUNK = 1 << 20
 HEAD_BYTES = 256

@@ -15,6 +15,11 @@ import json
 import re
 from collections.abc import Iterable
 
+QUERY_TAG = "# metrics-auditor"
+"""Appended (as a PromQL comment) to every query the auditor sends, so its own queries are not usage.
+
+Here and not beside the query-log model: the client needs it, and that model loads promql-parser."""
+
 _LEGACY_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LEGACY_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _REGEX_META = re.compile(r"[\\.+*?()|\[\]{}^$]")

@@ -25,8 +25,6 @@ import promql_parser
 from auditor.core.promql import raw_strings_quoted
 
 _QUERIES_KEPT = 65_536
-QUERY_TAG = "# metrics-auditor"
-"""Appended (as a PromQL comment) to every query the auditor sends, so its own queries are not usage."""
 
 
 class QueryKind(StrEnum):
