@@ -59,12 +59,10 @@ def seconds_to_budget(points: Sequence[tuple[float, float]], current: int, max_s
     """
     if current >= max_series:
         return 0.0
-    if len(points) < MIN_POINTS or points[-1][0] - points[0][0] < MIN_SPAN_SECONDS:
+    trend = fit(points)
+    if trend is None or trend.slope <= 0:
         return None
-    slope = theil_sen_slope(_thin(points))
-    if slope <= 0:
-        return None
-    return (max_series - current) / slope
+    return (max_series - current) / trend.slope
 
 
 def _thin(points: Sequence[tuple[float, float]]) -> Sequence[tuple[float, float]]:
