@@ -10,6 +10,7 @@ from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, floor_seconds
 from auditor.core.jobs import JobCensus
 from auditor.evaluate import EvaluationInput
+from auditor.evaluate.scrape_limit import target_trends
 from auditor.evaluate.targets import forecast_targets
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
@@ -59,9 +60,8 @@ def _with_job_history(inp: EvaluationInput, store: Store, jobs: JobCensus, setti
     windows = inp.budgets.job_growth_windows()
     baselines = {window: store.job_hour_max(source, hour_start(now - window)) for window in windows}
     recent = store.job_hour_max(source, hour_start(now)) if windows else {}
-    limited = {job for job, stats in jobs.jobs.items() if stats.sample_limit}
-    hours = store.job_hours(source, now - settings.forecast_window) if limited else {}
-    trends = {job: [(at.timestamp(), float(target)) for at, _, target in hours.get(job, [])] for job in limited}
+    limited = any(stats.sample_limit for stats in jobs.jobs.values())
+    trends = target_trends(jobs, store.job_hours(source, now - settings.forecast_window) if limited else {})
     for job, points in trends.items():
         _with_now(points, now, jobs.jobs[job].largest_target_series)
     return replace(inp, job_baselines=baselines, job_recent_max=recent, job_trends=trends)

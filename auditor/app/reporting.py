@@ -89,6 +89,7 @@ def gather(
     trends = store.trends(last_census, watched, period.start, bucket) if last_census else {}
     versions, loaded = _rule_changes(store, source, period)
     jobs_last = store.job_census_in(source, period.start, period.end, earliest=False)
+    job_hours = _job_hours(store, settings, source, period, jobs=jobs_last, budgets=budgets)
     return ReportInput(
         source=source,
         start=period.start,
@@ -109,19 +110,21 @@ def gather(
         owner=owner,
         jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
         jobs_last=jobs_last,
-        job_limit_seconds=_limit_forecasts(store, settings, source, period, jobs_last),
+        job_limit_seconds=limit_forecasts(jobs_last, job_hours) if jobs_last else {},
         usage=usage_evidence(store, settings, last_census, period.end, rules=loaded, budgets=budgets)
         if last_census
         else None,
         cost_per_series_month=settings.cost_per_series_month,
-        forward=_forward(store, settings, source, period, last=last_census, budgets=budgets, jobs=jobs_last),
+        forward=_forward(
+            store, settings, source, period, last=last_census, budgets=budgets, jobs=jobs_last, job_hours=job_hours
+        ),
         quarter=_quarter(store, source, period, last_census),
     )
 
 
 def _forward(
     store: Store, settings: Settings, source: str, period: Period, *, last: Census | None, budgets: Budgets,
-    jobs: JobCensus | None,
+    jobs: JobCensus | None, job_hours: dict[str, list[tuple[datetime, int, int]]],
 ) -> ForwardInput | None:  # fmt: skip
     """The forecast's trends as of the period's end: hourly maxima over the forecast window, stored only."""
     if last is None:
@@ -137,9 +140,7 @@ def _forward(
     trends = {m: [p for p in points if p[0] <= cut] for m, points in trends.items()}
     job_series = {j.job: j.series for j in jobs.jobs.values()} if jobs else {}
     budgeted = {job for job in job_series if budgets.for_job(job) is not None}
-    hours = store.job_hours(source, since) if budgeted else {}
-    job_trends = {job: [(at.timestamp(), float(n)) for at, n, _ in hours.get(job, []) if at.timestamp() <= cut]
-                  for job in budgeted}  # fmt: skip
+    job_trends = {job: [(at.timestamp(), float(n)) for at, n, _ in job_hours.get(job, [])] for job in budgeted}
     return ForwardInput(period.end, budgets, dict(last.metrics), trends, sorted(head.items()), job_series, job_trends)
 
 
@@ -152,14 +153,16 @@ def _quarter(store: Store, source: str, period: Period, last: Census | None) -> 
     return QuarterInput(start, end, earlier[1] if earlier else None, last, snapshots, findings)
 
 
-def _limit_forecasts(
-    store: Store, settings: Settings, source: str, period: Period, jobs: JobCensus | None
-) -> dict[str, float]:
-    """The time-to-``sample_limit`` forecast as it stood at the period's end."""
-    if jobs is None or not any(j.sample_limit for j in jobs.jobs.values()):
+def _job_hours(
+    store: Store, settings: Settings, source: str, period: Period, *, jobs: JobCensus | None, budgets: Budgets
+) -> dict[str, list[tuple[datetime, int, int]]]:
+    """The jobs' hourly maxima over the forecast window before the period's end, read once for both forecasts
+    (to the ``sample_limit`` and to the ``jobs:`` budget); nothing is read when no job has either."""
+    wanted = jobs is not None and any(j.sample_limit or budgets.for_job(j.job) for j in jobs.jobs.values())
+    if not wanted:
         return {}
     hours = store.job_hours(source, period.end - settings.forecast_window)
-    return limit_forecasts(jobs, {job: [h for h in points if h[0] <= period.end] for job, points in hours.items()})
+    return {job: [h for h in points if h[0] <= period.end] for job, points in hours.items()}
 
 
 def _watched(start: dict[str, int], end: dict[str, int]) -> list[str]:

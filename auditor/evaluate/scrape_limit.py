@@ -27,7 +27,10 @@ def check(inp: EvaluationInput) -> Iterator[Finding]:
                       label=target.instance)  # fmt: skip
 
 
-def seconds_to_limit(stats: JobStats, points: list[tuple[float, float]]) -> float | None:
+Points = list[tuple[float, float]]
+
+
+def seconds_to_limit(stats: JobStats, points: Points) -> float | None:
     """Seconds until the job's largest target reaches its ``sample_limit`` at the fitted rate (the metric budgets'
     forecast over the largest target's hourly maxima); None without a limit or a rising trend, 0 once reached."""
     limit = stats.sample_limit
@@ -38,17 +41,22 @@ def seconds_to_limit(stats: JobStats, points: list[tuple[float, float]]) -> floa
 
 def forecasts(inp: EvaluationInput) -> dict[str, float]:
     """job -> seconds until its largest target reaches the ``sample_limit``, for the jobs on their way there."""
-    if inp.jobs is None:
-        return {}
-    found = {job: seconds_to_limit(stats, inp.job_trends.get(job, [])) for job, stats in inp.jobs.jobs.items()}
-    return {job: eta for job, eta in found.items() if eta is not None}
+    return {} if inp.jobs is None else _on_their_way(inp.jobs, inp.job_trends)
 
 
 def limit_forecasts(census: JobCensus, hours: dict[str, list[tuple[datetime, int, int]]]) -> dict[str, float]:
     """``forecasts`` from stored job hours (``jobs``, the report): no cycle needed."""
-    out = {}
-    for job, stats in census.jobs.items():
-        points = [(at.timestamp(), float(target)) for at, _, target in hours.get(job, [])]
-        if (eta := seconds_to_limit(stats, points)) is not None:
-            out[job] = eta
-    return out
+    return _on_their_way(census, target_trends(census, hours))
+
+
+def target_trends(census: JobCensus, hours: dict[str, list[tuple[datetime, int, int]]]) -> dict[str, Points]:
+    """job with a ``sample_limit`` -> (unix seconds, its largest target's hourly maximum), from stored job hours."""
+    return {
+        job: [(at.timestamp(), float(target)) for at, _, target in hours.get(job, [])]
+        for job, stats in census.jobs.items() if stats.sample_limit
+    }  # fmt: skip
+
+
+def _on_their_way(census: JobCensus, trends: dict[str, Points]) -> dict[str, float]:
+    found = {job: seconds_to_limit(stats, trends.get(job, [])) for job, stats in census.jobs.items()}
+    return {job: eta for job, eta in found.items() if eta is not None}
