@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.usage import usage_input
+from auditor.app.usage import dashboards_of, usage_input
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import Settings, UsageSettings
@@ -128,8 +128,9 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
     assert "read_by_dashboard" not in reads
 
     # Right now the log covers minutes of the 7-day window: nothing is called unused.
-    verdicts = {v.metric: v for v in judge(usage_input(store, settings, census[1], census[1].collected_at, None),
-                                           default_budgets())}  # fmt: skip
+    charts = dashboards_of(settings)
+    now_input = usage_input(store, settings, census[1], census[1].collected_at, rules=None, dashboards=charts)
+    verdicts = {v.metric: v for v in judge(now_input, default_budgets())}
     assert {m: v.status for m, v in verdicts.items() if not m.startswith(("job:", "scrape_", "up"))} == {
         "read_by_api": Status.USED, "read_by_rule": Status.USED, "read_by_dashboard": Status.USED,
         "never_read": Status.UNKNOWN,
@@ -138,7 +139,10 @@ def test_api_queries_and_rule_evaluations_are_credited_and_the_auditors_own_are_
     # Seven days on (the clock injected), with the log covering them: never_read is unused, the others not.
     later = state.covered_since + timedelta(days=7, minutes=1) if state.covered_since else None
     assert later is not None
-    judged = {v.metric: v for v in judge(usage_input(store, settings, census[1], later, None), default_budgets())}
+    judged = {
+        v.metric: v
+        for v in judge(usage_input(store, settings, census[1], later, rules=None, dashboards=charts), default_budgets())
+    }
     assert judged["never_read"].status is Status.UNUSED
     assert judged["never_read"].series == 5
     assert judged["read_by_api"].status is Status.USED

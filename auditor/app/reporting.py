@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import tenacity
 
-from auditor.app.usage import usage_evidence
-from auditor.config.dashboards import dashboard_usage
+from auditor.app.usage import dashboards_of, usage_evidence
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, floor_seconds
@@ -90,6 +89,7 @@ def gather(
     versions, loaded = _rule_changes(store, source, period)
     jobs_last = store.job_census_in(source, period.start, period.end, earliest=False)
     job_hours = _job_hours(store, settings, source, period, jobs=jobs_last, budgets=budgets)
+    dashboards = dashboards_of(settings)
     return ReportInput(
         source=source,
         start=period.start,
@@ -106,12 +106,14 @@ def gather(
         findings=periods.findings(store, source, period.start, period.end),
         rule_changes=versions,
         loaded_rules=loaded,
-        dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
+        dashboards=dashboards,
         owner=owner,
         jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
         jobs_last=jobs_last,
         job_limit_seconds=limit_forecasts(jobs_last, job_hours) if jobs_last else {},
-        usage=usage_evidence(store, settings, last_census, period.end, rules=loaded, budgets=budgets)
+        usage=usage_evidence(
+            store, settings, last_census, period.end, rules=loaded, budgets=budgets, dashboards=dashboards
+        )
         if last_census
         else None,
         cost_per_series_month=settings.cost_per_series_month,

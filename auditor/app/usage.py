@@ -20,7 +20,7 @@ from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, Clock
 from auditor.core.errors import AuditorError
 from auditor.core.rulesets import Rule, RuleSet
-from auditor.core.usage import Credit, UsageBatch
+from auditor.core.usage import Credit, LogState, UsageBatch
 from auditor.evaluate.report_usage import UsageEvidence
 from auditor.evaluate.usage import UsageInput, UsageSummary, coverage, judge, unused_by_owner
 from auditor.store import Store
@@ -43,10 +43,6 @@ class UsageTracker:
         self._summed_at: datetime | None = None
         self._unused: dict[str, tuple[int, int]] = {}
 
-    @property
-    def enabled(self) -> bool:
-        return self._reader is not None
-
     def track(self, census: Census, url: str, budgets: Budgets) -> UsageSummary | None:
         """Read and store what the log holds since the last read; None without a query log or when it failed."""
         if self._reader is None:
@@ -55,8 +51,8 @@ class UsageTracker:
             state = self._store.usage.state(census.source)
             batch = self._reader.read(state.position if state else None, Credit(census.metrics))
             now = self._clock()
-            self._store.usage.record(census.source, url, batch, now)
-            return self._summary(census, batch, budgets, now)
+            state = self._store.usage.record(census.source, url, batch, now) or state
+            return self._summary(census, batch, budgets, now, state)
         except AuditorError as exc:
             self.failures += 1
             log.warning("query usage not read this cycle: %s", exc)
@@ -65,12 +61,15 @@ class UsageTracker:
     def carry_over(self, old: UsageTracker) -> None:
         self.failures, self._summed_at, self._unused = old.failures, old._summed_at, old._unused
 
-    def _summary(self, census: Census, batch: UsageBatch, budgets: Budgets, now: datetime) -> UsageSummary:
-        state = self._store.usage.state(census.source)
+    def _summary(
+        self, census: Census, batch: UsageBatch, budgets: Budgets, now: datetime, state: LogState | None
+    ) -> UsageSummary:
         window = self._settings.usage.unused_after
         covered = coverage(state.covered_since if state else None, now, window)
         if self._summed_at is None or now - self._summed_at >= SUMMARY_EVERY:
-            inp = usage_input(self._store, self._settings, census, now, None)
+            inp = usage_input(
+                self._store, self._settings, census, now, rules=None, dashboards=dashboards_of(self._settings)
+            )
             self._unused, self._summed_at = unused_by_owner(judge(inp, budgets)), now
         lag = (now - state.last_entry_at).total_seconds() if state and state.last_entry_at else None
         return UsageSummary(
@@ -79,7 +78,10 @@ class UsageTracker:
         )  # fmt: skip
 
 
-def usage_input(store: Store, settings: Settings, census: Census, now: datetime, rules: RuleSet | None) -> UsageInput:
+def usage_input(
+    store: Store, settings: Settings, census: Census, now: datetime, *, rules: RuleSet | None,
+    dashboards: dict[str, list[str]] | None,
+) -> UsageInput:  # fmt: skip
     """Everything the verdicts need about ``census`` as of ``now``: stored reads, coverage, rules and dashboards."""
     window = settings.usage.unused_after
     state = store.usage.state(census.source)
@@ -96,15 +98,21 @@ def usage_input(store: Store, settings: Settings, census: Census, now: datetime,
         coverage=coverage(state.covered_since if state else None, now, window),
         unused_after=window,
         rules=readers,
-        dashboards=dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None,
+        dashboards=dashboards,
     )
 
 
+def dashboards_of(settings: Settings) -> dict[str, list[str]] | None:
+    """metric -> the dashboards that query it (AUDITOR_DASHBOARDS_DIR); None when none are configured."""
+    return dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None
+
+
 def usage_evidence(
-    store: Store, settings: Settings, census: Census, now: datetime, *, rules: RuleSet | None, budgets: Budgets
-) -> UsageEvidence:
+    store: Store, settings: Settings, census: Census, now: datetime, *, rules: RuleSet | None, budgets: Budgets,
+    dashboards: dict[str, list[str]] | None,
+) -> UsageEvidence:  # fmt: skip
     """The verdicts and the log's coverage as of ``now`` (the report's period end)."""
-    inp = usage_input(store, settings, census, now, rules)
+    inp = usage_input(store, settings, census, now, rules=rules, dashboards=dashboards)
     return UsageEvidence(judge(inp, budgets), inp.coverage, inp.unused_after)
 
 

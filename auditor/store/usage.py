@@ -5,7 +5,9 @@ A batch and the position after it are written in one transaction: a line is coun
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
@@ -25,17 +27,20 @@ class UsageStore:
         self.engine = engine
         self.names = names
 
-    def record(self, source: str, url: str, batch: UsageBatch, at: datetime) -> None:
-        """Add a batch's counts to the days they fall on, and move the position on (one transaction)."""
+    def record(self, source: str, url: str, batch: UsageBatch, at: datetime) -> LogState | None:
+        """Add a batch's counts to the days they fall on, and move the position on (one transaction).
+
+        Returns the state after it; None when the read found no file (nothing changes).
+        """
         if batch.position is None:
-            return
+            return None
         with translate_errors("recording query usage"), self.engine.begin() as conn:
             source_id = source_id_of(conn, source, url, at)
             reads = _batch_reads(batch)
             if reads:
                 ids = self.names.ids(conn, {metric for _, metric in reads})
                 _merge(conn, source_id, {(day, ids[metric]): r for (day, metric), r in reads.items()})
-            _save_state(conn, source_id, batch, at)
+            return _save_state(conn, source_id, batch, at)
 
     def state(self, source: str) -> LogState | None:
         query = select(QueryLogState).join(Source, Source.id == QueryLogState.source_id).where(Source.name == source)
@@ -43,10 +48,7 @@ class UsageStore:
             s = conn.execute(query).first()
         if s is None:
             return None
-        return LogState(
-            LogPosition(s.path, s.device, s.inode, s.position_bytes, s.head), s.covered_since, s.last_entry_at,
-            s.lines, s.own_lines, s.failures, s.behind_bytes, s.read_at,
-        )  # fmt: skip
+        return _state(s._mapping)
 
     def reads(self, source: str, since: date, until: date | None = None) -> dict[str, MetricReads]:
         """metric -> its reads summed over the days in [since, until] (summed by the database: a row a metric)."""
@@ -62,7 +64,7 @@ class UsageStore:
             query = query.where(MetricUsage.day <= until)
         with translate_errors("reading query usage"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return {name: MetricReads(int(api), int(rule), _aware(la), _aware(lr)) for name, api, rule, la, lr in rows}
+        return {name: MetricReads(int(api), int(rule), la, lr) for name, api, rule, la, lr in rows}
 
     def daily(self, source: str, since: date, metric: str | None = None) -> Reads:
         """(day, metric) -> reads, from ``since`` on (one metric, or all)."""
@@ -70,18 +72,7 @@ class UsageStore:
 
     def last_reads(self, source: str) -> dict[str, datetime]:
         """metric -> the last time any query read it, over the whole stored usage."""
-        query = (
-            select(MetricName.name, func.max(MetricUsage.last_api_at), func.max(MetricUsage.last_rule_at))
-            .join(MetricUsage, MetricUsage.metric_id == MetricName.id)
-            .join(Source, Source.id == MetricUsage.source_id)
-            .where(Source.name == source)
-            .group_by(MetricName.name)
-        )
-        with translate_errors("reading query usage"), self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return {
-            name: t for name, api, rule in rows if (t := MetricReads(0, 0, _aware(api), _aware(rule)).last) is not None
-        }
+        return {metric: last for metric, r in self.reads(source, date.min).items() if (last := r.last) is not None}
 
     def _rows(self, source: str, since: date, until: date | None, metric: str | None = None) -> Reads:
         query = (
@@ -142,7 +133,15 @@ def _row(source_id: int, key: tuple[date, int], r: MetricReads) -> dict[str, obj
             "rule_queries": r.rule, "last_api_at": r.last_api, "last_rule_at": r.last_rule}  # fmt: skip
 
 
-def _save_state(conn: Connection, source_id: int, batch: UsageBatch, at: datetime) -> None:
+def _state(v: Mapping[Any, Any]) -> LogState:
+    """A ``query_log_state`` row (or the values written into one) as the reader's state."""
+    return LogState(
+        LogPosition(v["path"], v["device"], v["inode"], v["position_bytes"], v["head"]), v["covered_since"],
+        v["last_entry_at"], v["lines"], v["own_lines"], v["failures"], v["behind_bytes"], v["read_at"],
+    )  # fmt: skip
+
+
+def _save_state(conn: Connection, source_id: int, batch: UsageBatch, at: datetime) -> LogState:
     position = batch.position
     assert position is not None
     old = conn.execute(select(QueryLogState).where(QueryLogState.source_id == source_id)).first()
@@ -158,11 +157,4 @@ def _save_state(conn: Connection, source_id: int, batch: UsageBatch, at: datetim
         conn.execute(insert(QueryLogState).values(source_id=source_id, **values))
     else:
         conn.execute(update(QueryLogState).where(QueryLogState.source_id == source_id).values(**values))
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    """An aggregate over a UTC column comes back without its type on SQLite (text): make it an aware datetime."""
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _state(values)

@@ -7,7 +7,7 @@ import sys
 from contextlib import ExitStack
 
 from auditor.app.clock import system_clock
-from auditor.app.usage import usage_input
+from auditor.app.usage import dashboards_of, usage_input
 from auditor.cli.commands.budgets import load_budgets_in_force
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.settings import Settings
@@ -29,7 +29,9 @@ def usage(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(f"metric {args.metric!r} is not in the newest census of {source}")
         versions = store.rule_versions(source)
         found = store.rule_version(versions[-1].id) if versions else None
-        inp = usage_input(store, settings, census, now, found[1] if found else None)
+        inp = usage_input(
+            store, settings, census, now, rules=found[1] if found else None, dashboards=dashboards_of(settings)
+        )
         days = (
             store.usage.daily(source, (now - settings.usage.unused_after).date(), args.metric) if args.metric else None
         )
