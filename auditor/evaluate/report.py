@@ -161,6 +161,7 @@ def build(inp: ReportInput) -> Report:
     read = {m for m in usage_index if _is_read(usage_index, m)}
     unused = unused_metrics(inp.usage, end_counts, owners, read)
     ahead = _forecast(inp)
+    completeness = _completeness(inp)
     return Report(
         period={"start": inp.start, "end": inp.end, "label": inp.label, "source": inp.source, "owner": inp.owner},
         summary=_summary(inp, start_counts, end_counts, violations),
@@ -178,10 +179,10 @@ def build(inp: ReportInput) -> Report:
         ),
         rule_changes=[asdict(change) for change in inp.rule_changes],
         forecast=ahead,
-        quarter=_quarter(inp, keep),
+        quarter=_quarter(inp, keep, completeness),
         regressions=_regressions(inp),
         suggestions=_suggestions(inp, violations, end_counts),
-        data_completeness=_completeness(inp),
+        data_completeness=completeness,
         total_series=_total_series(inp),
         metrics=[
             *_with_forecast(_rows(inp, (start_counts, end_counts), owners, usage_index, violations), ahead),
@@ -240,14 +241,14 @@ def _with_forecast(rows: list[dict[str, Any]], ahead: dict[str, Any] | None) -> 
     return rows
 
 
-def _quarter(inp: ReportInput, keep: set[str]) -> dict[str, Any] | None:
+def _quarter(inp: ReportInput, keep: set[str], completeness: dict[str, Any]) -> dict[str, Any] | None:
     if inp.quarter is None:
         return None
     section = quarter(inp.quarter, inp.start, inp.end, keep if inp.owner is not None else None)
     earlier = _completeness_of(inp.quarter.earlier_snapshots, inp.quarter.earlier_start, inp.quarter.earlier_end,
                                inp.interval)  # fmt: skip
     section["earlier"]["data_completeness"] = earlier
-    section["now"]["data_completeness"] = _completeness(inp)
+    section["now"]["data_completeness"] = completeness
     section["open_weeks"] = open_weeks(_mine(inp, inp.quarter.findings), inp.end)
     return section
 
