@@ -32,7 +32,7 @@ from auditor.store.models import (
     Snapshot,
 )
 from auditor.store.names import MetricNames
-from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, source_id_of
+from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, changed_rows, source_id_of
 
 _LABEL_NAME_MAX = 1024
 _COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series, notion) FROM STDIN"
@@ -166,8 +166,7 @@ def census_rows(census: Census) -> Rows:
 
 def _changes(before: Rows, after: Rows) -> Rows:
     """What changed from ``before`` to ``after`` (a count, or the notion it was counted in); 0 for one that went."""
-    changed = {metric: row for metric, row in after.items() if before.get(metric) != row}
-    return changed | dict.fromkeys(before.keys() - after.keys(), (0, None))
+    return changed_rows(before, after, (0, None))
 
 
 def _insert_snapshot(

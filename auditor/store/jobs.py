@@ -28,7 +28,7 @@ from auditor.store.models import (
     Source,
     TargetSeries,
 )
-from auditor.store.sql import STATUS_OK
+from auditor.store.sql import STATUS_OK, changed_rows
 
 GONE = -1
 """The ``series`` of a change row whose job or target is no longer in the census."""
@@ -59,7 +59,8 @@ class JobRows:
     def changes_since(self, before: JobRows) -> JobRows:
         """What changed from ``before``; a job or target that went away gets a ``GONE`` row."""
         return JobRows(
-            _changes(before.jobs, self.jobs, (GONE, 0, 0, None)), _changes(before.targets, self.targets, (GONE, 0))
+            changed_rows(before.jobs, self.jobs, (GONE, 0, 0, None)),
+            changed_rows(before.targets, self.targets, (GONE, 0)),
         )
 
     def apply(self, changes: JobRows) -> JobRows:
@@ -78,11 +79,6 @@ class JobRows:
         }  # fmt: skip
         known = all(j.limits is not None for j in jobs.values())
         return JobCensus(jobs, truncated, config_known=known)
-
-
-def _changes(before: dict[Any, Any], after: dict[Any, Any], gone: Any) -> dict[Any, Any]:
-    changed = {key: row for key, row in after.items() if before.get(key) != row}
-    return changed | dict.fromkeys(before.keys() - after.keys(), gone)
 
 
 def _applied(base: dict[Any, Any], changes: dict[Any, Any]) -> dict[Any, Any]:

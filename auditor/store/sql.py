@@ -21,6 +21,8 @@ from auditor.store.models import (
 )
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 IN_CHUNK = 900
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
@@ -58,3 +60,9 @@ def rolled_until(conn: Connection, source_id: int, tier: str) -> datetime | None
         RollupProgress.source_id == source_id, RollupProgress.tier == tier
     )
     return conn.execute(query).scalar_one_or_none()
+
+
+def changed_rows(before: dict[_K, _V], after: dict[_K, _V], gone: _V) -> dict[_K, _V]:
+    """The rows of a change-only cycle: those that differ from ``before``, and ``gone`` for each that went away."""
+    changed = {key: row for key, row in after.items() if before.get(key) != row}
+    return changed | dict.fromkeys(before.keys() - after.keys(), gone)
