@@ -28,7 +28,7 @@ from auditor.store.models import (
     Source,
     TargetSeries,
 )
-from auditor.store.sql import STATUS_OK, changed_rows
+from auditor.store.sql import STATUS_OK, base_chain, changed_rows
 
 GONE = -1
 """The ``series`` of a change row whose job or target is no longer in the census."""
@@ -193,9 +193,7 @@ def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:
     ).one()
     if cycle.raw_pruned:
         return _rolled_census(conn, cycle.source_id, cycle.collected_at, cycle.jobs_truncated)
-    chain = [snapshot_id]
-    while (base := conn.execute(select(Snapshot.jobs_base_id).where(Snapshot.id == chain[-1])).scalar()) is not None:
-        chain.append(base)
+    chain = base_chain(conn, snapshot_id, Snapshot.jobs_base_id)
     bases = dict(zip(chain, [*chain[1:], None], strict=True))
     whole = dict(replay(conn, [(cycle_id, bases[cycle_id]) for cycle_id in reversed(chain)]))
     census = whole[snapshot_id].census(cycle.jobs_truncated)

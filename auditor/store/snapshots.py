@@ -30,7 +30,7 @@ from auditor.store.models import (
     Snapshot,
     Source,
 )
-from auditor.store.sql import STATUS_OK, Drilldown, Rows
+from auditor.store.sql import STATUS_OK, Drilldown, Rows, base_chain
 
 
 class SnapshotReader:
@@ -160,9 +160,7 @@ class SnapshotReader:
     def metric_rows(self, snapshot_id: int) -> Rows:
         """The census of a cycle with the notion of each count (mixed cycles), rebuilt from its keyframe."""
         with translate_errors("reading a snapshot"), self.engine.connect() as conn:
-            chain = [snapshot_id]
-            while (base := conn.execute(select(Snapshot.base_id).where(Snapshot.id == chain[-1])).scalar()) is not None:
-                chain.append(base)
+            chain = base_chain(conn, snapshot_id, Snapshot.base_id)
             query = (
                 select(MetricSeries.snapshot_id, MetricName.name, MetricSeries.series, MetricSeries.notion)
                 .join(MetricName, MetricName.id == MetricSeries.metric_id)

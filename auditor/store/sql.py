@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Insert, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute
 
 from auditor.core.domain import (
     LabelStats,
@@ -66,3 +67,12 @@ def changed_rows(before: dict[_K, _V], after: dict[_K, _V], gone: _V) -> dict[_K
     """The rows of a change-only cycle: those that differ from ``before``, and ``gone`` for each that went away."""
     changed = {key: row for key, row in after.items() if before.get(key) != row}
     return changed | dict.fromkeys(before.keys() - after.keys(), gone)
+
+
+def base_chain(conn: Connection, snapshot_id: int, base: InstrumentedAttribute[int | None]) -> list[int]:
+    """A change-only cycle and the bases it was written against (``base``: the metric or the job base column),
+    newest first down to its keyframe."""
+    chain = [snapshot_id]
+    while (found := conn.execute(select(base).where(Snapshot.id == chain[-1])).scalar()) is not None:
+        chain.append(found)
+    return chain
