@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 PREFIX = "metrics_auditor_"
 
@@ -29,3 +29,8 @@ def one_gauge(
     """One family holding one sample (``labels`` its label names and values)."""
     labels = labels or {}
     return gauge(name, documentation, {tuple(labels.values()): value}, list(labels))
+
+
+def one_counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    """One counter without labels (``name`` without ``_total``: the client adds it)."""
+    return CounterMetricFamily(PREFIX + name, documentation, value=value)

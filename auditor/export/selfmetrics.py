@@ -17,7 +17,7 @@ from auditor.config.budgets import BudgetsProvider
 from auditor.config.settings import ExportSettings
 from auditor.core.budgets import default_budgets
 from auditor.export.budgetmetrics import budget_families, budgets_file_families, rules_families
-from auditor.export.families import PREFIX, one_gauge
+from auditor.export.families import PREFIX, one_counter, one_gauge
 from auditor.export.jobmetrics import job_families
 from auditor.export.stats import CycleStats, StatsView
 from auditor.export.usagemetrics import usage_families
@@ -100,7 +100,7 @@ def _io_metrics(view: StatsView) -> Iterator[Metric]:
     for reason, count in sorted(view.skipped.items()):
         skipped.add_metric([reason], count)
     yield skipped
-    yield _counter(
+    yield one_counter(
         "prometheus_request_retries", "Prometheus requests retried after a transient failure.", io.request_retries
     )
     yield one_gauge(
@@ -114,9 +114,11 @@ def _io_metrics(view: StatsView) -> Iterator[Metric]:
         int(io.standby),
     )
     yield one_gauge("spool_cycles", "Cycles waiting in memory for the database to come back.", io.spool_pending)
-    yield _counter("spool_spooled_cycles", "Cycles kept in the spool because the database was unavailable.", io.spooled)
-    yield _counter("spool_written_cycles", "Spooled cycles written once the database was back.", io.spool_written)
-    yield _counter(
+    yield one_counter(
+        "spool_spooled_cycles", "Cycles kept in the spool because the database was unavailable.", io.spooled
+    )
+    yield one_counter("spool_written_cycles", "Spooled cycles written once the database was back.", io.spool_written)
+    yield one_counter(
         "spool_dropped_cycles", "Spooled cycles lost: spool full, or refused by the database.", io.spool_dropped
     )
     yield from _endpoint_metrics(view)
@@ -141,10 +143,6 @@ def _endpoint_metrics(view: StatsView) -> Iterator[Metric]:
     for endpoint, ok in sorted(endpoints.up.items()):
         up.add_metric([endpoint], int(ok))
     yield up
-
-
-def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
-    return CounterMetricFamily(PREFIX + name, documentation, value=value)
 
 
 def _census_metrics(view: StatsView) -> Iterator[Metric]:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 
 from auditor.evaluate.usage import UsageSummary
-from auditor.export.families import PREFIX, gauge, one_gauge
+from auditor.export.families import gauge, one_counter, one_gauge
 
 
 def usage_families(usage: UsageSummary, read_failures: int) -> Iterator[Metric]:
-    yield _counter("query_log_lines", "Query-log lines read (the auditor's own included).", usage.lines)
-    yield _counter("query_log_own_lines", "Query-log lines of the auditor's own queries (not usage).", usage.own_lines)
-    yield _counter("query_log_parse_failures", "Query-log lines that are no entry or hold no PromQL.", usage.failures)
-    yield _counter("query_log_read_failures", "Cycles whose query-log read or write failed.", read_failures)
+    yield one_counter("query_log_lines", "Query-log lines read (the auditor's own included).", usage.lines)
+    yield one_counter(
+        "query_log_own_lines", "Query-log lines of the auditor's own queries (not usage).", usage.own_lines
+    )
+    yield one_counter(
+        "query_log_parse_failures", "Query-log lines that are no entry or hold no PromQL.", usage.failures
+    )
+    yield one_counter("query_log_read_failures", "Cycles whose query-log read or write failed.", read_failures)
     yield one_gauge("query_log_behind_bytes", "Bytes of the query log left for the next cycle (bounds).",
                     usage.behind_bytes)  # fmt: skip
     if usage.lag_seconds is not None:
@@ -25,9 +29,3 @@ def usage_families(usage: UsageSummary, read_failures: int) -> Iterator[Metric]:
                 {(owner,): n for owner, (n, _) in usage.unused.items()}, ["owner"])  # fmt: skip
     yield gauge("unused_series", "Series of those metrics, per owner: what dropping them saves.",
                 {(owner,): s for owner, (_, s) in usage.unused.items()}, ["owner"])  # fmt: skip
-
-
-def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
-    family = CounterMetricFamily(PREFIX + name, documentation)
-    family.add_metric([], value)
-    return family
