@@ -10,6 +10,7 @@ database hiccup is logged and counted, and the next cycle goes on from the store
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from auditor.collect.querylog import QueryLogReader
@@ -40,6 +41,8 @@ class UsageTracker:
                                 max_seconds=settings.usage.max_time.total_seconds())
         )  # fmt: skip
         self.failures = 0
+        self.skipped: Counter[str] = Counter()
+        """Lines passed over since start, by reason (``Skip``)."""
         self._summed_at: datetime | None = None
         self._unused: dict[str, tuple[int, int]] = {}
 
@@ -49,17 +52,23 @@ class UsageTracker:
             return None
         try:
             state = self._store.usage.state(census.source)
-            batch = self._reader.read(state.position if state else None, Credit(census.metrics))
             now = self._clock()
+            batch = self._reader.read(state.position if state else None, Credit(census.metrics), now)
             state = self._store.usage.record(census.source, url, batch, now) or state
+            self.skipped.update({reason.value: n for reason, n in batch.skipped.items()})
             return self._summary(census, batch, budgets, now, state)
         except AuditorError as exc:
             self.failures += 1
             log.warning("query usage not read this cycle: %s", exc)
             return None
+        except Exception as exc:  # usage never fails the cycle; the next one goes on from the stored position
+            self.failures += 1
+            log.error("query usage not read this cycle (unexpected %s): %s", type(exc).__name__, exc)
+            return None
 
     def carry_over(self, old: UsageTracker) -> None:
         self.failures, self._summed_at, self._unused = old.failures, old._summed_at, old._unused
+        self.skipped = old.skipped
 
     def _summary(
         self, census: Census, batch: UsageBatch, budgets: Budgets, now: datetime, state: LogState | None
@@ -74,7 +83,7 @@ class UsageTracker:
         lag = (now - state.last_entry_at).total_seconds() if state and state.last_entry_at else None
         return UsageSummary(
             state.lines if state else 0, state.own_lines if state else 0, state.failures if state else 0,
-            batch.behind_bytes, lag, covered.total_seconds() if covered else 0.0, self._unused,
+            batch.behind_bytes, lag, covered.total_seconds() if covered else 0.0, self._unused, dict(self.skipped),
         )  # fmt: skip
 
 

@@ -13,9 +13,14 @@ line is read whole next time. It survives:
   end, then the file from its start;
 - **a missing file**: nothing is read and the position is kept.
 
-Memory and time are bounded (``max_bytes`` and ``max_seconds`` per read, in 1 MiB chunks); what is left
-is read next time. The caller stores the batch and the position in one transaction, so a line is
-counted once whatever fails.
+Memory and time are bounded (``max_bytes`` and ``max_seconds`` per read, in 1 MiB chunks, the time
+checked before every line and inside the matching of one line's regexes); what is left is read next
+time. The log is anyone's input (anyone who can query Prometheus writes to it), so each line is
+consumed exactly once whatever it holds: a line that is not JSON, not an entry, has no usable time,
+is longer than ``MAX_LINE`` bytes, or whose query the parser refuses or that costs more than
+``LINE_SECONDS`` to match, is counted under its ``Skip`` reason and passed (a refused query's bare names
+are still credited, so no reader is lost to it). The caller stores the batch and the position in one
+transaction, so a line is counted once whatever fails.
 """
 
 from __future__ import annotations
@@ -23,29 +28,48 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat as stat_module
 import time
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from auditor.core.errors import ConfigError
+from auditor.core.errors import ConfigError, InvalidPromQL
 from auditor.core.promql import QUERY_TAG
-from auditor.core.usage import Credit, LogPosition, QueryKind, UsageBatch
+from auditor.core.usage import Credit, LogPosition, QueryKind, Skip, UsageBatch
 
 CHUNK = 1 << 20
+MAX_LINE = 1 << 20
+"""A line is its query (at most 64 KiB of PromQL is parsed) and a few hundred bytes of JSON around it."""
+LINE_SECONDS = 1.0
+"""Matching one line's regexes against the census may take this long; past it the line is skipped."""
 HEAD_BYTES = 256
 """A file is told apart by a hash of its first bytes (with its inode): enough for a line of JSON."""
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+"""An entry dated more than this after the read is no usable time (a clock far off, or a forged line)."""
+_SKIPS = {
+    "too_long": Skip.QUERY_TOO_LONG, "too_deep": Skip.QUERY_TOO_DEEP, "too_complex": Skip.QUERY_TOO_COMPLEX,
+    "panic": Skip.PARSER_PANIC, "too_costly": Skip.TOO_COSTLY,
+}  # fmt: skip
 
 
 class QueryLogReader:
-    def __init__(self, path: Path, *, max_bytes: int, max_seconds: float) -> None:
+    def __init__(
+        self, path: Path, *, max_bytes: int, max_seconds: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
+        self._monotonic = monotonic
 
-    def read(self, position: LogPosition | None, credit: Credit) -> UsageBatch:
-        """Everything after ``position`` (the whole file the first time), within the bounds."""
+    def read(self, position: LogPosition | None, credit: Credit, now: datetime | None = None) -> UsageBatch:
+        """Everything after ``position`` (the whole file the first time), within the bounds.
+
+        ``now`` (the caller's clock) dates what is too far in the future to be a real entry.
+        """
         batch = UsageBatch(position=position)
         try:
             current = os.stat(self.path)
@@ -53,7 +77,8 @@ class QueryLogReader:
             return batch
         except OSError as exc:
             raise ConfigError(f"AUDITOR_QUERY_LOG_FILE: cannot read {self.path}: {exc.strerror}") from exc
-        reading = _Pass(str(self.path), credit, batch, _Budget(self.max_bytes, time.monotonic() + self.max_seconds))
+        budget = _Budget(self.max_bytes, self._monotonic() + self.max_seconds, self._monotonic)
+        reading = _Pass(str(self.path), _Line(credit, now, self._monotonic), batch, budget)
         for path, start, stat in self._plan(position, current):
             if not reading.drain(path, start, stat):
                 break
@@ -83,6 +108,8 @@ class QueryLogReader:
                 stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            if not stat_module.S_ISREG(stat.st_mode):
+                continue
             if by_inode and (stat.st_dev, stat.st_ino) == (position.device, position.inode):
                 return Path(entry.path), stat
             copy = not by_inode and position.head and stat.st_ino != current.st_ino and stat.st_size >= position.offset
@@ -94,90 +121,159 @@ class QueryLogReader:
 class _Pass:
     """One read: the counts it gathers and the bounds it shares across the files it reads."""
 
-    def __init__(self, path: str, credit: Credit, batch: UsageBatch, budget: _Budget) -> None:
-        self.path, self.credit, self.batch, self.budget = path, credit, batch, budget
+    def __init__(self, path: str, line: _Line, batch: UsageBatch, budget: _Budget) -> None:
+        self.path, self.line, self.batch, self.budget = path, line, batch, budget
 
     def drain(self, path: Path, start: int, stat: os.stat_result) -> bool:
-        """Read ``path`` from ``start`` to its last complete line; False when a bound stopped it."""
-        credit, batch, budget = self.credit, self.batch, self.budget
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below, whatever happens
-        except OSError as exc:
-            raise ConfigError(f"AUDITOR_QUERY_LOG_FILE: cannot read {path}: {exc.strerror}") from exc
-        with handle:
+        """Read ``path`` from ``start`` to its last complete line; False when a bound stopped it.
+
+        The position moves line by line, so a bound that strikes mid-chunk loses and repeats nothing.
+        """
+        with _open_regular(path) as handle:
             head = _head_of(handle)
             offset = start
             handle.seek(start)
-            for lines, consumed in _complete_lines(handle, budget):
-                for line in lines:
-                    _count(line, credit, batch)
-                offset += consumed
+            for text, span in _complete_lines(handle, self.budget):
+                if self.budget.out_of_time():
+                    break
+                self.line.count(text, self.batch)
+                offset += span
             size = os.fstat(handle.fileno()).st_size
-        batch.position = LogPosition(self.path, stat.st_dev, stat.st_ino, offset, head)
-        batch.behind_bytes = max(0, size - offset)
-        return not budget.spent
+        self.batch.position = LogPosition(self.path, stat.st_dev, stat.st_ino, offset, head)
+        self.batch.behind_bytes = max(0, size - offset)
+        return not self.budget.spent
 
 
 class _Budget:
-    def __init__(self, max_bytes: int, deadline: float) -> None:
+    def __init__(self, max_bytes: int, deadline: float, monotonic: Callable[[], float]) -> None:
         self.left = max_bytes
         self.deadline = deadline
+        self.monotonic = monotonic
         self.spent = False
 
     def take(self, wanted: int) -> int:
-        if self.left <= 0 or time.monotonic() >= self.deadline:
+        if self.left <= 0 or self.out_of_time():
             self.spent = True
             return 0
         granted = min(wanted, self.left)
         self.left -= granted
         return granted
 
+    def out_of_time(self) -> bool:
+        if self.monotonic() >= self.deadline:
+            self.spent = True
+            return True
+        return False
 
-def _complete_lines(handle: IO[bytes], budget: _Budget) -> Iterator[tuple[list[bytes], int]]:
-    """(complete lines, bytes they span) chunk by chunk; a trailing partial line waits for the next read."""
-    pending = b""
+
+def _complete_lines(handle: IO[bytes], budget: _Budget) -> Iterator[tuple[bytes | None, int]]:
+    """(line, bytes it spans with its newline) per complete line; ``None`` for one over ``MAX_LINE`` bytes.
+
+    A trailing partial line waits for the next read. An over-long line is never held whole: its bytes are
+    only counted until its newline.
+    """
+    pending, skipped = b"", 0
     while size := budget.take(CHUNK):
         chunk = handle.read(size)
         if not chunk:
             budget.left += size
             return
-        data = pending + chunk
-        end = data.rfind(b"\n")
-        if end < 0:
-            pending = data
-            continue
-        pending = data[end + 1 :]
-        yield data[:end].split(b"\n"), end + 1
+        start = 0
+        if skipped:
+            end = chunk.find(b"\n")
+            if end < 0:
+                skipped += len(chunk)
+                continue
+            yield None, skipped + end + 1
+            skipped, start = 0, end + 1
+        data = pending + chunk[start:] if pending else chunk[start:]
+        begin = 0
+        while (end := data.find(b"\n", begin)) >= 0:
+            yield (data[begin:end] if end - begin <= MAX_LINE else None), end + 1 - begin
+            begin = end + 1
+        pending = data[begin:]
+        if len(pending) > MAX_LINE:
+            pending, skipped = b"", len(pending)
 
 
-def _count(line: bytes, credit: Credit, batch: UsageBatch) -> None:
-    if not line.strip():
-        return
-    batch.lines += 1
-    try:
-        entry = json.loads(line)
-        query, at, kind = _fields(entry)
-    except (ValueError, TypeError, KeyError, AttributeError):
-        batch.failures += 1
-        return
-    if QUERY_TAG in query:
-        batch.own += 1
-        return
-    try:
-        metrics = credit.metrics(query)
-    except ValueError:
-        batch.failures += 1
-        return
-    batch.credit(metrics, kind, at)
+class _Line:
+    """What one line of the log is: counted, credited, or skipped for a reason (each line once)."""
+
+    def __init__(self, credit: Credit, now: datetime | None, monotonic: Callable[[], float]) -> None:
+        self.credit = credit
+        self.latest = now + FUTURE_SLACK if now is not None else LATEST
+        self.monotonic = monotonic
+
+    def count(self, line: bytes | None, batch: UsageBatch) -> None:
+        if line is not None and not line.strip():
+            return
+        batch.lines += 1
+        if line is None:
+            batch.skip(Skip.LINE_TOO_LONG)
+            return
+        try:
+            query, at, kind = _fields(json.loads(line), self.latest)
+        except _Refused as refused:
+            batch.skip(refused.reason)
+            return
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError):
+            batch.skip(Skip.UNREADABLE)
+            return
+        if QUERY_TAG in query:
+            batch.own += 1
+            return
+        batch.credit(self._metrics(query, batch), kind, at)
+
+    def _metrics(self, query: str, batch: UsageBatch) -> frozenset[str]:
+        """The metrics ``query`` reads; one the parser refuses is skipped, its bare names still credited."""
+        deadline = self.monotonic() + LINE_SECONDS
+        try:
+            return self.credit.metrics(query, lambda: self.monotonic() > deadline)
+        except InvalidPromQL as exc:
+            batch.skip(_SKIPS.get(exc.reason, Skip.INVALID_PROMQL))
+            return self.credit.named(query)
 
 
-def _fields(entry: Any) -> tuple[str, datetime, QueryKind]:
+class _Refused(Exception):
+    def __init__(self, reason: Skip) -> None:
+        self.reason = reason
+
+
+def _fields(entry: Any, latest: datetime) -> tuple[str, datetime, QueryKind]:
     """Prometheus 2 writes the entry's time as ``ts``, Prometheus 3 (structured logging) as ``time``."""
-    query = entry["params"]["query"]
-    at = datetime.fromisoformat(entry["ts"] if "ts" in entry else entry["time"])
-    if not isinstance(query, str) or at.tzinfo is None:
-        raise ValueError("not a query-log entry")
-    return query, at, QueryKind.RULE if "ruleGroup" in entry else QueryKind.API
+    if not isinstance(entry, dict) or not isinstance(entry.get("params"), dict):
+        raise _Refused(Skip.NOT_AN_ENTRY)
+    query, stamp = entry["params"].get("query"), entry.get("ts", entry.get("time"))
+    if not isinstance(query, str) or not isinstance(stamp, str):
+        raise _Refused(Skip.NOT_AN_ENTRY)
+    return query, _time(stamp, latest), QueryKind.RULE if "ruleGroup" in entry else QueryKind.API
+
+
+def _time(stamp: str, latest: datetime) -> datetime:
+    """The entry's time in UTC; one without a zone, out of range or in the future is no usable time."""
+    try:
+        written = datetime.fromisoformat(stamp)
+        at = written.astimezone(UTC) if written.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        at = None
+    if at is None or not EARLIEST <= at <= latest:
+        raise _Refused(Skip.BAD_TIME)
+    return at
+
+
+def _open_regular(path: Path) -> IO[bytes]:
+    """The log opened for reading; a FIFO or a device is refused without blocking on it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ConfigError(f"AUDITOR_QUERY_LOG_FILE: cannot read {path}: {exc.strerror}") from exc
+    if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(
+            f"AUDITOR_QUERY_LOG_FILE: {path} is not a regular file: point it at the file Prometheus' "
+            "query_log_file writes"
+        )
+    return os.fdopen(fd, "rb")
 
 
 def _head_of(handle: IO[bytes]) -> str:
@@ -188,9 +284,9 @@ def _head_of(handle: IO[bytes]) -> str:
 
 def _head(path: Path) -> str:
     try:
-        with open(path, "rb") as handle:
+        with _open_regular(path) as handle:
             return _head_of(handle)
-    except OSError:
+    except (OSError, ConfigError):
         return ""
 
 

@@ -48,11 +48,7 @@ def metrics_of(expr: str) -> list[str]:
     >>> metrics_of('sum(rate(http_requests_total{job=~"$job"}[$__rate_interval]))')
     ['http_requests_total']
     """
-    text = _VARIABLES.sub("x", _INTERVALS.sub("5m", expr))
-    try:
-        return input_metrics(text)
-    except ValueError:
-        return []
+    return input_metrics(_VARIABLES.sub("x", _INTERVALS.sub("5m", expr)))
 
 
 def _read(path: Path) -> tuple[str, list[str]]:

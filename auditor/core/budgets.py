@@ -6,7 +6,6 @@ budget.owner, budget.max_series, budget.labels           # 'team-identity', 400,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -16,6 +15,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field, Strict, field_validator, model_validator
 
 from auditor.core.durations import parse_duration
+from auditor.core.regex import PrometheusRegex, prometheus_regex
 from auditor.core.strict import StrictModel
 
 DEFAULT_OWNER = "unowned"
@@ -80,10 +80,7 @@ def _growth_windows(value: dict[str, float] | None) -> dict[str, float] | None:
 
 def _valid_regex(value: str | None) -> str | None:
     if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+        prometheus_regex(value)  # a ValueError naming RE2's reason, as Prometheus would refuse it
     return value
 
 
@@ -190,7 +187,8 @@ class Budgets:
     today: date | None = None
     """The day exceptions are judged on (``on(day)``); None: every exception is in force."""
     _by_name: dict[str, int] = field(init=False, repr=False)
-    _patterns: list[tuple[int, re.Pattern[str]]] = field(init=False, repr=False)
+    _patterns: list[tuple[int, PrometheusRegex]] = field(init=False, repr=False)
+    _job_patterns: dict[int, PrometheusRegex] = field(init=False, repr=False)
     _cache: dict[str, Budget] = field(init=False, repr=False, default_factory=dict)
     _defaults: Budget = field(init=False, repr=False)
 
@@ -201,8 +199,10 @@ class Budgets:
             if entry.name is not None:
                 by_name.setdefault(entry.name, index)
         object.__setattr__(self, "_by_name", by_name)
-        patterns = [(i, re.compile(e.match)) for i, e in enumerate(self.model.metrics) if e.match is not None]
+        patterns = [(i, prometheus_regex(e.match)) for i, e in enumerate(self.model.metrics) if e.match is not None]
         object.__setattr__(self, "_patterns", patterns)
+        jobs = {i: prometheus_regex(e.match) for i, e in enumerate(self.model.jobs) if e.match is not None}
+        object.__setattr__(self, "_job_patterns", jobs)
 
     @property
     def entries(self) -> int:
@@ -243,7 +243,8 @@ class Budgets:
     def for_job(self, job: str) -> Budget | None:
         """The first ``jobs:`` entry that names or matches ``job``; None when none does (no job budget)."""
         for index, entry in enumerate(self.model.jobs):
-            if entry.name == job or (entry.match is not None and re.fullmatch(entry.match, job)):
+            pattern = self._job_patterns.get(index)
+            if entry.name == job or (pattern is not None and pattern.fullmatch(job)):
                 return self._job_budget(entry, index)
         return None
 

@@ -20,11 +20,25 @@ where they enter the project, and re-raised ``from`` the original::
     ├── SourceHeldElsewhere          another auditor writes this source (standby; exit 75)
     └── CycleCancelled               the daemon is stopping                    (exit 0)
 
+    InvalidPromQL (a ``ValueError``)  an expression the parser must not or cannot take; each caller
+                                      turns it into what it is there: a ``RuleError`` at FILE:LINE, a
+                                      skipped query-log line counted by ``reason``, a live rule compared
+                                      as text
+
 Every error carries a short ``reason`` used as a label of
 ``metrics_auditor_cycle_failures_total`` and an ``exit_code`` the CLI uses.
 """
 
 from __future__ import annotations
+
+
+class InvalidPromQL(ValueError):
+    """Not PromQL the product reads: too long, too deep, out of range, refused or crashed the parser."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """``too_long``, ``too_deep``, ``too_complex``, ``invalid`` or ``panic``."""
 
 
 class AuditorError(Exception):

@@ -92,14 +92,14 @@ def raw_strings_quoted(expr: str) -> str:
     out: list[str] = []
     i, n = 0, len(expr)
     while i < n:
-        end = _token_end(expr, i)
+        end = token_end(expr, i)
         token = expr[i:end]
         out.append(string(token[1:-1]) if token.startswith("`") and token.endswith("`") and len(token) > 1 else token)
         i = end
     return "".join(out)
 
 
-def _token_end(expr: str, i: int) -> int:
+def token_end(expr: str, i: int) -> int:
     """End of the comment or string that starts at ``i``, else ``i + 1``."""
     char = expr[i]
     if char == "#":

@@ -22,7 +22,8 @@ import promql_parser
 
 from auditor.core.domain import LoadedRuleGroup
 from auditor.core.durations import format_duration
-from auditor.core.promql import raw_strings_quoted
+from auditor.core.errors import InvalidPromQL
+from auditor.core.promql_parse import names, parse, vector_selectors
 
 RECORD = "record"
 ALERT = "alert"
@@ -132,32 +133,31 @@ def normalise(expr: str) -> str:
     >>> normalise("sum(x) by (a)") == normalise("sum by (a) (x)")
     True
     """
-    return " ".join(promql_parser.parse(raw_strings_quoted(expr)).prettify().split())
+    return " ".join(parse(expr).prettify().split())
 
 
 def input_metrics(expr: str) -> list[str]:
     """Metric names read by ``expr``, in order of appearance.
 
+    An expression the parser refuses reads every bare name of its text (``promql_parse.names``): a reader
+    is never lost to a query the parser cannot take.
+
     >>> input_metrics('sum(rate(http_requests_total[5m])) / on() group_left {__name__="up"}')
     ['http_requests_total', 'up']
     """
-    names: list[str] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, promql_parser.VectorSelector):
-            name = node.name or next(
-                (
-                    m.value
-                    for m in node.matchers.matchers
-                    if m.name == "__name__" and m.op == promql_parser.MatchOp.Equal
-                ),
-                None,
-            )
-            if name and name not in names:
-                names.append(name)
-
-    promql_parser.walk(promql_parser.parse(raw_strings_quoted(expr)), visit)
-    return names
+    try:
+        tree = parse(expr)
+    except InvalidPromQL:
+        return names(expr)
+    found: list[str] = []
+    for node in vector_selectors(tree):
+        name = node.name or next(
+            (m.value for m in node.matchers.matchers if m.name == "__name__" and m.op == promql_parser.MatchOp.Equal),
+            None,
+        )
+        if name and name not in found:
+            found.append(name)
+    return found
 
 
 def align(files: RuleSet, live: RuleSet, interval: float | None) -> tuple[RuleSet, RuleSet]:

@@ -13,8 +13,8 @@ job" and credits nothing: one ad hoc query would otherwise mark every metric as 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -22,9 +22,13 @@ from typing import Any
 
 import promql_parser
 
-from auditor.core.promql import raw_strings_quoted
+from auditor.core.errors import InvalidPromQL
+from auditor.core.promql_parse import names, parse, vector_selectors
+from auditor.core.regex import prometheus_regex
 
 _QUERIES_KEPT = 65_536
+_CHECK_EVERY = 1024
+"""Census names matched between two looks at the line's deadline."""
 
 
 class QueryKind(StrEnum):
@@ -32,6 +36,25 @@ class QueryKind(StrEnum):
     """Through the HTTP API: dashboards, people, tools."""
     RULE = "rule"
     """A rule evaluation."""
+
+
+class Skip(StrEnum):
+    """Why a query-log line was passed over (``metrics_auditor_query_log_skipped_lines_total{reason}``)."""
+
+    UNREADABLE = "unreadable"
+    """Not UTF-8 JSON."""
+    NOT_AN_ENTRY = "not_an_entry"
+    """JSON without ``params.query`` and a time."""
+    BAD_TIME = "bad_time"
+    """A time without a zone, out of range, or more than a day after the read."""
+    LINE_TOO_LONG = "line_too_long"
+    QUERY_TOO_LONG = "query_too_long"
+    QUERY_TOO_DEEP = "query_too_deep"
+    QUERY_TOO_COMPLEX = "query_too_complex"
+    INVALID_PROMQL = "invalid_promql"
+    PARSER_PANIC = "parser_panic"
+    TOO_COSTLY = "too_costly"
+    """Its regexes took more than the per-line time to match against the census."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +77,8 @@ class UsageBatch:
     own: int = 0
     """Lines of the auditor's own queries (skipped)."""
     failures: int = 0
-    """Lines that are not a query-log entry or whose query does not parse (counted, skipped)."""
+    """Lines skipped for any reason (``skipped`` holds them by reason)."""
+    skipped: Counter[Skip] = field(default_factory=Counter)
     earliest: datetime | None = None
     latest: datetime | None = None
     position: LogPosition | None = None
@@ -63,6 +87,10 @@ class UsageBatch:
     _pending: dict[tuple[date, QueryKind, frozenset[str]], list[Any]] = field(default_factory=dict, repr=False)
     _counts: dict[tuple[date, str, QueryKind], int] = field(default_factory=dict, repr=False)
     _last: dict[tuple[date, str, QueryKind], datetime] = field(default_factory=dict, repr=False)
+
+    def skip(self, reason: Skip) -> None:
+        self.failures += 1
+        self.skipped[reason] += 1
 
     def credit(self, metrics: frozenset[str], kind: QueryKind, at: datetime) -> None:
         """One query that read ``metrics``. Kept per distinct set until read: a line costs the same whether
@@ -107,28 +135,39 @@ class Credit:
         self._regexes: dict[str, frozenset[str]] = {}
         self._queries: dict[str, frozenset[str]] = {}
 
-    def metrics(self, query: str) -> frozenset[str]:
-        """Raises ``ValueError`` when ``query`` is not PromQL. The same text gives the same set object (cached)."""
+    def metrics(self, query: str, expired: Callable[[], bool] = lambda: False) -> frozenset[str]:
+        """Raises ``InvalidPromQL`` when ``query`` is not PromQL the parser takes, or (``too_costly``) when
+        matching its regexes is still going when ``expired()`` says so. The same text gives the same set
+        object (cached)."""
         found = self._queries.get(query)
         if found is None:
             if len(self._queries) >= _QUERIES_KEPT:
                 self._queries.clear()
             exact, patterns = selectors(query)
-            names = {name for name in exact if name in self._names}
+            matched = {name for name in exact if name in self._names}
             for pattern in patterns:
-                names |= self._matching(pattern)
-            found = self._queries[query] = frozenset(names)
+                matched |= self._matching(pattern, expired)
+            found = self._queries[query] = frozenset(matched)
         return found
 
-    def _matching(self, pattern: str) -> frozenset[str]:
+    def named(self, query: str) -> frozenset[str]:
+        """The census names ``query`` spells out bare, read without the parser (for a query it refused)."""
+        return frozenset(name for name in names(query) if name in self._names)
+
+    def _matching(self, pattern: str, expired: Callable[[], bool]) -> frozenset[str]:
         if pattern not in self._regexes:
             try:
-                regex = re.compile(pattern)
-            except re.error:
-                matched: frozenset[str] = frozenset()
-            else:
-                matched = frozenset(name for name in self._names if regex.fullmatch(name))
-            self._regexes[pattern] = matched
+                regex = prometheus_regex(pattern)
+            except ValueError:
+                self._regexes[pattern] = frozenset()
+                return frozenset()
+            matched: set[str] = set()
+            for i, name in enumerate(self._names):
+                if i % _CHECK_EVERY == 0 and expired():
+                    raise InvalidPromQL("its regexes take too long to match against the census", "too_costly")
+                if regex.fullmatch(name):
+                    matched.add(name)
+            self._regexes[pattern] = frozenset(matched)
         return self._regexes[pattern]
 
 
@@ -137,10 +176,7 @@ def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """(exact metric names, ``__name__`` regexes) of a query's selectors; cached: dashboards repeat themselves."""
     exact: set[str] = set()
     patterns: list[str] = []
-
-    def visit(node: Any) -> None:
-        if not isinstance(node, promql_parser.VectorSelector):
-            return
+    for node in vector_selectors(parse(query)):
         if node.name:
             exact.add(node.name)
         for m in node.matchers.matchers:
@@ -150,8 +186,6 @@ def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
                 exact.add(m.value)
             elif m.op == promql_parser.MatchOp.Re and m.value not in patterns:
                 patterns.append(m.value)
-
-    promql_parser.walk(promql_parser.parse(raw_strings_quoted(query)), visit)
     return frozenset(exact), tuple(patterns)
 
 

@@ -103,6 +103,8 @@ class UsageSummary:
     coverage_seconds: float = 0.0
     unused: dict[str, tuple[int, int]] = field(default_factory=dict)
     """owner -> (unused metrics, their series); empty while usage is unknown."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Lines passed over since the daemon started, by reason."""
 
 
 def unused_by_owner(verdicts: list[Verdict]) -> dict[str, tuple[int, int]]:

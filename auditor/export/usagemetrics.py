@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import Metric
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from auditor.evaluate.usage import UsageSummary
-from auditor.export.families import gauge, one_counter, one_gauge
+from auditor.export.families import PREFIX, gauge, one_counter, one_gauge
 
 
 def usage_families(usage: UsageSummary, read_failures: int) -> Iterator[Metric]:
@@ -18,6 +18,14 @@ def usage_families(usage: UsageSummary, read_failures: int) -> Iterator[Metric]:
     yield one_counter(
         "query_log_parse_failures", "Query-log lines that are no entry or hold no PromQL.", usage.failures
     )
+    skipped = CounterMetricFamily(
+        PREFIX + "query_log_skipped_lines",
+        "Query-log lines passed over since start, by reason (docs/operations.md): read once, never again.",
+        labels=["reason"],
+    )
+    for reason, count in sorted(usage.skipped.items()):
+        skipped.add_metric([reason], count)
+    yield skipped
     yield one_counter("query_log_read_failures", "Cycles whose query-log read or write failed.", read_failures)
     yield one_gauge("query_log_behind_bytes", "Bytes of the query log left for the next cycle (bounds).",
                     usage.behind_bytes)  # fmt: skip
