@@ -45,7 +45,7 @@ def test_bad_config_file_exits_2_with_file_and_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"metrics-auditor: error: invalid settings: {config}:2: audit_interval: "
-        "Value error, invalid duration 'often': use a Prometheus duration such as 30s, 5m, 1h30m or 7d"
+        "invalid duration 'often': use a Prometheus duration such as 30s, 5m, 1h30m or 7d"
     ]
 
 

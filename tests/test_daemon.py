@@ -33,10 +33,11 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def daemon(env: dict[str, str], log: Path, *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``metrics-auditor [OPTIONS] run`` in the background, its output in ``log``; killed if still running."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "auditor", "run"], env=os.environ | env, stdout=out, stderr=out
+            [sys.executable, "-m", "auditor", *options, "run"], env=os.environ | env, stdout=out, stderr=out
         )
     try:
         yield process

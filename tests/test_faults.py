@@ -9,7 +9,6 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -28,19 +27,17 @@ from auditor.demo.prometheus import LocalPrometheus
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store, make_engine, upgrade
 from tests.conftest import ground_truth
-from tests.support.faultproxy import Fault, HttpFaultProxy, delay, garbage, reset, status, truncate
+from tests.support.faultproxy import Fault, HttpFaultProxy, delay, garbage, in_front_of, reset, status, truncate
 
 pytestmark = pytest.mark.prometheus
 
 
 @pytest.fixture
 def proxy(prometheus: LocalPrometheus, exporter: Exporter) -> Iterator[HttpFaultProxy]:
-    parts = urlsplit(prometheus.url)
-    proxy = HttpFaultProxy((parts.hostname or "127.0.0.1", parts.port or 9090))
     exporter.wait_for_scrapes(2)
-    yield proxy
-    unused = proxy.unused()
-    proxy.close()
+    with in_front_of(prometheus.url) as proxy:
+        yield proxy
+        unused = proxy.unused()
     assert not unused, f"faults prepared but never served: {unused}"
 
 

@@ -12,18 +12,17 @@ import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Engine
 
 from auditor.collect.querylog import MAX_LINE, QueryLogReader
 from auditor.core.errors import ConfigError, InvalidPromQL
@@ -35,6 +34,7 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine
 from tests.support.metrics import samples
 from tests.support.servers import require, wait_until
+from tests.test_daemon import daemon
 
 NAMES = [f"hostile_metric_with_a_long_name_number_{i:04d}" for i in range(300)]
 BOMB = 'count({__name__=~"(\\\\w+)+Z"})'
@@ -241,32 +241,28 @@ def test_hostile_queries_through_a_real_prometheus_never_freeze_the_daemon(
     assert len(counted) == 5 + 1 + 100
     wait_until(lambda: log.read_bytes().count(b"\n"), lambda n: n >= 6, what="the queries in Prometheus' log")
     port = free_port()
-    env = os.environ | {
+    env = {
         "AUDITOR_PROMETHEUS_URL": prometheus.url, "AUDITOR_DATABASE_URL": sqlite_url, "AUDITOR_AUDIT_INTERVAL": "1s",
         "AUDITOR_LISTEN_ADDRESS": f"127.0.0.1:{port}", "AUDITOR_SOURCE": "hostile", "AUDITOR_QUERY_LOG_FILE": str(log),
         "AUDITOR_AUTO_MIGRATE": "true",
     }  # fmt: skip
     stop, slow = threading.Event(), []
-    with (tmp_path / "daemon.log").open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env, stdout=out, stderr=out)
     probe = threading.Thread(target=_probe, args=(f"http://127.0.0.1:{port}/healthz", stop, slow), daemon=True)
+    engine = make_engine(sqlite_url)
     try:
-        wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz"), bool, what="the daemon's first answer")
-        probe.start()
-        engine = make_engine(sqlite_url)
-        state = wait_until(lambda: Store(engine).usage.state("hostile"), lambda s: s is not None and s.lines >= 6)
-        metrics = samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
-        stop.set()
-        probe.join()
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-        assert time.monotonic() - started < 8
+        with daemon(env, tmp_path / "daemon.log") as process:
+            wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz"), bool, what="the daemon's first answer")
+            probe.start()
+            state = wait_until(lambda: Store(engine).usage.state("hostile"), lambda s: s is not None and s.lines >= 6)
+            metrics = samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
+            stop.set()
+            probe.join()
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+            assert time.monotonic() - started < 8
     finally:
         stop.set()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert slow == [], f"/healthz was slower than 1 s {len(slow)} times"
     assert state is not None
     assert metrics['metrics_auditor_query_log_skipped_lines_total{reason="query_too_deep"}'] == 1
@@ -283,3 +279,60 @@ def _get(url: str) -> bool:
         return httpx.get(url, timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+_HOSTILE_QUERIES = st.one_of(
+    _QUANTIFIED.map(lambda p: "count({__name__=~" + json.dumps(p) + "})"),
+    st.integers(1, 400).map(lambda n: "(" * n + "up" + ")" * n),
+    st.integers(1, 600).map(lambda n: " or ".join(["up"] * n)),
+    st.sampled_from(["rate(up[1e400])", "up offset 1e20", "up[5m:1e30]", "sum(", "up{", "#", "`", '"\\x27']),
+    st.text(max_size=300),
+)
+_LINES = st.one_of(
+    _HOSTILE_QUERIES.map(line),
+    st.sampled_from([line("up"), line("sum(up)"), line("up", "9999-12-31T23:59:59-01:00"), b"\xff\n", b"{}\n"]),
+    st.binary(max_size=200).map(lambda b: b.replace(b"\n", b" ") + b"\n"),
+)
+
+
+@pytest.fixture(scope="module")
+def probed() -> Iterator[list[float]]:
+    """A server answering /healthz in this process and a probe asking it all the while: the slow answers."""
+    from prometheus_client import CollectorRegistry
+
+    from auditor.export.http import HttpServer, make_app
+
+    server = HttpServer("127.0.0.1", 0, make_app(CollectorRegistry(), lambda: (True, "ok"), lambda: (True, "ok")))
+    server.start()
+    stop, slow = threading.Event(), []
+    thread = threading.Thread(target=_probe, args=(f"http://127.0.0.1:{server.port}/healthz", stop, slow), daemon=True)
+    thread.start()
+    yield slow
+    stop.set()
+    thread.join()
+    server.stop()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_LINES, min_size=1, max_size=12))
+def test_generated_hostile_lines_are_read_once_lose_no_stored_read_and_never_hold_a_probe(
+    engine: Engine, tmp_path: Path, probed: list[float], lines: list[bytes]
+) -> None:
+    store = Store(engine)
+    log = tmp_path / "query.log"
+    before = store.usage.state("fuzz")
+    stored_ups = _ups(store, before)
+    with log.open("ab") as out:
+        out.write(b"".join(lines))
+    batch = reader(log).read(before.position if before else None, Credit(["up", *NAMES]))
+    state = store.usage.record("fuzz", "http://p", batch, datetime(2026, 11, 20, 12, tzinfo=UTC))
+    assert state is not None
+    assert state.position.offset == log.stat().st_size, "every line consumed"
+    assert state.lines - (before.lines if before else 0) == sum(1 for chunk in lines if chunk.strip())
+    assert _ups(store, state) >= stored_ups + lines.count(line("up")), "no stored read is lost, none counted twice"
+    assert probed == [], f"a probe waited over a second: {probed}"
+
+
+def _ups(store: Store, state: object) -> int:
+    reads = store.usage.reads("fuzz", date(2026, 11, 20)) if state is not None else {}
+    return reads["up"].api if "up" in reads else 0

@@ -118,7 +118,7 @@ def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_cou
     assert samples[("report", None)] == 1  # metrics_auditor_background_job_last_run_failed
     assert samples[("compaction", "failure")] == 0
     with (
-        pytest.raises(DeliveryError, match=r"hooks\.test/x failed"),
+        pytest.raises(DeliveryError, match=r"hooks\.test/\*\*\* failed: HTTP 404"),
         httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(404))) as refusing,
     ):
         post_report(refusing, "http://hooks.test/x", {"text": "t"}, sleep=naps.append)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,6 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
-from tests.support.servers import wait_until
 from tests.test_store import census
 
 TOKEN = "tok-3f9a1c-never-print-me"
@@ -94,23 +95,59 @@ def test_a_slow_client_is_cut_off(server: str) -> None:
     assert 0.5 < waited < 5  # request_timeout=1s
 
 
-def test_connections_beyond_the_limit_are_closed_at_once() -> None:
+def test_slow_and_idle_clients_never_lock_the_probes_out() -> None:
+    """Twice the connection limit of idle clients, and clients that send a header byte every half second
+    (a per-read timeout never trips on them): a probe still gets its answer within a second, every time."""
     with serving(request_timeout=30) as server:
         host, port = server.split(":")
-        hogs = [socket.create_connection((host, int(port))) for _ in range(MAX_CONNECTIONS)]
+        idle = [socket.create_connection((host, int(port))) for _ in range(2 * MAX_CONNECTIONS)]
+        stop = threading.Event()
 
-        def extra_answer() -> bytes:
-            with socket.create_connection((host, int(port)), timeout=5) as extra:
-                extra.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
-                return extra.recv(1024)
+        def drip() -> None:
+            with contextlib.suppress(OSError), socket.create_connection((host, int(port))) as sock:
+                sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+                while not stop.wait(0.5):
+                    sock.sendall(b"X")
 
-        try:  # once the server has taken every hog, one more connection is closed unanswered
-            wait_until(extra_answer, lambda answer: answer == b"", timeout=10, what="an extra connection closed")
+        drippers = [threading.Thread(target=drip, daemon=True) for _ in range(16)]
+        for thread in drippers:
+            thread.start()
+        try:
+            times = []
+            for _ in range(10):
+                started = time.monotonic()
+                assert httpx.get(f"http://{server}/healthz", timeout=1.0).status_code == 200
+                times.append(time.monotonic() - started)
+                time.sleep(0.1)
         finally:
-            for hog in hogs:
-                hog.close()
-        # the hogs hung up: their threads end and give their slots back
-        wait_until(lambda: httpx.get(f"http://{server}/healthz").status_code, lambda code: code == 200, timeout=10)
+            stop.set()
+            for sock in idle:
+                sock.close()
+        assert max(times) < 1.0, times
+
+
+def test_a_client_dripping_its_request_is_cut_at_the_request_deadline(server: str) -> None:
+    host, port = server.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 8:
+            try:
+                sock.sendall(b"X")  # one byte every 0.2 s: each read of the server gets one in time
+            except OSError:
+                closed = True
+                break
+            sock.settimeout(0.2)
+            try:
+                if sock.recv(1024) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+        waited = time.monotonic() - started
+    assert closed
+    assert waited < 3, "request_timeout=1s bounds the whole request, not each read"
 
 
 @pytest.mark.prometheus

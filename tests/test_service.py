@@ -230,7 +230,7 @@ def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
         build_http_client(fake.BASE, prom, transport) as http,
         build_auditor(settings_, http=http, engine=engine, clock=lambda: NOW) as auditor,
     ):
-        with pytest.raises(ConfigError, match=f"cannot read credentials file {tmp_path / 'missing-token'}"):
+        with pytest.raises(ConfigError, match=f"credentials file: {tmp_path / 'missing-token'}: cannot read"):
             auditor.run_cycle()
         view = auditor.stats.view()
         outcome = (view.failures, view.prometheus_up, auditor.prometheus.retries, auditor.breaker.is_open)

@@ -24,12 +24,16 @@ class CycleStorage:
     standby: bool = False
     held_by: str = ""
     """While standby: who holds the lease, and until when (``audit`` says it when it stores nothing)."""
+    unstored: str = ""
+    """Why the last cycle went to the spool instead of the database ("" when it was stored)."""
 
     def save(self, cycle: PendingCycle) -> bool:
         """Write the cycle, or spool it while the database is away; True when it is stored (or not ours to)."""
+        self.unstored = ""
         try:
             cycle.save(self.store)
         except DatabaseUnavailable as exc:
+            self.unstored = str(exc)
             self.spool.add(cycle)
             log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
             return False

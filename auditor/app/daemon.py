@@ -137,8 +137,9 @@ class Daemon:
         settings = self.auditor.settings
         interval = settings.audit_interval.total_seconds()
         yield from SelfMetricsCollector(
-            self.auditor.stats, self.auditor.budgets, settings.export, interval, self._started
-        ).collect()
+            self.auditor.stats, self.auditor.budgets, export=settings.export, interval_seconds=interval,
+            started=self._started, desired=self.auditor.desired_rules,
+        ).collect()  # fmt: skip
         yield from self.reloads.collect()
         yield from self.jobs.collect()
 
@@ -217,6 +218,12 @@ class Daemon:
             fresh = self._rebuild(old)
         except AuditorError as exc:
             log.error("configuration not reloaded, the last good one stays in force: %s", exc)
+            self.reloads.record(False)
+            return False
+        except Exception as exc:  # a reload never stops the daemon, whatever went wrong in it
+            log.error(
+                "configuration not reloaded (unexpected %s), the last good one stays: %s", type(exc).__name__, exc
+            )
             self.reloads.record(False)
             return False
         with old.running():

@@ -24,8 +24,10 @@ from auditor.app.usage import dashboards_of, usage_evidence
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, floor_seconds
+from auditor.core.durations import EARLIEST, LATEST
 from auditor.core.errors import ConfigError, DeliveryError
 from auditor.core.jobs import JobCensus
+from auditor.core.redact import redact, redact_url
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.report_forward import QUARTER, ForwardInput, QuarterInput
@@ -54,6 +56,8 @@ def week_period(week: str, timezone: str) -> Period:
         monday = date.fromisocalendar(int(year), int(number), 1)
     except ValueError as exc:
         raise ConfigError(f"--week {week!r}: use an ISO week such as 2026-W47") from exc
+    if not EARLIEST.year <= monday.year < LATEST.year:
+        raise ConfigError(f"--week {week!r}: a week from {EARLIEST.year} to {LATEST.year - 1}")
     start = datetime.combine(monday, time(), ZoneInfo(timezone)).astimezone(UTC)
     return Period(start, start + WEEK, f"{int(year)}-W{int(number):02d}")
 
@@ -265,7 +269,15 @@ def post_report(
             with attempt:
                 http.post(url, json=payload).raise_for_status()
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"report webhook {_redacted(url)} failed: {exc}") from exc
+        where = redact_url(url, keep_path=False)
+        raise DeliveryError(f"report webhook {where} failed: {_failure(exc, url)}") from None
+
+
+def _failure(exc: httpx.HTTPError, url: str) -> str:
+    """What went wrong, without httpx's message: it repeats the whole URL, whose path is a Slack webhook's secret."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return redact(f"{type(exc).__name__}: {exc}", urls=[url])
 
 
 def _retriable(exc: BaseException) -> bool:
@@ -282,10 +294,6 @@ def report_source(store: Store, settings: Settings, known: str | None) -> str | 
         return known
     sources = store.sources()
     return sources[0] if len(sources) == 1 else None
-
-
-def _redacted(url: str) -> str:
-    return re.sub(r"//[^@/]*@", "//***@", url)
 
 
 def missed(settings: Settings, source: str, now: datetime, schedule_fire: datetime | None) -> Period | None:

@@ -23,7 +23,7 @@ LIVE = "live"
 
 def check_spec(spec: str) -> None:
     """Reject a malformed version before anything is opened or asked."""
-    if spec.startswith("@") and not spec[1:].isdigit():
+    if spec.startswith("@") and not (spec[1:].isascii() and spec[1:].isdigit() and int(spec[1:]) < 2**63):
         raise ConfigError(f"{spec!r}: a stored version is @ID with a numeric id (see `metrics-auditor rules history`)")
     if spec.startswith("git:"):
         git_spec(spec)
@@ -46,10 +46,10 @@ def live_rules(prometheus: PrometheusClient) -> RuleSet:
     groups = prometheus.rules()
     if not groups and prometheus.server_kind() is ServerKind.VICTORIAMETRICS:
         raise ConfigError(
-            f"{prometheus.base_url} is VictoriaMetrics: rules are not available on this server (they run in "
+            f"{prometheus.safe_url} is VictoriaMetrics: rules are not available on this server (they run in "
             "vmalert); compare rule files, git revisions or stored versions instead"
         )
-    return from_loaded(groups, f"live ({prometheus.base_url})", prometheus.evaluation_interval())
+    return from_loaded(groups, f"live ({prometheus.safe_url})", prometheus.evaluation_interval())
 
 
 def _stored(spec: str, store: Store | None) -> RuleSet:

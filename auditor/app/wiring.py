@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -26,6 +27,7 @@ from auditor.app.cycle_store import CycleStorage
 from auditor.app.spool import Spool
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import PrometheusClient, RetryPolicy, build_http_client
+from auditor.collect.deadline import CallDeadline
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.rulefiles import load_path
@@ -40,18 +42,28 @@ log = logging.getLogger(__name__)
 
 
 def prometheus_client(
-    stack: ExitStack, settings: Settings, url: str | None = None, http: httpx.Client | None = None
+    stack: ExitStack,
+    settings: Settings,
+    url: str | None = None,
+    http: httpx.Client | None = None,
+    *,
+    command: bool = False,
 ) -> PrometheusClient:
-    """A client with every Prometheus setting: auth, TLS, timeout, retries, the response-size cap."""
+    """A client with every Prometheus setting: auth, TLS, timeout, retries, the response-size cap.
+
+    Its requests keep one deadline, down to each socket read: the cycle's (set per cycle), or with
+    ``command`` the command's own, ``AUDITOR_AUDIT_TIMEOUT`` from now.
+    """
     prom = settings.prometheus
+    deadline = CallDeadline(time.monotonic() + settings.audit_timeout.total_seconds() if command else None)
     if http is None:
-        http = stack.enter_context(build_http_client(url or settings.prometheus_url, prom))
-    return PrometheusClient(http, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes)
+        http = stack.enter_context(build_http_client(url or settings.prometheus_url, prom, deadline=deadline))
+    return PrometheusClient(http, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes, deadline)
 
 
 @contextmanager
 def database(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = database_engine(settings)
     try:
         yield engine
     finally:
@@ -91,7 +103,7 @@ def build_auditor(
     with resources.pop_all() as cleanup:
         client = prometheus_client(cleanup, settings, http=http)
         if engine is None:
-            engine = make_engine(settings.database_url.get_secret_value())
+            engine = database_engine(settings)
             cleanup.callback(engine.dispose)
         if budgets is None:
             budgets = BudgetsProvider(settings.effective_budgets_file, lambda: clock().date())
@@ -114,3 +126,13 @@ def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:
     desired = Reloadable(settings.rules_dir, load_path, RuleSet(()), "desired rules")
     desired.load()
     return desired
+
+
+def database_engine(settings: Settings) -> Engine:
+    """The engine of ``AUDITOR_DATABASE_URL``, its sessions bounded by ``AUDITOR_DATABASE__*``."""
+    bounds = settings.database
+    return make_engine(
+        settings.database_url.get_secret_value(),
+        statement_timeout=bounds.statement_timeout,
+        lock_timeout=bounds.lock_timeout,
+    )

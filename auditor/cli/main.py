@@ -12,6 +12,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,13 +21,14 @@ from typing import Any
 
 from auditor import __version__
 from auditor.config.settings import Settings, load_settings
-from auditor.core.durations import parse_duration
+from auditor.core.durations import EARLIEST, LATEST, parse_duration
 from auditor.core.errors import AuditorError
 
 log = logging.getLogger("auditor")
 INTERNAL_ERROR = 70
 """``EX_SOFTWARE`` (sysexits.h): a bug, not an input error (2) nor a finding (1)."""
 Handler = Callable[[argparse.Namespace, Settings], int]
+_DURATION_LIKE = re.compile(r"(?:\d+(?:ms|[ywdhms]))+")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,7 +193,8 @@ def _configure_logging(level: str) -> None:
 def _existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: no such file")
+        what = "not a regular file (a FIFO, socket, device or directory)" if path.exists() else "no such file"
+        raise argparse.ArgumentTypeError(f"{text}: {what}")
     return path
 
 
@@ -213,21 +216,31 @@ def _ratio(text: str) -> float:
 
 def _date(text: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return _calendar(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (2026-11-16) or date-time (2026-11-16T06:00)"
+            f"{text!r} is not a date (2026-11-16) or date-time (2026-11-16T06:00) "
+            f"from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _calendar(parsed: datetime) -> datetime:
+    """A date of the calendar the product reads (UTC unless it says otherwise), or ``ValueError``."""
+    at = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(f"{at:%Y-%m-%d} is out of range")
+    return at
 
 
 def _since(text: str) -> timedelta | datetime:
+    if _DURATION_LIKE.fullmatch(text.strip()):
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     try:
-        return parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a duration (7d, 12h) nor a date (2026-11-01)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return _calendar(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a duration (7d, 12h) nor a date (2026-11-01) from {EARLIEST:%Y} to {LATEST:%Y}"
+        ) from None

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import ssl
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 from tenacity import (
     RetryCallState,
@@ -35,7 +36,10 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from auditor import __version__
+from auditor.collect.deadline import CallDeadline, deadline_transport
+from auditor.config.files import MAX_SECRET_BYTES, read_text
 from auditor.config.settings import PrometheusSettings, TLSSettings
+from auditor.config.yamlfile import parse_yaml
 from auditor.core.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
 from auditor.core.durations import parse_duration
 from auditor.core.errors import (
@@ -49,6 +53,7 @@ from auditor.core.errors import (
     PrometheusUnreachable,
 )
 from auditor.core.promql import QUERY_TAG, is_legacy_label
+from auditor.core.redact import redact, redact_url
 
 
 class _Strictish(BaseModel):
@@ -60,6 +65,8 @@ log = logging.getLogger(__name__)
 
 
 INT64_MAX = 2**63 - 1
+MAX_RETRY_AFTER = 60.0
+"""The longest wait a ``Retry-After`` gets without a deadline (there is always one in a cycle or a command)."""
 
 
 class _NameValue(_Strictish):
@@ -148,6 +155,7 @@ class _FileAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self._settings.bearer_token_file is not None:
             token = _read_secret(self._settings.bearer_token_file)
+            _check_token(token, self._settings.bearer_token_file)
             request.headers["Authorization"] = f"Bearer {token}"
             yield request
         elif self._settings.basic_auth is not None:
@@ -156,27 +164,59 @@ class _FileAuth(httpx.Auth):
         else:
             yield request
 
+    def secrets(self) -> list[str]:
+        """The credentials in force (read again): an error text that echoes one of them is redacted."""
+        files = [
+            self._settings.bearer_token_file,
+            self._settings.basic_auth and self._settings.basic_auth.password_file,
+        ]
+        found = []
+        for path in files:
+            if isinstance(path, Path):
+                with suppress(ConfigError):
+                    found.append(_read_secret(path))
+        return found
+
 
 def _read_secret(path: Path) -> str:
     """A configuration error, not an unreachable Prometheus: retrying or opening the breaker cannot mend it."""
+    hint = (
+        "make it readable by the auditor, or point AUDITOR_PROMETHEUS__BEARER_TOKEN_FILE / "
+        "AUDITOR_PROMETHEUS__BASIC_AUTH__PASSWORD_FILE at the right file"
+    )
     try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
+        return read_text(path, ConfigError, limit=MAX_SECRET_BYTES, what="credentials file").strip()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}: {hint}") from None
+
+
+def _check_token(token: str, path: Path) -> None:
+    """A token that cannot be a header value: said without the token (h11's own error would print it)."""
+    if not token or any(not (" " < char < "\x7f") for char in token):
         raise ConfigError(
-            f"cannot read credentials file {path}: {exc.strerror}: make it readable by the auditor, or point "
-            "AUDITOR_PROMETHEUS__BEARER_TOKEN_FILE / AUDITOR_PROMETHEUS__BASIC_AUTH__PASSWORD_FILE at the right file"
-        ) from exc
+            f"credentials file {path}: the bearer token is empty, spans several lines or holds characters a "
+            "header cannot carry: the file must hold the token alone, on one line"
+        )
 
 
 def build_http_client(
-    base_url: str, settings: PrometheusSettings, transport: httpx.BaseTransport | None = None
+    base_url: str,
+    settings: PrometheusSettings,
+    transport: httpx.BaseTransport | None = None,
+    deadline: CallDeadline | None = None,
 ) -> httpx.Client:
-    """The one httpx client for Prometheus: auth, TLS and timeouts from the settings."""
+    """The one httpx client for Prometheus: auth, TLS and timeouts from the settings.
+
+    Its connections keep ``deadline`` (the one the ``PrometheusClient`` over it sets), down to each read.
+    """
+    context = _ssl_context(settings.tls)
+    if transport is None and deadline is not None:
+        transport = deadline_transport(context, deadline)
     return httpx.Client(
         transport=transport,
         base_url=base_url,
         auth=_FileAuth(settings),
-        verify=_ssl_context(settings.tls),
+        verify=context,
         timeout=settings.timeout.total_seconds(),
         headers={"User-Agent": f"metrics-auditor/{__version__}"},
         follow_redirects=True,
@@ -200,12 +240,17 @@ class PrometheusClient:
     """The Prometheus HTTP API, as far as the auditor uses it."""
 
     def __init__(
-        self, http: httpx.Client, retry: RetryPolicy | None = None, max_response_bytes: int = 64 * 2**20
+        self,
+        http: httpx.Client,
+        retry: RetryPolicy | None = None,
+        max_response_bytes: int = 64 * 2**20,
+        deadline: CallDeadline | None = None,
     ) -> None:
         self._http = http
         self._retry = retry or RetryPolicy()
         self._max_bytes = max_response_bytes
-        self._until: float | None = None
+        self._deadline = deadline or CallDeadline()
+        """Shared with the connections of ``http`` when it was built with it (``build_http_client``)."""
         self.requests = 0
         self.bytes_received = 0
         """Totals since creation: the drill-down bounds its share of them."""
@@ -213,16 +258,22 @@ class PrometheusClient:
 
     @contextmanager
     def deadline(self, at_monotonic: float) -> Iterator[None]:
-        """Retries (and their waits) stop at this ``time.monotonic()`` value: the cycle's deadline."""
-        previous, self._until = self._until, at_monotonic
+        """Every request, its retries and their waits end by this ``time.monotonic()`` value: the cycle's deadline."""
+        previous = self._deadline.at
+        self._deadline.at = at_monotonic if previous is None else min(previous, at_monotonic)
         try:
             yield
         finally:
-            self._until = previous
+            self._deadline.at = previous
 
     @property
     def base_url(self) -> str:
         return str(self._http.base_url).rstrip("/")
+
+    @property
+    def safe_url(self) -> str:
+        """``base_url`` without userinfo or query: what output and errors may name."""
+        return redact_url(self.base_url)
 
     def buildinfo(self) -> BuildInfo:
         data = self._validate("/api/v1/status/buildinfo", _BuildInfoData, self._call("GET", "/api/v1/status/buildinfo"))
@@ -321,10 +372,7 @@ class PrometheusClient:
         """The configuration Prometheus runs with (``/api/v1/status/config``), parsed."""
         path = "/api/v1/status/config"
         config = self._validate(path, _ConfigData, self._call("GET", path))
-        try:
-            parsed = yaml.safe_load(config.yaml_) or {}
-        except yaml.YAMLError as exc:
-            raise PrometheusResponseError(f"{path}: unreadable configuration: {exc}") from exc
+        parsed = parse_yaml(config.yaml_, Path(path), PrometheusResponseError).data or {}
         if not isinstance(parsed, dict):
             raise PrometheusResponseError(f"{path}: the configuration is not a mapping")
         return parsed
@@ -339,7 +387,7 @@ class PrometheusClient:
         """The ``data`` member of a successful API answer, retried on transient failures."""
         retrying = Retrying(
             retry=retry_if_exception(is_outage),
-            stop=stop_any(stop_after_attempt(self._retry.attempts), _StopAt(lambda: self._until)),
+            stop=stop_any(stop_after_attempt(self._retry.attempts), _StopAt(self._deadline)),
             wait=self._wait,
             sleep=self._retry.sleep,
             before_sleep=self._count_retry,
@@ -349,11 +397,19 @@ class PrometheusClient:
             return retrying(self._call_once, method, path, **kwargs)
         except PrometheusError as exc:
             exc.path = exc.path or path
+            exc.args = (self._redacted(str(exc)),)
             raise
 
+    def _redacted(self, text: str) -> str:
+        """An error whose body echoed the credentials (a proxy's 401 page) says so without them."""
+        auth = self._http.auth
+        secrets = auth.secrets() if isinstance(auth, _FileAuth) else []
+        return redact(text, secrets=[*secrets, *_userinfo(self.base_url)])
+
     def _call_once(self, method: str, path: str, **kwargs: Any) -> Any:
+        self._deadline.bound(None, PrometheusTimeout)
         with _map_transport_errors(path), self._http.stream(method, path, **kwargs) as response:
-            body = _read_capped(path, response, self._max_bytes)
+            body = _read_capped(path, response, self._max_bytes, self._deadline)
         self.requests += 1
         self.bytes_received += len(body)
         return _decode(path, response, body).get("data")
@@ -363,9 +419,8 @@ class PrometheusClient:
         backoff = wait_random_exponential(multiplier=self._retry.base_delay, max=self._retry.max_delay)(state)
         error = state.outcome.exception() if state.outcome else None
         wanted = max(backoff, getattr(error, "retry_after", 0.0) or 0.0)
-        if self._until is not None:
-            wanted = min(wanted, max(0.0, self._until - time.monotonic()))
-        return wanted
+        left = self._deadline.remaining()
+        return min(wanted, MAX_RETRY_AFTER if left is None else max(0.0, left))
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.retries += 1
@@ -407,14 +462,14 @@ class RetryPolicy:
 
 
 class _StopAt(stop_base):
-    """Stop retrying once the cycle's deadline (a ``time.monotonic()`` value, or None) has passed."""
+    """Stop retrying once the deadline has passed."""
 
-    def __init__(self, deadline: Callable[[], float | None]) -> None:
+    def __init__(self, deadline: CallDeadline) -> None:
         self._deadline = deadline
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        until = self._deadline()
-        return until is not None and time.monotonic() >= until
+        left = self._deadline.remaining()
+        return left is not None and left <= 0
 
 
 def is_outage(error: BaseException) -> bool:
@@ -427,9 +482,10 @@ def is_outage(error: BaseException) -> bool:
     return isinstance(error, PrometheusHTTPError) and (error.status_code == 429 or error.status_code >= 500)
 
 
-def _read_capped(path: str, response: httpx.Response, limit: int) -> bytes:
+def _read_capped(path: str, response: httpx.Response, limit: int, deadline: CallDeadline) -> bytes:
     chunks, size = [], 0
     for chunk in response.iter_bytes():
+        deadline.bound(None, PrometheusTimeout)  # where no connection keeps it (a test's transport)
         size += len(chunk)
         if size > limit:
             raise PrometheusTooLarge(
@@ -444,12 +500,13 @@ def _retry_after(response: httpx.Response) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         try:
-            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-        except (TypeError, ValueError):
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError, OverflowError):
             return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None  # "inf" and "nan" say nothing usable
 
 
 def _decode(path: str, response: httpx.Response, body: bytes) -> dict[str, Any]:
@@ -476,6 +533,11 @@ def _decode(path: str, response: httpx.Response, body: bytes) -> dict[str, Any]:
     if payload.get("status") != "success":
         raise PrometheusResponseError(f"{path}: unexpected status {payload.get('status')!r}")
     return payload
+
+
+def _userinfo(url: str) -> list[str]:
+    parts = urlsplit(url)
+    return [part for part in (parts.username, parts.password) if part]
 
 
 def _describe_body(response: httpx.Response, body: bytes) -> str:

@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from auditor.core.durations import EARLIEST, LATEST
 from auditor.core.errors import ConfigError, InvalidPromQL
 from auditor.core.promql import QUERY_TAG
 from auditor.core.usage import Credit, LogPosition, QueryKind, Skip, UsageBatch
@@ -46,8 +47,6 @@ LINE_SECONDS = 1.0
 """Matching one line's regexes against the census may take this long; past it the line is skipped."""
 HEAD_BYTES = 256
 """A file is told apart by a hash of its first bytes (with its inode): enough for a line of JSON."""
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 """An entry dated more than this after the read is no usable time (a clock far off, or a forged line)."""
 _SKIPS = {

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from auditor.config.files import read_text
 from auditor.core.errors import ConfigError
 from auditor.core.rulesets import input_metrics
 
@@ -53,8 +54,8 @@ def metrics_of(expr: str) -> list[str]:
 
 def _read(path: Path) -> tuple[str, list[str]]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        document = json.loads(read_text(path, ConfigError, what="dashboard"))
+    except (ConfigError, ValueError, RecursionError) as exc:
         log.warning("dashboard %s skipped: %s", path, exc)
         return path.stem, []
     dashboard = document.get("dashboard", document) if isinstance(document, dict) else {}

@@ -76,17 +76,26 @@ class Reloadable(Generic[T]):
         if self.path is None:
             return
         signature = signature_of(self.path)
+        if self.last_error is not None and signature == self._signature:
+            return  # the same broken edit (a SIGHUP after it): said once already
         try:
             value = self._loader(self.path)
         except AuditorError as exc:
-            self._signature = signature
-            self.reload_failures += 1
-            self.last_error = str(exc)
-            log.error("%s not reloaded, keeping the last good ones: %s", self.what, str(exc).replace("\n", "; "))
+            self._failed(signature, str(exc))
+            return
+        except Exception as exc:  # a reload never stops the daemon, whatever the loader raised
+            self._failed(signature, f"{self.path}: cannot be read ({type(exc).__name__}: {exc})")
             return
         self._value, self._signature, self.last_error = value, signature, None
         self.loaded_at = time.time()
         log.info("%s reloaded from %s", self.what, self.path)
+
+    def _failed(self, signature: Signature, message: str) -> None:
+        """Said once per broken edit: the signature is kept, so the same file is not read again each cycle."""
+        self._signature = signature
+        self.reload_failures += 1
+        self.last_error = message
+        log.error("%s not reloaded, keeping the last good ones: %s", self.what, message.replace("\n", "; "))
 
 
 def signature_of(path: Path) -> Signature:

@@ -16,10 +16,11 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     FilePath,
@@ -27,12 +28,14 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from auditor.config.yamlfile import YamlDocument, load_yaml
 from auditor.core.durations import format_duration, parse_duration
 from auditor.core.errors import ConfigError
+from auditor.core.redact import redact_url
 from auditor.core.strict import StrictModel
 
 ENV_PREFIX = "AUDITOR_"
@@ -40,10 +43,25 @@ DEFAULT_BUDGETS_FILE = Path("rules/budgets.yml")
 
 
 def _to_timedelta(value: Any) -> Any:
+    """A duration is written with its unit, in YAML as in the environment: a bare number is refused.
+
+    Read as seconds, ``retention: {daily: 365}`` kept six minutes of history and deleted the rest.
+    """
     if isinstance(value, str):
         return parse_duration(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        raise ValueError(
+            f"{value!r} has no unit: write a Prometheus duration such as {value}s, {value}m or {value}d "
+            "(units ms, s, m, h, d, w, y)"
+        )
+    if not isinstance(value, timedelta):
+        raise ValueError(f"{value!r} is not a duration: write one such as 30s, 5m, 1h30m or 7d")
+    return value
+
+
+def _at_least_a_second(value: timedelta) -> timedelta:
+    if value < timedelta(seconds=1):
+        raise ValueError(f"{format_duration(value)} is too short: at least 1s")
     return value
 
 
@@ -52,6 +70,9 @@ Duration = Annotated[
     BeforeValidator(_to_timedelta),
     PlainSerializer(format_duration, return_type=str),
 ]
+Interval = Annotated[Duration, AfterValidator(_at_least_a_second)]
+"""How often something runs (or how far apart): under a second would spin. A time bound is only positive."""
+MAX_BYTES = 2**40
 
 
 class BasicAuth(StrictModel):
@@ -77,12 +98,15 @@ class PrometheusSettings(StrictModel):
     tls: TLSSettings = TLSSettings()
     attempts: int = Field(3, ge=1, le=10, description="Tries of one request on a transient failure, within the cycle.")
     max_response_bytes: int = Field(
-        64 * 2**20, ge=1024, description="Larger answers are refused (a misrouted request, a runaway label)."
+        64 * 2**20,
+        ge=1024,
+        le=MAX_BYTES,
+        description="Larger answers are refused (a misrouted request, a runaway label).",
     )
     breaker_threshold: int = Field(
         3, ge=1, le=100, description="Cycles failing in a row on Prometheus before cycles are spaced out."
     )
-    breaker_max_pause: Duration = Field(
+    breaker_max_pause: Interval = Field(
         timedelta(minutes=30), description="Longest pause between trial cycles while Prometheus stays down."
     )
 
@@ -127,7 +151,7 @@ class DrilldownSettings(StrictModel):
     top_n: int = Field(10, ge=0, le=1000, description="Largest metrics drilled down besides the over-budget ones.")
     max_metrics: int = Field(50, ge=0, le=10_000, description="Metrics drilled down per cycle at most.")
     max_requests: int = Field(300, ge=0, le=100_000, description="Prometheus requests of the drill-down per cycle.")
-    max_bytes: int = Field(32 * 2**20, ge=0, description="Response bytes of the drill-down per cycle.")
+    max_bytes: int = Field(32 * 2**20, ge=0, le=MAX_BYTES, description="Response bytes of the drill-down per cycle.")
     max_time: Duration = Field(timedelta(seconds=20), description="Time the drill-down may take per cycle.")
 
 
@@ -141,7 +165,7 @@ class LabelPolicySettings(StrictModel):
         description="Prometheus queries of the label-policy scan per cycle (one per label, three with violators).",
     )
     max_time: Duration = Field(timedelta(seconds=20), description="Time the label-policy scan may take per cycle.")
-    interval: Duration = Field(
+    interval: Interval = Field(
         timedelta(hours=1), description="How old a label's last scan may get; the daemon keeps its figures meanwhile."
     )
 
@@ -163,22 +187,63 @@ class JobsSettings(StrictModel):
 class UsageSettings(StrictModel):
     """Which metrics queries read, from Prometheus' query log (AUDITOR_QUERY_LOG_FILE, on a shared volume)."""
 
-    unused_after: Duration = Field(
+    unused_after: Interval = Field(
         timedelta(days=30),
         description="A metric no query and no rule read for this long is unused (once the log covers it).",
     )
     max_bytes: int = Field(
-        64 * 2**20, ge=1, description="Bytes of the query log read per cycle at most; the rest waits for the next."
-    )
+        64 * 2**20, ge=1, le=MAX_BYTES,
+        description="Bytes of the query log read per cycle at most; the rest waits for the next.",
+    )  # fmt: skip
     max_time: Duration = Field(timedelta(seconds=10), description="Time reading the query log may take per cycle.")
+
+
+_LEAST_RETENTION = {"raw": timedelta(hours=1), "hourly": timedelta(days=1), "daily": timedelta(days=7)}
 
 
 class RetentionSettings(StrictModel):
     """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
 
-    raw: Duration = Field(timedelta(days=1), description="Per-cycle, per-metric counts.")
-    hourly: Duration = Field(timedelta(days=14), description="Hourly rollups (max, min, last) per metric.")
-    daily: Duration = Field(timedelta(days=400), description="Daily rollups per metric, and the cycle records.")
+    raw: Duration = Field(timedelta(days=1), description="Per-cycle, per-metric counts (at least 1h).")
+    hourly: Duration = Field(
+        timedelta(days=14), description="Hourly rollups (max, min, last) per metric (at least 1d)."
+    )
+    daily: Duration = Field(
+        timedelta(days=400), description="Daily rollups per metric, and the cycle records (at least 7d)."
+    )
+
+    @field_validator("raw", "hourly", "daily")
+    @classmethod
+    def _long_enough(cls, value: timedelta, info: Any) -> timedelta:
+        """Each tier keeps at least its own grain: a plausible slip (``daily: 6m``, meant as months, read as
+        minutes) would delete the history at the first compaction."""
+        least = _LEAST_RETENTION[info.field_name]
+        if value < least:
+            raise ValueError(
+                f"{info.field_name} retention {format_duration(value)} is shorter than {format_duration(least)}: "
+                "m is minutes (months are no Prometheus unit: write 180d)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetentionSettings:
+        """No finer tier outlives a coarser one."""
+        if not self.raw <= self.hourly <= self.daily:
+            tiers = ", ".join(f"{name} {format_duration(getattr(self, name))}" for name in ("raw", "hourly", "daily"))
+            raise ValueError(f"retention tiers out of order ({tiers}): raw <= hourly <= daily")
+        return self
+
+
+class DatabaseSettings(StrictModel):
+    """Bounds of every PostgreSQL session (SQLite waits at most 30 s for its file lock)."""
+
+    statement_timeout: Duration = Field(
+        timedelta(minutes=5), description="A statement running longer fails (PostgreSQL `statement_timeout`)."
+    )
+    lock_timeout: Duration = Field(
+        timedelta(seconds=30),
+        description="Waiting longer for a lock fails the write, which is spooled (PostgreSQL `lock_timeout`).",
+    )
 
 
 class ExportSettings(StrictModel):
@@ -205,7 +270,7 @@ class Settings(BaseSettings):
     )
     budgets_file: Path | None = Field(None, description="Budgets file; `rules/budgets.yml` when it exists.")
     rules_dir: Path | None = Field(None, description="Desired recording rules; drift checks are off when unset.")
-    audit_interval: Duration = Field(timedelta(minutes=5), description="Time between two audit cycles.")
+    audit_interval: Interval = Field(timedelta(minutes=5), description="Time between two audit cycles.")
     audit_timeout: Duration = Field(
         timedelta(minutes=2), description="Deadline of one cycle; a cycle past it fails and is retried next interval."
     )
@@ -221,6 +286,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     usage: UsageSettings = UsageSettings()
     export: ExportSettings = ExportSettings()
+    database: DatabaseSettings = DatabaseSettings()
     report_dir: Path = Field(Path("reports"), description="Where the daemon writes the weekly report.")
     report_schedule: str = Field(
         "0 6 * * 1", description="When the daemon writes last week's report (crontab: minute hour day month weekday)."
@@ -238,7 +304,7 @@ class Settings(BaseSettings):
         None, description="Exported Grafana dashboard JSON: the report marks metrics that panels query."
     )
     retention: RetentionSettings = RetentionSettings()
-    compaction_interval: Duration = Field(
+    compaction_interval: Interval = Field(
         timedelta(minutes=10), description="How often the daemon rolls history up and applies the retention."
     )
     auto_migrate: bool = Field(
@@ -251,11 +317,14 @@ class Settings(BaseSettings):
         description="Cycles kept in memory while the database is down, written once it is back (oldest dropped); "
         "about 2 MB each at 10,000 metrics.",
     )
-    forecast_window: Duration = Field(
+    forecast_window: Interval = Field(
         timedelta(days=3), description="History the budget-exhaustion forecast fits its trend on."
     )
     cost_per_series_month: float | None = Field(
-        None, ge=0, description="What one series costs a month (any currency): the report's owner scorecard shows cost."
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="What one series costs a month (any currency): the report's owner scorecard shows cost.",
     )
 
     @classmethod
@@ -334,18 +403,12 @@ class Settings(BaseSettings):
 
     @property
     def prometheus_url_for_logs(self) -> str:
-        """The Prometheus URL without any ``user:password@`` part: safe to log and to store."""
-        parts = urlsplit(self.prometheus_url)
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+        """The Prometheus URL without its userinfo and query: safe to log and to store."""
+        return redact_url(self.prometheus_url)
 
     @property
     def database_url_for_logs(self) -> str:
-        parts = urlsplit(self.database_url.get_secret_value())
-        if parts.password is None:
-            return self.database_url.get_secret_value()
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return redact_url(self.database_url.get_secret_value())
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
@@ -354,7 +417,10 @@ def load_settings(config_file: Path | None = None) -> Settings:
     try:
         return Settings(**_file_values(doc))
     except ValidationError as exc:
-        messages = [_locate(tuple(err["loc"]), err["msg"], doc) for err in exc.errors(include_url=False)]
+        messages = [
+            _locate(tuple(err["loc"]), str(err["msg"]).removeprefix("Value error, "), doc)
+            for err in exc.errors(include_url=False)
+        ]
         raise ConfigError("invalid settings: " + "; ".join(messages)) from exc
 
 
@@ -375,6 +441,9 @@ def _locate(loc: tuple[int | str, ...], msg: str, doc: YamlDocument | None) -> s
     env_name = ENV_PREFIX + "__".join(str(part) for part in loc).upper()
     if env_name in os.environ:
         return f"{env_name}: {msg}"
+    nested = sorted(name for name in os.environ if name.startswith(env_name + "__"))
+    if nested:  # a section's own check (retention tiers out of order) set by its variables
+        return f"{', '.join(nested)}: {msg}"
     if doc is not None:
         return f"{doc.where(loc)}: {field}: {msg}"
     return f"{field}: {msg}"

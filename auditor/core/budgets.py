@@ -23,7 +23,9 @@ DEFAULT_OWNER = "unowned"
 ALWAYS_ALLOWED = frozenset({"__name__", "job", "instance", "le", "quantile"})
 """Labels no policy forbids: the ones Prometheus adds to every target, and those of histograms and summaries."""
 
-Count = Annotated[int, Strict(), Field(ge=0)]
+INT64_MAX = 2**63 - 1
+Count = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
+"""A count the store keeps (a 64-bit integer column): a budget of 2^63 or more is an error at its line."""
 Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 GrowthLimit = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 _UNITS_MS = {
     "y": 365 * 86_400_000,
@@ -14,6 +14,12 @@ _UNITS_MS = {
     "s": 1_000,
     "ms": 1,
 }
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""The times the product takes from outside (query-log entries, command-line dates): beyond them date
+arithmetic (a period's quarter before, a day after) leaves Python's calendar."""
+MAX_MS = (2**63 - 1) // 1_000_000
+"""Prometheus keeps a duration as int64 nanoseconds: about 292 years."""
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 
 
@@ -32,12 +38,18 @@ def parse_duration(text: str, *, allow_zero: bool = False) -> timedelta:
     if stripped == "0":  # Prometheus accepts a bare zero, and only zero, without a unit
         total_ms = 0
     elif not stripped or match is None or not any(match.groups()):
-        raise ValueError(f"invalid duration {text!r}: use a Prometheus duration such as 30s, 5m, 1h30m or 7d")
+        raise ValueError(f"invalid duration {_shown(text)}: use a Prometheus duration such as 30s, 5m, 1h30m or 7d")
     else:
         total_ms = sum(int(n) * ms for n, ms in zip(match.groups(), _UNITS_MS.values(), strict=True) if n)
+    if total_ms > MAX_MS:
+        raise ValueError(f"invalid duration {_shown(text)}: out of range (at most 292y, as in Prometheus)")
     if total_ms == 0 and not allow_zero:
         raise ValueError(f"invalid duration {text!r}: must be greater than zero")
     return timedelta(milliseconds=total_ms)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def format_duration(delta: timedelta) -> str:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from auditor.config.budgets import BudgetsProvider
+from auditor.config.reloadable import Reloadable
 from auditor.config.settings import ExportSettings
 from auditor.core.domain import Finding, Kind, Severity
 from auditor.core.durations import format_duration
@@ -66,17 +67,18 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     )
 
 
-def budgets_file_families(provider: BudgetsProvider) -> Iterator[Metric]:
-    yield gauge("budgets_valid", "1 if the budgets file last read was valid, else 0.", {(): int(provider.valid)})
+def file_families(name: str, what: str, followed: Reloadable[Any]) -> Iterator[Metric]:
+    """Whether a followed file (budgets, desired rules) read valid last time, its failed reloads, and its age."""
+    yield gauge(f"{name}_valid", f"1 if the {what} last read were valid, else 0 (the last good ones stay).",
+                {(): int(followed.valid)})  # fmt: skip
     failures = CounterMetricFamily(
-        PREFIX + "budgets_reload_failures", "Reloads of the budgets file that failed (the last good budgets stay)."
+        PREFIX + f"{name}_reload_failures", f"Reloads of the {what} that failed (the last good ones stay)."
     )
-    failures.add_metric([], provider.reload_failures)
+    failures.add_metric([], followed.reload_failures)
     yield failures
-    if provider.loaded_at is not None:
-        yield gauge(
-            "budgets_loaded_timestamp_seconds", "When the budgets in force were loaded.", {(): provider.loaded_at}
-        )
+    if followed.loaded_at is not None:
+        yield gauge(f"{name}_loaded_timestamp_seconds", f"When the {what} in force were loaded.",
+                    {(): followed.loaded_at})  # fmt: skip
 
 
 def _per_metric(statuses: list[MetricStatus]) -> Iterator[Metric]:

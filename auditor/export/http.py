@@ -1,15 +1,31 @@
-"""``/metrics``, ``/healthz`` and ``/readyz`` on one small threaded WSGI server.
+"""``/metrics``, ``/healthz`` and ``/readyz`` on one small threaded WSGI server that no client can hold.
 
-It answers GET (and HEAD) on those paths only; a request with a body is refused, a client slower
-than ``request_timeout`` is cut off, and at most ``MAX_CONNECTIONS`` are served at once.
+It answers GET (and HEAD) on those paths only; a request with a body is refused. A probe must get its
+answer whatever other clients do, so:
+
+- **a deadline per connection**: the request and its answer together get ``request_timeout`` seconds
+  from the accept. Every read of the socket waits at most what is left (a client that sends one header
+  byte every second never resets it, as it would reset a per-read timeout), and so does the answer
+  (``sendall`` with a timeout bounds the whole send).
+- **a bound on connections that cannot starve the probes**: at most ``MAX_CONNECTIONS`` are served at
+  once; one more does not wait or get refused: it evicts the oldest connection still sending its
+  request (else the oldest one), which is shut down at once. Slow or idle clients only ever push each
+  other out.
+
+One request per connection (HTTP/1.0, as wsgiref serves).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn, _SocketWriter  # type: ignore[attr-defined]
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -21,44 +37,114 @@ Check = Callable[[], tuple[bool, str]]
 StartResponse = Callable[..., Any]
 
 
-MAX_CONNECTIONS = 16
+MAX_CONNECTIONS = 64
+
+
+@dataclass
+class _Connection:
+    sock: socket.socket
+    deadline: float
+    reading: bool = True
+    """Still sending its request: the first to go when the server is full."""
+
+
+class _Connections:
+    """The connections being served, and which one goes when one more arrives."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[int, _Connection] = {}
+        self._lock = threading.Lock()
+        self.evicted = 0
+
+    def admit(self, sock: socket.socket, timeout: float) -> _Connection:
+        connection = _Connection(sock, time.monotonic() + timeout)
+        with self._lock:
+            victim = self._victim() if len(self._open) >= self.limit else None
+            self._open[id(sock)] = connection
+        if victim is not None:
+            self.evicted += 1
+            log.debug("http: %d connections open, cutting the oldest slow one", self.limit)
+            _shut(victim.sock)
+        return connection
+
+    def leave(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._open.pop(id(sock), None)
+
+    def _victim(self) -> _Connection | None:
+        """The oldest connection still reading its request, else the oldest one (called with the lock held)."""
+        readers = [c for c in self._open.values() if c.reading]
+        pool = readers or list(self._open.values())
+        victim = min(pool, key=lambda c: c.deadline, default=None)
+        if victim is not None:
+            self._open.pop(id(victim.sock), None)
+        return victim
+
+
+def _shut(sock: socket.socket) -> None:
+    """Ends the connection now: a thread blocked in ``recv`` on it returns at once."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as a raw stream whose every ``recv`` waits at most what is left of the deadline."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._connection.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took longer than the server's request timeout")
+        self._connection.sock.settimeout(left)
+        return self._connection.sock.recv_into(buffer)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    request_queue_size = 128
     request_timeout = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            log.warning("http: %d connections already open, refusing %s", MAX_CONNECTIONS, client_address[0])
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
+        self.connections = _Connections(MAX_CONNECTIONS)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that stalls or hangs up is routine for a server; not worth a traceback on stderr.
+        # A client that stalls, hangs up or is evicted is routine for a server; not worth a traceback.
         log.debug("http: request from %s failed", client_address[0], exc_info=True)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self.connections.leave(request)
 
 
 class _QuietHandler(WSGIRequestHandler):
     server: _ThreadingServer
 
     def setup(self) -> None:
-        super().setup()
-        # A client slower than this (a stalled or deliberately slow request) is cut off.
-        self.connection.settimeout(self.server.request_timeout)
+        self.connection = self.request
+        self.tracked = self.server.connections.admit(self.request, self.server.request_timeout)
+        self.rfile = io.BufferedReader(_DeadlineReader(self.tracked))
+        self.wfile = _SocketWriter(self.connection)
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        # The request is in: the answer gets what is left of the deadline, for the whole send.
+        self.tracked.reading = False
+        self.connection.settimeout(max(0.001, self.tracked.deadline - time.monotonic()))
+        return parsed
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http: " + format, *args)

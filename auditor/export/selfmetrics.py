@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from auditor import __version__
 from auditor.config.budgets import BudgetsProvider
+from auditor.config.reloadable import Reloadable
 from auditor.config.settings import ExportSettings
 from auditor.core.budgets import default_budgets
-from auditor.export.budgetmetrics import budget_families, budgets_file_families, rules_families
+from auditor.export.budgetmetrics import budget_families, file_families, rules_families
 from auditor.export.families import PREFIX, one_counter, one_gauge
 from auditor.export.jobmetrics import job_families
 from auditor.export.stats import CycleStats, StatsView
@@ -28,12 +30,15 @@ class SelfMetricsCollector(Collector):
         self,
         stats: CycleStats,
         budgets: BudgetsProvider | None = None,
+        *,
         export: ExportSettings | None = None,
         interval_seconds: float | None = None,
         started: float | None = None,
+        desired: Reloadable[Any] | None = None,
     ) -> None:
         self._stats = stats
         self._budgets = budgets
+        self._desired = desired
         self._export = export or ExportSettings()
         self._interval = interval_seconds
         self._started = started or time.time()
@@ -60,7 +65,9 @@ class SelfMetricsCollector(Collector):
         if view.usage is not None:
             yield from usage_families(view.usage, view.usage_read_failures)
         if self._budgets is not None:
-            yield from budgets_file_families(self._budgets)
+            yield from file_families("budgets", "budgets file", self._budgets)
+        if self._desired is not None:
+            yield from file_families("desired_rules", "desired rules (AUDITOR_RULES_DIR)", self._desired)
 
 
 def _cycle_metrics(view: StatsView) -> Iterator[Metric]:

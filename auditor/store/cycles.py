@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -91,7 +92,7 @@ class CycleWriter:
         rows = whole if base is None else _changes(base.rows, whole)
         job_base = _base_for(self._written_jobs.get(census.source), census.collected_at)
         whole_jobs = None if jobs is None else JobRows.of(jobs)
-        with translate_errors("saving a snapshot"), self.engine.begin() as conn:
+        with self._forgetting_on_failure(), translate_errors("saving a snapshot"), self.engine.begin() as conn:
             source_id = source_id_of(conn, census.source, url, census.collected_at)
             if writer is not None:
                 claim(conn, source_id, writer, census.collected_at)
@@ -119,6 +120,19 @@ class CycleWriter:
         if whole_jobs is not None:
             self._written_jobs[census.source] = _next(job_base, snapshot_id, census.collected_at, whole_jobs)
         return snapshot_id
+
+    @contextmanager
+    def _forgetting_on_failure(self) -> Iterator[None]:
+        """A write that failed leaves the database's state unknown: a server restored empty (or from a backup)
+        has none of the names cached or the cycle a change-only row would build on. The next write starts
+        over: names looked up again, a keyframe."""
+        try:
+            yield
+        except BaseException:
+            self.names.cache.clear()
+            self._written.clear()
+            self._written_jobs.clear()
+            raise
 
     def save_failure(self, source: str, url: str, at: datetime, *, reason: str, message: str, duration: float) -> int:
         """Record a failed cycle (no counts), so gaps in the history are explained."""

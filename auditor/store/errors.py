@@ -13,6 +13,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 
 from auditor.core.errors import DatabaseUnavailable, StoreError
 
+_PASSING = {
+    "25006": "the database is read-only (a replica, or default_transaction_read_only)",
+    "42P01": "the database has no schema (a table is missing): run `metrics-auditor db upgrade`",
+    "55P03": "a lock was not granted within AUDITOR_DATABASE__LOCK_TIMEOUT",
+    "57014": "a statement ran past AUDITOR_DATABASE__STATEMENT_TIMEOUT",
+}
+"""PostgreSQL states that say "not now" rather than "never": the write is spooled and tried again, like an outage."""
+
 
 @contextmanager
 def translate_errors(doing: str) -> Iterator[None]:
@@ -23,8 +31,17 @@ def translate_errors(doing: str) -> Iterator[None]:
     except (OperationalError, InterfaceError, *unavailable) as exc:  # type: ignore[misc]
         raise DatabaseUnavailable(f"database unavailable while {doing}: {_first_line(exc)}") from exc
     except (DBAPIError, SQLAlchemyError, OverflowError, *failed) as exc:  # type: ignore[misc]
+        passing = _PASSING.get(_sqlstate(exc) or "")
+        if passing is not None:
+            raise DatabaseUnavailable(f"database unavailable while {doing}: {passing}") from exc
         # OverflowError: sqlite3 refuses integers beyond 64 bits before the database sees them.
         raise StoreError(f"database error while {doing}: {_first_line(exc)}") from exc
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    state = getattr(cause, "sqlstate", None)
+    return state if isinstance(state, str) else None
 
 
 def _driver_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:

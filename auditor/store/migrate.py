@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from auditor import __version__
 from auditor.core.errors import SchemaNotAtHead
+from auditor.core.redact import redact_url
 from auditor.store.errors import translate_errors
 
 MIGRATION_LOCK_KEY = 0x6D61_7564  # "maud": one key for every metrics-auditor database
@@ -42,7 +44,9 @@ def alembic_config(engine: Engine) -> Config:
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The options are interpolated like ConfigParser's: a password that needs percent-encoding (p%40ss)
+    # would be read as `%(...)` syntax and fail with the whole URL in the message.
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 
@@ -53,13 +57,30 @@ def head_revision(engine: Engine | None = None) -> str | None:
 
 @cache
 def _head(folder: Path) -> str | None:
+    revisions, parents = _revisions(folder)
+    heads = revisions - parents
+    return min(heads) if len(heads) == 1 else None
+
+
+@cache
+def _revisions(folder: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision this version ships, every revision some migration names as its parent)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (folder / "versions").glob("*.py"):
         for key, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             (revisions if key == "revision" else parents).add(value)
-    heads = revisions - parents
-    return min(heads) if len(heads) == 1 else None
+    return frozenset(revisions), frozenset(parents)
+
+
+def _refuse_newer(engine: Engine, current: str | None) -> None:
+    """A revision this version does not ship: the database was migrated by a newer metrics-auditor."""
+    if current is not None and current not in _revisions(migrations_dir())[0]:
+        raise SchemaNotAtHead(
+            f"database {redact_url(engine.url.render_as_string(hide_password=False))} is at revision {current}, "
+            f"which this metrics-auditor ({__version__}) does not know: a newer version migrated it. Run that "
+            "version (or a newer one); this one would misread its tables"
+        )
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -74,10 +95,14 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     from alembic import command
 
     before = current_revision(engine)
+    _refuse_newer(engine, before)
     config = alembic_config(engine)
     with translate_errors("applying migrations"), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two auditors starting at once (AUDITOR_AUTO_MIGRATE): the second waits, then finds nothing to do.
+            # A migration may rewrite big tables: its own wait and statements get longer bounds than a cycle's.
+            conn.execute(text("SET LOCAL lock_timeout = '10min'"))
+            conn.execute(text("SET LOCAL statement_timeout = '1h'"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
@@ -89,11 +114,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 def require_head(engine: Engine) -> None:
     """Raise ``SchemaNotAtHead`` unless every migration is applied."""
     current, head = current_revision(engine), head_revision(engine)
+    _refuse_newer(engine, current)
     if current != head:
         state = "empty (no schema)" if current is None else f"at revision {current}"
         raise SchemaNotAtHead(
-            f"database {engine.url.render_as_string(hide_password=True)} is {state}, the code needs {head}: "
-            "run `metrics-auditor db upgrade`"
+            f"database {redact_url(engine.url.render_as_string(hide_password=False))} is {state}, the code needs "
+            f"{head}: run `metrics-auditor db upgrade`"
         )
 
 

@@ -8,7 +8,8 @@ TlsProxy: a TcpProxy that terminates TLS (a test CA, client certificates if the 
 HttpFaultProxy: one HTTP request per upstream connection; each request takes the next fault from a
 queue the test fills (``push``), else passes through. Faults: ``delay`` (seconds, then pass),
 ``reset`` (connection closed without an answer), ``status`` (an HTTP error, optional headers and
-body), ``garbage`` (200 with a body that is not JSON), ``truncate`` (the real answer cut short).
+body), ``garbage`` (200 with a body that is not JSON), ``truncate`` (the real answer cut short),
+``drip`` (the real answer, headers and all, one byte every ``seconds``: no read ever times out).
 ``unused()`` lists faults never served, so a test fails when a prepared fault was not exercised.
 ``route(prefix, fault)`` answers every request whose path starts with ``prefix`` with that fault, until
 ``unroute()``: an endpoint a proxy or a Prometheus-compatible server does not serve.
@@ -25,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 
 def _reset(sock: socket.socket) -> None:
@@ -161,6 +163,21 @@ def truncate(keep: int) -> Fault:
     return Fault("truncate", keep=keep)
 
 
+def drip(seconds: float) -> Fault:
+    return Fault("drip", seconds=seconds)
+
+
+@contextlib.contextmanager
+def in_front_of(url: str) -> Iterator[HttpFaultProxy]:
+    """A fault proxy in front of the server at ``url`` (a real Prometheus), closed afterwards."""
+    parts = urlsplit(url)
+    proxy = HttpFaultProxy((parts.hostname or "127.0.0.1", parts.port or 80))
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
 class HttpFaultProxy(_Listener):
     def __init__(self, upstream: tuple[str, int]) -> None:
         self._faults: deque[Fault] = deque()
@@ -211,6 +228,11 @@ class HttpFaultProxy(_Listener):
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
         answer = self._forward(request)
+        if fault is not None and fault.kind == "drip":
+            for i in range(len(answer)):
+                client.sendall(answer[i : i + 1])
+                time.sleep(fault.seconds)
+            return True
         if fault is not None and fault.kind == "truncate":
             client.sendall(answer[: fault.keep])
             return False

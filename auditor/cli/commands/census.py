@@ -7,12 +7,15 @@ import logging
 import os
 import sys
 from contextlib import ExitStack
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.settings import Settings
 from auditor.store import Store
+
+_LONGEST = timedelta(days=200 * 365)
+"""``--since 292y`` reads everything: the subtraction must stay inside the calendar."""
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,7 +43,7 @@ def _migrate(settings: Settings) -> None:
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.app.wiring import build_auditor, writer_lease
-    from auditor.core.errors import SourceHeldElsewhere
+    from auditor.core.errors import DatabaseUnavailable, SourceHeldElsewhere
     from auditor.export.console import census_json, print_census
 
     # The writer lease the daemon takes: an `audit` never writes while a daemon holds the source (it
@@ -49,12 +52,16 @@ def audit(args: argparse.Namespace, settings: Settings) -> int:
     with build_auditor(settings, writer=writer) as auditor:
         census = auditor.run_cycle()
         held_by = auditor.storage.held_by if auditor.standby else ""
-        if not held_by:
+        unstored = auditor.storage.unstored
+        if not held_by and not unstored:
             auditor.store.release(census.source, writer)
     if args.format == "json":
         write_json(census_json(census), sys.stdout)
     else:
         print_census(census, sys.stdout, args.top)
+    if unstored:
+        # The daemon spools such a cycle and writes it later; a one-shot command ends here, so it is lost.
+        raise DatabaseUnavailable(f"the census above is not stored: {unstored}")
     if held_by:
         raise SourceHeldElsewhere(
             f"{held_by}: the census above is not stored. `audit` writes only while no other auditor holds this "
@@ -69,7 +76,7 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         store = open_store(stack, settings)
         source = stored_source(store, args.source or settings.source)
-        since = args.since if isinstance(args.since, datetime) else system_clock() - args.since
+        since = args.since if isinstance(args.since, datetime) else system_clock() - min(args.since, _LONGEST)
         points = store.history(source, args.metric, since) if source else []
         if not points:
             print(_no_history(store, source, args.metric, since), file=sys.stderr)

@@ -26,10 +26,10 @@ def open_store(stack: ExitStack, settings: Settings) -> Store:
 
 
 def open_client(stack: ExitStack, settings: Settings, url: str) -> PrometheusClient:
-    """A Prometheus client built by the composition root: retries and the response cap included."""
+    """A Prometheus client built by the composition root: retries, the response cap and the command's deadline."""
     from auditor.app import wiring
 
-    return wiring.prometheus_client(stack, settings, url)
+    return wiring.prometheus_client(stack, settings, url, command=True)
 
 
 def stored_source(store: Store, wanted: str | None) -> str | None:
