@@ -64,9 +64,9 @@ class Reloadable(Generic[T]):
 
     @property
     def value(self) -> T:
-        """The value in force, without looking at the file (a scrape must not reload it)."""
-        with self._lock:
-            return self._value
+        """The value in force, without looking at the file and without the lock: a scrape must neither reload
+        the file nor wait for a reload to end (reading one attribute is atomic)."""
+        return self._value
 
     @property
     def valid(self) -> bool:

@@ -11,6 +11,7 @@ command's start-up. ``upgrade`` uses Alembic; a test keeps the two heads equal.
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,9 @@ _REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*(?:"([^"]*)"|None)'
 def alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default stdout is the sys.stdout of when alembic.config was first imported: whatever
+    # replaced it then (a test's capture, a closed pipe) would be written to later. Today's, always.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(migrations_dir()))
     # The options are interpolated like ConfigParser's: a password that needs percent-encoding (p%40ss)
     # would be read as `%(...)` syntax and fail with the whole URL in the message.
