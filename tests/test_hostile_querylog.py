@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from auditor.collect.querylog import MAX_LINE, QueryLogReader
 from auditor.core.errors import ConfigError, InvalidPromQL
 from auditor.core.promql_parse import MAX_NESTING, MAX_OPERATORS, parse
-from auditor.core.regex import prometheus_regex
+from auditor.core.regex import NameIndex, prometheus_regex
 from auditor.core.usage import Credit
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
@@ -336,3 +336,18 @@ def test_generated_hostile_lines_are_read_once_lose_no_stored_read_and_never_hol
 def _ups(store: Store, state: object) -> int:
     reads = store.usage.reads("fuzz", date(2026, 11, 20)) if state is not None else {}
     return reads["up"].api if "up" in reads else 0
+
+
+_NAME_CHARS = st.sampled_from("abcxyz_:019.é\n")
+_PATTERNS = st.one_of(
+    _QUANTIFIED,
+    st.lists(st.sampled_from(["a", "b", "_", ".", ".*", ".+", "[a-c]", "(x|y)", "é", "\\d", "(?i)A", "z?", ":"]),
+             max_size=6).map("".join),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(_NAME_CHARS, min_size=1, max_size=12), max_size=40), _PATTERNS)
+def test_the_name_index_finds_exactly_the_names_a_full_scan_finds(names: list[str], pattern: str) -> None:
+    regex = prometheus_regex(pattern)
+    assert set(NameIndex(names).matching(regex)) == {name for name in names if regex.fullmatch(name)}

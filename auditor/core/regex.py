@@ -2,6 +2,7 @@
 
     name = prometheus_regex("http_.*")        # a label matcher, a budgets `match:`, a relabel `regex`
     name.fullmatch("http_requests_total")    # True
+    NameIndex(census_names).matching(name)   # every census name it matches, without trying them all
 
 Every regex the product takes from someone else (a query of the query log, a budgets file, a label
 policy, a relabel rule) goes through here and nowhere else. Python's ``re`` backtracks: ``(\\w+)+Z``
@@ -10,19 +11,30 @@ probes; Prometheus runs the same text through Go's RE2 in microseconds. RE2 (Goo
 the same syntax as Prometheus and a match time linear in the name, whatever the pattern.
 
 Anchoring is Prometheus': ``^(?s:PATTERN)$`` (``.`` matches a newline too, as in Prometheus 3).
+
+The binding's Python wrapper (``re2.compile``) costs about 1.9 us a match for its ``re``-like API (match
+objects, offsets re-counted in characters); its compiled ``_re2.RE2`` answers a whole-string match on
+bytes in 0.8 us, and tells the range of strings any match lies in (``PossibleMatchRange``), so a
+regex is tried only on the census names of that range (measured on 10,000 names, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import re2
+from re2 import _re2
 
 MAX_PATTERN = 64 * 1024
 """Longer patterns are refused: RE2 compiles in time linear in the pattern, but a query log is anyone's."""
 _MAX_MEM = 8 << 20
 """RE2's memory for one compiled pattern; a pattern needing more is refused (``pattern too large``)."""
+_RANGE_PREFIX = 64
+"""Bytes of a match's possible prefix RE2 works out for ``PossibleMatchRange``."""
+_CHECK_EVERY = 1024
 
 
 def _options() -> Any:
@@ -34,6 +46,8 @@ def _options() -> Any:
 
 
 _OPTIONS = _options()
+_BOTH: Any = _re2.RE2.Anchor.ANCHOR_BOTH
+_NO_MATCH = (-1, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +58,15 @@ class PrometheusRegex:
     _compiled: Any
 
     def fullmatch(self, text: str) -> bool:
-        return self._compiled.fullmatch(text) is not None
+        return self.fullmatch_bytes(text.encode("utf-8", "surrogatepass"))
+
+    def fullmatch_bytes(self, data: bytes) -> bool:
+        return bool(self._compiled.Match(_BOTH, data, 0, len(data))[0] != _NO_MATCH)
+
+    def bounds(self) -> tuple[bytes, bytes] | None:
+        """(lowest, highest) of the byte strings a match can be; None when RE2 cannot tell (``.*`` first)."""
+        ok, low, high = self._compiled.PossibleMatchRange(_RANGE_PREFIX)
+        return (low, high) if ok else None
 
 
 def prometheus_regex(pattern: str) -> PrometheusRegex:
@@ -57,15 +79,34 @@ def prometheus_regex(pattern: str) -> PrometheusRegex:
     """
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"regular expression of {len(pattern):,} characters: at most {MAX_PATTERN:,} are accepted")
-    try:
-        compiled = re2.compile(pattern, _OPTIONS)
-    except re2.error as exc:
-        raise ValueError(f"invalid regular expression {_shown(pattern)}: {_reason(exc)}") from None
+    compiled = _re2.RE2(pattern.encode("utf-8", "surrogatepass"), _OPTIONS)
+    if not compiled.ok():
+        raise ValueError(f"invalid regular expression {_shown(pattern)}: {_text(compiled.error())}")
     return PrometheusRegex(pattern, compiled)
 
 
-def _reason(exc: Exception) -> str:
-    message = exc.args[0] if exc.args else "rejected"
+class NameIndex:
+    """Names sorted as UTF-8 bytes (what RE2 compares): a regex is tried on its possible range only."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        pairs = sorted((name.encode("utf-8", "surrogatepass"), name) for name in set(names))
+        self._keys = [key for key, _ in pairs]
+        self._names = [name for _, name in pairs]
+
+    def matching(self, regex: PrometheusRegex, expired: Callable[[], bool] = lambda: False) -> Iterator[str]:
+        """The names ``regex`` matches in full; ``TimeoutError`` once ``expired()`` says so (looked at every
+        1,024 names)."""
+        bounds = regex.bounds()
+        start = bisect.bisect_left(self._keys, bounds[0]) if bounds else 0
+        end = bisect.bisect_right(self._keys, bounds[1]) if bounds else len(self._keys)
+        for i in range(start, end):
+            if (i - start) % _CHECK_EVERY == 0 and expired():
+                raise TimeoutError("matching took longer than allowed")
+            if regex.fullmatch_bytes(self._keys[i]):
+                yield self._names[i]
+
+
+def _text(message: Any) -> str:
     return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
 
 

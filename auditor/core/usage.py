@@ -24,11 +24,9 @@ import promql_parser
 
 from auditor.core.errors import InvalidPromQL
 from auditor.core.promql_parse import names, parse, vector_selectors
-from auditor.core.regex import prometheus_regex
+from auditor.core.regex import NameIndex, prometheus_regex
 
 _QUERIES_KEPT = 65_536
-_CHECK_EVERY = 1024
-"""Census names matched between two looks at the line's deadline."""
 
 
 class QueryKind(StrEnum):
@@ -132,6 +130,8 @@ class Credit:
 
     def __init__(self, names: Iterable[str]) -> None:
         self._names = frozenset(names)
+        self._index: NameIndex | None = None
+        """Built at the first regex: most lines name their metrics."""
         self._regexes: dict[str, frozenset[str]] = {}
         self._queries: dict[str, frozenset[str]] = {}
 
@@ -150,6 +150,10 @@ class Credit:
             found = self._queries[query] = frozenset(matched)
         return found
 
+    def known(self, query: str) -> frozenset[str] | None:
+        """What ``metrics(query)`` answered before, if it did (the cache alone, no parsing)."""
+        return self._queries.get(query)
+
     def named(self, query: str) -> frozenset[str]:
         """The census names ``query`` spells out bare, read without the parser (for a query it refused)."""
         return frozenset(name for name in names(query) if name in self._names)
@@ -161,13 +165,12 @@ class Credit:
             except ValueError:
                 self._regexes[pattern] = frozenset()
                 return frozenset()
-            matched: set[str] = set()
-            for i, name in enumerate(self._names):
-                if i % _CHECK_EVERY == 0 and expired():
-                    raise InvalidPromQL("its regexes take too long to match against the census", "too_costly")
-                if regex.fullmatch(name):
-                    matched.add(name)
-            self._regexes[pattern] = frozenset(matched)
+            if self._index is None:
+                self._index = NameIndex(self._names)
+            try:
+                self._regexes[pattern] = frozenset(self._index.matching(regex, expired))
+            except TimeoutError:
+                raise InvalidPromQL("its regexes take too long to match against the census", "too_costly") from None
         return self._regexes[pattern]
 
 
