@@ -27,7 +27,7 @@ test: system-deps $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check auditor tests migrations bench
 	$(VENV)/bin/ruff format --check auditor tests migrations bench
-	$(VENV)/bin/mypy --strict auditor
+	$(VENV)/bin/mypy --strict auditor bench
 	$(VENV)/bin/lint-imports --no-cache architecture.ini
 	$(VENV)/bin/hadolint deploy/Dockerfile
 

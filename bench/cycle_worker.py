@@ -43,7 +43,7 @@ def run(url: str, database_url: str, cycles: int, tsdb_limit: int, budgets: str 
     engine = make_engine(database_url)
     upgrade(engine)
     transport = TimingTransport()
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         prometheus_url=url,
         database_url=database_url,
         source="bench",

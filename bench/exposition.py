@@ -46,7 +46,7 @@ def measure(budgets_text: str, export: ExportSettings) -> dict[str, Any]:
         stats = CycleStats()
         stats.record_success(census, 0.1, CycleDetails(evaluation))
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(SelfMetricsCollector(stats, provider, export, 300))
+        registry.register(SelfMetricsCollector(stats, provider, export=export, interval_seconds=300))
         started = time.perf_counter()
         body = generate_latest(registry)
         scrape_s = time.perf_counter() - started

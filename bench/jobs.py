@@ -34,7 +34,7 @@ def cycles(url: str, enabled: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         upgrade(engine)
-        settings = Settings(prometheus_url=url, source="bench-jobs", jobs=JobsSettings(enabled=enabled))  # type: ignore[call-arg]
+        settings = Settings(prometheus_url=url, source="bench-jobs", jobs=JobsSettings(enabled=enabled))
         seconds, requests = [], 0
         with (
             httpx.Client(base_url=url, timeout=60) as http,

@@ -117,7 +117,7 @@ def cycles(url: str, limit: int, chunk: int) -> dict[str, Any]:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         upgrade(engine)
         transport = TimingTransport()
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             prometheus_url=url, source="bench", census=CensusSettings(tsdb_limit=limit, chunk_size=chunk)
         )
         beyond, requests = [], 0

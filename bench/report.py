@@ -88,7 +88,7 @@ def generate(database_url: str, days: int) -> dict[str, Any]:
 def measure_report(database_url: str, repeats: int = 3) -> dict[str, float]:
     engine = make_engine(database_url)
     store = Store(engine)
-    settings = Settings(source="bench")  # type: ignore[call-arg]
+    settings = Settings(source="bench")
     times: dict[str, list[float]] = {"gather+build": [], "markdown": [], "html": [], "json": []}
     for _ in range(repeats):
         started = time.perf_counter()
@@ -118,7 +118,7 @@ def measure_growth(database_url: str) -> dict[str, float]:
             "defaults: {max_series: 100000, max_growth: {1d: 0.5, 7d: 0.2, 30d: 1.0}, growth_min_series: 1}\n"
         )
         budgets = load_budgets(path)
-    settings = Settings(source="bench")  # type: ignore[call-arg]
+    settings = Settings(source="bench")
     maxima = HourlyMaxima(store)
     out: dict[str, list[float]] = {"first_cycle_of_hour_s": [], "later_cycle_s": []}
     for key in ("first_cycle_of_hour_s", "later_cycle_s", "later_cycle_s", "later_cycle_s"):
