@@ -107,3 +107,40 @@ def ground_truth(exporter: Exporter) -> dict[str, int]:
 
 
 pytest_plugins = ["tests.support.fake"]
+
+
+def _tree_status() -> set[str] | None:
+    """``git status --porcelain`` of the checkout (None outside a git checkout, e.g. an unpacked sdist)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"], cwd=root, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+    except OSError:
+        return None
+    return set(result.stdout.splitlines()) if result.returncode == 0 else None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, once for the whole run
+        session.config.stash[_TREE_BEFORE] = _tree_status()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite never writes into the checkout (the demo, a daemon's report, a database): what is new fails it."""
+    if hasattr(session.config, "workerinput"):
+        return
+    before = session.config.stash.get(_TREE_BEFORE, None)
+    after = _tree_status()
+    if before is None or after is None:
+        return
+    written = sorted(after - before)
+    if written:
+        print("\nthe test suite wrote into the checkout:\n  " + "\n  ".join(written))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_TREE_BEFORE = pytest.StashKey[set[str] | None]()

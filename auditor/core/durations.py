@@ -97,3 +97,20 @@ def span(seconds: float) -> str:
     if seconds < 86400:
         return f"{seconds / 3600:.1f}h"
     return f"{seconds / 86400:.1f}d"
+
+
+def in_words(seconds: float) -> str:
+    """A span of time as a report says it: ``45 seconds``, ``12 minutes``, ``5.5 hours``, ``30 days``.
+
+    >>> in_words(1), in_words(720), in_words(5.5 * 3600), in_words(30 * 86400), in_words(3.5 * 86400)
+    ('1 second', '12 minutes', '5.5 hours', '30 days', '3.5 days')
+    """
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            return _counted(seconds / size, unit)
+    return _counted(max(0.0, seconds), "second")
+
+
+def _counted(value: float, unit: str) -> str:
+    shown = f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
+    return f"{shown} {unit}" + ("" if shown == "1" else "s")

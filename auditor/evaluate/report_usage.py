@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from auditor.core.budgets import Budgets
+from auditor.core.durations import in_words
 from auditor.evaluate.suggestions import drop_metrics_relabel
 from auditor.evaluate.usage import Status, Verdict
 
@@ -42,9 +43,11 @@ def usage_note(evidence: UsageEvidence | None) -> dict[str, Any]:
             "configuration, share the volume with the auditor and set AUDITOR_QUERY_LOG_FILE (docs/usage.md)."
         )
     elif not evidence.known:
-        note = f"The query log covers {days} of {window:.0f} days: too short to call a metric unused yet."
+        covered, whole = in_words(evidence.coverage.total_seconds()), in_words(evidence.window.total_seconds())
+        note = f"The query log covers {covered} of {whole}: too short to call a metric unused yet."
     else:
-        note = f"The query log covers the last {window:.0f} days: a metric no query, rule or dashboard read is unused."
+        whole = in_words(evidence.window.total_seconds())
+        note = f"The query log covers the last {whole}: a metric no query, rule or dashboard read is unused."
     return {"query_log": evidence is not None and evidence.coverage is not None, "days_covered": days,
             "window_days": window, "known": evidence is not None and evidence.known, "note": note}  # fmt: skip
 
@@ -72,7 +75,7 @@ def unused_metrics(
 
 
 def _measured(v: Verdict, window: timedelta) -> str:
-    days = f"{window / timedelta(days=1):.0f} days"
+    days = in_words(window.total_seconds())
     if v.last_read is None:
         return f"no query, rule or dashboard read it in the {days} the query log covers"
     return f"no query, rule or dashboard read it in {days}; last queried {v.last_read:%Y-%m-%d}"
