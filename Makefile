@@ -38,8 +38,13 @@ format: $(STAMP)
 bench: system-deps $(STAMP)
 	$(PY) -m bench
 
+# The demo runs on Prometheus 3.5 LTS, fetched into .cache/servers the first time (about 230 MB with the
+# package lists, seconds); DEMO_PROMETHEUS=/usr/bin/prometheus runs it on another binary (Debian 12's 2.42).
+DEMO_PROMETHEUS ?=
+
 demo: $(STAMP)
-	$(PY) -m auditor.demo
+	@if [ -z "$(DEMO_PROMETHEUS)" ]; then scripts/fetch-servers prometheus-3.5; fi
+	DEMO_PROMETHEUS="$(DEMO_PROMETHEUS)" $(PY) -m auditor.demo
 
 clean:
 	rm -rf $(VENV) .cache .demo build dist .pytest_cache .mypy_cache .ruff_cache

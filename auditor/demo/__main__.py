@@ -1,14 +1,21 @@
 """``make demo``: a real Prometheus, an exporter whose cardinality grows, and the auditor daemon on SQLite.
 
-python -m auditor.demo [--dir .demo] [--duration SECONDS]
+python -m auditor.demo [--dir .demo] [--duration SECONDS] [--prometheus BINARY]
 python -m auditor.demo --exporter-only 0.0.0.0:9100     # only the growing exporter (docker compose)
+
+The Prometheus is 3.5 LTS from ``scripts/fetch-servers`` (``make demo`` fetches it), or the binary named by
+``--prometheus`` or ``DEMO_PROMETHEUS`` (``DEMO_PROMETHEUS=/usr/bin/prometheus`` for Debian 12's 2.42). The
+daemon's settings go to ``DIR/env`` as ``export`` lines: ``source .demo/env`` gives a second terminal the
+same settings, so every command of the guide sees what the daemon sees. Everything is written below DIR.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -20,17 +27,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.demo.exporter import Exporter
-from auditor.demo.prometheus import INSTALL_HINT, LocalPrometheus, find_prometheus, free_port
+from auditor.demo.prometheus import LocalPrometheus, free_port
 
 GROW_EVERY_SECONDS = 15
+SERVER = "prometheus-3.5"
+"""The folder of ``scripts/fetch-servers`` the demo runs on by default: today's LTS."""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.exporter_only:
         return _exporter_only(args.exporter_only, args.duration)
-    if find_prometheus() is None:
-        print(f"demo: {INSTALL_HINT}", file=sys.stderr)
+    binary = _prometheus_binary(args.prometheus)
+    if isinstance(binary, str):
+        print(f"demo: {binary}", file=sys.stderr)
         return 2
     workdir = Path(args.dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -39,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     exporter.start()
     query_log = workdir / "prometheus" / "query.log"
     prometheus = LocalPrometheus(
-        workdir / "prometheus", [exporter.target], scrape_interval="5s",
+        workdir / "prometheus", [exporter.target], binary=str(binary), scrape_interval="5s",
         global_options={"query_log_file": str(query_log)},
     )  # fmt: skip
     daemon: subprocess.Popen[bytes] | None = None
@@ -50,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         prometheus.start()
         exporter.wait_for_scrapes(2)
         env = _auditor_env(prometheus.url, workdir, query_log)
-        subprocess.run([sys.executable, "-m", "auditor", "db", "upgrade"], env=env, check=True)
-        daemon = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env)
-        _print_guide(prometheus.url, env)
+        env_file = _write_env(workdir, env)
+        subprocess.run([sys.executable, "-m", "auditor", "db", "upgrade"], env=env, check=True, cwd=workdir)
+        daemon = subprocess.Popen([sys.executable, "-m", "auditor", "run"], env=env, cwd=workdir)
+        _wait_ready(env["AUDITOR_LISTEN_ADDRESS"])  # the guide's commands find a stored cycle from the start
+        _print_guide(prometheus.url, _version(prometheus.url), env, env_file)
         _grow_forever(exporter, args.duration, prometheus.url)
     except KeyboardInterrupt:
         print("\ndemo: stopping", file=sys.stderr)
@@ -70,7 +82,49 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--dir", default=".demo", help="working directory (SQLite file, Prometheus data)")
     parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: until Ctrl-C)")
     parser.add_argument("--exporter-only", metavar="HOST:PORT", help="serve only the growing demo exporter there")
+    parser.add_argument(
+        "--prometheus", metavar="BINARY", default=os.environ.get("DEMO_PROMETHEUS") or None,
+        help=f"the prometheus binary (default: DEMO_PROMETHEUS, else {SERVER} from scripts/fetch-servers)",
+    )  # fmt: skip
     return parser
+
+
+def _prometheus_binary(asked: str | None) -> Path | str:
+    """The binary to run, or why there is none (a sentence for the user)."""
+    if asked:
+        path = Path(asked)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        return f"DEMO_PROMETHEUS={asked}: no executable prometheus there"
+    servers = Path(os.environ.get("AUDITOR_SERVERS_DIR") or Path.cwd() / ".cache" / "servers")
+    path = servers / SERVER / "usr" / "bin" / "prometheus"
+    if path.is_file():
+        return path
+    return (
+        f"Prometheus 3.5 is not in {servers / SERVER}: run `scripts/fetch-servers {SERVER}` (make demo does), or "
+        "point DEMO_PROMETHEUS at a prometheus binary (DEMO_PROMETHEUS=/usr/bin/prometheus for Debian's 2.42)"
+    )
+
+
+def _wait_ready(listen: str, timeout: float = 60.0) -> None:
+    """Until the daemon's ``/readyz`` answers 200: its first cycle is stored (or the time is up: go on anyway)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{listen}/readyz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+
+
+def _version(prometheus_url: str) -> str:
+    try:
+        with urllib.request.urlopen(f"{prometheus_url}/api/v1/status/buildinfo", timeout=5) as answer:
+            return str(json.load(answer)["data"]["version"])
+    except (OSError, ValueError, KeyError):
+        return "unknown"
 
 
 def _exporter_only(address: str, duration: float) -> int:
@@ -187,33 +241,62 @@ def _listen_port(preferred: int = 9920) -> int:
     return preferred
 
 
-def _print_guide(prometheus_url: str, env: dict[str, str]) -> None:
+def _write_env(workdir: Path, env: dict[str, str]) -> Path:
+    """Every setting the daemon runs with, as ``export`` lines a second terminal sources."""
+    path = workdir / "env"
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items()) if key.startswith("AUDITOR_")]
+    header = "# The demo daemon's settings: `source` this file, then the guide's commands see what the daemon sees.\n"
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _shown(path: Path) -> str:
+    """``path`` as the user types it from here: relative below the current directory, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+GUIDE = [
+    ("source {env}", ["the daemon's settings, every one of them"]),
+    ("{cli} audit", ["the census now; the daemon stores history, so this one", "is printed only (exit 75 says so)"]),
+    ("{cli} history user_sessions", ["how user_sessions grew, cycle by cycle"]),
+    ("{cli} history user_sessions --format json", []),
+    ("{cli} check", ["budgets: user_sessions goes over 150 after ~1.5 minutes;",
+                     "checkout_cart_items (from ~1 minute) carries cart_id,", "which the label policy denies"]),
+    ("{cli} budgets init", ["a starter budgets file from the newest census"]),
+    ("{cli} usage --unused", ["from Prometheus' query log: after 2 minutes, every metric",
+                              "but user_sessions (a \"dashboard\" queries it) is unused"]),
+]  # fmt: skip
+"""The second terminal's commands and what each shows (``tests/test_demo.py`` runs each and checks it)."""
+
+
+def _commands(cli: str, env: str) -> str:
+    lines = [command.format(cli=cli, env=env) for command, _ in GUIDE]
+    width = max(len(line) for line in lines) + 2
+    out = []
+    for line, (_, notes) in zip(lines, GUIDE, strict=True):
+        out.append(f"  {line:<{width}}# {notes[0]}" if notes else f"  {line}")
+        out += [f"  {'':<{width}}# {note}" for note in notes[1:]]
+    return "\n".join(out)
+
+
+def _print_guide(prometheus_url: str, version: str, env: dict[str, str], env_file: Path) -> None:
     listen = env["AUDITOR_LISTEN_ADDRESS"]
-    exports = " ".join(
-        f"{k}={env[k]}" for k in ("AUDITOR_PROMETHEUS_URL", "AUDITOR_DATABASE_URL", "AUDITOR_BUDGETS_FILE")
-    )
+    cli = _shown(Path(sys.executable).parent / "metrics-auditor")
     print(
         f"""
 metrics-auditor demo is running (Ctrl-C stops everything it started).
 
-  Prometheus          {prometheus_url}   (scrapes a demo exporter every 5s)
+  Prometheus {version:<10} {prometheus_url}   (scrapes a demo exporter every 5s)
   auditor /metrics    http://{listen}/metrics   (self-metrics: last success, head series, cycles)
   auditor /readyz     http://{listen}/readyz
 
 The exporter grows `user_sessions` by 25 series every {GROW_EVERY_SECONDS}s; the auditor runs a cycle every 10s.
-In another terminal:
+In another terminal, from this directory:
 
-  export {exports}
-  .venv/bin/metrics-auditor audit                      # the census now; the daemon stores history, so this one
-                                                       # is printed only (exit 75 says so)
-  .venv/bin/metrics-auditor history user_sessions      # how user_sessions grew, cycle by cycle
-  .venv/bin/metrics-auditor history user_sessions --format json
-  .venv/bin/metrics-auditor check                      # budgets: user_sessions goes over 150 after ~3 minutes;
-                                                       # checkout_cart_items (from ~1 minute) carries cart_id,
-                                                       # which the label policy denies
-  .venv/bin/metrics-auditor budgets init               # a starter budgets file from the newest census
-  .venv/bin/metrics-auditor usage --unused             # from Prometheus' query log: after 2 minutes, every metric
-                                                       # but user_sessions (a "dashboard" queries it) is unused
+{_commands(cli, _shown(env_file))}
 
 The budgets are in {env["AUDITOR_BUDGETS_FILE"]}: edit the file and the daemon picks it up at its next cycle;
 `curl -s http://{listen}/metrics | grep budget_exceeded` shows what Alertmanager would be told.
@@ -227,10 +310,11 @@ def _write_report(env: dict[str, str], workdir: Path, started: datetime) -> None
     report = workdir / "report.html"
     since = started.strftime("%Y-%m-%dT%H:%M:%S")
     command = [sys.executable, "-m", "auditor", "report", "--since", since, "--format", "html", "--output", str(report)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=workdir)
     if result.returncode == 0:
         print(f"\ndemo: the audit report of this demo is at {report}", flush=True)
-        print(f"demo: (markdown: .venv/bin/metrics-auditor report --since {since}, with the exports above)", flush=True)
+        cli = _shown(Path(sys.executable).parent / "metrics-auditor")
+        print(f"demo: (markdown: {cli} report --since {since}, after `source` of the env file above)", flush=True)
     else:
         print(f"demo: the report could not be written: {result.stderr.strip()}", file=sys.stderr)
 
