@@ -58,7 +58,8 @@ def test_dockerfile_final_stage_runs_non_root_with_health_check_and_migrations()
     text = (DEPLOY / "Dockerfile").read_text()
     final = final_stage(text)
     assert text.count("\nFROM ") == 2, "multi-stage: a build stage and a slim final stage"
-    assert "slim" in final.splitlines()[0]
+    assert final.splitlines()[0] == "${BASE_IMAGE}"
+    assert "\nARG BASE_IMAGE=python:3.11-slim-bookworm\n" in text, "what users build from, unless told otherwise"
     assert re.search(r"^USER 10001:10001$", final, re.M)
     assert "HEALTHCHECK" in final
     assert '"auditor.healthcheck"' in final

@@ -38,7 +38,9 @@ def _migrate(settings: Settings) -> None:
 
     before, after = migrate(settings)
     if before != after:
-        logging.getLogger("auditor").info("database upgraded from %s to %s (AUDITOR_AUTO_MIGRATE)", before, after)
+        logging.getLogger("auditor").info(
+            "database upgraded from %s to %s (AUDITOR_AUTO_MIGRATE)", before or "empty", after
+        )
 
 
 def audit(args: argparse.Namespace, settings: Settings) -> int:
