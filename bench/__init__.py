@@ -1,1 +1,1 @@
-"""Benchmarks (`make bench`): figures next to the DESIGN 5 targets. Not shipped in the wheel."""
+"""Benchmarks (`make bench`): figures next to the targets of docs/benchmarks.md. Not shipped in the wheel."""

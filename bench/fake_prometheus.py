@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from auditor.collect.client import untagged
+from auditor.core.promql import QUERY_TAG
 
 
 def synthetic_metrics(count: int) -> dict[str, int]:
@@ -139,7 +139,7 @@ def serve(port: int, bodies: Bodies) -> None:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             form = parse_qs(self.rfile.read(length).decode())
-            self._send(bodies.count(untagged(form.get("query", [""])[0])))
+            self._send(bodies.count(form.get("query", [""])[0].removesuffix(f"\n{QUERY_TAG}")))
 
         def _send(self, body: bytes | None) -> None:
             if body is None:

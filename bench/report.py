@@ -4,7 +4,7 @@ The history is written through the store layer, shaped as the compaction job lea
 default retention: the cycle records of 90 days (``backfill.cycle_records``), daily rollups of 90 days
 and hourly rollups of the last 14 (``backfill.rollups``, the compaction job's own writer), and the raw
 per-metric rows of the last day through ``Store.save_census`` (288 real writes, COPY included).
-Measured: the database size (DESIGN 5: under 1 GiB), the weekly report (under 3 s), and the growth
+Measured: the database size (target: under 1 GiB), the weekly report (under 3 s), and the growth
 check of one cycle over that history (windows 1d, 7d, 30d).
 """
 

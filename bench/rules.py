@@ -1,4 +1,4 @@
-"""`rules diff` of two generated 2,000-rule sets (DESIGN 5 target: under 2 s)."""
+"""`rules diff` of two generated 2,000-rule sets (target: under 2 s)."""
 
 from __future__ import annotations
 

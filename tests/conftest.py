@@ -15,19 +15,12 @@ import pytest
 from sqlalchemy import Engine
 
 from auditor.demo.exporter import Exporter
-from auditor.demo.prometheus import SCRAPE_SERIES, LocalPrometheus, find_prometheus
+from auditor.demo.prometheus import LocalPrometheus, find_prometheus
 from auditor.store import make_engine, upgrade
 from tests.support import postgres
+from tests.support.builders import missing
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 _counter = itertools.count()
-
-
-def missing(what: str) -> None:
-    """Skip locally, fail in CI: nothing may be skipped there for lack of a server."""
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI (run `make test`, which installs it)")
-    pytest.skip(f"{what} not available")
 
 
 @pytest.fixture(scope="session")
@@ -99,11 +92,6 @@ def prometheus(exporter: Exporter, tmp_path_factory: pytest.TempPathFactory) -> 
     prom.start()
     yield prom
     prom.stop()
-
-
-def ground_truth(exporter: Exporter) -> dict[str, int]:
-    """What Prometheus must hold: the exporter's series plus the per-target series it writes itself."""
-    return exporter.shape() | dict.fromkeys(SCRAPE_SERIES, 1)
 
 
 pytest_plugins = ["tests.support.fake"]

@@ -22,8 +22,8 @@ import yaml
 
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from tests.conftest import missing
 from tests.support.alertmanager import LocalAlertmanager, WebhookReceiver
+from tests.support.builders import missing
 from tests.support.servers import PROMETHEUS_VERSIONS, require
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, func, select
 from auditor.store import Store, backfill
 from auditor.store.compaction import DAY, HOUR, Retention, compact
 from auditor.store.models import MetricSeries, Snapshot
+from tests.support.builders import census
 from tests.test_compaction import H0, rollups
-from tests.test_store import census
 
 KEEP = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
 

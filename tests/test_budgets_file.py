@@ -1,4 +1,4 @@
-"""The budgets file (DESIGN 3.3): lookups, defaults, exceptions, and every error with FILE:LINE."""
+"""The budgets file (docs/budgets.md): lookups, defaults, exceptions, and every error with FILE:LINE."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.config.budgets import BudgetsError, BudgetsProvider, load_budgets
+from auditor.config.budgets import BudgetsProvider, load_budgets
 from auditor.core.budgets import default_budgets
+from auditor.core.errors import BudgetsError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Census method by server version (DESIGN 4), against respx shapes of 2.45+/3.x and of 2.42."""
+"""Census method by server version (docs/architecture.md), against respx shapes of 2.45+/3.x and of 2.42."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 import respx
 
 from auditor.collect.census import CensusCollector, Deadline, chunked, count_query
-from auditor.collect.client import PrometheusClient, untagged
+from auditor.collect.client import PrometheusClient
 from auditor.config.settings import CensusSettings
 from auditor.core.domain import CensusMethod, SeriesNotion
 from auditor.core.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
 from tests.support import fake
+from tests.support.fake import untagged
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

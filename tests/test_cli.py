@@ -1,4 +1,4 @@
-"""CLI contract: exit codes and one-line errors without tracebacks (DESIGN 3.1)."""
+"""CLI contract: exit codes and one-line errors without tracebacks (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from auditor.cli.main import main
 from auditor.demo.prometheus import free_port
-from auditor.store import make_engine
 from auditor.store.migrate import head_revision
 
 
@@ -95,7 +94,7 @@ def test_db_upgrade_is_idempotent(
 ) -> None:
     monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
     assert main(["db", "upgrade"]) == 0
-    head = head_revision(make_engine(sqlite_url))
+    head = head_revision()
     assert f"upgraded from empty to {head}" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
     assert f"already at revision {head}" in capsys.readouterr().out

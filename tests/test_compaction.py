@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from auditor.store import Store, make_engine
 from auditor.store.compaction import DAY, HOUR, Retention, compact
 from auditor.store.models import MetricName, MetricRollup, MetricSeries, Snapshot
-from tests.test_store import census
+from tests.support.builders import census
 
 H0 = datetime(2026, 11, 20, tzinfo=UTC)
 KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))

@@ -23,7 +23,7 @@ from auditor.cli.main import main
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine
-from tests.conftest import ground_truth
+from tests.support.builders import ground_truth
 from tests.support.metrics import samples
 from tests.support.servers import wait_until
 

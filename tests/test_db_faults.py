@@ -24,7 +24,7 @@ from auditor.config.settings import Settings
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, find_prometheus
 from auditor.store import Store, make_engine, upgrade
-from tests.conftest import ground_truth, missing
+from tests.support.builders import ground_truth, missing
 from tests.support.faultproxy import HttpFaultProxy, TcpProxy, delay
 
 pytestmark = pytest.mark.prometheus

@@ -24,7 +24,7 @@ from auditor import healthcheck
 from auditor.config.settings import Settings, load_settings
 from auditor.demo.prometheus import free_port
 from auditor.export.http import HttpServer, make_app
-from tests.conftest import missing
+from tests.support.builders import missing
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -8,12 +8,13 @@ import httpx
 import respx
 
 from auditor.collect.census import Deadline
-from auditor.collect.client import PrometheusClient, untagged
+from auditor.collect.client import PrometheusClient
 from auditor.collect.drilldown import Drilldown
 from auditor.config.settings import DrilldownSettings
 from auditor.core.domain import LabelStats
 from auditor.core.promql import name_selector as selector
 from tests.support import fake
+from tests.support.fake import untagged
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

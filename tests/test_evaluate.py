@@ -14,6 +14,7 @@ from auditor.evaluate import EvaluationInput, Kind, LabelStats, Severity, evalua
 from auditor.evaluate.forecast import seconds_to_budget, theil_sen_slope
 from auditor.evaluate.suggestions import suggest
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
+from tests.support import builders
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -47,15 +48,10 @@ def budgets(tmp_path: Path) -> Budgets:
 
 
 def census(metrics: dict[str, int]) -> Census:
-    return Census(
-        source="prod",
-        collected_at=NOW,
-        prometheus_version="2.53.0",
-        method=CensusMethod.TSDB_STATUS,
-        notion=SeriesNotion.HEAD,
-        head=HeadStats(sum(metrics.values()), 0, 0, 0, 0),
-        metrics=metrics,
-    )
+    return builders.census(
+        metrics, NOW, version="2.53.0", method=CensusMethod.TSDB_STATUS, notion=SeriesNotion.HEAD,
+        head=HeadStats(sum(metrics.values()), 0, 0, 0, 0), label_stats={}, stale_names=0,
+    )  # fmt: skip
 
 
 def kinds(findings: object) -> set[tuple[str, str, str]]:

@@ -26,7 +26,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store, make_engine, upgrade
-from tests.conftest import ground_truth
+from tests.support.builders import ground_truth
 from tests.support.faultproxy import Fault, HttpFaultProxy, delay, garbage, in_front_of, reset, status, truncate
 
 pytestmark = pytest.mark.prometheus

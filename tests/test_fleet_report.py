@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from auditor.cli.main import main
 from auditor.store import Store
-from tests.test_store import T0 as MIDWEEK  # Friday 2026-11-20, in 2026-W47
-from tests.test_store import census
+from tests.support.builders import T0 as MIDWEEK  # Friday 2026-11-20, in 2026-W47
+from tests.support.builders import census
 
 WEEK = "2026-W47"
 

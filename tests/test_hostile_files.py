@@ -27,9 +27,9 @@ from auditor.config.settings import load_settings
 from auditor.core.errors import AuditorError
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine, upgrade
+from tests.support.builders import census
 from tests.support.metrics import samples
 from tests.test_daemon import daemon, get, wait_for
-from tests.test_store import census
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8)

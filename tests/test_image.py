@@ -22,7 +22,7 @@ import pytest
 
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from tests.conftest import ground_truth, missing
+from tests.support.builders import ground_truth, missing
 from tests.support.metrics import samples
 from tests.support.servers import ROOT, require, wait_until
 

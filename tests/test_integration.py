@@ -22,8 +22,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.suggestions import suggest
 from auditor.store import Store
-from tests.conftest import ground_truth
-from tests.test_store import census
+from tests.support.builders import census, ground_truth
 
 pytestmark = pytest.mark.prometheus
 

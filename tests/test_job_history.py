@@ -12,7 +12,7 @@ from auditor.store import Store, make_engine
 from auditor.store.compaction import Retention, compact
 from auditor.store.migrate import alembic_config, upgrade
 from auditor.store.models import JobRollup, JobSeries, TargetSeries
-from tests.test_store import census
+from tests.support.builders import census
 
 H0 = datetime(2026, 11, 20, tzinfo=UTC)
 KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))

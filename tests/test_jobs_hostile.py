@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import respx
 
-from auditor.collect.client import PrometheusClient, untagged
+from auditor.collect.client import PrometheusClient
 from auditor.collect.jobs import JobCollector
 from auditor.collect.optional import OptionalEndpoints
 from auditor.config.settings import JobsSettings
-from tests.support.fake import ok
+from tests.support.fake import ok, untagged
 
 AT = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
 

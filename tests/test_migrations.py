@@ -12,14 +12,14 @@ from auditor.core.errors import SchemaNotAtHead
 from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.migrate import alembic_config, current_revision, head_revision
 from auditor.store.models import Base, MetricRollup, UTCDateTime
-from tests.test_store import census
+from tests.support.builders import census
 
 
 def test_upgrade_from_empty_creates_every_model_table(database_url: str) -> None:
     engine = make_engine(database_url)
     assert current_revision(engine) is None
     before, after = upgrade(engine)
-    assert (before, after) == (None, head_revision(engine))
+    assert (before, after) == (None, head_revision())
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables

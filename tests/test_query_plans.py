@@ -23,7 +23,7 @@ from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.test_store import census
+from tests.support.builders import census
 
 HISTORY_TABLES = ("metric_series", "metric_rollups", "label_stats", "label_drilldown")
 T0 = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday

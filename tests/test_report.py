@@ -27,8 +27,7 @@ from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.models import StoredFinding
-from tests.conftest import missing
-from tests.test_store import census
+from tests.support.builders import census, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = week_period("2026-W47", "UTC")  # Monday 2026-11-16 to Monday 2026-11-23

@@ -22,8 +22,7 @@ from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.conftest import missing
-from tests.test_store import census
+from tests.support.builders import census, missing
 
 W47 = week_period("2026-W47", "UTC")
 BUDGETS = """defaults: {owner: platform, max_series: 100000}

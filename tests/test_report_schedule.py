@@ -19,7 +19,7 @@ from auditor.app.wiring import build_auditor
 from auditor.config.settings import DrilldownSettings, Settings
 from auditor.store import Store
 from tests.support.alertmanager import WebhookReceiver
-from tests.test_store import census
+from tests.support.builders import census
 
 
 def test_weeks_follow_the_time_zone() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from auditor.config.rulefiles import load_path
 from auditor.core.errors import RuleError
-from tests.conftest import missing
+from tests.support.builders import missing
 from tests.support.servers import require
 
 

@@ -11,7 +11,7 @@ import pytest
 from auditor.collect.client import PrometheusClient
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, find_prometheus
-from tests.conftest import missing
+from tests.support.builders import missing
 
 pytestmark = pytest.mark.prometheus
 

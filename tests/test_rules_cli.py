@@ -13,8 +13,8 @@ from auditor.app.clock import system_clock as utc_now
 from auditor.cli.main import main
 from auditor.config.rulefiles import load_path
 from auditor.store import Store
+from tests.support.builders import census
 from tests.test_cli import run_cli
-from tests.test_store import census
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = """groups:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import httpx
@@ -20,14 +19,20 @@ from tests.support.servers import wait_until
 
 
 def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
-    running, peak, lock = 0, 0, threading.Lock()
+    """The first cycle is held inside its first request (well past several intervals) until the test lets it
+    go: no second cycle may start meanwhile, and cycles go on one after the other once it is released."""
+    running, peak, calls, lock = 0, 0, 0, threading.Lock()
+    held, release = threading.Event(), threading.Event()
 
     def slow_buildinfo(_: httpx.Request) -> httpx.Response:
-        nonlocal running, peak
+        nonlocal running, peak, calls
         with lock:
-            running += 1
+            running, calls = running + 1, calls + 1
             peak = max(peak, running)
-        time.sleep(1.5)
+            first = calls == 1
+        if first:
+            held.set()
+            release.wait(30)
         with lock:
             running -= 1
         return httpx.Response(200, json=fake.buildinfo("2.53.0"))
@@ -46,10 +51,18 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client,
     )
     auditor = build_auditor(settings, http=http, engine=engine)
     daemon = Daemon(auditor)
-    started = time.monotonic()
     daemon.start()
+    assert held.wait(10), "the first cycle reached its first request"
+    # Three intervals pass while the first cycle is held: the scheduler fires and must skip each time.
+    ticks = wait_until(lambda: _intervals_passed(daemon), lambda n: n >= 3, timeout=30, what="three intervals")
+    with lock:
+        assert (calls, running) == (1, 1), f"no second cycle while the first runs ({ticks} intervals passed)"
+    release.set()
     wait_until(lambda: len(Store(engine).snapshots("slow")), lambda n: n >= 3, timeout=30, what="three cycles")
-    elapsed = time.monotonic() - started
     assert daemon.stop(grace_seconds=5)
     assert peak == 1
-    assert elapsed >= 3 * 1.5, "three 1.5 s cycles one after the other, never two at once every 1 s"
+
+
+def _intervals_passed(daemon: Daemon) -> int:
+    """Runs the scheduler skipped because the cycle before still ran (``cycles_skipped_total``, ``still_running``)."""
+    return daemon.auditor.stats.view().skipped.get("still_running", 0)

@@ -30,7 +30,7 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
-from tests.test_store import census
+from tests.support.builders import census
 
 TOKEN = "tok-3f9a1c-never-print-me"
 DB_PASSWORD = "pw-77d1e0-never-print-me"

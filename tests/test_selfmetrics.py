@@ -11,11 +11,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import ExportSettings
-from auditor.core.domain import Census, CensusMethod, HeadStats, LabelStats, SeriesNotion
+from auditor.core.domain import Census, HeadStats, LabelStats
 from auditor.evaluate import EvaluationInput, evaluate
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.export.stats import CycleDetails, CycleStats
+from tests.support import builders
 from tests.support.metrics import samples
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -28,15 +29,7 @@ def scrape(stats: CycleStats) -> dict[str, float]:
 
 
 def census() -> Census:
-    return Census(
-        source="prod",
-        collected_at=AT,
-        prometheus_version="2.42.0",
-        method=CensusMethod.COUNT_BY_NAME,
-        notion=SeriesNotion.ACTIVE,
-        head=HeadStats(1234, 1, 1, 0, 0),
-        metrics={"a": 1000, "b": 200},
-    )
+    return builders.census({"a": 1000, "b": 200}, AT, head=HeadStats(1234, 1, 1, 0, 0), label_stats={}, stale_names=0)
 
 
 def test_metrics_follow_each_cycle() -> None:

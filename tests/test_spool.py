@@ -11,7 +11,7 @@ from auditor.app.spool import PendingCycle, Spool
 from auditor.core.errors import DatabaseUnavailable
 from auditor.demo.prometheus import free_port
 from auditor.store import Store, make_engine
-from tests.test_store import T0, census
+from tests.support.builders import T0, census
 
 
 def cycle(minute: int, series: int = 1) -> PendingCycle:

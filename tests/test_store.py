@@ -9,27 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from auditor.core.domain import Census, CensusMethod, Finding, HeadStats, Kind, LabelStats, SeriesNotion, Severity
+from auditor.core.domain import Census, CensusMethod, Finding, Kind, LabelStats, SeriesNotion, Severity
 from auditor.core.errors import StoreError
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.models import LabelStat, MetricName, MetricRollup, MetricSeries, Snapshot, Source, StoredFinding
-
-T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-def census(metrics: dict[str, int], at: datetime = T0, source: str = "prod") -> Census:
-    return Census(
-        source=source,
-        collected_at=at,
-        prometheus_version="2.42.0",
-        method=CensusMethod.COUNT_BY_NAME,
-        notion=SeriesNotion.ACTIVE,
-        head=HeadStats(sum(metrics.values()) + 5, 40, 90, 1000, 2000),
-        metrics=metrics,
-        label_stats={"labelValueCountByLabelName": {"__name__": len(metrics), "user_id": 9}},
-        stale_names=1,
-    )
+from tests.support.builders import T0, census
 
 
 def count(engine: Engine, model: Any) -> int:
@@ -109,10 +94,12 @@ def test_a_failing_write_leaves_no_partial_snapshot(engine: Engine) -> None:
     assert [p.series for p in store.history("prod", "new_metric", T0)] == [6]
 
 
-def test_database_errors_are_store_errors(engine: Engine) -> None:
+def test_database_errors_are_store_errors_and_a_naive_datetime_is_a_bug(engine: Engine) -> None:
     store = Store(engine)
     with pytest.raises(StoreError, match="saving a snapshot"):
-        store.save_census(census({"a": 1}, at=datetime(2026, 1, 1)), "u", 0.1)  # naive datetime: rejected
+        store.save_census(census({"a": 2**64}), "u", 0.1)  # beyond the 64-bit column: refused by the database
+    with pytest.raises(TypeError, match="naive datetime"):  # the caller's mistake: an internal error, exit 70
+        store.save_census(census({"a": 1}, at=datetime(2026, 1, 1)), "u", 0.1)
 
 
 def test_unreachable_database_is_database_unavailable() -> None:

@@ -20,7 +20,7 @@ from auditor.core.errors import PrometheusUnreachable
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import make_engine, upgrade
-from tests.conftest import ground_truth
+from tests.support.builders import ground_truth
 from tests.support.faultproxy import TlsProxy
 
 pytestmark = pytest.mark.prometheus

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store
-from tests.conftest import ground_truth
+from tests.support.builders import ground_truth
 from tests.support.metrics import samples
 from tests.test_daemon import daemon, get, wait_for
 

@@ -10,7 +10,7 @@ from auditor.core.usage import LogPosition, MetricReads, QueryKind, UsageBatch
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
 from auditor.store.models import MetricUsage
-from tests.test_store import census
+from tests.support.builders import census
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 

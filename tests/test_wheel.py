@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from auditor.store import make_engine
 from auditor.store.migrate import head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +47,7 @@ def test_installed_wheel_migrates_an_empty_database_from_outside_the_checkout(tm
     with sqlite3.connect(database) as conn:
         [(revision,)] = conn.execute("SELECT version_num FROM alembic_version").fetchall()
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert revision == head_revision(make_engine("sqlite://"))
+    assert revision == head_revision()
     assert {"sources", "snapshots", "metric_names", "metric_series", "label_stats", "findings"} <= tables
 
     where = subprocess.run(

@@ -19,9 +19,11 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import FrameType
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -47,37 +49,60 @@ COMPACTION_FIRST_DELAY = timedelta(minutes=1)
 RESTART_ONLY = ("database_url", "listen_address")
 
 
+_R = TypeVar("_R")
+
+
+def guarded(
+    what: str, run: Callable[[], _R], failed: _R, *, failure: str = "failed",
+    expected: tuple[type[Exception], ...] = (AuditorError,),
+) -> _R:  # fmt: skip
+    """``run()``, or ``failed`` after one log line: the daemon's jobs never raise into the scheduler.
+
+    An expected error (the project's, or what ``expected`` adds) is one line saying what failed and why; any
+    other is a bug, logged with its traceback. A cancelled cycle (the daemon stopping) is neither.
+    """
+    try:
+        return run()
+    except CycleCancelled:
+        log.info("%s abandoned: the daemon is stopping", what)
+    except expected as exc:
+        reason = f" ({exc.reason})" if isinstance(exc, AuditorError) else ""
+        log.error("%s %s%s: %s", what, failure, reason, exc)
+    except Exception:
+        log.exception("%s %s with an unexpected error", what, failure)
+    return failed
+
+
 def safe_cycle(auditor: Auditor, cancel: threading.Event) -> None:
     """Run one cycle; a failure is logged in one line and counted, never raised into the scheduler."""
-    try:
-        auditor.scheduled_cycle(cancel)
-    except CycleCancelled:
-        log.info("cycle abandoned: the daemon is stopping")
-    except AuditorError as exc:
-        log.error("cycle failed (%s): %s", exc.reason, exc)
-    except Exception:
-        auditor.stats.record_failure("internal", 0.0)
-        log.exception("cycle failed with an unexpected error")
+
+    def cycle() -> None:
+        try:
+            auditor.scheduled_cycle(cancel)
+        except AuditorError:
+            raise  # counted by the cycle itself
+        except Exception:
+            auditor.stats.record_failure("internal", 0.0)
+            raise
+
+    guarded("cycle", cycle, None)
 
 
 def safe_compaction(auditor: Auditor) -> bool:
     """Roll history up and apply the retention, in its own transactions; False when it failed. Never raises."""
     retention = auditor.settings.retention
-    try:
+
+    def run() -> bool:
         result = compact(auditor.store, auditor.clock(), Retention(retention.raw, retention.hourly, retention.daily))
-    except AuditorError as exc:
-        log.error("compaction failed (retried at its next run): %s", exc)
-        return False
-    except Exception:
-        log.exception("compaction failed with an unexpected error")
-        return False
-    if result.hours or result.days or result.raw_snapshots_pruned or result.rollups_pruned:
-        log.info(
-            "compaction: %d hours and %d days rolled up, raw rows of %d cycles and %d rollups pruned%s",
-            result.hours, result.days, result.raw_snapshots_pruned, result.rollups_pruned,
-            "" if result.complete else " (time budget spent: the rest at the next run)",
-        )  # fmt: skip
-    return True
+        if result.hours or result.days or result.raw_snapshots_pruned or result.rollups_pruned:
+            log.info(
+                "compaction: %d hours and %d days rolled up, raw rows of %d cycles and %d rollups pruned%s",
+                result.hours, result.days, result.raw_snapshots_pruned, result.rollups_pruned,
+                "" if result.complete else " (time budget spent: the rest at the next run)",
+            )  # fmt: skip
+        return True
+
+    return guarded("compaction", run, False, failure="failed (retried at its next run)")
 
 
 def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Client | None = None) -> bool | None:
@@ -86,7 +111,8 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Cli
     True when written, False when it failed, None when there was nothing to write. Never raises.
     """
     settings, now = auditor.settings, auditor.clock()
-    try:
+
+    def run() -> bool | None:  # None: nothing to write
         source = reporting.report_source(auditor.store, settings, auditor.known_source)
         if source is None:
             log.info("no weekly report yet: no cycle is stored (or several sources: set AUDITOR_SOURCE)")
@@ -100,13 +126,12 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Cli
             log.info("the report of %s was missed (the daemon was down at its time): writing it now", missed.label)
         budgets = auditor.budgets.current()
         reporting.write_scheduled(auditor.store, settings, source, period, budgets, webhook=webhook, generated=now)
-    except (AuditorError, OSError) as exc:
-        log.error("weekly report not written or not delivered: %s", exc)
-        return False
-    except Exception:
-        log.exception("weekly report failed with an unexpected error")
-        return False
-    return True
+        return True
+
+    failed: bool | None = False
+    return guarded(
+        "weekly report", run, failed, failure="not written or not delivered", expected=(AuditorError, OSError)
+    )
 
 
 Reload = Callable[[], Settings]
@@ -156,7 +181,13 @@ class Daemon:
     def _report(self, makeup: CronTrigger | None) -> None:
         self.jobs.record("report", safe_report(self.auditor, makeup, self.webhook))
 
+    def _overlapped(self, event: JobExecutionEvent) -> None:
+        """A run the scheduler skipped because the previous one still runs (a cycle longer than the interval)."""
+        if event.job_id == "audit":
+            self.auditor.stats.record_skip("still_running")
+
     def start(self) -> None:
+        self._scheduler.add_listener(self._overlapped, EVENT_JOB_MAX_INSTANCES)
         self._schedule()
         self.http.start()
         self._scheduler.start()
@@ -215,7 +246,7 @@ class Daemon:
         if self._load_settings is None:
             return True
         try:
-            fresh = self._rebuild(old)
+            fresh = self._rebuild(old, self._load_settings)
         except AuditorError as exc:
             log.error("configuration not reloaded, the last good one stays in force: %s", exc)
             self.reloads.record(False)
@@ -234,9 +265,8 @@ class Daemon:
         log.info("configuration reloaded")
         return True
 
-    def _rebuild(self, old: Auditor) -> Auditor:
-        assert self._load_settings is not None
-        settings = self._load_settings()
+    def _rebuild(self, old: Auditor, load_settings: Reload) -> Auditor:
+        settings = load_settings()
         for name in RESTART_ONLY:
             if getattr(settings, name) != getattr(old.settings, name):
                 log.warning("%s changed: it takes effect at the next restart", name)

@@ -19,6 +19,7 @@ from auditor.core.rulesets import RECORD, Group, Rule
 from auditor.evaluate.rules_diff import RulesDiff
 
 log = logging.getLogger(__name__)
+SPENT = "not estimated: the query budget of this diff is spent"
 
 
 class ImpactEstimator:
@@ -46,10 +47,13 @@ class ImpactEstimator:
 
     def _new(self, rule: Rule, group: Group | None) -> Impact:
         impact = Impact()
-        try:
-            impact.series_estimate = self._count(f"count({rule.expr})")
-        except PrometheusError as exc:
-            impact.estimate_error = str(exc)
+        if self._budget <= 0:  # a spent budget is a normal outcome, said in the output, not a Prometheus error
+            impact.estimate_error = SPENT
+        else:
+            try:
+                impact.series_estimate = self._count(f"count({rule.expr})")
+            except PrometheusError as exc:
+                impact.estimate_error = str(exc)
         for metric in rule.inputs():
             series = self._metric_series(metric)
             impact.inputs.append((metric, series))
@@ -62,6 +66,10 @@ class ImpactEstimator:
 
     def _metric_series(self, metric: str) -> int | None:
         if metric not in self._series:
+            if self._budget <= 0:
+                log.info("not counted %s: %s", metric, SPENT)
+                self._series[metric] = None
+                return None
             try:
                 self._series[metric] = self._count(f"count({name_selector(metric)})")
             except PrometheusError as exc:
@@ -70,8 +78,6 @@ class ImpactEstimator:
         return self._series[metric]
 
     def _count(self, query: str) -> int:
-        if self._budget <= 0:
-            raise PrometheusError("not estimated: the query budget of this diff is spent")
         self._budget -= 1
         vector = self._client.query_vector(query, self._at, timeout=self._timeout)
         return int(vector[0][1]) if vector else 0

@@ -1,4 +1,4 @@
-"""Rule-set versions by name (DESIGN 3.1): a file or directory, ``live``, ``@ID``, ``git:REV:PATH``.
+"""Rule-set versions by name (docs/cli.md): a file or directory, ``live``, ``@ID``, ``git:REV:PATH``.
 
 old = resolve("git:main:rules/recording/", prometheus=None, store=None)
 new = resolve("live", prometheus=client, store=None)

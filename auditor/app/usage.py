@@ -1,7 +1,7 @@
 """Query usage each cycle: read the query log on from where the last read stopped, store it, sum it up.
 
-    tracker = UsageTracker(store, settings, clock, budgets)
-    tracker.track(census)      # after the cycle is stored; None when no query log is configured
+    tracker = UsageTracker(store, settings, clock)
+    tracker.track(census, url, budgets)   # after the cycle is stored; None when no query log is configured
 
 Reading and storing happen after the census is stored and never fail the cycle: an unreadable log or a
 database hiccup is logged and counted, and the next cycle goes on from the stored position.

@@ -1,9 +1,9 @@
-"""``metrics-auditor``: the command line (DESIGN 3.1).
+"""``metrics-auditor``: the command line (docs/cli.md).
 
-Errors from the project's tree become one line on stderr and the exit code the
-error class names (2 input, 3 Prometheus, 4 database); anything else is a bug: one line and
-exit 70 (``EX_SOFTWARE``), never 1, which a CI gate reads as "findings". ``--debug`` adds the traceback.
-Each command's module (``auditor/commands/``) is imported only when it runs.
+Errors from the project's tree become one line on stderr and the exit code the error class names (2 input,
+3 Prometheus, 4 database, 5 webhook, 75 standby); anything else is a bug: one line and exit 70
+(``EX_SOFTWARE``), never 1, which a CI gate reads as "findings". ``--debug`` adds the traceback.
+Each command's module (``auditor/cli/commands/``) is imported only when it runs.
 """
 
 from __future__ import annotations
@@ -87,27 +87,27 @@ def _census_commands(commands: Commands) -> None:
     run.set_defaults(handler="census:run")
 
     audit = commands.add_parser("audit", help="run one audit cycle now and print the census")
-    audit.add_argument("--format", choices=["table", "json"], default="table")
+    _format(audit, "table", "json")
     audit.add_argument("--top", type=_positive_int, default=30, help="rows of the table (default 30)")
     audit.set_defaults(handler="census:audit")
 
     history = commands.add_parser("history", help="stored series-count history of one metric")
     history.add_argument("metric")
     history.add_argument("--since", type=_since, default="7d", help="duration (7d, 12h) or date (2026-11-01)")
-    history.add_argument("--source", help="source name, when the database holds several")
-    history.add_argument("--format", choices=["table", "json"], default="table")
+    _source(history)
+    _format(history, "table", "json")
     history.set_defaults(handler="census:history")
 
     jobs = commands.add_parser("jobs", help="per scrape job: series, change, churn, limit usage, largest targets")
-    jobs.add_argument("--format", choices=["table", "json"], default="table")
-    jobs.add_argument("--source", help="source name, when the database holds several")
+    _format(jobs, "table", "json")
+    _source(jobs)
     jobs.set_defaults(handler="jobs:jobs")
 
     usage = commands.add_parser("usage", help="which metrics queries, rules and dashboards read; the unused ones")
     usage.add_argument("metric", nargs="?", help="one metric, with its reads per day")
     usage.add_argument("--unused", action="store_true", help="only the unused metrics, and the relabeling to drop them")
-    usage.add_argument("--format", choices=["table", "json"], default="table")
-    usage.add_argument("--source", help="source name, when the database holds several")
+    _format(usage, "table", "json")
+    _source(usage)
     usage.set_defaults(handler="usage:usage")
 
     db = commands.add_parser("db", help="database maintenance")
@@ -118,8 +118,8 @@ def _census_commands(commands: Commands) -> None:
 
 def _budget_commands(commands: Commands) -> None:
     check = commands.add_parser("check", help="evaluate budgets on the newest stored census; exit 1 on a violation")
-    check.add_argument("--format", choices=["table", "json"], default="table")
-    check.add_argument("--source", help="source name, when the database holds several")
+    _format(check, "table", "json")
+    _source(check)
     check.set_defaults(handler="budgets:check")
 
     budgets = commands.add_parser("budgets", help="budgets file tools")
@@ -135,7 +135,7 @@ def _budget_commands(commands: Commands) -> None:
         "--headroom", type=_ratio, default=0.2, help="added to each current figure (default 0.2: +20 %%)"
     )
     budgets_init.add_argument("--owner", help="owner of every entry (default: unowned, to fill in)")
-    budgets_init.add_argument("--source", help="source name, when the database holds several")
+    _source(budgets_init)
     budgets_init.set_defaults(handler="budgets:init")
 
 
@@ -148,16 +148,16 @@ def _rules_commands(commands: Commands) -> None:
     rules_diff.add_argument("old", metavar="OLD", help="file, directory, live, @ID or git:REV:PATH")
     rules_diff.add_argument("new", metavar="NEW", help="file, directory, live, @ID or git:REV:PATH")
     rules_diff.add_argument("--prometheus", metavar="URL", help="estimate the series each change adds or frees")
-    rules_diff.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    _format(rules_diff, "text", "markdown", "json")
     rules_diff.set_defaults(handler="rules:diff_command")
     rules_status = rules_commands.add_parser(
         "status", help="desired rules (AUDITOR_RULES_DIR) against the loaded ones; exit 1 on drift"
     )
-    rules_status.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    _format(rules_status, "text", "markdown", "json")
     rules_status.set_defaults(handler="rules:status")
     rules_history = rules_commands.add_parser("history", help="the rule-set versions Prometheus has loaded over time")
-    rules_history.add_argument("--format", choices=["table", "json"], default="table")
-    rules_history.add_argument("--source", help="source name, when the database holds several")
+    _format(rules_history, "table", "json")
+    _source(rules_history)
     rules_history.set_defaults(handler="rules:history")
 
 
@@ -167,15 +167,24 @@ def _report_command(commands: Commands) -> None:
     when.add_argument("--week", help="ISO week, e.g. 2026-W47 (Monday to Monday in AUDITOR_TIMEZONE)")
     when.add_argument("--since", type=_date, help="start (date or date-time, UTC); with --until")
     report.add_argument("--until", type=_date, help="end (date or date-time, UTC); default now")
-    report.add_argument("--format", choices=["markdown", "html", "json", "csv"], default="markdown")
+    _format(report, "markdown", "html", "json", "csv")
     report.add_argument("--output", type=Path, help="file to write (default: standard output)")
     report.add_argument("--owner", help="only this team's metrics")
     which = report.add_mutually_exclusive_group()
-    which.add_argument("--source", help="source name, when the database holds several")
+    _source(which)
     which.add_argument(
         "--all-sources", action="store_true", help="the fleet report: one row per source, for many Prometheus"
     )
     report.set_defaults(handler="report:report")
+
+
+def _format(parser: argparse.ArgumentParser, default: str, *others: str) -> None:
+    """``--format``, the first choice the default."""
+    parser.add_argument("--format", choices=[default, *others], default=default)
+
+
+def _source(parser: Any) -> None:
+    parser.add_argument("--source", help="source name, when the database holds several")
 
 
 def _configure_logging(level: str) -> None:

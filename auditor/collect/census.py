@@ -1,6 +1,6 @@
 """The census: the series count of every metric name Prometheus holds.
 
-The method depends on the server (DESIGN 4)::
+The method depends on the server (docs/architecture.md)::
 
     collector = CensusCollector(PrometheusClient(http), CensusSettings(), clock=system_clock)
     census = collector.collect("prod-eu", Deadline.after(120))

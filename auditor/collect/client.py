@@ -2,8 +2,8 @@
 
 Every httpx and JSON error is translated here, once, into ``PrometheusError``::
 
-    http = build_http_client(settings)            # or httpx.Client(transport=...) in tests
-    prom = PrometheusClient(http)
+    http = build_http_client(url, settings.prometheus, deadline=deadline)   # or a test's transport
+    prom = PrometheusClient(http, deadline=deadline)
     prom.buildinfo().version                      # '2.42.0+ds'
 """
 
@@ -598,8 +598,3 @@ def tagged(expr: str) -> str:
     'up\\n# metrics-auditor'
     """
     return f"{expr}\n{QUERY_TAG}"
-
-
-def untagged(query: str) -> str:
-    """A query as the auditor wrote it, without its tag (stand-ins of Prometheus in tests and benchmarks)."""
-    return query.removesuffix(f"\n{QUERY_TAG}")

@@ -1,4 +1,4 @@
-"""The budgets file (``rules/budgets.yml``, DESIGN 3.3), loaded, validated and followed.
+"""The budgets file (``rules/budgets.yml``, docs/budgets.md), loaded, validated and followed.
 
     budgets = load_budgets(Path("rules/budgets.yml"))
     budget = budgets.for_metric("user_sessions")      # first entry that matches wins
@@ -17,13 +17,7 @@ from pydantic import ValidationError
 from auditor.config.reloadable import Reloadable
 from auditor.config.yamlfile import YamlDocument, load_yaml, validation_messages
 from auditor.core.budgets import Budgets, BudgetsModel, default_budgets
-from auditor.core.errors import ConfigError
-
-
-class BudgetsError(ConfigError):
-    """The budgets file cannot be used."""
-
-    reason = "budgets"
+from auditor.core.errors import BudgetsError
 
 
 def load_budgets(path: Path, today: date | None = None) -> Budgets:

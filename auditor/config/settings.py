@@ -202,7 +202,7 @@ _LEAST_RETENTION = {"raw": timedelta(hours=1), "hourly": timedelta(days=1), "dai
 
 
 class RetentionSettings(StrictModel):
-    """How long each tier of the history is kept (DESIGN 5: raw for days, hourly for weeks, daily for years)."""
+    """How long each tier of the history is kept: raw for days, hourly for weeks, daily for years."""
 
     raw: Duration = Field(timedelta(days=1), description="Per-cycle, per-metric counts (at least 1h).")
     hourly: Duration = Field(
@@ -254,7 +254,7 @@ class ExportSettings(StrictModel):
 
 
 class Settings(BaseSettings):
-    """Every setting of metrics-auditor (DESIGN 3.2)."""
+    """Every setting of metrics-auditor (docs/configuration.md)."""
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,

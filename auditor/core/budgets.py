@@ -1,4 +1,4 @@
-"""Budgets as code: the model of ``rules/budgets.yml`` (DESIGN 3.3; read by ``auditor.config.budgets``).
+"""Budgets as code: the model of ``rules/budgets.yml`` (docs/budgets.md; read by ``auditor.config.budgets``).
 
 budget = budgets.on(day).for_metric("user_sessions")   # first entry that matches wins
 budget.owner, budget.max_series, budget.labels           # 'team-identity', 400, {'user_id': 100}
@@ -143,7 +143,7 @@ class MetricEntry(_Entry):
 
 
 class JobEntry(_Entry):
-    """A scrape job's budget: series summed over its targets (DESIGN 3.3 ``jobs:``)."""
+    """A scrape job's budget: series summed over its targets (docs/budgets.md ``jobs:``)."""
 
     WHAT: ClassVar[str] = "job"
     max_series: Count

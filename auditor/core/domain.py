@@ -53,7 +53,7 @@ class ServerKind(StrEnum):
 
 
 class SeriesNotion(StrEnum):
-    """Which notion of "series" a census counts (DESIGN 4)."""
+    """Which notion of "series" a census counts (docs/architecture.md)."""
 
     HEAD = "head"
     """Head series, including stale series until the next head GC."""

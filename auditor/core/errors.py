@@ -5,6 +5,7 @@ where they enter the project, and re-raised ``from`` the original::
 
     AuditorError
     ├── ConfigError                  bad settings, config file or CLI input   (exit 2)
+    │   └── BudgetsError             the budgets file
     ├── RuleError                    bad rule file                            (exit 2)
     ├── PrometheusError              Prometheus did not give a usable answer  (exit 3)
     │   ├── PrometheusUnreachable    connection refused, DNS, TLS handshake
@@ -53,6 +54,12 @@ class ConfigError(AuditorError):
 
     reason = "config"
     exit_code = 2
+
+
+class BudgetsError(ConfigError):
+    """The budgets file cannot be used."""
+
+    reason = "budgets"
 
 
 class RuleError(AuditorError):

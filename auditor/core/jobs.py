@@ -1,4 +1,4 @@
-"""Scrape jobs and their targets, as Prometheus' own per-target series describe them (DESIGN 3.1 ``jobs``).
+"""Scrape jobs and their targets, as Prometheus' own per-target series describe them (docs/cli.md ``jobs``).
 
 Prometheus writes, for every target it scrapes, ``up``, ``scrape_samples_post_metric_relabeling`` (the
 samples it keeps per scrape: close to the target's series) and ``scrape_series_added`` (series created

@@ -1,7 +1,7 @@
 """Growth: a metric grew more than its limit over a window (e.g. +20 % in 7 days).
 
 Both ends are hourly maxima of the same series notion: a raw point right after a head
-compaction would otherwise show a fall, and one right before it a jump (DESIGN 4).
+compaction would otherwise show a fall, and one right before it a jump (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The weekly audit-meeting report, computed from stored history (pure: data in, report out).
 
-    report = build(ReportInput(...))      # gathered by ``auditor.reporting.gather``
-    report.to_json()["growth"]            # the DESIGN 3.1 keys, plus ``schema_version``
+    report = build(ReportInput(...))      # gathered by ``auditor.app.reporting.gather``
+    report.to_json()["growth"]            # the keys of docs/cli.md, plus ``schema_version``
 
 Period comparisons use the earliest and the latest census inside the period, so two cycles five
 seconds apart still show what changed between them.

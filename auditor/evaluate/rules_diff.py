@@ -14,7 +14,7 @@ Rules are matched in rounds, each on what is left by the one before:
 3. the same group, expression, labels and annotations under a new name: renamed (``renamed``).
 
 Reformatted PromQL is not a change: expressions are compared in their canonical print
-(``auditor.rulesets.normalise``). A group name may repeat across files, as in Prometheus; such groups are
+(``auditor.core.rulesets.normalise``). A group name may repeat across files, as in Prometheus; such groups are
 paired by the path of their files (``api/alerts.yml`` with ``/etc/prometheus/rules/api/alerts.yml``).
 """
 

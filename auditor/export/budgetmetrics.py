@@ -1,4 +1,4 @@
-"""Budget metrics of DESIGN 3.4, kept small whatever the size of Prometheus.
+"""Budget metrics (docs/cli.md, self-metrics), kept small whatever the size of Prometheus.
 
 Per-metric series (budget, growth and label families alike) are exported only for metrics with
 a finding, metrics with a budget entry of their own and the top-N by series, in that order, and

@@ -1,4 +1,4 @@
-"""CLI output: human tables (rich) and the JSON shapes of DESIGN 3.1."""
+"""CLI output: human tables (rich) and the JSON shapes of docs/cli.md."""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ from auditor.evaluate.report import Report
 from auditor.export import jsondoc
 from auditor.export.svg import area, sparkline
 
-FORMATS = ("markdown", "html", "json", "csv")
 SUFFIX = {"markdown": "md", "html": "html", "json": "json", "csv": "csv"}
 CSV_COLUMNS = (
     "metric", "owner", "series_start", "series_end", "change", "max_series", "usage",

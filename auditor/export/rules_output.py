@@ -1,4 +1,4 @@
-"""``rules diff`` output: JSON (DESIGN 3.1), git-like text (coloured on a TTY), Markdown for a PR comment."""
+"""``rules diff`` output: JSON (docs/cli.md), git-like text (coloured on a TTY), Markdown for a PR comment."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import ExportSettings
 from auditor.core.budgets import default_budgets
+from auditor.core.domain import Census
 from auditor.export.budgetmetrics import budget_families, file_families, rules_families
 from auditor.export.families import PREFIX, one_counter, one_gauge
 from auditor.export.jobmetrics import job_families
@@ -53,7 +54,7 @@ class SelfMetricsCollector(Collector):
         yield from _reachability(view)
         yield from _io_metrics(view)
         if view.census is not None:
-            yield from _census_metrics(view)
+            yield from _census_metrics(view, view.census)
         if view.details is not None:
             yield from budget_families(view.details, self._export)
             if view.details.rules is not None:
@@ -102,7 +103,10 @@ def _reachability(view: StatsView) -> Iterator[Metric]:
 def _io_metrics(view: StatsView) -> Iterator[Metric]:
     io = view.io
     skipped = CounterMetricFamily(
-        PREFIX + "cycles_skipped", "Audit cycles not run, by reason (circuit_open: Prometheus down).", labels=["reason"]
+        PREFIX + "cycles_skipped",
+        "Audit cycles not run, by reason (circuit_open: Prometheus down; still_running: the previous cycle "
+        "outlasted the interval).",
+        labels=["reason"],
     )
     for reason, count in sorted(view.skipped.items()):
         skipped.add_metric([reason], count)
@@ -152,9 +156,7 @@ def _endpoint_metrics(view: StatsView) -> Iterator[Metric]:
     yield up
 
 
-def _census_metrics(view: StatsView) -> Iterator[Metric]:
-    census = view.census
-    assert census is not None
+def _census_metrics(view: StatsView, census: Census) -> Iterator[Metric]:
     head = census.head.num_series
     yield one_gauge("head_series", "Series in the audited Prometheus' head block (last census).", head)
     yield one_gauge("census_metrics", "Metric names counted by the last census.", len(census.metrics))

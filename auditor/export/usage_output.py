@@ -46,7 +46,7 @@ class UsageView:
 
 
 def usage_json(view: UsageView) -> dict[str, Any]:
-    """DESIGN 3.1: ``{"days_covered", "metrics": [{"name", "series", "api_queries", "rule_queries",
+    """docs/cli.md: ``{"days_covered", "metrics": [{"name", "series", "api_queries", "rule_queries",
     "last_queried", "readers", "unused"}]}``, with the source, the window and each metric's owner and status."""
     document: dict[str, Any] = {
         "source": view.source,

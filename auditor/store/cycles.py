@@ -16,6 +16,7 @@ from auditor.core.domain import (
     SeriesNotion,
     floor_to,
 )
+from auditor.core.errors import DatabaseUnavailable
 from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.store import findings as finding_store
@@ -241,7 +242,8 @@ def _insert_series(conn: Connection, snapshot_id: int, metrics: Rows, ids: dict[
 def _copy_series(conn: Connection, snapshot_id: int, metrics: Rows, ids: dict[str, int]) -> None:
     """``COPY`` on Postgres: several times faster than a multi-row INSERT for a 10,000-metric census."""
     driver = conn.connection.driver_connection
-    assert driver is not None
+    if driver is None:  # a connection SQLAlchemy has already invalidated: the write fails and is spooled
+        raise DatabaseUnavailable("database unavailable while saving a snapshot: the connection was lost")
     rows = sorted(  # key order: index pages stay full
         (ids[name], series, _NOTION_CODES.process_bind_param(notion, None))
         for name, (series, notion) in metrics.items()

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError, StatementError
 
 from auditor.core.errors import DatabaseUnavailable, StoreError
 
@@ -30,6 +30,10 @@ def translate_errors(doing: str) -> Iterator[None]:
         yield
     except (OperationalError, InterfaceError, *unavailable) as exc:  # type: ignore[misc]
         raise DatabaseUnavailable(f"database unavailable while {doing}: {_first_line(exc)}") from exc
+    except StatementError as exc:
+        if not isinstance(exc, DBAPIError) and isinstance(exc.orig, TypeError):
+            raise exc.orig from exc  # our own value conversion refused a value: a bug, not a database error
+        raise StoreError(f"database error while {doing}: {_first_line(exc)}") from exc
     except (DBAPIError, SQLAlchemyError, OverflowError, *failed) as exc:  # type: ignore[misc]
         passing = _PASSING.get(_sqlstate(exc) or "")
         if passing is not None:

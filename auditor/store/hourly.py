@@ -1,4 +1,4 @@
-"""Hourly maxima of series counts, the comparable samples of the growth check (DESIGN 4).
+"""Hourly maxima of series counts, the comparable samples of the growth check (docs/architecture.md).
 
     maxima = HourlyMaxima(store)
     maxima.hour("prod", "head", hour_start(now - timedelta(days=7)))   # cached: a past hour never changes

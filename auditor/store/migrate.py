@@ -53,7 +53,7 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def head_revision(engine: Engine | None = None) -> str | None:
+def head_revision() -> str | None:
     """The newest migration: the one no other migration names as its ``down_revision``."""
     return _head(migrations_dir())
 
@@ -116,7 +116,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
 
 def require_head(engine: Engine) -> None:
     """Raise ``SchemaNotAtHead`` unless every migration is applied."""
-    current, head = current_revision(engine), head_revision(engine)
+    current, head = current_revision(engine), head_revision()
     _refuse_newer(engine, current)
     if current != head:
         state = "empty (no schema)" if current is None else f"at revision {current}"

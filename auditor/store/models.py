@@ -45,7 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+            raise TypeError("naive datetime given to the store; pass an aware UTC datetime")  # a bug: exit 70
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

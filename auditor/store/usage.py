@@ -32,7 +32,8 @@ class UsageStore:
 
         Returns the state after it; None when the read found no file (nothing changes).
         """
-        if batch.position is None:
+        position = batch.position
+        if position is None:
             return None
         with translate_errors("recording query usage"), self.engine.begin() as conn:
             source_id = source_id_of(conn, source, url, at)
@@ -40,7 +41,7 @@ class UsageStore:
             if reads:
                 ids = self.names.ids(conn, {metric for _, metric in reads})
                 _merge(conn, source_id, {(day, ids[metric]): r for (day, metric), r in reads.items()})
-            return _save_state(conn, source_id, batch, at)
+            return _save_state(conn, source_id, batch, position, at)
 
     def state(self, source: str) -> LogState | None:
         query = select(QueryLogState).join(Source, Source.id == QueryLogState.source_id).where(Source.name == source)
@@ -141,9 +142,7 @@ def _state(v: Mapping[Any, Any]) -> LogState:
     )  # fmt: skip
 
 
-def _save_state(conn: Connection, source_id: int, batch: UsageBatch, at: datetime) -> LogState:
-    position = batch.position
-    assert position is not None
+def _save_state(conn: Connection, source_id: int, batch: UsageBatch, position: LogPosition, at: datetime) -> LogState:
     old = conn.execute(select(QueryLogState).where(QueryLogState.source_id == source_id)).first()
     values = {
         "path": position.path, "device": position.device, "inode": position.inode,

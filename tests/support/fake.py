@@ -69,3 +69,10 @@ def router() -> Iterator[respx.MockRouter]:
 def http(router: respx.MockRouter) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=BASE, transport=httpx.MockTransport(router.handler), timeout=2) as client:
         yield client
+
+
+def untagged(query: str) -> str:
+    """A query as the auditor wrote it, without its tag: what a stand-in for Prometheus answers to."""
+    from auditor.core.promql import QUERY_TAG
+
+    return query.removesuffix(f"\n{QUERY_TAG}")

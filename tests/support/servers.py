@@ -23,7 +23,7 @@ import yaml
 
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import SCRAPE_SERIES, LocalPrometheus, LocalServer
-from tests.conftest import missing
+from tests.support.builders import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("AUDITOR_SERVERS_DIR", ROOT / ".cache" / "servers"))

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source, write_json
-from auditor.config.budgets import BudgetsError, load_budgets
+from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets, default_budgets
 from auditor.core.domain import Census, LabelStats
-from auditor.core.errors import ConfigError
+from auditor.core.errors import BudgetsError, ConfigError
 
 if TYPE_CHECKING:
     from auditor.store import Store
