@@ -30,11 +30,9 @@ def translate_errors(doing: str) -> Iterator[None]:
         yield
     except (OperationalError, InterfaceError, *unavailable) as exc:  # type: ignore[misc]
         raise DatabaseUnavailable(f"database unavailable while {doing}: {_first_line(exc)}") from exc
-    except StatementError as exc:
-        if not isinstance(exc, DBAPIError) and isinstance(exc.orig, TypeError):
-            raise exc.orig from exc  # our own value conversion refused a value: a bug, not a database error
-        raise StoreError(f"database error while {doing}: {_first_line(exc)}") from exc
     except (DBAPIError, SQLAlchemyError, OverflowError, *failed) as exc:  # type: ignore[misc]
+        if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError) and isinstance(exc.orig, TypeError):
+            raise exc.orig from exc  # our own value conversion refused a value: a bug, not a database error
         passing = _PASSING.get(_sqlstate(exc) or "")
         if passing is not None:
             raise DatabaseUnavailable(f"database unavailable while {doing}: {passing}") from exc
