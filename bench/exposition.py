@@ -17,6 +17,7 @@ from auditor.evaluate import EvaluationInput, evaluate
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.export.stats import CycleDetails, CycleStats
 from bench.fake_prometheus import synthetic_metrics
+from tests.support.builders import CLOCK
 
 SCENARIOS = {
     "defaults only (a few over budget)": "defaults: {max_series: 10000, max_growth: {7d: 0.2}}\n",
@@ -38,7 +39,7 @@ def measure(budgets_text: str, export: ExportSettings) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "budgets.yml"
         path.write_text(budgets_text)
-        provider = BudgetsProvider(path)
+        provider = BudgetsProvider(path, CLOCK)
         budgets = provider.load()
         started = time.perf_counter()
         evaluation = evaluate(EvaluationInput(census, budgets, baselines=baselines))

@@ -26,6 +26,7 @@ from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store, make_engine, upgrade
 from auditor.store.compaction import Retention, compact
 from auditor.store.models import JobSeries, TargetSeries
+from tests.support.builders import CLOCK
 
 JOBS, TARGETS, RUNS = 100, 20, 7
 
@@ -88,7 +89,7 @@ def history() -> dict[str, Any]:
         raw_read_s = time.perf_counter() - started
         started = time.perf_counter()
         compact(store, start + timedelta(hours=hours, minutes=50), Retention(timedelta(days=1), timedelta(days=14),
-                timedelta(days=400)))  # fmt: skip
+                timedelta(days=400)), monotonic=CLOCK.monotonic)  # fmt: skip
         compact_s = time.perf_counter() - started
         started = time.perf_counter()
         trend = store.job_hours("prod", now - timedelta(days=3))

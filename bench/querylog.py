@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.builders import CLOCK
+
 LINES, METRICS, QUERIES = 1_000_000, 10_000, 2_000
 MAX_BYTES = 64 * 2**20
 
@@ -68,7 +70,7 @@ def worker(path: Path) -> dict[str, Any]:
     from auditor.collect.querylog import QueryLogReader
     from auditor.core.usage import Credit
 
-    reader = QueryLogReader(path, max_bytes=MAX_BYTES, max_seconds=600)
+    reader = QueryLogReader(path, max_bytes=MAX_BYTES, max_seconds=600, monotonic=CLOCK.monotonic)
     credit, position, lines, reads, credited = Credit(names()), None, 0, 0, 0
     started = time.perf_counter()
     while True:

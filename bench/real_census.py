@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.app.wiring import build_auditor
 from auditor.collect.census import CensusCollector, Deadline
 from auditor.collect.client import PrometheusClient
@@ -32,6 +31,7 @@ from auditor.config.settings import CensusSettings, LabelPolicySettings, Setting
 from auditor.demo.exporter import Exporter
 from auditor.store import make_engine, upgrade
 from bench.cycle_worker import TimingTransport
+from tests.support.builders import CLOCK, utc_now
 from tests.support.servers import SERVERS, counted_by_server, truth, wait_until
 
 RUNS = 15
@@ -86,9 +86,9 @@ def naive(url: str) -> int:
 def census_only(url: str, limit: int, chunk: int) -> Callable[[], int]:
     def run() -> int:
         with httpx.Client(base_url=url, timeout=120) as http:
-            client = PrometheusClient(http)
-            CensusCollector(client, CensusSettings(tsdb_limit=limit, chunk_size=chunk), utc_now).collect(
-                "bench", Deadline.after(300)
+            client = PrometheusClient(http, CLOCK)
+            CensusCollector(client, CensusSettings(tsdb_limit=limit, chunk_size=chunk), CLOCK).collect(
+                "bench", Deadline.after(300, CLOCK.monotonic)
             )
             return client.requests
 
@@ -103,9 +103,9 @@ def policy_scan(url: str, budgets: str, series: dict[str, int]) -> Callable[[], 
 
     def run() -> int:
         with httpx.Client(base_url=url, timeout=120) as http:
-            client = PrometheusClient(http)
+            client = PrometheusClient(http, CLOCK)
             scan = LabelPolicyScan(client, LabelPolicySettings(max_queries=1000, max_time=timedelta(minutes=5)))
-            scan.run(loaded, series, utc_now(), Deadline.after(300))
+            scan.run(loaded, series, utc_now(), Deadline.after(300, CLOCK.monotonic))
             return client.requests
 
     return run

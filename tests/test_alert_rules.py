@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.builders import missing
+from tests.support.builders import CLOCK, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "alerts" / "metrics-auditor.rules.yml"
@@ -115,7 +115,7 @@ def full_exposition(tmp_path: Path) -> str:
     evaluation = replace(details.evaluation, job_limit_seconds={"api": 2 * 86400.0})
     stats.record_success(census(), 0.1, replace(details, rules=rules, jobs=jobs, evaluation=evaluation))
     stats.record_failure("unreachable", 0.1, prometheus_up=False)
-    provider = BudgetsProvider(tmp_path / "budgets.yml")
+    provider = BudgetsProvider(tmp_path / "budgets.yml", CLOCK)
     provider.load()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SelfMetricsCollector(stats, provider, interval_seconds=300))

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from auditor.store import Store, backfill
 from auditor.store.compaction import DAY, HOUR, Retention, compact
 from auditor.store.models import MetricSeries, Snapshot
-from tests.support.builders import census
+from tests.support.builders import CLOCK, census
 from tests.test_compaction import H0, rollups
 
 KEEP = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
@@ -33,7 +33,7 @@ def test_backfilled_cycles_and_rollups_are_read_back(engine: Engine) -> None:
         (12, "hour"),
         (15, "hour"),
     ]
-    result = compact(store, H0 + timedelta(days=1, hours=1), KEEP)
+    result = compact(store, H0 + timedelta(days=1, hours=1), KEEP, monotonic=CLOCK.monotonic)
     assert (result.hours, result.days) == (22, 1)  # resumes after the backfilled hours; rolls their day
     assert rollups(engine, HOUR)[(H0, "a")] == (12, 10, 11)
     assert rollups(engine, DAY)[(H0, "a")] == (15, 10, 15)

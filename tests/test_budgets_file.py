@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from auditor.config.budgets import BudgetsProvider, load_budgets
 from auditor.core.budgets import default_budgets
 from auditor.core.errors import BudgetsError
+from tests.support.builders import CLOCK, ClockOf
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -163,7 +164,7 @@ def test_bool_is_not_a_number(tmp_path: Path) -> None:
 
 def test_provider_reloads_on_change_and_keeps_the_last_good_budgets(tmp_path: Path) -> None:
     path = write(tmp_path, "metrics:\n  - name: a\n    owner: one\n    max_series: 10\n")
-    provider = BudgetsProvider(path)
+    provider = BudgetsProvider(path, CLOCK)
     provider.load()
     assert provider.current().for_metric("a").max_series == 10
     path.write_text("metrics:\n  - name: a\n    owner: one\n    max_series: 20\n")
@@ -183,7 +184,7 @@ def test_provider_reloads_on_change_and_keeps_the_last_good_budgets(tmp_path: Pa
 
 
 def test_provider_refuses_a_broken_file_at_start(tmp_path: Path) -> None:
-    provider = BudgetsProvider(write(tmp_path, "defaults: {max_series: x}\n"))
+    provider = BudgetsProvider(write(tmp_path, "defaults: {max_series: x}\n"), CLOCK)
     with pytest.raises(BudgetsError):
         provider.load()
 
@@ -194,6 +195,6 @@ def test_the_day_comes_from_the_callers_clock_never_from_the_wall() -> None:
     assert (undated.today, undated.warnings) == (None, ())
     assert undated.for_metric("http_requests_total").max_series != 1000, "the exception is in force"
     assert undated.on(date(2027, 1, 1)).for_metric("http_requests_total").max_series == 1000
-    provider = BudgetsProvider(ROOT / "rules" / "budgets.yml", lambda: date(2027, 1, 1))
+    provider = BudgetsProvider(ROOT / "rules" / "budgets.yml", ClockOf(lambda: datetime(2027, 1, 1, tzinfo=UTC)))
     [warning] = provider.load().warnings
     assert "expired on 2026-12-31" in warning

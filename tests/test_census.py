@@ -17,13 +17,14 @@ from auditor.config.settings import CensusSettings
 from auditor.core.domain import CensusMethod, SeriesNotion
 from auditor.core.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
 from tests.support import fake
+from tests.support.builders import CLOCK, ClockOf
 from tests.support.fake import untagged
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def collector(http: httpx.Client, **settings: int) -> CensusCollector:
-    return CensusCollector(PrometheusClient(http), CensusSettings(**settings), clock=lambda: NOW)
+    return CensusCollector(PrometheusClient(http, CLOCK), CensusSettings(**settings), clock=ClockOf(lambda: NOW))
 
 
 def names_in(request: httpx.Request) -> list[str]:
@@ -44,7 +45,7 @@ def test_245_one_tsdb_request_gives_the_whole_census(router: respx.MockRouter, h
     metrics = {f"metric_{i}": 1000 - i for i in range(250)}
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.1"))
     tsdb = router.get("/api/v1/status/tsdb").respond(json=fake.tsdb(metrics))
-    census = collector(http, tsdb_limit=5000).collect("prod", Deadline.after(30))
+    census = collector(http, tsdb_limit=5000).collect("prod", Deadline.after(30, CLOCK.monotonic))
     assert tsdb.calls.last.request.url.params["limit"] == "5000"
     assert census.metrics == metrics
     assert census.method is CensusMethod.TSDB_STATUS
@@ -62,7 +63,7 @@ def test_full_tsdb_answer_is_truncated_and_the_rest_is_counted(router: respx.Moc
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb(top, head_series=sum(truth.values())))
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(sorted(truth)))
     queries = router.post("/api/v1/query").mock(side_effect=counting(truth))
-    census = collector(http, tsdb_limit=10, chunk_size=12).collect("prod", Deadline.after(30))
+    census = collector(http, tsdb_limit=10, chunk_size=12).collect("prod", Deadline.after(30, CLOCK.monotonic))
     assert census.metrics == truth
     assert census.tsdb_truncated
     assert census.method is CensusMethod.TSDB_STATUS_AND_COUNT
@@ -75,7 +76,7 @@ def test_full_tsdb_answer_is_truncated_and_the_rest_is_counted(router: respx.Moc
 def test_prometheus_39_never_gets_a_limit_above_10000(router: respx.MockRouter, http: httpx.Client) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("3.9.0"))
     tsdb = router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 1}))
-    collector(http, tsdb_limit=50_000).collect("prod", Deadline.after(30))
+    collector(http, tsdb_limit=50_000).collect("prod", Deadline.after(30, CLOCK.monotonic))
     assert tsdb.calls.last.request.url.params["limit"] == "10000"
 
 
@@ -87,7 +88,9 @@ def test_the_limit_moves_with_the_second_so_prometheus_never_answers_from_its_ca
     be a second off ours): two censuses 1 to 31 s apart ask with two limits."""
     from auditor.core.domain import BuildInfo
 
-    census = CensusCollector(PrometheusClient(httpx.Client()), CensusSettings(tsdb_limit=configured), clock=lambda: NOW)
+    census = CensusCollector(
+        PrometheusClient(httpx.Client(), CLOCK), CensusSettings(tsdb_limit=configured), clock=ClockOf(lambda: NOW)
+    )
     version_tuple = BuildInfo(version).version_tuple
     limits = [census.limit(version_tuple, NOW + timedelta(seconds=s)) for s in range(100)]
     for first in range(100):
@@ -100,9 +103,11 @@ def test_the_limit_moves_with_the_second_so_prometheus_never_answers_from_its_ca
 def test_two_censuses_within_one_second_ask_with_two_limits(router: respx.MockRouter, http: httpx.Client) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("3.5.3"))
     tsdb = router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 1}))
-    collector(http).collect("prod", Deadline.after(30))
-    collector(http).collect("prod", Deadline.after(30))  # another auditor of this process, the same second
-    collector(http).collect("prod", Deadline.after(30))
+    collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
+    collector(http).collect(
+        "prod", Deadline.after(30, CLOCK.monotonic)
+    )  # another auditor of this process, the same second
+    collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
     limits = [call.request.url.params["limit"] for call in tsdb.calls]
     assert limits[0] != limits[1]
     assert limits[1] != limits[2]
@@ -115,7 +120,7 @@ def test_before_245_counts_every_name_in_chunks(router: respx.MockRouter, http: 
     tsdb = router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"old_24": 25}, head_series=400))
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(names))
     queries = router.post("/api/v1/query").mock(side_effect=counting(truth))
-    census = collector(http, chunk_size=10).collect("prod", Deadline.after(30))
+    census = collector(http, chunk_size=10).collect("prod", Deadline.after(30, CLOCK.monotonic))
     assert tsdb.calls.last.request.url.params["topN"] == "100", "one request serves VictoriaMetrics too"
     assert census.metrics == truth
     assert census.head_metrics == frozenset()
@@ -143,7 +148,7 @@ def test_max_samples_error_splits_the_chunk(router: respx.MockRouter, http: http
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({}))
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(list(truth)))
     queries = router.post("/api/v1/query").mock(side_effect=answer)
-    census = collector(http, chunk_size=8).collect("prod", Deadline.after(30))
+    census = collector(http, chunk_size=8).collect("prod", Deadline.after(30, CLOCK.monotonic))
     assert census.metrics == truth
     assert max(len(names_in(c.request)) for c in queries.calls if c.response.status_code == 200) == 2
 
@@ -154,7 +159,7 @@ def test_other_query_errors_fail_the_census(router: respx.MockRouter, http: http
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(["a", "b"]))
     router.post("/api/v1/query").respond(400, json={"status": "error", "errorType": "bad_data", "error": "parse error"})
     with pytest.raises(PrometheusQueryError, match="bad_data"):
-        collector(http).collect("prod", Deadline.after(30))
+        collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
 
 
 def test_no_active_series_at_all_means_prometheus_is_not_ready(router: respx.MockRouter, http: httpx.Client) -> None:
@@ -163,7 +168,7 @@ def test_no_active_series_at_all_means_prometheus_is_not_ready(router: respx.Moc
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(["a", "b"]))
     router.post("/api/v1/query").respond(json=fake.vector({}))
     with pytest.raises(PrometheusResponseError, match="still be starting"):
-        collector(http).collect("prod", Deadline.after(30))
+        collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
 
 
 def test_empty_tsdb_list_beside_a_full_head_is_completed(router: respx.MockRouter, http: httpx.Client) -> None:
@@ -171,7 +176,7 @@ def test_empty_tsdb_list_beside_a_full_head_is_completed(router: respx.MockRoute
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({}, head_series=7))
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(["a", "b"]))
     router.post("/api/v1/query").respond(json=fake.vector({"a": 3, "b": 4}))
-    census = collector(http).collect("prod", Deadline.after(30))
+    census = collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
     assert census.metrics == {"a": 3, "b": 4}
     assert census.tsdb_truncated
 
@@ -185,12 +190,12 @@ def test_cancel_stops_between_requests(router: respx.MockRouter, http: httpx.Cli
 
     router.get("/api/v1/status/buildinfo").mock(side_effect=cancel_then_answer)
     with pytest.raises(CycleCancelled):
-        collector(http).collect("prod", Deadline.after(30, cancel))
+        collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic, cancel))
 
 
 def test_a_cycle_past_its_deadline_sends_no_request(router: respx.MockRouter, http: httpx.Client) -> None:
     with pytest.raises(PrometheusTimeout, match="deadline"):
-        collector(http).collect("prod", Deadline.after(-1))
+        collector(http).collect("prod", Deadline.after(-1, CLOCK.monotonic))
     assert not router.calls
 
 

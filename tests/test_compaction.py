@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from auditor.store import Store, make_engine
 from auditor.store.compaction import DAY, HOUR, Retention, compact
 from auditor.store.models import MetricName, MetricRollup, MetricSeries, Snapshot
-from tests.support.builders import census
+from tests.support.builders import CLOCK, census
 
 H0 = datetime(2026, 11, 20, tzinfo=UTC)
 KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
@@ -42,23 +42,28 @@ def fill(store: Store) -> None:
 def test_hours_roll_up_max_min_last_and_resume(engine: Engine) -> None:
     store = Store(engine)
     fill(store)
-    assert compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL, budget_seconds=0).hours == 0
-    result = compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL)
+    assert (
+        compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL, budget_seconds=0, monotonic=CLOCK.monotonic).hours
+        == 0
+    )
+    result = compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL, monotonic=CLOCK.monotonic)
     assert result.hours == 3, "hours 0, 1 and 2 are closed; hour 3 is still open"
     assert rollups(engine, HOUR) == {
         (H0, "a"): (30, 10, 20),
         (H0, "b"): (1, 1, 1),
         (H0 + timedelta(hours=1), "a"): (5, 5, 5),
     }
-    assert compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL).hours == 0, "nothing rolled twice"
-    assert compact(store, H0 + timedelta(hours=4, minutes=10), KEEP_ALL).hours == 1
+    assert compact(store, H0 + timedelta(hours=3, minutes=30), KEEP_ALL, monotonic=CLOCK.monotonic).hours == 0, (
+        "nothing rolled twice"
+    )
+    assert compact(store, H0 + timedelta(hours=4, minutes=10), KEEP_ALL, monotonic=CLOCK.monotonic).hours == 1
     assert rollups(engine, HOUR)[(H0 + timedelta(hours=3), "a")] == (50, 50, 50)
 
 
 def test_days_roll_up_from_hours(engine: Engine) -> None:
     store = Store(engine)
     fill(store)
-    result = compact(store, H0 + timedelta(days=1, minutes=10), KEEP_ALL)
+    result = compact(store, H0 + timedelta(days=1, minutes=10), KEEP_ALL, monotonic=CLOCK.monotonic)
     assert (result.hours, result.days) == (24, 1)
     assert rollups(engine, DAY) == {(H0, "a"): (50, 5, 50), (H0, "b"): (1, 1, 1)}
 
@@ -67,7 +72,7 @@ def test_raw_rows_are_pruned_after_their_hour_is_rolled_up(engine: Engine) -> No
     store = Store(engine)
     fill(store)
     retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
-    result = compact(store, H0 + timedelta(hours=3, minutes=30), retention)
+    result = compact(store, H0 + timedelta(hours=3, minutes=30), retention, monotonic=CLOCK.monotonic)
     assert result.raw_snapshots_pruned == 4
     with engine.connect() as conn:
         kept = conn.execute(select(Snapshot.collected_at, Snapshot.raw_pruned).order_by(Snapshot.collected_at)).all()
@@ -80,9 +85,9 @@ def test_raw_rows_are_pruned_after_their_hour_is_rolled_up(engine: Engine) -> No
 def test_rollups_past_their_retention_go(engine: Engine) -> None:
     store = Store(engine)
     fill(store)
-    compact(store, H0 + timedelta(days=1, minutes=10), KEEP_ALL)
+    compact(store, H0 + timedelta(days=1, minutes=10), KEEP_ALL, monotonic=CLOCK.monotonic)
     short = Retention(raw=timedelta(days=30), hour=timedelta(hours=12), day=timedelta(days=400))
-    result = compact(store, H0 + timedelta(days=1, minutes=20), short)
+    result = compact(store, H0 + timedelta(days=1, minutes=20), short, monotonic=CLOCK.monotonic)
     assert result.rollups_pruned == 4, "hours 0 (a, b), 1 and 3"
     assert rollups(engine, HOUR) == {}
     assert set(rollups(engine, DAY)) == {(H0, "a"), (H0, "b")}
@@ -94,7 +99,7 @@ def test_readers_fall_back_to_rollups_once_raw_rows_are_pruned(engine: Engine) -
     store = Store(engine)
     fill(store)
     retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
-    compact(store, H0 + timedelta(hours=3, minutes=30), retention)
+    compact(store, H0 + timedelta(hours=3, minutes=30), retention, monotonic=CLOCK.monotonic)
     points = store.history("prod", "a", H0 - timedelta(hours=1))
     assert [(p.collected_at - H0, p.series, p.resolution) for p in points] == [
         (timedelta(0), 30, "hour"),
@@ -147,7 +152,9 @@ def test_raw_retention_prunes_whole_hours_so_every_kept_cycle_reads_back(engine:
     delta = store.save_census(census({"a": 7}, H0 + timedelta(hours=1, minutes=20)), "u", 0.1)  # no rows
     retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
 
-    result = compact(store, H0 + timedelta(hours=2, minutes=10), retention)  # raw boundary: hour 1 + 10 min
+    result = compact(
+        store, H0 + timedelta(hours=2, minutes=10), retention, monotonic=CLOCK.monotonic
+    )  # raw boundary: hour 1 + 10 min
 
     assert result.raw_snapshots_pruned == 1  # the cycle of hour 0 only
     assert store.metric_counts(delta) == {"a": 7}

@@ -18,12 +18,11 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.cli.main import main
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine
-from tests.support.builders import ground_truth
+from tests.support.builders import ground_truth, utc_now
 from tests.support.metrics import samples
 from tests.support.servers import wait_until
 

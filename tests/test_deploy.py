@@ -24,7 +24,7 @@ from auditor import healthcheck
 from auditor.config.settings import Settings, load_settings
 from auditor.demo.prometheus import free_port
 from auditor.export.http import HttpServer, make_app
-from tests.support.builders import missing
+from tests.support.builders import CLOCK, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -314,7 +314,12 @@ def test_the_image_health_check_asks_the_local_daemon(
     ready: bool, expected: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     registry = CollectorRegistry(auto_describe=False)
-    server = HttpServer("0.0.0.0", 0, make_app(registry, lambda: (True, "ok"), lambda: (ready, "no cycle yet")))
+    server = HttpServer(
+        "0.0.0.0",
+        0,
+        make_app(registry, lambda: (True, "ok"), lambda: (ready, "no cycle yet")),
+        monotonic=CLOCK.monotonic,
+    )
     server.start()
     monkeypatch.setenv("AUDITOR_LISTEN_ADDRESS", f"0.0.0.0:{server.port}")  # a wildcard is asked on loopback
     try:

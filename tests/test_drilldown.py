@@ -14,6 +14,7 @@ from auditor.config.settings import DrilldownSettings
 from auditor.core.domain import LabelStats
 from auditor.core.promql import name_selector as selector
 from tests.support import fake
+from tests.support.builders import CLOCK
 from tests.support.fake import untagged
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -27,8 +28,8 @@ def prepare(router: respx.MockRouter) -> None:
 
 def test_request_bound_skips_whole_metrics(router: respx.MockRouter, http: httpx.Client) -> None:
     prepare(router)
-    drill = Drilldown(PrometheusClient(http), DrilldownSettings(max_requests=4))
-    result = drill.run(["m1", "m2", "m3"], set(), NOW, Deadline.after(30))
+    drill = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings(max_requests=4))
+    result = drill.run(["m1", "m2", "m3"], set(), NOW, Deadline.after(30, CLOCK.monotonic))
     assert set(result.labels) == {"m1", "m2"}
     assert result.labels["m1"] == {"job": LabelStats(1), "user_id": LabelStats(40)}
     assert result.skipped == ["m3"]
@@ -39,12 +40,12 @@ def test_request_bound_skips_whole_metrics(router: respx.MockRouter, http: httpx
 
 def test_byte_and_metric_bounds(router: respx.MockRouter, http: httpx.Client) -> None:
     prepare(router)
-    by_bytes = Drilldown(PrometheusClient(http), DrilldownSettings(max_bytes=1)).run(
-        ["m1", "m2"], set(), NOW, Deadline.after(30)
+    by_bytes = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings(max_bytes=1)).run(
+        ["m1", "m2"], set(), NOW, Deadline.after(30, CLOCK.monotonic)
     )
     assert (set(by_bytes.labels), by_bytes.skipped) == ({"m1"}, ["m2"])
-    by_count = Drilldown(PrometheusClient(http), DrilldownSettings(max_metrics=1)).run(
-        ["m1", "m2", "m3"], set(), NOW, Deadline.after(30)
+    by_count = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings(max_metrics=1)).run(
+        ["m1", "m2", "m3"], set(), NOW, Deadline.after(30, CLOCK.monotonic)
     )
     assert (set(by_count.labels), by_count.skipped) == ({"m1"}, ["m2", "m3"])
     assert by_bytes.bytes > 0
@@ -55,7 +56,9 @@ def test_offenders_get_series_without_their_worst_label(router: respx.MockRouter
     query = router.post("/api/v1/query").respond(
         json=fake.ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "3"]}]})
     )
-    result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(["m1"], {"m1"}, NOW, Deadline.after(30))
+    result = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings()).run(
+        ["m1"], {"m1"}, NOW, Deadline.after(30, CLOCK.monotonic)
+    )
     assert result.labels["m1"]["user_id"] == LabelStats(40, 3)
     form = dict(httpx.QueryParams(query.calls.last.request.content.decode()))
     assert untagged(form["query"]) == 'count(count without (user_id) ({__name__="m1"}))'
@@ -63,7 +66,9 @@ def test_offenders_get_series_without_their_worst_label(router: respx.MockRouter
 
 def test_a_failing_metric_is_skipped_not_fatal(router: respx.MockRouter, http: httpx.Client) -> None:
     router.get("/api/v1/labels").respond(422, json={"status": "error", "errorType": "execution", "error": "boom"})
-    result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(["m1"], set(), NOW, Deadline.after(30))
+    result = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings()).run(
+        ["m1"], set(), NOW, Deadline.after(30, CLOCK.monotonic)
+    )
     assert (result.labels, result.skipped) == ({}, ["m1"])
 
 
@@ -72,8 +77,8 @@ def test_http_errors_skip_the_metric_and_timeouts_stop_the_drilldown(
 ) -> None:
     router.get("/api/v1/labels", params={"match[]": selector("m1")}).respond(404, text="404 page not found")
     router.get("/api/v1/labels", params={"match[]": selector("m2")}).mock(side_effect=httpx.ReadTimeout("slow"))
-    result = Drilldown(PrometheusClient(http), DrilldownSettings()).run(
-        ["m1", "m2", "m3"], set(), NOW, Deadline.after(30)
+    result = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings()).run(
+        ["m1", "m2", "m3"], set(), NOW, Deadline.after(30, CLOCK.monotonic)
     )
     assert result.labels == {}
     assert result.skipped == ["m1", "m2", "m3"]

@@ -24,6 +24,7 @@ from auditor.config.budgets import load_budgets
 from auditor.config.rulefiles import load_path
 from auditor.config.settings import CensusSettings, load_settings
 from auditor.core.errors import AuditorError
+from tests.support.builders import CLOCK
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -120,7 +121,7 @@ def envelope(data: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:
 def client_answering(body: bytes, status: int = 200) -> PrometheusClient:
     transport = httpx.MockTransport(lambda _request: httpx.Response(status, content=body))
     http = httpx.Client(transport=transport, base_url="http://prometheus.invalid")
-    return PrometheusClient(http, RetryPolicy(attempts=1))
+    return PrometheusClient(http, CLOCK, RetryPolicy(attempts=1))
 
 
 def outcome(call: Callable[[], Any]) -> Any:
@@ -194,10 +195,8 @@ def test_a_census_from_any_tsdb_status(tsdb: dict[str, Any]) -> None:
         return httpx.Response(200, content=json.dumps(answer).encode())  # NaN and Infinity included
 
     http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://prometheus.invalid")
-    collector = CensusCollector(
-        PrometheusClient(http, RetryPolicy(attempts=1)), CensusSettings(), lambda: datetime.now(UTC)
-    )
-    result = outcome(lambda: collector.collect("fuzz", Deadline.after(30, threading.Event())))
+    collector = CensusCollector(PrometheusClient(http, CLOCK, RetryPolicy(attempts=1)), CensusSettings(), CLOCK)
+    result = outcome(lambda: collector.collect("fuzz", Deadline.after(30, CLOCK.monotonic, threading.Event())))
     if not isinstance(result, AuditorError):
         assert all(isinstance(n, int) and n >= 0 for n in result.metrics.values())
 

@@ -32,6 +32,7 @@ from auditor.core.usage import Credit
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine
+from tests.support.builders import CLOCK
 from tests.support.metrics import samples
 from tests.support.servers import require, wait_until
 from tests.test_daemon import daemon
@@ -49,7 +50,7 @@ def line(query: str, ts: str = "2026-11-20T10:00:00Z", field: str = "ts") -> byt
 
 
 def reader(path: Path, max_seconds: float = 30, **options: object) -> QueryLogReader:
-    return QueryLogReader(path, max_bytes=1 << 30, max_seconds=max_seconds, **options)  # type: ignore[arg-type]
+    return QueryLogReader(path, max_bytes=1 << 30, max_seconds=max_seconds, **options, monotonic=CLOCK.monotonic)  # type: ignore[arg-type]
 
 
 def skipped(batch: object) -> dict[str, int]:
@@ -302,7 +303,12 @@ def probed() -> Iterator[list[float]]:
 
     from auditor.export.http import HttpServer, make_app
 
-    server = HttpServer("127.0.0.1", 0, make_app(CollectorRegistry(), lambda: (True, "ok"), lambda: (True, "ok")))
+    server = HttpServer(
+        "127.0.0.1",
+        0,
+        make_app(CollectorRegistry(), lambda: (True, "ok"), lambda: (True, "ok")),
+        monotonic=CLOCK.monotonic,
+    )
     server.start()
     stop, slow = threading.Event(), []
     thread = threading.Thread(target=_probe, args=(f"http://127.0.0.1:{server.port}/healthz", stop, slow), daemon=True)

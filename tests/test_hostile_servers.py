@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from auditor.core.errors import DeliveryError
 from auditor.core.redact import redact, redact_url
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
+from tests.support.builders import CLOCK
 from tests.support.faultproxy import HttpFaultProxy, drip, in_front_of, status
 
 pytestmark = pytest.mark.prometheus
@@ -82,9 +84,11 @@ def test_retry_after_is_capped_by_the_deadline_and_non_finite_values_are_ignored
     code, seconds = timed(["rules", "diff", "live", str(tmp_path / "rules.yml")])
     assert code == 3, capsys.readouterr().err
     assert seconds < 6
-    assert (_retry_after(_answer("inf")), _retry_after(_answer("nan")), _retry_after(_answer("-5"))) == (None, None, 0)
-    assert _retry_after(_answer("Wed, 21 Oct 2015 07:28:00 GMT")) == 0.0
-    assert _retry_after(_answer("Fri, 31 Dec 99999 23:59:59 GMT")) is None
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    assert [_retry_after(_answer(v), now) for v in ("inf", "nan", "-5")] == [None, None, 0]
+    assert _retry_after(_answer("Wed, 21 Oct 2015 07:28:00 GMT"), now) == 0.0
+    assert _retry_after(_answer("Wed, 02 Dec 2026 00:01:40 GMT"), now) == 100.0, "an HTTP date, against the clock's now"
+    assert _retry_after(_answer("Fri, 31 Dec 99999 23:59:59 GMT"), now) is None
 
 
 def _answer(retry_after: str) -> httpx.Response:
@@ -189,6 +193,6 @@ def test_the_deadline_transport_keeps_httpxs_pool_defaults() -> None:
     httpx renames or restructures it, this fails before the dripping test above would hang."""
     import ssl
 
-    transport = deadline_transport(ssl.create_default_context(), CallDeadline())
+    transport = deadline_transport(ssl.create_default_context(), CallDeadline(CLOCK.monotonic))
     assert type(transport._pool).__name__ == "ConnectionPool"
     assert transport._pool._network_backend.__class__.__name__ == "_Backend"

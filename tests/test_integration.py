@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import DrilldownSettings, Settings
@@ -22,7 +21,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.suggestions import suggest
 from auditor.store import Store
-from tests.support.builders import census, ground_truth
+from tests.support.builders import census, ground_truth, utc_now
 
 pytestmark = pytest.mark.prometheus
 

@@ -12,7 +12,7 @@ from auditor.store import Store, make_engine
 from auditor.store.compaction import Retention, compact
 from auditor.store.migrate import alembic_config, upgrade
 from auditor.store.models import JobRollup, JobSeries, TargetSeries
-from tests.support.builders import census
+from tests.support.builders import CLOCK, census
 
 H0 = datetime(2026, 11, 20, tzinfo=UTC)
 KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
@@ -86,7 +86,7 @@ def test_compaction_rolls_jobs_up_and_pruned_cycles_read_back_from_rollups(engin
     store = Store(engine)
     ids = [save(store, H0 + timedelta(minutes=10 * i), c) for i, c in enumerate(CYCLES)]
     save(store, H0 + timedelta(hours=1, minutes=5), jobs(job("api", 40, {"a:1": 40}, 2, LIMITS)))
-    compact(store, H0 + timedelta(days=1, hours=2), KEEP_ALL)
+    compact(store, H0 + timedelta(days=1, hours=2), KEEP_ALL, monotonic=CLOCK.monotonic)
     with engine.connect() as conn:
         columns = (JobRollup.tier, JobRollup.bucket_start, JobRollup.job, JobRollup.max_series,
                    JobRollup.min_series, JobRollup.last_series, JobRollup.series_added, JobRollup.targets,
@@ -103,7 +103,10 @@ def test_compaction_rolls_jobs_up_and_pruned_cycles_read_back_from_rollups(engin
     }
     # Raw rows past their retention: the cycles read back from their hour's rollup (last series, no targets).
     compact(
-        store, H0 + timedelta(days=1, hours=2), Retention(timedelta(hours=1), timedelta(days=30), timedelta(days=400))
+        store,
+        H0 + timedelta(days=1, hours=2),
+        Retention(timedelta(hours=1), timedelta(days=30), timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
     )
     assert rows_of(engine, ids[1]) == (0, 0)
     pruned = store.jobs_of(ids[1])
@@ -115,7 +118,12 @@ def test_compaction_rolls_jobs_up_and_pruned_cycles_read_back_from_rollups(engin
     assert first is not None
     assert first.jobs["api"].series == 21, "a report's first census survives raw retention"
     # Hour rollups past their retention go, the day's stay.
-    compact(store, H0 + timedelta(days=3), Retention(timedelta(hours=1), timedelta(days=1), timedelta(days=400)))
+    compact(
+        store,
+        H0 + timedelta(days=3),
+        Retention(timedelta(hours=1), timedelta(days=1), timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
+    )
     with engine.connect() as conn:
         tiers = sorted(conn.execute(select(JobRollup.tier).distinct()).scalars())
     assert tiers == ["day"]
@@ -130,12 +138,17 @@ def test_hours_and_hour_max_read_rollups_then_raw_cycles(engine: Engine) -> None
             save(store, at, jobs(job("api", api + wobble, {"a:1": target + wobble, "a:2": 1}, 0, LIMITS)))
     expected = [(H0 + timedelta(hours=h), a, t) for h, (a, t) in enumerate([(10, 6), (20, 12), (30, 18), (45, 30)])]
     assert store.job_hours("prod", H0)["api"] == expected, "all raw"
-    compact(store, H0 + timedelta(hours=2, minutes=10), KEEP_ALL)  # hours 0 and 1 rolled up
+    compact(store, H0 + timedelta(hours=2, minutes=10), KEEP_ALL, monotonic=CLOCK.monotonic)  # hours 0 and 1 rolled up
     assert store.job_hours("prod", H0)["api"] == expected, "rollups, then raw cycles"
     assert store.job_hours("prod", H0 + timedelta(hours=1))["api"] == expected[1:]
     assert store.job_hour_max("prod", H0 + timedelta(hours=1)) == {"api": 20}, "from the hour's rollup"
     assert store.job_hour_max("prod", H0 + timedelta(hours=3)) == {"api": 45}, "from raw cycles"
-    compact(store, H0 + timedelta(days=3), Retention(timedelta(hours=1), timedelta(hours=1), timedelta(days=400)))
+    compact(
+        store,
+        H0 + timedelta(days=3),
+        Retention(timedelta(hours=1), timedelta(hours=1), timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
+    )
     assert store.job_hour_max("prod", H0 + timedelta(hours=1)) == {"api": 45}, "past hourly retention: the day's max"
     assert store.job_hour_max("nowhere", H0) == {}
 

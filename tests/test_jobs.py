@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
@@ -28,6 +27,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import Store
 from auditor.store.hourly import hour_start
+from tests.support.builders import ClockOf, utc_now
 from tests.support.servers import require, wait_until
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -196,7 +196,7 @@ def test_growth_of_a_job_and_its_metric_names_the_job_and_forecasts_the_sample_l
     settings = settings_for(fleet, tmp_path)
     settings.budgets_file.write_text(GROWTH_BUDGETS)
     instant = utc_now()  # both cycles ask Prometheus about the same instant: no clock hour is crossed
-    with build_auditor(settings, engine=engine, clock=lambda: instant) as auditor:
+    with build_auditor(settings, engine=engine, clock=ClockOf(lambda: instant)) as auditor:
         auditor.run_cycle()  # the real census, whose shape (notion, jobs) the history below copies
         details = auditor.stats.view().details
     assert details is not None
@@ -213,7 +213,7 @@ def test_growth_of_a_job_and_its_metric_names_the_job_and_forecasts_the_sample_l
         )
         census = replace(real, collected_at=at, metrics=real.metrics | {"api_calls_total": samples_then})
         history.save_census(census, "u", 0.1, jobs=replace(details.jobs, jobs={"api": then}))
-    with build_auditor(settings, engine=engine, clock=lambda: instant) as auditor:
+    with build_auditor(settings, engine=engine, clock=ClockOf(lambda: instant)) as auditor:
         auditor.run_cycle()
         details = auditor.stats.view().details
         exposition = samples(scrape(auditor))

@@ -13,6 +13,7 @@ from auditor.collect.client import PrometheusClient
 from auditor.collect.jobs import JobCollector
 from auditor.collect.optional import OptionalEndpoints
 from auditor.config.settings import JobsSettings
+from tests.support.builders import CLOCK
 from tests.support.fake import ok, untagged
 
 AT = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
@@ -36,7 +37,7 @@ def prepare(router: respx.MockRouter, rows: dict[str, list[tuple[dict[str, str],
 
 def test_a_server_without_per_target_series_gives_an_empty_census(router: respx.MockRouter, http: httpx.Client) -> None:
     prepare(router, {}, ok({"yaml": "global: {}\nscrape_configs: []\n"}))
-    census = JobCollector(PrometheusClient(http), JobsSettings(enabled=True)).collect(AT, timedelta(minutes=5))
+    census = JobCollector(PrometheusClient(http, CLOCK), JobsSettings(enabled=True)).collect(AT, timedelta(minutes=5))
     assert census is not None
     assert census.jobs == {}
 
@@ -47,7 +48,7 @@ def test_an_unparsable_configuration_leaves_the_limits_unknown_and_is_counted(
     rows = {"sum by (job) (scrape_samples": [({"job": "api"}, 50.0)], "count by (job) (up)": [({"job": "api"}, 1.0)]}
     prepare(router, rows, ok({"yaml": "scrape_configs: {not: [a list"}))
     endpoints = OptionalEndpoints()
-    census = JobCollector(PrometheusClient(http), JobsSettings(enabled=True), endpoints).collect(
+    census = JobCollector(PrometheusClient(http, CLOCK), JobsSettings(enabled=True), endpoints).collect(
         AT, timedelta(minutes=5)
     )
     assert census is not None
@@ -70,7 +71,7 @@ def test_thousands_of_targets_and_jobs_stay_bounded(router: respx.MockRouter, ht
         "topk by (job) (3, scrape_samples": targets,   # a server that ignores topk: the census still bounds it
     }, ok({"yaml": "scrape_configs:\n  - job_name: job-0000\n    sample_limit: 2000\n"}))  # fmt: skip
     settings = JobsSettings(enabled=True, top_targets=3, max_jobs=100)
-    census = JobCollector(PrometheusClient(http), settings).collect(AT, timedelta(minutes=5))
+    census = JobCollector(PrometheusClient(http, CLOCK), settings).collect(AT, timedelta(minutes=5))
     assert census is not None
     assert len(census.jobs) == 100
     assert census.truncated == 1100

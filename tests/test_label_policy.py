@@ -17,7 +17,6 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock
 from auditor.app.wiring import build_auditor, prometheus_client
 from auditor.cli.main import main
 from auditor.collect.census import Deadline
@@ -28,6 +27,8 @@ from auditor.core.domain import LabelStats
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import Store
+from tests.support.builders import CLOCK
+from tests.support.builders import utc_now as system_clock
 
 pytestmark = pytest.mark.prometheus
 
@@ -155,11 +156,11 @@ def test_the_scan_costs_a_few_queries_per_label_not_one_per_metric(
         forbidden = sorted(set(client.label_names()) - {"__name__", "job", "instance", "lbl00", "id"})
         before = client.requests
         unbounded = LabelPolicyScan(client, LabelPolicySettings(max_queries=1000))
-        result = unbounded.run(loaded, SERIES, at, Deadline.after(60))
+        result = unbounded.run(loaded, SERIES, at, Deadline.after(60, CLOCK.monotonic))
         requests = client.requests - before
         scan = LabelPolicyScan(client, LabelPolicySettings(max_queries=10))
-        cycles = [scan.run(loaded, SERIES, at, Deadline.after(60)) for _ in range(30)]
-        an_hour_later = scan.run(loaded, SERIES, at + timedelta(hours=1), Deadline.after(60))
+        cycles = [scan.run(loaded, SERIES, at, Deadline.after(60, CLOCK.monotonic)) for _ in range(30)]
+        an_hour_later = scan.run(loaded, SERIES, at + timedelta(hours=1), Deadline.after(60, CLOCK.monotonic))
 
     assert {f"lbl{i:02d}" for i in range(1, 50)} <= set(forbidden)
     assert sorted(result.checked) == forbidden

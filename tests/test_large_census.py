@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.app.reporting import gather, range_period
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
@@ -30,6 +29,7 @@ from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.report import build
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
+from tests.support.builders import CLOCK, utc_now
 from tests.support.servers import (
     LocalVictoriaMetrics,
     Server,
@@ -99,7 +99,12 @@ def test_a_census_of_more_than_10000_names_is_exact_stored_rolled_up_and_reporte
 
     # the next hours come: the cycle is rolled up, its raw rows pruned, and it reads back the same
     later = census.collected_at + timedelta(hours=3)
-    result = compact(store, later, Retention(raw=timedelta(hours=1), hour=timedelta(days=14), day=timedelta(days=400)))
+    result = compact(
+        store,
+        later,
+        Retention(raw=timedelta(hours=1), hour=timedelta(days=14), day=timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
+    )
     assert result.raw_snapshots_pruned == 1
     _, rolled = store.latest_census(census.source) or (0, None)
     assert rolled is not None

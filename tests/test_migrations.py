@@ -12,7 +12,7 @@ from auditor.core.errors import SchemaNotAtHead
 from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.migrate import alembic_config, current_revision, head_revision
 from auditor.store.models import Base, MetricRollup, UTCDateTime
-from tests.support.builders import census
+from tests.support.builders import CLOCK, census
 
 
 def test_upgrade_from_empty_creates_every_model_table(database_url: str) -> None:
@@ -159,7 +159,12 @@ def test_downgrading_row_notions_leaves_a_schema_the_older_auditor_reads(databas
     store.save_census(mixed, "u", 0.1)
     day = replace(census({"vm_metric": 7}, hour, source="vm"), notion=SeriesNotion.DAY)
     store.save_census(day, "u", 0.1)
-    compact(store, hour + timedelta(hours=3), Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)))
+    compact(
+        store,
+        hour + timedelta(hours=3),
+        Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
+    )
     assert store.rollup_values("vm", "day", "hour", hour, MetricRollup.max_series) == {"vm_metric": 7}
     config = alembic_config(engine)
     with engine.begin() as conn:

@@ -23,7 +23,7 @@ from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.support.builders import census
+from tests.support.builders import CLOCK, census
 
 HISTORY_TABLES = ("metric_series", "metric_rollups", "label_stats", "label_drilldown")
 T0 = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday
@@ -76,7 +76,12 @@ def seed(store: Store) -> None:
     for hour in range(21 * 24):
         metrics = {f"m{i}": 10 + i + hour // 24 for i in range(30)}
         store.save_census(census(metrics, T0 + timedelta(hours=hour)), "u", 0.1)
-    compact(store, T0 + timedelta(days=21), Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)))
+    compact(
+        store,
+        T0 + timedelta(days=21),
+        Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
+    )
 
 
 def test_every_read_of_the_product_is_served_by_an_index(engine: Engine, tmp_path: Path) -> None:
@@ -91,7 +96,12 @@ def test_every_read_of_the_product_is_served_by_an_index(engine: Engine, tmp_pat
         store.history("prod", "m3", now - timedelta(days=20))
         store.hourly_max("prod", "active", ["m1", "m2"], now - timedelta(days=10))
         gather(store, settings, "prod", week_period("2026-W48", "UTC"), budgets=budgets)
-        compact(store, now + timedelta(days=2), Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)))
+        compact(
+            store,
+            now + timedelta(days=2),
+            Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)),
+            monotonic=CLOCK.monotonic,
+        )
 
     assert len(statements) > 20
     scans = {

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from auditor.collect.querylog import QueryLogReader
 from auditor.core.promql import QUERY_TAG
 from auditor.core.usage import Credit, QueryKind, UsageBatch
+from tests.support.builders import CLOCK
 
 NAMES = ["http_requests_total", "up", "node_load1", "node_load5"]
 DAY = date(2026, 11, 20)
@@ -33,7 +34,7 @@ def line(query: str, second: int = 0, *, rule: bool = False, v3: bool = False) -
 
 
 def reader(path: Path, max_bytes: int = 1 << 30) -> QueryLogReader:
-    return QueryLogReader(path, max_bytes=max_bytes, max_seconds=30)
+    return QueryLogReader(path, max_bytes=max_bytes, max_seconds=30, monotonic=CLOCK.monotonic)
 
 
 def counts(batch: UsageBatch) -> dict[tuple[str, str], int]:
@@ -105,7 +106,9 @@ def test_a_missing_file_keeps_the_position_and_bounds_leave_the_rest_for_later(t
     log.write_text("".join(line("up", s % 60) for s in range(5000)))
     size, seen, position, reads = log.stat().st_size, 0, None, 0
     while True:
-        batch = QueryLogReader(log, max_bytes=64 << 10, max_seconds=30).read(position, Credit(NAMES))
+        batch = QueryLogReader(log, max_bytes=64 << 10, max_seconds=30, monotonic=CLOCK.monotonic).read(
+            position, Credit(NAMES)
+        )
         reads += 1
         seen += batch.counts.get((DAY, "up", QueryKind.API), 0)
         position = batch.position
@@ -138,13 +141,17 @@ def test_a_100_mb_log_is_read_in_bounded_steps_and_a_spent_time_budget_reads_not
     log.write_text(block * repeats)
     size = log.stat().st_size
     assert size > 100 * 2**20
-    spent = QueryLogReader(log, max_bytes=64 << 20, max_seconds=0).read(None, Credit(NAMES))
+    spent = QueryLogReader(log, max_bytes=64 << 20, max_seconds=0, monotonic=CLOCK.monotonic).read(None, Credit(NAMES))
     assert (spent.lines, spent.behind_bytes) == (0, size), "no time left: nothing read, nothing lost"
-    first = QueryLogReader(log, max_bytes=64 << 20, max_seconds=600).read(None, Credit(NAMES))
+    first = QueryLogReader(log, max_bytes=64 << 20, max_seconds=600, monotonic=CLOCK.monotonic).read(
+        None, Credit(NAMES)
+    )
     assert first.position is not None
     assert 0 < first.position.offset <= 64 << 20, "a cycle reads at most AUDITOR_USAGE__MAX_BYTES"
     assert first.behind_bytes == size - first.position.offset
-    second = QueryLogReader(log, max_bytes=64 << 20, max_seconds=600).read(first.position, Credit(NAMES))
+    second = QueryLogReader(log, max_bytes=64 << 20, max_seconds=600, monotonic=CLOCK.monotonic).read(
+        first.position, Credit(NAMES)
+    )
     assert second.behind_bytes == 0
     assert first.lines + second.lines == 3 * repeats
     up = (DAY, "up", QueryKind.API)

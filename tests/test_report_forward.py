@@ -22,7 +22,7 @@ from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.support.builders import census, missing
+from tests.support.builders import CLOCK, census, missing
 
 W47 = week_period("2026-W47", "UTC")
 BUDGETS = """defaults: {owner: platform, max_series: 100000}
@@ -113,7 +113,9 @@ def test_the_quarter_reads_the_earlier_period_from_its_rollups(engine: Engine, t
     now = {"grower": 640, "flat": 300, "fresh": 50}
     store.save_census(census(now, W47.end - timedelta(hours=3)), "u", 0.1)
     # Past the raw retention: the earlier period lives on in hourly and daily rollups only.
-    compact(store, W47.end, Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)))
+    compact(
+        store, W47.end, Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)), monotonic=CLOCK.monotonic
+    )
     section = report(store, tmp_path).quarter
     assert section is not None
     assert (section["earlier"]["series"], section["earlier"]["metrics"]) == (106 + 300 + 5, 2)

@@ -18,6 +18,7 @@ from auditor.core.errors import (
     PrometheusUnreachable,
 )
 from tests.support import fake
+from tests.support.builders import CLOCK
 
 
 class Sleeps:
@@ -29,7 +30,8 @@ class Sleeps:
 
 
 def client(http: httpx.Client, sleeps: Sleeps, attempts: int = 3, max_bytes: int = 2**20) -> PrometheusClient:
-    return PrometheusClient(http, RetryPolicy(attempts=attempts, base_delay=0.5, max_delay=4, sleep=sleeps), max_bytes)
+    policy = RetryPolicy(attempts=attempts, base_delay=0.5, max_delay=4, sleep=sleeps)
+    return PrometheusClient(http, CLOCK, policy, max_bytes)
 
 
 def test_a_503_then_an_answer_is_one_success(router: respx.MockRouter, http: httpx.Client) -> None:

@@ -11,7 +11,7 @@ import pytest
 from auditor.collect.client import PrometheusClient
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, find_prometheus
-from tests.support.builders import missing
+from tests.support.builders import CLOCK, missing
 
 pytestmark = pytest.mark.prometheus
 
@@ -45,7 +45,7 @@ def prometheus_with_rules(tmp_path: Path, exporter: Exporter) -> Iterator[LocalP
 
 def test_loaded_rules_come_back_reprinted_with_group_intervals(prometheus_with_rules: LocalPrometheus) -> None:
     with httpx.Client(base_url=prometheus_with_rules.url) as http:
-        groups = {g.name: g for g in PrometheusClient(http).rules()}
+        groups = {g.name: g for g in PrometheusClient(http, CLOCK).rules()}
     assert set(groups) == {"recording", "defaults"}
     recording = groups["recording"]
     assert recording.interval_seconds == 30

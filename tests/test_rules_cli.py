@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.cli.main import main
 from auditor.config.rulefiles import load_path
 from auditor.store import Store
-from tests.support.builders import census
+from tests.support.builders import census, utc_now
 from tests.test_cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,7 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
-from tests.support.builders import census
+from tests.support.builders import CLOCK, census
 
 TOKEN = "tok-3f9a1c-never-print-me"
 DB_PASSWORD = "pw-77d1e0-never-print-me"
@@ -42,7 +42,7 @@ SECRETS = (TOKEN, DB_PASSWORD, BASIC_PASSWORD)
 def serving(request_timeout: float) -> Iterator[str]:
     registry = CollectorRegistry(auto_describe=False)
     app = make_app(registry, lambda: (True, "ok"), lambda: (True, "ok"))
-    http = HttpServer("127.0.0.1", 0, app, request_timeout=request_timeout)
+    http = HttpServer("127.0.0.1", 0, app, request_timeout=request_timeout, monotonic=CLOCK.monotonic)
     http.start()
     try:
         yield f"127.0.0.1:{http.port}"

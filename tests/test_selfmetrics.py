@@ -17,6 +17,7 @@ from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.export.stats import CycleDetails, CycleStats
 from tests.support import builders
+from tests.support.builders import CLOCK
 from tests.support.metrics import samples
 
 AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -56,7 +57,9 @@ def test_metrics_follow_each_cycle() -> None:
 def test_http_endpoints() -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(SelfMetricsCollector(CycleStats()))
-    server = HttpServer("127.0.0.1", 0, make_app(registry, lambda: (True, "ok"), lambda: (False, "not yet")))
+    server = HttpServer(
+        "127.0.0.1", 0, make_app(registry, lambda: (True, "ok"), lambda: (False, "not yet")), monotonic=CLOCK.monotonic
+    )
     server.start()
     try:
         base = f"http://127.0.0.1:{server.port}"

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock as utc_now
 from auditor.app.reporting import gather, range_period
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
@@ -29,6 +28,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.report import build
 from auditor.store import Store, make_engine, upgrade
+from tests.support.builders import utc_now
 from tests.support.servers import (
     LocalVictoriaMetrics,
     Server,

@@ -18,6 +18,7 @@ from auditor.core.errors import PrometheusHTTPError, PrometheusResponseError
 from auditor.store import Store
 from auditor.store.models import Source
 from tests.support import fake
+from tests.support.builders import ClockOf
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ def test_cycle_stores_the_census_and_counts_success(
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 7, "b": 2}))
     router.get("/api/v1/rules").respond(json=fake.rules())
-    auditor = build_auditor(settings(), http=http, engine=engine, clock=lambda: NOW)
+    auditor = build_auditor(settings(), http=http, engine=engine, clock=ClockOf(lambda: NOW))
     census = auditor.run_cycle()
     assert census.source == "cluster=eu1"
     store = Store(engine)
@@ -54,7 +55,7 @@ def test_failed_cycle_is_counted_recorded_and_stores_no_census(
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({}))
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(["a", "b"]))
     router.post("/api/v1/query").respond(503, html="<html>Service Unavailable</html>")
-    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: NOW)
+    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: NOW))
     with pytest.raises(PrometheusHTTPError):
         auditor.run_cycle()
     [snapshot] = Store(engine).snapshots("prod")
@@ -71,7 +72,7 @@ def test_truncated_json_stores_nothing_but_the_failure(
 ) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(content=b'{"status":"success","data":{"headSt')
-    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: NOW)
+    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: NOW))
     with pytest.raises(PrometheusResponseError):
         auditor.run_cycle()
     assert [s.status for s in Store(engine).snapshots("prod")] == ["failed"]
@@ -84,7 +85,7 @@ def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.
     router.get("/api/v1/rules").respond(json=fake.rules())
     router.get("/api/v1/status/config").respond(json=fake.config())  # the interval stored with the rule version
     now = [NOW]
-    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: now[0])
+    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: now[0]))
     assert auditor.readiness() == (False, "no successful audit cycle yet")
     auditor.run_cycle()
     assert auditor.readiness()[0] is True
@@ -148,7 +149,7 @@ def test_cycle_records_rules_logs_failing_rules_once_and_measures_drift(
     router.get("/api/v1/rules").respond(json=fake.rules(LIVE_GROUPS))
     router.get("/api/v1/status/config").respond(json=fake.config())
     with build_auditor(
-        settings(source="prod", rules_dir=desired), http=http, engine=engine, clock=lambda: NOW
+        settings(source="prod", rules_dir=desired), http=http, engine=engine, clock=ClockOf(lambda: NOW)
     ) as auditor:
         auditor.run_cycle()
         auditor.run_cycle()
@@ -173,7 +174,7 @@ def test_a_rules_api_failure_costs_the_rules_not_the_census(
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 3}))
     router.get("/api/v1/rules").respond(500, text="boom")
-    with build_auditor(settings(source="prod"), http=http, engine=engine, clock=lambda: NOW) as auditor:
+    with build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: NOW)) as auditor:
         census = auditor.run_cycle()
         details = auditor.stats.view().details
     assert census.metrics == {"up": 3}
@@ -199,7 +200,7 @@ def test_a_budget_exception_ends_on_its_day_while_the_daemon_runs(
     )
     now = [NOW]
     settings_ = settings(source="prod", budgets_file=budgets)
-    with build_auditor(settings_, http=http, engine=engine, clock=lambda: now[0]) as auditor:
+    with build_auditor(settings_, http=http, engine=engine, clock=ClockOf(lambda: now[0])) as auditor:
         auditor.run_cycle()
         assert _violations(auditor) == [], "the exception holds on its last day"
         now[0] = NOW + timedelta(days=1)  # the file and the process stay the same: only the clock moves
@@ -228,7 +229,7 @@ def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
     transport = httpx.MockTransport(router.handler)  # no route: no request may leave without its token
     with (
         build_http_client(fake.BASE, prom, transport) as http,
-        build_auditor(settings_, http=http, engine=engine, clock=lambda: NOW) as auditor,
+        build_auditor(settings_, http=http, engine=engine, clock=ClockOf(lambda: NOW)) as auditor,
     ):
         with pytest.raises(ConfigError, match=f"credentials file: {tmp_path / 'missing-token'}: cannot read"):
             auditor.run_cycle()

@@ -14,7 +14,7 @@ from auditor.core.errors import StoreError
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.models import LabelStat, MetricName, MetricRollup, MetricSeries, Snapshot, Source, StoredFinding
-from tests.support.builders import T0, census
+from tests.support.builders import CLOCK, T0, census
 
 
 def count(engine: Engine, model: Any) -> int:
@@ -262,7 +262,12 @@ def test_a_mixed_census_keeps_the_notion_of_each_count_and_compares_like_with_li
     assert newest is not None
     assert (newest.metrics, newest.head_metrics) == ({"big": 60, "tail": 7}, frozenset())
 
-    compact(store, hour + timedelta(hours=3), Retention(timedelta(hours=1), timedelta(days=14), timedelta(days=400)))
+    compact(
+        store,
+        hour + timedelta(hours=3),
+        Retention(timedelta(hours=1), timedelta(days=14), timedelta(days=400)),
+        monotonic=CLOCK.monotonic,
+    )
     assert store.rollup_values("prod", "head", "hour", hour, MetricRollup.max_series) == {"big": 100}
     assert store.rollup_values("prod", "active", "hour", hour, MetricRollup.max_series) == {"big": 100, "tail": 7}
     assert store.rollup_values("prod", "active", "hour", hour, MetricRollup.min_series) == {"big": 60, "tail": 5}

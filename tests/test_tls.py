@@ -20,7 +20,7 @@ from auditor.core.errors import PrometheusUnreachable
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import make_engine, upgrade
-from tests.support.builders import ground_truth
+from tests.support.builders import CLOCK, ground_truth
 from tests.support.faultproxy import TlsProxy
 
 pytestmark = pytest.mark.prometheus
@@ -58,7 +58,7 @@ def https_prometheus(pki: Path, prometheus: LocalPrometheus) -> Iterator[str]:
 
 def version(url: str, tls: TLSSettings) -> str:
     with build_http_client(url, PrometheusSettings(tls=tls)) as http:
-        return PrometheusClient(http).buildinfo().version
+        return PrometheusClient(http, CLOCK).buildinfo().version
 
 
 def test_ca_file_and_client_certificate(pki: Path, https_prometheus: str) -> None:

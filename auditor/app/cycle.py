@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -81,7 +80,7 @@ class Auditor:
     """AUDITOR_RULES_DIR, followed like the budgets file; None turns drift detection off."""
     storage: CycleStorage
     """Where the cycle goes: the store under the writer lease, the spool, or nowhere as the standby."""
-    breaker: Breaker = field(default_factory=Breaker)
+    breaker: Breaker
     endpoints: OptionalEndpoints = field(default_factory=OptionalEndpoints)
     """Requests a cycle does without when they fail (rules, configuration, drill-down)."""
     resources: ExitStack = field(default_factory=ExitStack)
@@ -164,20 +163,20 @@ class Auditor:
         While the database is away the cycle is kept in the spool and written at a later cycle.
         """
         with self._running:
-            started, attempted_at = time.monotonic(), self.clock()
+            started, attempted_at = self.clock.monotonic(), self.clock.now()
             try:
                 self.storage.flush_spool()
-                deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), cancel)
+                deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), self.clock.monotonic, cancel)
                 with self.prometheus.deadline(deadline.at_monotonic):
                     seen = self._observe(deadline)
-                stored = self._store(seen, time.monotonic() - started)
+                stored = self._store(seen, self.clock.monotonic() - started)
                 self.breaker.succeeded()
             except AuditorError as exc:
-                self._failed(exc, attempted_at, time.monotonic() - started)
+                self._failed(exc, attempted_at, self.clock.monotonic() - started)
                 raise
             finally:
                 self.stats.record_io(self._io_state())
-            self._succeeded(seen, time.monotonic() - started, stored)
+            self._succeeded(seen, self.clock.monotonic() - started, stored)
             if stored:
                 self._track_usage(seen.census)
             return seen.census
@@ -299,7 +298,7 @@ class Auditor:
 
     def readiness(self) -> tuple[bool, str]:
         """Ready when the database answers and the last successful cycle is recent."""
-        return readiness(self.store, self.stats, self.clock(), self.settings.stale_after, self.standby)
+        return readiness(self.store, self.stats, self.clock.now(), self.settings.stale_after, self.standby)
 
     def _failed(self, exc: AuditorError, at: datetime, duration: float) -> None:
         if isinstance(exc, CycleCancelled):

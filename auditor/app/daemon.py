@@ -15,14 +15,12 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-import httpx
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -34,7 +32,7 @@ from prometheus_client.registry import Collector
 from auditor.app import reporting
 from auditor.app.cycle import Auditor
 from auditor.app.runs import JobRuns, ReloadRuns
-from auditor.app.wiring import build_auditor, writer_lease
+from auditor.app.wiring import build_auditor, webhook_client, writer_lease
 from auditor.config.settings import Settings
 from auditor.core.durations import format_duration
 from auditor.core.errors import AuditorError, CycleCancelled
@@ -93,7 +91,8 @@ def safe_compaction(auditor: Auditor) -> bool:
     retention = auditor.settings.retention
 
     def run() -> bool:
-        result = compact(auditor.store, auditor.clock(), Retention(retention.raw, retention.hourly, retention.daily))
+        keep = Retention(retention.raw, retention.hourly, retention.daily)
+        result = compact(auditor.store, auditor.clock.now(), keep, monotonic=auditor.clock.monotonic)
         if result.hours or result.days or result.raw_snapshots_pruned or result.rollups_pruned:
             log.info(
                 "compaction: %d hours and %d days rolled up, raw rows of %d cycles and %d rollups pruned%s",
@@ -105,12 +104,12 @@ def safe_compaction(auditor: Auditor) -> bool:
     return guarded("compaction", run, False, failure="failed (retried at its next run)")
 
 
-def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: httpx.Client | None = None) -> bool | None:
+def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: reporting.Poster | None = None) -> bool | None:
     """Write last week's report from the store alone; with ``makeup`` (the schedule), only if its run was missed.
 
     True when written, False when it failed, None when there was nothing to write. Never raises.
     """
-    settings, now = auditor.settings, auditor.clock()
+    settings, now = auditor.settings, auditor.clock.now()
 
     def run() -> bool | None:  # None: nothing to write
         source = reporting.report_source(auditor.store, settings, auditor.known_source)
@@ -148,15 +147,17 @@ class Daemon:
         self.reloads = ReloadRuns()
         self._cancel = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
-        self._started = time.time()
+        self._started = auditor.clock.now().timestamp()
         self.jobs = JobRuns()
-        self.webhook = httpx.Client(timeout=30)
+        self.webhook = webhook_client()
         """POSTs the weekly report (AUDITOR_REPORT_WEBHOOK_URL); closed when the daemon stops."""
         self._claim_writes(auditor)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Current(self))
         host, port = auditor.settings.listen_host_port
-        self.http = HttpServer(host, port, make_app(registry, self._health, self._ready))
+        self.http = HttpServer(
+            host, port, make_app(registry, self._health, self._ready), monotonic=auditor.clock.monotonic
+        )
 
     def self_metrics(self) -> Iterator[Metric]:
         settings = self.auditor.settings
@@ -210,7 +211,7 @@ class Daemon:
             self._cycle,
             IntervalTrigger(seconds=interval, timezone=UTC),
             id="audit",
-            next_run_time=first_cycle or datetime.now(UTC),
+            next_run_time=first_cycle or self.auditor.clock.now(),
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(interval)),
@@ -221,7 +222,7 @@ class Daemon:
             self._compaction,
             IntervalTrigger(seconds=compaction, timezone=UTC),
             id="compaction",
-            next_run_time=datetime.now(UTC) + COMPACTION_FIRST_DELAY,
+            next_run_time=self.auditor.clock.now() + COMPACTION_FIRST_DELAY,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=max(1, int(compaction)),
@@ -236,7 +237,7 @@ class Daemon:
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 6 * 3600, "replace_existing": True}
         self._scheduler.add_job(self._report, trigger, args=[None], id="report", **common)
         if makeup:
-            makeup_at = datetime.now(UTC) + REPORT_MAKEUP_DELAY  # after the first cycle has named the source
+            makeup_at = self.auditor.clock.now() + REPORT_MAKEUP_DELAY  # after the first cycle has named the source
             self._scheduler.add_job(self._report, "date", run_date=makeup_at, args=[trigger], id="makeup", **common)
 
     def reload(self) -> bool:
@@ -260,7 +261,7 @@ class Daemon:
         with old.running():
             self.auditor = fresh
         old.close()
-        self._schedule(first_cycle=datetime.now(UTC) + fresh.settings.audit_interval)
+        self._schedule(first_cycle=fresh.clock.now() + fresh.settings.audit_interval)
         self.reloads.record(True)
         log.info("configuration reloaded")
         return True

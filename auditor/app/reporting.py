@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,6 +39,14 @@ from auditor.export.report_render import SUFFIX, render
 from auditor.store import Store, periods
 
 log = logging.getLogger(__name__)
+
+
+class Poster(Protocol):
+    """What posting a report needs of an HTTP client (the one ``auditor.app.wiring.webhook_client`` builds)."""
+
+    def post(self, url: str, *, json: Any) -> httpx.Response: ...
+
+
 WEEK = timedelta(days=7)
 SCHEDULED_FORMATS = ("markdown", "html", "json")
 
@@ -221,7 +230,7 @@ def write_scheduled(
     period: Period,
     budgets: Budgets,
     *,
-    webhook: httpx.Client | None = None,
+    webhook: Poster | None = None,
     generated: datetime | None = None,
 ) -> dict[str, Path]:
     """Write the period's report in every scheduled format; POST it to the webhook when one is set.
@@ -243,13 +252,15 @@ def write_scheduled(
         if webhook is not None:
             post_report(webhook, settings.report_webhook_url, payload)
         else:
-            with httpx.Client(timeout=30) as own:  # no daemon's client at hand: one for this post, closed after
+            from auditor.app.wiring import webhook_client
+
+            with webhook_client() as own:  # no daemon's client at hand: one for this post, closed after
                 post_report(own, settings.report_webhook_url, payload)
     return files
 
 
 def post_report(
-    http: httpx.Client,
+    http: Poster,
     url: str,
     payload: dict[str, object],
     *,

@@ -38,7 +38,7 @@ class UsageTracker:
         self._reader = (
             None if path is None
             else QueryLogReader(path, max_bytes=settings.usage.max_bytes,
-                                max_seconds=settings.usage.max_time.total_seconds())
+                                max_seconds=settings.usage.max_time.total_seconds(), monotonic=clock.monotonic)
         )  # fmt: skip
         self.failures = 0
         self.skipped: Counter[str] = Counter()
@@ -52,7 +52,7 @@ class UsageTracker:
             return None
         try:
             state = self._store.usage.state(census.source)
-            now = self._clock()
+            now = self._clock.now()
             batch = self._reader.read(state.position if state else None, Credit(census.metrics), now)
             state = self._store.usage.record(census.source, url, batch, now) or state
             self.skipped.update({reason.value: n for reason, n in batch.skipped.items()})

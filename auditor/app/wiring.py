@@ -14,24 +14,24 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 import httpx
 from sqlalchemy import Engine
 
-from auditor.app.clock import system_clock
+from auditor.app.clock import SYSTEM
 from auditor.app.cycle import Auditor
 from auditor.app.cycle_store import CycleStorage
 from auditor.app.spool import Spool
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import PrometheusClient, RetryPolicy, build_http_client
 from auditor.collect.deadline import CallDeadline
-from auditor.config.budgets import BudgetsProvider
+from auditor.config.budgets import BudgetsProvider, load_budgets
 from auditor.config.reloadable import Reloadable
 from auditor.config.rulefiles import load_path
 from auditor.config.settings import Settings
+from auditor.core.budgets import Budgets, default_budgets
 from auditor.core.domain import Clock
 from auditor.core.rulesets import RuleSet
 from auditor.export.stats import CycleStats
@@ -48,6 +48,7 @@ def prometheus_client(
     http: httpx.Client | None = None,
     *,
     command: bool = False,
+    clock: Clock = SYSTEM,
 ) -> PrometheusClient:
     """A client with every Prometheus setting: auth, TLS, timeout, retries, the response-size cap.
 
@@ -55,10 +56,11 @@ def prometheus_client(
     ``command`` the command's own, ``AUDITOR_AUDIT_TIMEOUT`` from now.
     """
     prom = settings.prometheus
-    deadline = CallDeadline(time.monotonic() + settings.audit_timeout.total_seconds() if command else None)
+    at = clock.monotonic() + settings.audit_timeout.total_seconds() if command else None
+    deadline = CallDeadline(clock.monotonic, at)
     if http is None:
         http = stack.enter_context(build_http_client(url or settings.prometheus_url, prom, deadline=deadline))
-    return PrometheusClient(http, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes, deadline)
+    return PrometheusClient(http, clock, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes, deadline)
 
 
 @contextmanager
@@ -93,7 +95,7 @@ def build_auditor(
     *,
     http: httpx.Client | None = None,
     engine: Engine | None = None,
-    clock: Clock = system_clock,
+    clock: Clock = SYSTEM,
     check_schema: bool = True,
     budgets: BudgetsProvider | None = None,
     writer: Writer | None = None,
@@ -101,29 +103,31 @@ def build_auditor(
     """Wire the real parts of one audit cycle; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
     resources = ExitStack()
     with resources.pop_all() as cleanup:
-        client = prometheus_client(cleanup, settings, http=http)
+        client = prometheus_client(cleanup, settings, http=http, clock=clock)
         if engine is None:
             engine = database_engine(settings)
             cleanup.callback(engine.dispose)
         if budgets is None:
-            budgets = BudgetsProvider(settings.effective_budgets_file, lambda: clock().date())
+            budgets = BudgetsProvider(settings.effective_budgets_file, clock)
             budgets.load()
-        desired = _desired_rules(settings)
+        desired = _desired_rules(settings, clock)
         if check_schema:
             require_head(engine)
         owned = cleanup.pop_all()
     prom = settings.prometheus
     interval = settings.audit_interval.total_seconds()
-    breaker = Breaker(prom.breaker_threshold, interval, prom.breaker_max_pause.total_seconds())
+    breaker = Breaker(
+        prom.breaker_threshold, interval, prom.breaker_max_pause.total_seconds(), monotonic=clock.monotonic
+    )
     store = Store(engine)
     storage = CycleStorage(store, Spool(settings.spool_max_cycles), writer)
     return Auditor(settings, client, store, clock, CycleStats(), budgets, desired, storage, breaker, resources=owned)
 
 
-def _desired_rules(settings: Settings) -> Reloadable[RuleSet] | None:
+def _desired_rules(settings: Settings, clock: Clock) -> Reloadable[RuleSet] | None:
     if settings.rules_dir is None:
         return None
-    desired = Reloadable(settings.rules_dir, load_path, RuleSet(()), "desired rules")
+    desired = Reloadable(settings.rules_dir, load_path, RuleSet(()), "desired rules", clock=clock)
     desired.load()
     return desired
 
@@ -136,3 +140,14 @@ def database_engine(settings: Settings) -> Engine:
         statement_timeout=bounds.statement_timeout,
         lock_timeout=bounds.lock_timeout,
     )
+
+
+def budgets_in_force(settings: Settings, clock: Clock) -> Budgets:
+    """The budgets file as a command reads it once, its exceptions dated by the command's clock."""
+    path = settings.effective_budgets_file
+    return load_budgets(path, clock.now().date()) if path is not None else default_budgets()
+
+
+def webhook_client() -> httpx.Client:
+    """The client that POSTs the weekly report (AUDITOR_REPORT_WEBHOOK_URL); ``post_report`` retries with it."""
+    return httpx.Client(timeout=30)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.app.clock import CommandClock
 from auditor.config.settings import Settings, load_settings
 from auditor.core.durations import EARLIEST, LATEST, parse_duration
 from auditor.core.errors import AuditorError
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging("DEBUG" if args.debug else "WARNING")
+    args.clock = CommandClock()  # the command's one reading of the time
     try:
         settings = load_settings(args.config)
         if args.command == "run" and not args.debug:

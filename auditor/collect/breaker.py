@@ -1,6 +1,6 @@
 """A circuit breaker for cycles: while Prometheus stays down, try it less and less often.
 
-breaker = Breaker(threshold=3, first_pause=300.0, max_pause=3600.0)
+breaker = Breaker(threshold=3, first_pause=300.0, max_pause=3600.0, monotonic=clock.monotonic)
 if breaker.allow():            # closed, or open with its pause over (one trial cycle)
     try: run(); breaker.succeeded()
     except PrometheusUnreachable: breaker.failed()
@@ -13,7 +13,6 @@ spaces out whole cycles, so a Prometheus that is down or overloaded is not kept 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 
@@ -23,7 +22,8 @@ class Breaker:
         threshold: int = 3,
         first_pause: float = 300.0,
         max_pause: float = 3600.0,
-        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        monotonic: Callable[[], float],
     ) -> None:
         self.threshold = threshold
         self.first_pause = first_pause

@@ -2,8 +2,8 @@
 
 The method depends on the server (docs/architecture.md)::
 
-    collector = CensusCollector(PrometheusClient(http), CensusSettings(), clock=system_clock)
-    census = collector.collect("prod-eu", Deadline.after(120))
+    collector = CensusCollector(PrometheusClient(http, clock), CensusSettings(), clock=clock)
+    census = collector.collect("prod-eu", Deadline.after(120, clock.monotonic))
     census.method        # CensusMethod.COUNT_BY_NAME on 2.42
 
 Prometheus 2.45+: one TSDB status request with ``limit`` gives the largest metrics (head series);
@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,19 +46,20 @@ _TOO_MANY_SAMPLES = "too many samples"
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A cycle's time limit and the daemon's stop signal, checked between requests."""
+    """A cycle's time limit and the daemon's stop signal, checked between requests; ``monotonic`` is the clock's."""
 
     at_monotonic: float
+    monotonic: Callable[[], float]
     cancel: threading.Event | None = None
 
     @classmethod
-    def after(cls, seconds: float, cancel: threading.Event | None = None) -> Deadline:
-        return cls(time.monotonic() + seconds, cancel)
+    def after(cls, seconds: float, monotonic: Callable[[], float], cancel: threading.Event | None = None) -> Deadline:
+        return cls(monotonic() + seconds, monotonic, cancel)
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise CycleCancelled("the daemon is stopping; cycle abandoned before storing anything")
-        if time.monotonic() > self.at_monotonic:
+        if self.monotonic() > self.at_monotonic:
             raise PrometheusTimeout("the cycle ran past its deadline (AUDITOR_AUDIT_TIMEOUT)")
 
 
@@ -84,7 +84,7 @@ class CensusCollector:
     def collect(self, source: str, deadline: Deadline) -> Census:
         deadline.check()
         version = self._client.buildinfo()
-        collected_at = self._clock()
+        collected_at = self._clock.now()
         deadline.check()
         limit = self._fresh_limit(version.version_tuple, collected_at)
         status = self._client.tsdb_status(limit=limit)

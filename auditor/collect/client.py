@@ -3,7 +3,7 @@
 Every httpx and JSON error is translated here, once, into ``PrometheusError``::
 
     http = build_http_client(url, settings.prometheus, deadline=deadline)   # or a test's transport
-    prom = PrometheusClient(http, deadline=deadline)
+    prom = PrometheusClient(http, clock, deadline=deadline)
     prom.buildinfo().version                      # '2.42.0+ds'
 """
 
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from auditor.collect.deadline import CallDeadline, deadline_transport
 from auditor.config.files import MAX_SECRET_BYTES, read_text
 from auditor.config.settings import PrometheusSettings, TLSSettings
 from auditor.config.yamlfile import parse_yaml
-from auditor.core.domain import BuildInfo, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
+from auditor.core.domain import BuildInfo, Clock, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
 from auditor.core.durations import parse_duration
 from auditor.core.errors import (
     ConfigError,
@@ -242,14 +242,16 @@ class PrometheusClient:
     def __init__(
         self,
         http: httpx.Client,
+        clock: Clock,
         retry: RetryPolicy | None = None,
         max_response_bytes: int = 64 * 2**20,
         deadline: CallDeadline | None = None,
     ) -> None:
         self._http = http
+        self._clock = clock
         self._retry = retry or RetryPolicy()
         self._max_bytes = max_response_bytes
-        self._deadline = deadline or CallDeadline()
+        self._deadline = deadline or CallDeadline(clock.monotonic)
         """Shared with the connections of ``http`` when it was built with it (``build_http_client``)."""
         self.requests = 0
         self.bytes_received = 0
@@ -258,7 +260,7 @@ class PrometheusClient:
 
     @contextmanager
     def deadline(self, at_monotonic: float) -> Iterator[None]:
-        """Every request, its retries and their waits end by this ``time.monotonic()`` value: the cycle's deadline."""
+        """Every request, its retries and their waits end by this ``monotonic()`` value: the cycle's deadline."""
         previous = self._deadline.at
         self._deadline.at = at_monotonic if previous is None else min(previous, at_monotonic)
         try:
@@ -412,7 +414,7 @@ class PrometheusClient:
             body = _read_capped(path, response, self._max_bytes, self._deadline)
         self.requests += 1
         self.bytes_received += len(body)
-        return _decode(path, response, body).get("data")
+        return _decode(path, response, body, self._clock.now()).get("data")
 
     def _wait(self, state: RetryCallState) -> float:
         """Exponential backoff with full jitter, at least ``Retry-After``, never past the deadline."""
@@ -495,7 +497,7 @@ def _read_capped(path: str, response: httpx.Response, limit: int, deadline: Call
     return b"".join(chunks)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response, now: datetime) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
         return None
@@ -503,13 +505,13 @@ def _retry_after(response: httpx.Response) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+            seconds = (parsedate_to_datetime(value) - now).total_seconds()
         except (TypeError, ValueError, OverflowError):
             return None
     return max(0.0, seconds) if math.isfinite(seconds) else None  # "inf" and "nan" say nothing usable
 
 
-def _decode(path: str, response: httpx.Response, body: bytes) -> dict[str, Any]:
+def _decode(path: str, response: httpx.Response, body: bytes, now: datetime) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
@@ -519,7 +521,7 @@ def _decode(path: str, response: httpx.Response, body: bytes) -> dict[str, Any]:
         if response.is_success:
             raise PrometheusResponseError(f"{path}: response is not a JSON object ({_describe_body(response, body)})")
         raise PrometheusHTTPError(
-            f"{path}: HTTP {status} ({_describe_body(response, body)})", status, _retry_after(response)
+            f"{path}: HTTP {status} ({_describe_body(response, body)})", status, _retry_after(response, now)
         )
     if payload.get("status") == "error":
         error_type = str(payload.get("errorType", "unknown"))
@@ -528,7 +530,7 @@ def _decode(path: str, response: httpx.Response, body: bytes) -> dict[str, Any]:
     if not response.is_success:
         status = response.status_code
         raise PrometheusHTTPError(
-            f"{path}: HTTP {status} ({_describe_body(response, body)})", status, _retry_after(response)
+            f"{path}: HTTP {status} ({_describe_body(response, body)})", status, _retry_after(response, now)
         )
     if payload.get("status") != "success":
         raise PrometheusResponseError(f"{path}: unexpected status {payload.get('status')!r}")

@@ -1,8 +1,8 @@
 """One wall-clock deadline for every request of a cycle or a command, down to each read of the socket.
 
-    deadline = CallDeadline()                              # shared by the client and its connections
+    deadline = CallDeadline(clock.monotonic)               # shared by the client and its connections
     http = httpx.Client(transport=deadline_transport(ssl_context, deadline))
-    deadline.at = time.monotonic() + 120                   # the cycle's AUDITOR_AUDIT_TIMEOUT
+    deadline.at = clock.monotonic() + 120                  # the cycle's AUDITOR_AUDIT_TIMEOUT
 
 httpx's timeouts bound each socket operation, not a request: a server that sends one byte of a valid
 answer every few seconds (or one header line at a time) never trips a read timeout, and the request
@@ -14,7 +14,6 @@ deadline, and none starts once it has passed (httpcore's ``ConnectTimeout``/``Re
 from __future__ import annotations
 
 import ssl
-import time
 import typing
 from collections.abc import Callable, Iterable
 
@@ -23,9 +22,9 @@ import httpx
 
 
 class CallDeadline:
-    """The ``time.monotonic()`` by which requests must be done; None: only the per-operation timeouts."""
+    """The ``monotonic()`` time by which requests must be done; None: only the per-operation timeouts."""
 
-    def __init__(self, at: float | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, monotonic: Callable[[], float], at: float | None = None) -> None:
         self.at = at
         self.monotonic = monotonic
 

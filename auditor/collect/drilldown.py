@@ -10,7 +10,6 @@ bound are skipped and reported, never half-done.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,10 +46,10 @@ class Drilldown:
     def run(self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline) -> DrilldownResult:
         result = DrilldownResult()
         started_requests, started_bytes = self._client.requests, self._client.bytes_received
-        ends = time.monotonic() + self._settings.max_time.total_seconds()
+        ends = deadline.monotonic() + self._settings.max_time.total_seconds()
         for index, metric in enumerate(metrics[: self._settings.max_metrics]):
             deadline.check()
-            if self._spent(started_requests, started_bytes, ends):
+            if self._spent(started_requests, started_bytes, deadline.monotonic() >= ends):
                 result.skipped.extend(metrics[index:])
                 break
             try:
@@ -70,11 +69,11 @@ class Drilldown:
             log.info("drill-down skipped %d metrics (bounds: requests, bytes, time)", len(result.skipped))
         return result
 
-    def _spent(self, started_requests: int, started_bytes: int, ends: float) -> bool:
+    def _spent(self, started_requests: int, started_bytes: int, out_of_time: bool) -> bool:
         return (
             self._client.requests - started_requests >= self._settings.max_requests
             or self._client.bytes_received - started_bytes >= self._settings.max_bytes
-            or time.monotonic() >= ends
+            or out_of_time
         )
 
     def _one(self, metric: str, offender: bool, at: datetime) -> dict[str, LabelStats]:

@@ -25,7 +25,6 @@ then the oldest scans).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,10 +87,10 @@ class LabelPolicyScan:
             return result
         todo = budgets.policy_labels(names)
         due = self._due(todo, at)
-        ends = time.monotonic() + self._settings.max_time.total_seconds()
+        ends = deadline.monotonic() + self._settings.max_time.total_seconds()
         for index, label in enumerate(due):
             deadline.check()
-            if result.queries + QUERIES_PER_LABEL > self._settings.max_queries or time.monotonic() >= ends:
+            if result.queries + QUERIES_PER_LABEL > self._settings.max_queries or deadline.monotonic() >= ends:
                 result.skipped.extend(due[index:])
                 break
             if not self._one(label, budgets, series, at, result):

@@ -1,6 +1,7 @@
 """Following Prometheus' query log (``query_log_file``): one JSON line per query it ran.
 
-    reader = QueryLogReader(Path("/prometheus/query.log"), max_bytes=64 << 20, max_seconds=10)
+    reader = QueryLogReader(Path("/prometheus/query.log"), max_bytes=64 << 20, max_seconds=10,
+                            monotonic=clock.monotonic)
     batch = reader.read(stored_position, Credit(census.metrics))    # counts, and where to go on next time
 
 Each read goes on from the stored position and stops at the last complete line, so a half-written
@@ -29,7 +30,6 @@ import hashlib
 import json
 import os
 import stat as stat_module
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,9 +56,7 @@ _SKIPS = {
 
 
 class QueryLogReader:
-    def __init__(
-        self, path: Path, *, max_bytes: int, max_seconds: float, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, path: Path, *, max_bytes: int, max_seconds: float, monotonic: Callable[[], float]) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds

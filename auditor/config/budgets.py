@@ -8,7 +8,6 @@ Every error names ``FILE:LINE`` and the field; an expired exception is a warning
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 from auditor.config.reloadable import Reloadable
 from auditor.config.yamlfile import YamlDocument, load_yaml, validation_messages
 from auditor.core.budgets import Budgets, BudgetsModel, default_budgets
+from auditor.core.domain import Clock
 from auditor.core.errors import BudgetsError
 
 
@@ -52,8 +52,10 @@ def _warnings(model: BudgetsModel, doc: YamlDocument, today: date) -> list[str]:
 class BudgetsProvider(Reloadable[Budgets]):
     """The budgets in force, reloaded when the file changes (or on SIGHUP); a broken edit keeps the last good ones."""
 
-    def __init__(self, path: Path | None, today: Callable[[], date] | None = None) -> None:
+    def __init__(self, path: Path | None, clock: Clock) -> None:
         def load(file: Path) -> Budgets:
-            return load_budgets(file, today() if today is not None else None)
+            return load_budgets(file, clock.now().date())
 
-        super().__init__(path, load, default_budgets(), "budgets", lambda budgets: budgets.warnings)
+        super().__init__(
+            path, load, default_budgets(), "budgets", clock=clock, warnings=lambda budgets: budgets.warnings
+        )

@@ -1,6 +1,6 @@
 """Configuration files the daemon follows: reloaded when they change on disk (or on SIGHUP).
 
-budgets = Reloadable(Path("rules/budgets.yml"), load_budgets, default_budgets(), "budgets")
+budgets = Reloadable(Path("rules/budgets.yml"), load_budgets, default_budgets(), "budgets", clock=clock)
 budgets.load()        # at start: an error raises (exit 2)
 budgets.current()     # every cycle: reloads first if the file changed; a broken edit keeps the last good value
 """
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from auditor.core.domain import Clock
 from auditor.core.errors import AuditorError
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ class Reloadable(Generic[T]):
         loader: Callable[[Path], T],
         default: T,
         what: str,
+        *,
+        clock: Clock,
         warnings: Callable[[T], Sequence[str]] = lambda _: (),
     ) -> None:
         self.path = path
@@ -40,13 +42,14 @@ class Reloadable(Generic[T]):
         self._warnings = warnings
         self._signature: Signature | None = None
         self._lock = threading.Lock()
+        self._clock = clock
 
     def load(self) -> T:
         """First load: errors raise (a broken file at start is a configuration error)."""
         if self.path is not None:
             signature = signature_of(self.path)
             self._value, self._signature = self._loader(self.path), signature
-            self.loaded_at = time.time()
+            self.loaded_at = self._clock.now().timestamp()
             for warning in self._warnings(self._value):
                 log.warning("%s", warning)
         return self._value
@@ -87,7 +90,7 @@ class Reloadable(Generic[T]):
             self._failed(signature, f"{self.path}: cannot be read ({type(exc).__name__}: {exc})")
             return
         self._value, self._signature, self.last_error = value, signature, None
-        self.loaded_at = time.time()
+        self.loaded_at = self._clock.now().timestamp()
         log.info("%s reloaded from %s", self.what, self.path)
 
     def _failed(self, signature: Signature, message: str) -> None:

@@ -6,10 +6,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from auditor.core.durations import format_duration
 
-Clock = Callable[[], datetime]
+
+class Clock(Protocol):
+    """The one source of time, handed to everything that reads it (``app/clock.py`` reads the system's).
+
+    ``now()`` dates what happens (UTC, aware); ``monotonic()`` measures how long it takes (deadlines,
+    bounds, the breaker): tests hand a clock of their own, and a deadline is tested without waiting.
+    """
+
+    def now(self) -> datetime: ...
+
+    def monotonic(self) -> float: ...
 
 
 def floor_to(moment: datetime, span: timedelta) -> datetime:

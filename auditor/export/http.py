@@ -22,7 +22,6 @@ import io
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn, _SocketWriter  # type: ignore[attr-defined]
@@ -44,6 +43,7 @@ MAX_CONNECTIONS = 64
 class _Connection:
     sock: socket.socket
     deadline: float
+    monotonic: Callable[[], float]
     reading: bool = True
     """Still sending its request: the first to go when the server is full."""
 
@@ -51,14 +51,15 @@ class _Connection:
 class _Connections:
     """The connections being served, and which one goes when one more arrives."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, monotonic: Callable[[], float]) -> None:
         self.limit = limit
+        self.monotonic = monotonic
         self._open: dict[int, _Connection] = {}
         self._lock = threading.Lock()
         self.evicted = 0
 
     def admit(self, sock: socket.socket, timeout: float) -> _Connection:
-        connection = _Connection(sock, time.monotonic() + timeout)
+        connection = _Connection(sock, self.monotonic() + timeout, self.monotonic)
         with self._lock:
             victim = self._victim() if len(self._open) >= self.limit else None
             self._open[id(sock)] = connection
@@ -98,7 +99,7 @@ class _DeadlineReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        left = self._connection.deadline - time.monotonic()
+        left = self._connection.deadline - self._connection.monotonic()
         if left <= 0:
             raise TimeoutError("the request took longer than the server's request timeout")
         self._connection.sock.settimeout(left)
@@ -111,9 +112,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     request_queue_size = 128
     request_timeout = 10.0
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.connections = _Connections(MAX_CONNECTIONS)
+    connections: _Connections
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that stalls, hangs up or is evicted is routine for a server; not worth a traceback.
@@ -139,7 +138,7 @@ class _QuietHandler(WSGIRequestHandler):
         parsed = super().parse_request()
         # The request is in: the answer gets what is left of the deadline, for the whole send.
         self.tracked.reading = False
-        self.connection.settimeout(max(0.001, self.tracked.deadline - time.monotonic()))
+        self.connection.settimeout(max(0.001, self.tracked.deadline - self.tracked.monotonic()))
         return parsed
 
     def finish(self) -> None:
@@ -187,10 +186,12 @@ class HttpServer:
     """Serves the WSGI app in a background thread: ``start()``, then ``stop()``."""
 
     def __init__(
-        self, host: str, port: int, app: Callable[..., Iterable[bytes]], request_timeout: float = 10.0
-    ) -> None:
+        self, host: str, port: int, app: Callable[..., Iterable[bytes]], *, monotonic: Callable[[], float],
+        request_timeout: float = 10.0,
+    ) -> None:  # fmt: skip
         self._server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
         self._server.request_timeout = request_timeout
+        self._server.connections = _Connections(MAX_CONNECTIONS, monotonic)
         self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
 
     @property

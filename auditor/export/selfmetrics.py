@@ -6,7 +6,6 @@ registry.register(SelfMetricsCollector(stats))
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,12 +41,14 @@ class SelfMetricsCollector(Collector):
         self._desired = desired
         self._export = export or ExportSettings()
         self._interval = interval_seconds
-        self._started = started or time.time()
+        self._started = started
+        """Unix time the daemon started (its clock's); None outside the daemon (no start time to tell)."""
 
     def collect(self) -> Iterator[Metric]:
         view = self._stats.view()
         yield one_gauge("build_info", "Version of metrics-auditor.", 1, {"version": __version__})
-        yield one_gauge("start_time_seconds", "Unix time the auditor started.", self._started)
+        if self._started is not None:
+            yield one_gauge("start_time_seconds", "Unix time the auditor started.", self._started)
         if self._interval is not None:
             yield one_gauge("audit_interval_seconds", "Configured time between audit cycles.", self._interval)
         yield from _cycle_metrics(view)

@@ -1,6 +1,7 @@
 """Compaction: roll raw cycles up into hours and hours into days, then apply each tier's retention.
 
-    result = compact(store, now, Retention(raw=timedelta(days=1), hour=timedelta(days=14), day=timedelta(days=400)))
+    keep = Retention(raw=timedelta(days=1), hour=timedelta(days=14), day=timedelta(days=400))
+    result = compact(store, now, keep, monotonic=clock.monotonic)
 
 Each bucket is rolled up in its own short transaction together with the progress marker, so an
 interrupted run loses nothing and the next one resumes where it stopped; raw rows are deleted only
@@ -11,8 +12,7 @@ scheduled job: it never holds a lock a cycle waits on for long.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,17 +64,23 @@ class CompactionResult:
     complete: bool = True
 
 
-def compact(store: Store, now: datetime, retention: Retention, budget_seconds: float = 120.0) -> CompactionResult:
-    """Roll up and prune every source, within ``budget_seconds`` (the rest waits for the next run)."""
+def compact(
+    store: Store, now: datetime, retention: Retention, *, monotonic: Callable[[], float], budget_seconds: float = 120.0
+) -> CompactionResult:
+    """Roll up and prune every source, within ``budget_seconds`` of ``monotonic`` (the rest waits for the next run)."""
     result = CompactionResult()
-    deadline = time.monotonic() + budget_seconds
+    ends = monotonic() + budget_seconds
+
+    def in_time() -> bool:
+        return monotonic() < ends
+
     with translate_errors("reading sources"), store.engine.connect() as conn:
         source_ids = list(conn.execute(select(Source.id)).scalars())
     for source_id in source_ids:
-        result.hours += _roll(store, source_id, HOUR, now, deadline)
-        result.days += _roll(store, source_id, DAY, now, deadline)
+        result.hours += _roll(store, source_id, HOUR, now, in_time)
+        result.days += _roll(store, source_id, DAY, now, in_time)
         _prune(store, source_id, now, retention, result)
-    result.complete = time.monotonic() < deadline
+    result.complete = in_time()
     return result
 
 
@@ -82,14 +88,14 @@ def bucket_of(moment: datetime, tier: str) -> datetime:
     return floor_to(moment, SPAN[tier])
 
 
-def _roll(store: Store, source_id: int, tier: str, now: datetime, deadline: float) -> int:
+def _roll(store: Store, source_id: int, tier: str, now: datetime, in_time: Callable[[], bool]) -> int:
     done = 0
     with translate_errors("reading compaction progress"), store.engine.connect() as conn:
         start = rolled_until(conn, source_id, tier) or _oldest(conn, source_id, tier)
     if start is None:
         return 0
     bucket = bucket_of(start, tier)
-    while bucket + SPAN[tier] + CLOSE_GRACE <= now and time.monotonic() < deadline:
+    while bucket + SPAN[tier] + CLOSE_GRACE <= now and in_time():
         with translate_errors(f"rolling up the {tier} of {bucket:%Y-%m-%d %H:%M}"), store.engine.begin() as conn:
             _roll_bucket(conn, source_id, tier, bucket)
             roll_jobs(conn, source_id, tier, bucket)

@@ -7,16 +7,22 @@ census({"a": 5}, version="2.53.0", method=CensusMethod.TSDB_STATUS, notion=Serie
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from auditor.app.clock import SYSTEM
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import SCRAPE_SERIES
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CLOCK = SYSTEM
+"""The system's clock, for tests that run in real time."""
+utc_now = SYSTEM.now
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 _LABEL_STATS = object()
 
@@ -53,3 +59,16 @@ def missing(what: str) -> None:
 def ground_truth(exporter: Exporter) -> dict[str, int]:
     """What Prometheus must hold: the exporter's series plus the per-target series it writes itself."""
     return exporter.shape() | dict.fromkeys(SCRAPE_SERIES, 1)
+
+
+class ClockOf:
+    """A clock whose ``now()`` is ``now_of()`` (a fixed instant, or one a test moves); real monotonic time."""
+
+    def __init__(self, now_of: Callable[[], datetime]) -> None:
+        self._now_of = now_of
+
+    def now(self) -> datetime:
+        return self._now_of()
+
+    def monotonic(self) -> float:
+        return time.monotonic()

@@ -7,11 +7,10 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
-from auditor.app.clock import system_clock
+from auditor.app.wiring import budgets_in_force
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
-from auditor.core.budgets import Budgets, default_budgets
 from auditor.core.domain import Census, LabelStats
 from auditor.core.errors import BudgetsError, ConfigError
 
@@ -24,12 +23,12 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.evaluate import evaluate
     from auditor.export.console import CheckReport, check_json, print_check
 
-    budgets = load_budgets_in_force(settings)
+    budgets = budgets_in_force(settings, args.clock)
     with ExitStack() as stack:
         store = open_store(stack, settings)
         census, labels, snapshot_id = _newest_cycle(store, args.source or settings.source)
         jobs = store.jobs_of(snapshot_id)
-        in_force = budgets.on(system_clock().date())  # an exception ends on its day, whatever the file was loaded
+        in_force = budgets.on(args.clock.now().date())  # an exception ends on its day, whatever the file was loaded
         evaluation = evaluate(
             evaluation_input(store, census, in_force, labels, settings, jobs=jobs if jobs.jobs else None)
         )
@@ -47,7 +46,7 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
     if path is None:
         raise ConfigError("no budgets file: give one (`budgets check FILE`) or set AUDITOR_BUDGETS_FILE")
     try:
-        budgets = load_budgets(path, system_clock().date())
+        budgets = load_budgets(path, args.clock.now().date())
     except BudgetsError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
@@ -59,12 +58,6 @@ def validate(args: argparse.Namespace, settings: Settings) -> int:
         f"max_series {defaults.max_series:,}, warn at {defaults.warn_ratio:.0%}"
     )
     return 0
-
-
-def load_budgets_in_force(settings: Settings) -> Budgets:
-    """The budgets file of the settings (else the defaults), with the exceptions in force today."""
-    path = settings.effective_budgets_file
-    return load_budgets(path, system_clock().date()) if path is not None else default_budgets()
 
 
 def init(args: argparse.Namespace, settings: Settings) -> int:

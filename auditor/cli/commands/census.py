@@ -9,7 +9,6 @@ import sys
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 
-from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.settings import Settings
 from auditor.store import Store
@@ -51,7 +50,7 @@ def audit(args: argparse.Namespace, settings: Settings) -> int:
     # The writer lease the daemon takes: an `audit` never writes while a daemon holds the source (it
     # prints the census it took and says so), and hands the lease back once its cycle is stored.
     writer = writer_lease(settings)
-    with build_auditor(settings, writer=writer) as auditor:
+    with build_auditor(settings, writer=writer, clock=args.clock) as auditor:
         census = auditor.run_cycle()
         held_by = auditor.storage.held_by if auditor.standby else ""
         unstored = auditor.storage.unstored
@@ -78,7 +77,7 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         store = open_store(stack, settings)
         source = stored_source(store, args.source or settings.source)
-        since = args.since if isinstance(args.since, datetime) else system_clock() - min(args.since, _LONGEST)
+        since = args.since if isinstance(args.since, datetime) else args.clock.now() - min(args.since, _LONGEST)
         points = store.history(source, args.metric, since) if source else []
         if not points:
             print(_no_history(store, source, args.metric, since), file=sys.stderr)

@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
 from auditor.config.settings import Settings
+from auditor.core.domain import Clock
 from auditor.core.errors import ConfigError
 from auditor.export import jsondoc
 
@@ -25,11 +26,11 @@ def open_store(stack: ExitStack, settings: Settings) -> Store:
     return wiring.open_store(stack, settings)
 
 
-def open_client(stack: ExitStack, settings: Settings, url: str) -> PrometheusClient:
+def open_client(stack: ExitStack, settings: Settings, url: str, clock: Clock) -> PrometheusClient:
     """A Prometheus client built by the composition root: retries, the response cap and the command's deadline."""
     from auditor.app import wiring
 
-    return wiring.prometheus_client(stack, settings, url, command=True)
+    return wiring.prometheus_client(stack, settings, url, command=True, clock=clock)
 
 
 def stored_source(store: Store, wanted: str | None) -> str | None:

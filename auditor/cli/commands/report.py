@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.app.clock import system_clock
 from auditor.cli.commands.common import open_store, stored_source
 from auditor.config.settings import Settings
 from auditor.core.errors import ConfigError
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
     from auditor.app.reporting import gather, range_period, week_period
-    from auditor.config.budgets import BudgetsProvider
+    from auditor.app.wiring import budgets_in_force
     from auditor.evaluate.report import build
     from auditor.export.report_render import render
 
@@ -29,11 +28,11 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     if args.week:
         period = week_period(args.week, settings.timezone)
     else:
-        until = args.until or system_clock()
+        until = args.until or args.clock.now()
         period = range_period(args.since or until - timedelta(days=7), until)
-    budgets = BudgetsProvider(settings.effective_budgets_file, lambda: system_clock().date()).load()
+    budgets = budgets_in_force(settings, args.clock)
     if args.all_sources:
-        _write(_fleet(settings, period, budgets, args.format, args.owner), args.output)
+        _write(_fleet(settings, period, budgets, args, args.clock.now()), args.output)
         return 0
     with ExitStack() as stack:
         store = open_store(stack, settings)
@@ -41,12 +40,12 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         if source is None:
             raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
         inp = gather(store, settings, source, period, budgets=budgets, owner=args.owner)
-    text = render(build(inp), args.format, system_clock())
+    text = render(build(inp), args.format, args.clock.now())
     _write(text, args.output)
     return 0
 
 
-def _fleet(settings: Settings, period: Period, budgets: Budgets, fmt: str, owner: str | None) -> str:
+def _fleet(settings: Settings, period: Period, budgets: Budgets, args: argparse.Namespace, now: datetime) -> str:
     """One row per stored source: the fleet report."""
     from auditor.app.reporting import gather
     from auditor.evaluate.fleet import build_fleet
@@ -58,8 +57,8 @@ def _fleet(settings: Settings, period: Period, budgets: Budgets, fmt: str, owner
         sources = store.sources()
         if not sources:
             raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
-        reports = {s: build(gather(store, settings, s, period, budgets=budgets, owner=owner)) for s in sources}
-    return render_fleet(build_fleet(reports, period.label), fmt, system_clock())
+        reports = {s: build(gather(store, settings, s, period, budgets=budgets, owner=args.owner)) for s in sources}
+    return render_fleet(build_fleet(reports, period.label), args.format, now)
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from auditor.app.clock import system_clock
 from auditor.app.rulesource import LIVE, check_spec, resolve
 from auditor.cli.commands.common import open_client, open_store, stored_source, write_json
 from auditor.config.settings import Settings
@@ -32,8 +32,10 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
     check_spec(args.old)
     check_spec(args.new)
     with ExitStack() as stack:
-        live = open_client(stack, settings, settings.prometheus_url) if LIVE in (args.old, args.new) else None
-        estimate = open_client(stack, settings, args.prometheus.rstrip("/")) if args.prometheus else None
+        live = (
+            open_client(stack, settings, settings.prometheus_url, args.clock) if LIVE in (args.old, args.new) else None
+        )
+        estimate = open_client(stack, settings, args.prometheus.rstrip("/"), args.clock) if args.prometheus else None
         store = open_store(stack, settings) if args.old.startswith("@") or args.new.startswith("@") else None
         old = resolve(args.old, prometheus=live, store=store)
         new = resolve(args.new, prometheus=live, store=store)
@@ -42,7 +44,7 @@ def diff_command(args: argparse.Namespace, settings: Settings) -> int:
         interval = estimate.evaluation_interval() if estimate and not known else None
         old, new = comparable(old, new, interval)
         result = diff(old, new)
-        impacts = _estimate(estimate, result) if estimate else None
+        impacts = _estimate(estimate, result, args.clock.now()) if estimate else None
     _print(result, impacts, args.format)
     return 0 if result.same else 1
 
@@ -58,7 +60,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         )
     desired = load_path(settings.rules_dir)
     with ExitStack() as stack:
-        live = live_rules(open_client(stack, settings, settings.prometheus_url))
+        live = live_rules(open_client(stack, settings, settings.prometheus_url, args.clock))
         desired, live = align(desired, live, live.evaluation_interval)
     result = diff(live, desired)
     if args.format == "json":
@@ -80,10 +82,10 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _estimate(estimate: PrometheusClient, result: RulesDiff) -> Impacts:
+def _estimate(estimate: PrometheusClient, result: RulesDiff, now: datetime) -> Impacts:
     from auditor.app.impact import ImpactEstimator  # httpx only when --prometheus asks
 
-    return ImpactEstimator(estimate, system_clock()).assess(result)
+    return ImpactEstimator(estimate, now).assess(result)
 
 
 def _print(result: RulesDiff, impacts: Impacts | None, fmt: str) -> None:

@@ -6,9 +6,8 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-from auditor.app.clock import system_clock
 from auditor.app.usage import dashboards_of, usage_input
-from auditor.cli.commands.budgets import load_budgets_in_force
+from auditor.app.wiring import budgets_in_force
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.settings import Settings
 from auditor.core.errors import ConfigError
@@ -17,7 +16,7 @@ from auditor.export.usage_output import UsageView, print_usage, usage_json
 
 
 def usage(args: argparse.Namespace, settings: Settings) -> int:
-    now = system_clock()
+    now = args.clock.now()
     with ExitStack() as stack:
         store = open_store(stack, settings)
         source = stored_source(store, args.source or settings.source)
@@ -35,7 +34,7 @@ def usage(args: argparse.Namespace, settings: Settings) -> int:
         days = (
             store.usage.daily(source, (now - settings.usage.unused_after).date(), args.metric) if args.metric else None
         )
-    verdicts = judge(inp, load_budgets_in_force(settings))
+    verdicts = judge(inp, budgets_in_force(settings, args.clock))
     if args.metric is not None:
         verdicts = [v for v in verdicts if v.metric == args.metric]
     elif args.unused:
