@@ -118,6 +118,6 @@ def full_exposition(tmp_path: Path) -> str:
     provider = BudgetsProvider(tmp_path / "budgets.yml", CLOCK)
     provider.load()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(stats, provider, interval_seconds=300))
+    registry.register(SelfMetricsCollector(stats, provider, interval_seconds=300, started=AT.timestamp()))
     registry.register(JobRuns())  # the daemon's own families: background jobs
     return generate_latest(registry).decode()
