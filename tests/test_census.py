@@ -11,7 +11,7 @@ import httpx
 import pytest
 import respx
 
-from auditor.collect.census import CensusCollector, Deadline, chunked, count_query
+from auditor.collect.census import AskedLimits, CensusCollector, Deadline, chunked, count_query
 from auditor.collect.client import PrometheusClient
 from auditor.config.settings import CensusSettings
 from auditor.core.domain import CensusMethod, SeriesNotion
@@ -23,8 +23,9 @@ from tests.support.fake import untagged
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def collector(http: httpx.Client, **settings: int) -> CensusCollector:
-    return CensusCollector(PrometheusClient(http, CLOCK), CensusSettings(**settings), clock=ClockOf(lambda: NOW))
+def collector(http: httpx.Client, asked: AskedLimits | None = None, **settings: int) -> CensusCollector:
+    """A collector as a new auditor makes it; ``asked``: the process' memory it shares with other auditors."""
+    return CensusCollector(PrometheusClient(http, CLOCK), CensusSettings(**settings), ClockOf(lambda: NOW), asked)
 
 
 def names_in(request: httpx.Request) -> list[str]:
@@ -103,11 +104,10 @@ def test_the_limit_moves_with_the_second_so_prometheus_never_answers_from_its_ca
 def test_two_censuses_within_one_second_ask_with_two_limits(router: respx.MockRouter, http: httpx.Client) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("3.5.3"))
     tsdb = router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 1}))
-    collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
-    collector(http).collect(
-        "prod", Deadline.after(30, CLOCK.monotonic)
-    )  # another auditor of this process, the same second
-    collector(http).collect("prod", Deadline.after(30, CLOCK.monotonic))
+    process = AskedLimits()
+    collector(http, process).collect("prod", Deadline.after(30, CLOCK.monotonic))
+    collector(http, process).collect("prod", Deadline.after(30, CLOCK.monotonic))  # another auditor, same second
+    collector(http, process).collect("prod", Deadline.after(30, CLOCK.monotonic))
     limits = [call.request.url.params["limit"] for call in tsdb.calls]
     assert limits[0] != limits[1]
     assert limits[1] != limits[2]

@@ -117,7 +117,6 @@ def test_readers_fall_back_to_rollups_once_raw_rows_are_pruned(engine: Engine) -
 def test_the_daemon_job_compacts_and_never_raises(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import httpx
 
     from auditor.app.daemon import safe_compaction
     from auditor.app.wiring import build_auditor
@@ -127,19 +126,13 @@ def test_the_daemon_job_compacts_and_never_raises(
     old = datetime.now(UTC) - timedelta(days=3)
     store.save_census(census({"a": 7}, old), "u", 0.1)
     caplog.set_level("INFO")
-    with (
-        httpx.Client(base_url="http://127.0.0.1:9") as http,
-        build_auditor(Settings(source="prod"), http=http, engine=engine) as auditor,
-    ):  # type: ignore[call-arg]
-        assert safe_compaction(auditor) is True
+    with build_auditor(Settings(source="prod"), engine=engine) as auditor:  # type: ignore[call-arg]
+        assert safe_compaction(auditor) is True  # compaction asks Prometheus nothing
     assert [p.resolution for p in store.history("prod", "a", old - timedelta(hours=1))] == ["hour"]
     assert any("compaction:" in r.getMessage() for r in caplog.records)
     engine.dispose()
     store.engine = make_engine("sqlite:///" + str(tmp_path / "missing" / "x.db"))
-    with (
-        httpx.Client(base_url="http://127.0.0.1:9") as http,
-        build_auditor(Settings(source="prod"), http=http, engine=store.engine, check_schema=False) as broken,
-    ):  # type: ignore[call-arg]
+    with build_auditor(Settings(source="prod"), engine=store.engine, check_schema=False) as broken:  # type: ignore[call-arg]
         assert safe_compaction(broken) is False  # counted by the daemon: MetricsAuditorBackgroundJobFailing
     assert any("compaction failed" in r.getMessage() for r in caplog.records)
 

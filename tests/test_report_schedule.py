@@ -42,7 +42,7 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def test_scheduled_report_files_webhook_and_make_up(
-    engine: Engine, tmp_path: Path, receiver: WebhookReceiver, router: respx.MockRouter, http: httpx.Client
+    engine: Engine, tmp_path: Path, receiver: WebhookReceiver, router: respx.MockRouter, transport: httpx.MockTransport
 ) -> None:
     now = datetime.now(UTC)
     lastweek = last_week(now, "UTC")
@@ -54,7 +54,7 @@ def test_scheduled_report_files_webhook_and_make_up(
         drilldown=DrilldownSettings(top_n=0),
     )  # fmt: skip
     trigger = CronTrigger.from_crontab(settings.report_schedule, timezone=UTC)
-    with build_auditor(settings, http=http, engine=engine) as auditor:
+    with build_auditor(settings, transport=transport, engine=engine) as auditor:
         safe_report(auditor, trigger)  # missed: this Monday 06:00 has passed (or is today) and no file exists
         files = report_files(settings.report_dir, "prod", lastweek.label)
         fire = trigger.get_next_fire_time(None, week_start(now, "UTC"))
@@ -76,19 +76,23 @@ def test_scheduled_report_files_webhook_and_make_up(
 
 
 def test_a_report_that_cannot_be_written_is_logged_not_raised(
-    engine: Engine, tmp_path: Path, router: respx.MockRouter, http: httpx.Client, caplog: pytest.LogCaptureFixture
+    engine: Engine,
+    tmp_path: Path,
+    router: respx.MockRouter,
+    transport: httpx.MockTransport,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     settings = Settings(source="prod", report_dir=blocker / "reports")  # type: ignore[call-arg]
     Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
-    with build_auditor(settings, http=http, engine=engine) as auditor:
+    with build_auditor(settings, transport=transport, engine=engine) as auditor:
         safe_report(auditor, None)
     assert any("weekly report not written" in r.getMessage() for r in caplog.records)
 
 
 def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_counted(
-    engine: Engine, tmp_path: Path, router: respx.MockRouter, http: httpx.Client
+    engine: Engine, tmp_path: Path, router: respx.MockRouter, transport: httpx.MockTransport
 ) -> None:
     """No Prometheus route is prepared: a report that asked Prometheus (for the source name) would fail."""
     from auditor.app.reporting import post_report
@@ -108,7 +112,9 @@ def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_cou
     with httpx.Client(transport=httpx.MockTransport(webhook_answer)) as webhook:
         post_report(webhook, "http://hooks.test/x", {"text": "t"}, sleep=naps.append)
         assert (len(seen), len(naps)) == (3, 2), "503 and 429 are retried with a backoff, 200 ends it"
-        with build_auditor(settings, http=http, engine=engine) as auditor:  # no AUDITOR_SOURCE: from the store
+        with build_auditor(
+            settings, transport=transport, engine=engine
+        ) as auditor:  # no AUDITOR_SOURCE: from the store
             runs = JobRuns()
             runs.record("report", safe_report(auditor, None, webhook))  # 400: files written, not delivered
             assert any((tmp_path / "r").iterdir()), "the files are written before the webhook is tried"

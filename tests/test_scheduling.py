@@ -18,7 +18,7 @@ from tests.support import fake
 from tests.support.servers import wait_until
 
 
-def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
+def test_slow_cycles_never_overlap(router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine) -> None:
     """The first cycle is held inside its first request (well past several intervals) until the test lets it
     go: no second cycle may start meanwhile, and cycles go on one after the other once it is released."""
     running, peak, calls, lock = 0, 0, 0, threading.Lock()
@@ -49,7 +49,7 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, http: httpx.Client,
         audit_interval=timedelta(seconds=1),
         listen_address=f"127.0.0.1:{free_port()}",
     )
-    auditor = build_auditor(settings, http=http, engine=engine)
+    auditor = build_auditor(settings, transport=transport, engine=engine)
     daemon = Daemon(auditor)
     daemon.start()
     assert held.wait(10), "the first cycle reached its first request"

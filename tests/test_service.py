@@ -32,13 +32,13 @@ def settings(**overrides: object) -> Settings:
 
 
 def test_cycle_stores_the_census_and_counts_success(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
 ) -> None:
     router.get("/api/v1/status/config").respond(json=fake.config({"cluster": "eu1"}))
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 7, "b": 2}))
     router.get("/api/v1/rules").respond(json=fake.rules())
-    auditor = build_auditor(settings(), http=http, engine=engine, clock=ClockOf(lambda: NOW))
+    auditor = build_auditor(settings(), transport=transport, engine=engine, clock=ClockOf(lambda: NOW))
     census = auditor.run_cycle()
     assert census.source == "cluster=eu1"
     store = Store(engine)
@@ -49,13 +49,13 @@ def test_cycle_stores_the_census_and_counts_success(
 
 
 def test_failed_cycle_is_counted_recorded_and_stores_no_census(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
 ) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.42.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({}))
     router.get("/api/v1/label/__name__/values").respond(json=fake.ok(["a", "b"]))
     router.post("/api/v1/query").respond(503, html="<html>Service Unavailable</html>")
-    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: NOW))
+    auditor = build_auditor(settings(source="prod"), transport=transport, engine=engine, clock=ClockOf(lambda: NOW))
     with pytest.raises(PrometheusHTTPError):
         auditor.run_cycle()
     [snapshot] = Store(engine).snapshots("prod")
@@ -68,24 +68,26 @@ def test_failed_cycle_is_counted_recorded_and_stores_no_census(
 
 
 def test_truncated_json_stores_nothing_but_the_failure(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
 ) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(content=b'{"status":"success","data":{"headSt')
-    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: NOW))
+    auditor = build_auditor(settings(source="prod"), transport=transport, engine=engine, clock=ClockOf(lambda: NOW))
     with pytest.raises(PrometheusResponseError):
         auditor.run_cycle()
     assert [s.status for s in Store(engine).snapshots("prod")] == ["failed"]
     assert auditor.stats.view().failures == {"bad_response": 1}
 
 
-def test_readiness_needs_a_recent_success(router: respx.MockRouter, http: httpx.Client, engine: Engine) -> None:
+def test_readiness_needs_a_recent_success(
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
+) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
     router.get("/api/v1/rules").respond(json=fake.rules())
     router.get("/api/v1/status/config").respond(json=fake.config())  # the interval stored with the rule version
     now = [NOW]
-    auditor = build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: now[0]))
+    auditor = build_auditor(settings(source="prod"), transport=transport, engine=engine, clock=ClockOf(lambda: now[0]))
     assert auditor.readiness() == (False, "no successful audit cycle yet")
     auditor.run_cycle()
     assert auditor.readiness()[0] is True
@@ -101,14 +103,14 @@ def test_source_from_url_without_external_labels() -> None:
 
 
 def test_url_credentials_never_reach_the_source_name_or_the_store(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
 ) -> None:
     router.get("/api/v1/status/config").respond(json=fake.config())
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 1}))
     router.get("/api/v1/rules").respond(json=fake.rules())
     secret_url = "http://auditor:hunter2@prometheus.test:9090"
-    with build_auditor(settings(prometheus_url=secret_url), http=http, engine=engine) as auditor:
+    with build_auditor(settings(prometheus_url=secret_url), transport=transport, engine=engine) as auditor:
         census = auditor.run_cycle()
     assert census.source == "prometheus.test:9090"
     with engine.connect() as conn:
@@ -137,7 +139,11 @@ LIVE_GROUPS = [
 
 
 def test_cycle_records_rules_logs_failing_rules_once_and_measures_drift(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    router: respx.MockRouter,
+    transport: httpx.MockTransport,
+    engine: Engine,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     desired = tmp_path / "desired"
     desired.mkdir()
@@ -149,7 +155,7 @@ def test_cycle_records_rules_logs_failing_rules_once_and_measures_drift(
     router.get("/api/v1/rules").respond(json=fake.rules(LIVE_GROUPS))
     router.get("/api/v1/status/config").respond(json=fake.config())
     with build_auditor(
-        settings(source="prod", rules_dir=desired), http=http, engine=engine, clock=ClockOf(lambda: NOW)
+        settings(source="prod", rules_dir=desired), transport=transport, engine=engine, clock=ClockOf(lambda: NOW)
     ) as auditor:
         auditor.run_cycle()
         auditor.run_cycle()
@@ -169,12 +175,14 @@ def test_cycle_records_rules_logs_failing_rules_once_and_measures_drift(
 
 
 def test_a_rules_api_failure_costs_the_rules_not_the_census(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
 ) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"up": 3}))
     router.get("/api/v1/rules").respond(500, text="boom")
-    with build_auditor(settings(source="prod"), http=http, engine=engine, clock=ClockOf(lambda: NOW)) as auditor:
+    with build_auditor(
+        settings(source="prod"), transport=transport, engine=engine, clock=ClockOf(lambda: NOW)
+    ) as auditor:
         census = auditor.run_cycle()
         details = auditor.stats.view().details
     assert census.metrics == {"up": 3}
@@ -185,7 +193,7 @@ def test_a_rules_api_failure_costs_the_rules_not_the_census(
 
 
 def test_a_budget_exception_ends_on_its_day_while_the_daemon_runs(
-    router: respx.MockRouter, http: httpx.Client, engine: Engine, tmp_path: Path
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine, tmp_path: Path
 ) -> None:
     router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("2.53.0"))
     router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"migration_rows": 900}))
@@ -200,7 +208,7 @@ def test_a_budget_exception_ends_on_its_day_while_the_daemon_runs(
     )
     now = [NOW]
     settings_ = settings(source="prod", budgets_file=budgets)
-    with build_auditor(settings_, http=http, engine=engine, clock=ClockOf(lambda: now[0])) as auditor:
+    with build_auditor(settings_, transport=transport, engine=engine, clock=ClockOf(lambda: now[0])) as auditor:
         auditor.run_cycle()
         assert _violations(auditor) == [], "the exception holds on its last day"
         now[0] = NOW + timedelta(days=1)  # the file and the process stay the same: only the clock moves
@@ -217,7 +225,6 @@ def _violations(auditor: Auditor) -> list[tuple[str, int, int]]:
 def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
     router: respx.MockRouter, engine: Engine, tmp_path: Path
 ) -> None:
-    from auditor.collect.client import build_http_client
     from auditor.config.settings import PrometheusSettings
     from auditor.core.errors import ConfigError
 
@@ -228,8 +235,7 @@ def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
     settings_ = settings(source="prod", prometheus=prom)
     transport = httpx.MockTransport(router.handler)  # no route: no request may leave without its token
     with (
-        build_http_client(fake.BASE, prom, transport) as http,
-        build_auditor(settings_, http=http, engine=engine, clock=ClockOf(lambda: NOW)) as auditor,
+        build_auditor(settings_, transport=transport, engine=engine, clock=ClockOf(lambda: NOW)) as auditor,
     ):
         with pytest.raises(ConfigError, match=f"credentials file: {tmp_path / 'missing-token'}: cannot read"):
             auditor.run_cycle()

@@ -22,13 +22,14 @@ from auditor.app.loaded_rules import LoadedRules
 from auditor.app.readiness import readiness
 from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
-from auditor.app.usage import UsageTracker
+from auditor.app.usage import UsageMemory, UsageTracker
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
+from auditor.collect.census import AskedLimits
 from auditor.collect.client import is_outage
 from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.collect.jobs import JobCollector
-from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, merge_labels
+from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, ScanMemory, merge_labels
 from auditor.collect.optional import OptionalEndpoints
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
@@ -68,6 +69,23 @@ class _Observed:
     rules: RulesState | None
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What outlives a configuration reload, handed by the old auditor to the root that builds the next one."""
+
+    stats: CycleStats
+    breaker: Breaker
+    spool: Spool
+    standby: bool
+    endpoints: OptionalEndpoints
+    asked: AskedLimits
+    policy: dict[str, ScanMemory]
+    usage: UsageMemory
+    source_setting: str | None
+    known_source: str | None
+    """The source name the old auditor derived; kept when ``AUDITOR_SOURCE`` did not change."""
+
+
 @dataclass
 class Auditor:
     settings: Settings
@@ -83,19 +101,29 @@ class Auditor:
     breaker: Breaker
     endpoints: OptionalEndpoints = field(default_factory=OptionalEndpoints)
     """Requests a cycle does without when they fail (rules, configuration, drill-down)."""
+    asked: AskedLimits = field(default_factory=AskedLimits)
+    """The TSDB-status limits this process asked with: one memory for every auditor of it (a reload keeps it)."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
+    carried: Carried | None = None
+    """From the auditor this one replaces (a reload): its memories go on here."""
 
     def __post_init__(self) -> None:
+        carried = self.carried
         self._name = SourceName(self.settings, self.prometheus, self.endpoints)
-        self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock)
+        if carried is not None and carried.source_setting == self.settings.source:
+            self._name.known = carried.known_source
+        self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock, self.asked)
         self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
-        self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints)
+        known = carried.policy if carried is not None else None
+        self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints, known)
         self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
         self._maxima = HourlyMaxima(self.store)
         self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
-        self._usage = UsageTracker(self.store, self.settings, self.clock)
+        memory = carried.usage if carried is not None else None
+        self._usage = UsageTracker(self.store, self.settings, self.clock, memory)
         self._running = threading.Lock()
+        self.carried = None  # handed on; nothing keeps the old auditor alive
 
     @property
     def spool(self) -> Spool:
@@ -128,20 +156,12 @@ class Auditor:
         with self._running:
             yield
 
-    def adopt(self, old: Auditor) -> None:
-        """Carry over what outlives a configuration reload: counters, breaker, spool, writer role."""
-        self.stats, self.breaker = old.stats, old.breaker
-        self.storage.spool, self.storage.standby = old.spool, old.standby
-        self.endpoints = old.endpoints
-        self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
-        self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints)
-        self._policy.carry_over(old._policy)
-        self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
-        self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
-        self._usage.carry_over(old._usage)
-        self._name = SourceName(self.settings, self.prometheus, self.endpoints)
-        if self.settings.source == old.settings.source:
-            self._name.known = old.known_source
+    def carry(self) -> Carried:
+        """What the next auditor (a reload) goes on with: one value, handed to ``build_auditor``."""
+        return Carried(
+            self.stats, self.breaker, self.spool, self.standby, self.endpoints, self.asked, self._policy.known,
+            self._usage.memory, self.settings.source, self.known_source,
+        )  # fmt: skip
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no cycle runs; False if one still runs after ``timeout`` seconds."""
@@ -200,7 +220,7 @@ class Auditor:
         """The query log since the last read, stored after the cycle (its failures never fail the cycle)."""
         summary = self._usage.track(census, self.settings.prometheus_url_for_logs, self.budgets.current())
         if summary is not None:
-            self.stats.record_usage(summary, self._usage.failures)
+            self.stats.record_usage(summary, self._usage.memory.failures)
 
     def _skipped(self) -> None:
         self.stats.record_skip("circuit_open")

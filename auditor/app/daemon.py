@@ -273,9 +273,10 @@ class Daemon:
                 log.warning("%s changed: it takes effect at the next restart", name)
         settings = settings.model_copy(update={name: getattr(old.settings, name) for name in RESTART_ONLY})
         same_budgets = settings.effective_budgets_file == old.settings.effective_budgets_file
-        fresh = build_auditor(settings, engine=old.store.engine, budgets=old.budgets if same_budgets else None)
+        fresh = build_auditor(
+            settings, engine=old.store.engine, budgets=old.budgets if same_budgets else None, carried=old.carry()
+        )
         fresh.resources.callback(old.store.engine.dispose)
-        fresh.adopt(old)
         self._claim_writes(fresh)
         return fresh
 

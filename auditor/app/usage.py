@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditor.collect.querylog import QueryLogReader
@@ -31,20 +32,27 @@ SUMMARY_EVERY = timedelta(hours=1)
 """The unused metrics per owner are summed up again this often (a read of the window's usage)."""
 
 
+@dataclass
+class UsageMemory:
+    """What the tracker keeps between cycles, and a reload hands on: failures, skips, the last summing-up."""
+
+    failures: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Lines passed over since start, by reason (``Skip``)."""
+    summed_at: datetime | None = None
+    unused: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
 class UsageTracker:
-    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: Store, settings: Settings, clock: Clock, memory: UsageMemory | None = None) -> None:
         self._store, self._settings, self._clock = store, settings, clock
+        self.memory = memory or UsageMemory()
         path = settings.query_log_file
         self._reader = (
             None if path is None
             else QueryLogReader(path, max_bytes=settings.usage.max_bytes,
                                 max_seconds=settings.usage.max_time.total_seconds(), monotonic=clock.monotonic)
         )  # fmt: skip
-        self.failures = 0
-        self.skipped: Counter[str] = Counter()
-        """Lines passed over since start, by reason (``Skip``)."""
-        self._summed_at: datetime | None = None
-        self._unused: dict[str, tuple[int, int]] = {}
 
     def track(self, census: Census, url: str, budgets: Budgets) -> UsageSummary | None:
         """Read and store what the log holds since the last read; None without a query log or when it failed."""
@@ -55,35 +63,32 @@ class UsageTracker:
             now = self._clock.now()
             batch = self._reader.read(state.position if state else None, Credit(census.metrics), now)
             state = self._store.usage.record(census.source, url, batch, now) or state
-            self.skipped.update({reason.value: n for reason, n in batch.skipped.items()})
+            self.memory.skipped.update({reason.value: n for reason, n in batch.skipped.items()})
             return self._summary(census, batch, budgets, now, state)
         except AuditorError as exc:
-            self.failures += 1
+            self.memory.failures += 1
             log.warning("query usage not read this cycle: %s", exc)
             return None
         except Exception as exc:  # usage never fails the cycle; the next one goes on from the stored position
-            self.failures += 1
+            self.memory.failures += 1
             log.error("query usage not read this cycle (unexpected %s): %s", type(exc).__name__, exc)
             return None
-
-    def carry_over(self, old: UsageTracker) -> None:
-        self.failures, self._summed_at, self._unused = old.failures, old._summed_at, old._unused
-        self.skipped = old.skipped
 
     def _summary(
         self, census: Census, batch: UsageBatch, budgets: Budgets, now: datetime, state: LogState | None
     ) -> UsageSummary:
         window = self._settings.usage.unused_after
         covered = coverage(state.covered_since if state else None, now, window)
-        if self._summed_at is None or now - self._summed_at >= SUMMARY_EVERY:
+        if self.memory.summed_at is None or now - self.memory.summed_at >= SUMMARY_EVERY:
             inp = usage_input(
                 self._store, self._settings, census, now, rules=None, dashboards=dashboards_of(self._settings)
             )
-            self._unused, self._summed_at = unused_by_owner(judge(inp, budgets)), now
+            self.memory.unused, self.memory.summed_at = unused_by_owner(judge(inp, budgets)), now
         lag = (now - state.last_entry_at).total_seconds() if state and state.last_entry_at else None
         return UsageSummary(
             state.lines if state else 0, state.own_lines if state else 0, state.failures if state else 0,
-            batch.behind_bytes, lag, covered.total_seconds() if covered else 0.0, self._unused, dict(self.skipped),
+            batch.behind_bytes, lag, covered.total_seconds() if covered else 0.0, self.memory.unused,
+            dict(self.memory.skipped),
         )  # fmt: skip
 
 

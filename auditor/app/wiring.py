@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import Engine
 
 from auditor.app.clock import SYSTEM
-from auditor.app.cycle import Auditor
+from auditor.app.cycle import Auditor, Carried
 from auditor.app.cycle_store import CycleStorage
 from auditor.app.spool import Spool
 from auditor.collect.breaker import Breaker
@@ -45,8 +45,8 @@ def prometheus_client(
     stack: ExitStack,
     settings: Settings,
     url: str | None = None,
-    http: httpx.Client | None = None,
     *,
+    transport: httpx.BaseTransport | None = None,
     command: bool = False,
     clock: Clock = SYSTEM,
 ) -> PrometheusClient:
@@ -58,8 +58,8 @@ def prometheus_client(
     prom = settings.prometheus
     at = clock.monotonic() + settings.audit_timeout.total_seconds() if command else None
     deadline = CallDeadline(clock.monotonic, at)
-    if http is None:
-        http = stack.enter_context(build_http_client(url or settings.prometheus_url, prom, deadline=deadline))
+    base = url or settings.prometheus_url
+    http = stack.enter_context(build_http_client(base, prom, transport=transport, deadline=deadline))
     return PrometheusClient(http, clock, RetryPolicy(attempts=prom.attempts), prom.max_response_bytes, deadline)
 
 
@@ -93,17 +93,19 @@ def writer_lease(settings: Settings) -> Writer:
 def build_auditor(
     settings: Settings,
     *,
-    http: httpx.Client | None = None,
+    transport: httpx.BaseTransport | None = None,
     engine: Engine | None = None,
     clock: Clock = SYSTEM,
     check_schema: bool = True,
     budgets: BudgetsProvider | None = None,
     writer: Writer | None = None,
+    carried: Carried | None = None,
 ) -> Auditor:
-    """Wire the real parts of one audit cycle; tests pass their own ``http`` (transport), ``engine`` and ``clock``."""
+    """Wire the real parts of one audit cycle; tests pass their own ``transport``, ``engine`` and ``clock``: the
+    client is the production one (auth, TLS, User-Agent, timeouts, redirects, the deadline) on their transport."""
     resources = ExitStack()
     with resources.pop_all() as cleanup:
-        client = prometheus_client(cleanup, settings, http=http, clock=clock)
+        client = prometheus_client(cleanup, settings, transport=transport, clock=clock)
         if engine is None:
             engine = database_engine(settings)
             cleanup.callback(engine.dispose)
@@ -114,12 +116,16 @@ def build_auditor(
         if check_schema:
             require_head(engine)
         owned = cleanup.pop_all()
-    prom = settings.prometheus
-    interval = settings.audit_interval.total_seconds()
-    breaker = Breaker(
-        prom.breaker_threshold, interval, prom.breaker_max_pause.total_seconds(), monotonic=clock.monotonic
-    )
     store = Store(engine)
+    if carried is not None:  # a reload: the old auditor's counters, breaker, spool and memories go on
+        storage = CycleStorage(store, carried.spool, writer, standby=carried.standby)
+        return Auditor(
+            settings, client, store, clock, carried.stats, budgets, desired, storage, carried.breaker,
+            endpoints=carried.endpoints, asked=carried.asked, resources=owned, carried=carried,
+        )  # fmt: skip
+    prom = settings.prometheus
+    pause = prom.breaker_max_pause.total_seconds()
+    breaker = Breaker(prom.breaker_threshold, settings.audit_interval.total_seconds(), pause, monotonic=clock.monotonic)
     storage = CycleStorage(store, Spool(settings.spool_max_cycles), writer)
     return Auditor(settings, client, store, clock, CycleStats(), budgets, desired, storage, breaker, resources=owned)
 

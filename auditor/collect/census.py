@@ -2,7 +2,7 @@
 
 The method depends on the server (docs/architecture.md)::
 
-    collector = CensusCollector(PrometheusClient(http, clock), CensusSettings(), clock=clock)
+    collector = CensusCollector(PrometheusClient(http, clock), CensusSettings(), clock, asked)
     census = collector.collect("prod-eu", Deadline.after(120, clock.monotonic))
     census.method        # CensusMethod.COUNT_BY_NAME on 2.42
 
@@ -37,11 +37,24 @@ LIMIT_PERIOD = 32
 """Prometheus 2.45+ caches the TSDB status per ``limit`` while fewer than 31 whole seconds (its clock) passed:
 limits that repeat only every 32 seconds of ours never meet that cache, even a second of clock skew apart."""
 _MAX_REGEX_BYTES = 65_536
-_ASKED: dict[str, int] = {}
-"""Server URL -> the TSDB-status limit this process asked it with last. Prometheus keeps one cached answer
-per server, whichever auditor object asked: this memory is the process's, not one collector's."""
-_ASKED_LOCK = threading.Lock()
 _TOO_MANY_SAMPLES = "too many samples"
+
+
+class AskedLimits:
+    """Server URL -> the TSDB-status limit last asked with. Prometheus keeps one cached answer per server,
+    whichever auditor object asked: one memory per process (the root makes it; a reload hands it on)."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def fresh(self, url: str, limit: int, again: Callable[[], int]) -> int:
+        """``limit``, or ``again()`` when the server was last asked with ``limit``; remembered either way."""
+        with self._lock:
+            if self._asked.get(url) == limit:
+                limit = again()
+            self._asked[url] = limit
+        return limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +89,10 @@ class _Counts:
 
 
 class CensusCollector:
-    def __init__(self, client: PrometheusClient, settings: CensusSettings, clock: Clock) -> None:
+    def __init__(
+        self, client: PrometheusClient, settings: CensusSettings, clock: Clock, asked: AskedLimits | None = None
+    ) -> None:
+        self._asked = asked or AskedLimits()
         self._client = client
         self._settings = settings
         self._clock = clock
@@ -129,11 +145,7 @@ class CensusCollector:
         limit = self.limit(version, at)
         if version < LIMIT_SINCE:
             return limit  # no cache to dodge (and VictoriaMetrics claims 2.24)
-        with _ASKED_LOCK:
-            if _ASKED.get(self._client.base_url) == limit:
-                limit = self.limit(version, at, repeat=True)
-            _ASKED[self._client.base_url] = limit
-        return limit
+        return self._asked.fresh(self._client.base_url, limit, lambda: self.limit(version, at, repeat=True))
 
     def _from_tsdb_status(self, status: TsdbStatus, limit: int, at: datetime, deadline: Deadline) -> _Counts:
         metrics = dict(status.series_count_by_metric_name)
@@ -203,12 +215,6 @@ class CensusCollector:
             log.info("count query over %d names hit query.max-samples; splitting", len(names))
             return self._count_chunk(names[:half], at, deadline) | self._count_chunk(names[half:], at, deadline)
         return {labels.get("__name__", ""): int(value) for labels, value in vector if value > 0}
-
-
-def forget_limits() -> None:
-    """Forget the limits this process asked with, as a new process would (tests that assert a limit)."""
-    with _ASKED_LOCK:
-        _ASKED.clear()
 
 
 def count_query(names: Sequence[str]) -> str:

@@ -58,24 +58,21 @@ class PolicyScanResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Scan:
+class ScanMemory:
     at: datetime
     metrics: dict[str, LabelStats]
 
 
 class LabelPolicyScan:
     def __init__(
-        self, client: PrometheusClient, settings: LabelPolicySettings, endpoints: OptionalEndpoints | None = None
-    ) -> None:
+        self, client: PrometheusClient, settings: LabelPolicySettings, endpoints: OptionalEndpoints | None = None,
+        known: dict[str, ScanMemory] | None = None,
+    ) -> None:  # fmt: skip
         self._client = client
         self._settings = settings
         self._endpoints = endpoints or OptionalEndpoints()
-        self._known: dict[str, _Scan] = {}
-        """label -> its last scan."""
-
-    def carry_over(self, old: LabelPolicyScan) -> None:
-        """Keep what ``old`` knew (the daemon rebuilds the scan when its settings reload)."""
-        self._known = old._known
+        self.known: dict[str, ScanMemory] = {} if known is None else known
+        """label -> its last scan; a reload hands it to the next scan."""
 
     def run(self, budgets: Budgets, series: Mapping[str, int], at: datetime, deadline: Deadline) -> PolicyScanResult:
         """Scan the labels ``budgets`` forbids somewhere; ``series`` (the census) turns savings into series-without."""
@@ -103,20 +100,20 @@ class LabelPolicyScan:
 
     def _due(self, todo: list[str], at: datetime) -> list[str]:
         """Labels never scanned first, then those whose last scan is ``interval`` old, oldest first."""
-        never = [label for label in todo if label not in self._known]
+        never = [label for label in todo if label not in self.known]
         stale = [
-            label for label in todo if label in self._known and at - self._known[label].at >= self._settings.interval
+            label for label in todo if label in self.known and at - self.known[label].at >= self._settings.interval
         ]
-        return never + sorted(stale, key=lambda label: self._known[label].at)
+        return never + sorted(stale, key=lambda label: self.known[label].at)
 
     def _keep(self, todo: list[str], result: PolicyScanResult) -> None:
         """Forget labels no longer forbidden; every label not scanned now keeps its last figures."""
-        self._known = {label: self._known[label] for label in todo if label in self._known}
+        self.known = {label: self.known[label] for label in todo if label in self.known}
         for label in todo:
-            if label in result.checked or label not in self._known:
+            if label in result.checked or label not in self.known:
                 continue
             result.carried.append(label)
-            for metric, stats in self._known[label].metrics.items():
+            for metric, stats in self.known[label].metrics.items():
                 result.labels.setdefault(metric, {})[label] = stats
 
     def _one(
@@ -139,7 +136,7 @@ class LabelPolicyScan:
         stats = {metric: LabelStats(count, without.get(metric)) for metric, count in values.items()}
         for metric, one in stats.items():
             result.labels.setdefault(metric, {})[label] = one
-        self._known[label] = _Scan(at, stats)
+        self.known[label] = ScanMemory(at, stats)
         result.checked.append(label)
         return True
 

@@ -57,9 +57,6 @@ def rules(groups: list[dict[str, Any]] | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def router() -> Iterator[respx.MockRouter]:
-    from auditor.collect.census import forget_limits
-
-    forget_limits()  # every test talks to the same BASE, as if it were a new process
     router = respx.MockRouter(base_url=BASE, assert_all_called=True, assert_all_mocked=True)
     yield router
     router.assert_all_called()
@@ -76,3 +73,9 @@ def untagged(query: str) -> str:
     from auditor.core.promql import QUERY_TAG
 
     return query.removesuffix(f"\n{QUERY_TAG}")
+
+
+@pytest.fixture
+def transport(router: respx.MockRouter) -> httpx.MockTransport:
+    """The router as a transport: ``build_auditor(settings, transport=transport)`` runs the production client on it."""
+    return httpx.MockTransport(router.handler)
