@@ -51,8 +51,7 @@ def run(url: str, database_url: str, cycles: int, tsdb_limit: int, budgets: str 
         budgets_file=budgets,
     )
     totals, fetches, beyond = [], [], []
-    with httpx.Client(base_url=url, transport=transport, timeout=60) as http:
-        auditor = build_auditor(settings, http=http, engine=engine)
+    with build_auditor(settings, transport=transport, engine=engine) as auditor:
         auditor.source()
         for _ in range(cycles):
             transport.seconds, transport.bytes = 0.0, 0

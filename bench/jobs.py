@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import func, select
 
@@ -38,8 +37,7 @@ def cycles(url: str, enabled: bool) -> dict[str, Any]:
         settings = Settings(prometheus_url=url, source="bench-jobs", jobs=JobsSettings(enabled=enabled))
         seconds, requests = [], 0
         with (
-            httpx.Client(base_url=url, timeout=60) as http,
-            build_auditor(settings, http=http, engine=engine) as auditor,
+            build_auditor(settings, engine=engine) as auditor,
         ):
             for _ in range(RUNS):
                 before = auditor.prometheus.requests

@@ -121,8 +121,7 @@ def cycles(url: str, limit: int, chunk: int) -> dict[str, Any]:
             prometheus_url=url, source="bench", census=CensusSettings(tsdb_limit=limit, chunk_size=chunk)
         )
         beyond, requests = [], 0
-        with httpx.Client(base_url=url, transport=transport, timeout=120) as http:
-            auditor = build_auditor(settings, http=http, engine=engine)
+        with build_auditor(settings, transport=transport, engine=engine) as auditor:
             for _ in range(RUNS):
                 time.sleep(1.1)
                 transport.seconds = 0.0
