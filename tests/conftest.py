@@ -112,6 +112,12 @@ def _tree_status() -> set[str] | None:
     return set(result.stdout.splitlines()) if result.returncode == 0 else None
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots", action="store_true", help="rewrite tests/checks/snapshots from the checks' output"
+    )
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller, once for the whole run
         session.config.stash[_TREE_BEFORE] = _tree_status()
@@ -126,6 +132,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if before is None or after is None:
         return
     written = sorted(after - before)
+    if session.config.getoption("--update-snapshots"):
+        written = [line for line in written if "tests/checks/snapshots/" not in line]
     if written:
         print("\nthe test suite wrote into the checkout:\n  " + "\n  ".join(written))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

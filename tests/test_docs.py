@@ -30,14 +30,19 @@ def test_the_cli_page_says_how_rules_diff_exits_on_runtime_failures() -> None:
     assert "`70` an unexpected error" in page
 
 
-def test_every_check_of_the_registry_has_its_page_and_every_page_its_check() -> None:
-    from auditor.core.domain import Kind
-    from auditor.evaluate import CHECKS
+def test_the_registry_ties_each_check_to_its_module_tests_snapshot_and_page() -> None:
+    """One check, one module named as it, one test file, one snapshot, one page; nothing unregistered."""
+    from auditor.core.findings import Kind
+    from auditor.evaluate.checks import FINDING_CHECKS, NAMES
 
-    pages = {path.stem for path in (ROOT / "docs" / "checks").glob("*.md")}
-    names = {module.NAME for module in CHECKS}
-    assert names | {"forecast"} == pages, "one page per check (forecast: a figure, not a check)"
-    assert names == {kind.value for kind in Kind}, "each finding kind comes from one check"
-    for module in CHECKS:
-        page = (ROOT / "docs" / "checks" / f"{module.NAME}.md").read_text()
-        assert f"`{module.__name__.replace('.', '/')}.py`" in page, f"{module.NAME}.md names its module"
+    def stems(folder: str, pattern: str, strip: str = "") -> set[str]:
+        return {path.stem.removeprefix(strip) for path in (ROOT / folder).glob(pattern)}
+
+    assert stems("docs/checks", "*.md") == set(NAMES)
+    assert stems("auditor/evaluate/checks", "*.py") - {"__init__"} == set(NAMES)
+    assert stems("tests/checks", "test_*.py", "test_") == set(NAMES)
+    assert stems("tests/checks/snapshots", "*.snap") == set(NAMES)
+    assert {check.NAME for check in FINDING_CHECKS} == {kind.value for kind in Kind}, "a kind per finding check"
+    for name in NAMES:
+        page = (ROOT / "docs" / "checks" / f"{name}.md").read_text()
+        assert f"`auditor/evaluate/checks/{name}.py`" in page, f"{name}.md names its module"

@@ -11,7 +11,7 @@ from auditor.config.budgets import load_budgets
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import EvaluationInput, Kind, LabelStats, Severity, evaluate
-from auditor.evaluate.forecast import seconds_to_budget, theil_sen_slope
+from auditor.evaluate.checks.forecast import seconds_to_budget, theil_sen_slope
 from auditor.evaluate.suggestions import suggest
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
 from tests.support import builders
@@ -67,7 +67,7 @@ def test_series_budget_ok_warning_exceeded(budgets: Budgets) -> None:
         ("near", "series", "warning"),
         ("over", "series", "exceeded"),
     }
-    [sessions] = [f for f in result.violations if f.metric == "user_sessions"]
+    [sessions] = [f for f in result.violations if f.subject == "user_sessions"]
     assert (sessions.owner, sessions.series, sessions.max_series) == ("team-identity", 401, 400)
     assert result.statuses["user_sessions"].exceeded
     assert result.statuses["ok_metric"].usage == pytest.approx(0.799)
@@ -87,7 +87,7 @@ def test_growth_compares_hourly_maxima_one_window_apart(budgets: Budgets) -> Non
         recent_max={"grower": 125, "steady": 121},
     )
     findings = [f for f in evaluate(inp).findings if f.kind is Kind.GROWTH]
-    by_metric = {f.metric: f for f in findings}
+    by_metric = {f.subject: f for f in findings}
     assert set(by_metric) == {"grower", "steady", "http_x"}
     assert by_metric["grower"].value == pytest.approx(0.30)
     assert by_metric["grower"].window == WEEK
@@ -103,7 +103,7 @@ def test_label_budget_uses_the_drilldown(budgets: Budgets) -> None:
         labels={"user_sessions": {"user_id": LabelStats(150, 2)}, "other": {"user_id": LabelStats(999)}},
     )
     [finding] = [f for f in evaluate(inp).findings if f.kind is Kind.LABEL]
-    assert (finding.metric, finding.label, finding.value, finding.limit) == ("user_sessions", "user_id", 150, 100)
+    assert (finding.subject, finding.detail, finding.value, finding.limit) == ("user_sessions", "user_id", 150, 100)
     assert finding.describe() == "label user_id has 150 values, limit 100"
 
 
@@ -194,7 +194,7 @@ def test_label_policy_denied_unlisted_always_allowed_and_entry_overrides(tmp_pat
     }  # fmt: skip
     metrics = {"api_calls": 80, "user_sessions": 540, "http_requests_total": 40, "audit_log_total": 7}
     result = evaluate(EvaluationInput(census(metrics), budgets, labels))
-    found = {(f.metric, f.label, f.owner, f.value) for f in result.findings if f.kind is Kind.LABEL_POLICY}
+    found = {(f.subject, f.detail, f.owner, f.value) for f in result.findings if f.kind is Kind.LABEL_POLICY}
     assert found == {
         ("api_calls", "user_id", "unowned", 40),               # denied by the defaults
         ("user_sessions", "pod", "team-identity", 2),          # outside its allowed list
@@ -202,7 +202,7 @@ def test_label_policy_denied_unlisted_always_allowed_and_entry_overrides(tmp_pat
         ("audit_log_total", "email", "unowned", 7),            # its own denied list replaces the defaults'
     }  # fmt: skip
     assert all(f.severity is Severity.EXCEEDED for f in result.findings if f.kind is Kind.LABEL_POLICY)
-    [http] = [f for f in result.findings if f.metric == "http_requests_total" and f.kind is Kind.LABEL_POLICY]
+    [http] = [f for f in result.findings if f.subject == "http_requests_total" and f.kind is Kind.LABEL_POLICY]
     assert http.describe() == "label pod (4 values) is not allowed by the label policy"
     fix = suggest(http, labels["http_requests_total"])
     assert (fix.action, fix.label, fix.series_saved) == ("drop_label", "pod", 30)

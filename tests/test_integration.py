@@ -121,7 +121,7 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
         details = auditor.stats.view().details
     assert details is not None
     evaluation = details.evaluation
-    assert {(f.metric, f.kind.value, f.severity.value) for f in evaluation.findings} == {
+    assert {(f.subject, f.kind.value, f.severity.value) for f in evaluation.findings} == {
         ("api_requests_total", "series", "exceeded"),
         ("api_requests_total", "label", "exceeded"),
         ("demo", "unprotected_job", "warning"),  # the test's scrape job has no sample_limit

@@ -9,10 +9,10 @@ import pytest
 
 from auditor.config.budgets import load_budgets
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Finding, Kind, Severity
+from auditor.core.findings import Finding, GrowthFinding, JobBudgetFinding, Kind, SeriesFinding, Severity
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate import EvaluationInput, evaluate
-from auditor.evaluate.scrape_limit import seconds_to_limit
+from auditor.evaluate.checks.forecast import seconds_to_limit
 from auditor.evaluate.targets import offenders
 from tests.test_evaluate import census
 
@@ -42,7 +42,7 @@ def job(name: str, series: int, largest: int = 0, limit: int = 0) -> JobStats:
 
 def judged(budgets: Budgets, jobs: list[JobStats], **history: object) -> set[tuple[str, timedelta | None, float]]:
     inp = EvaluationInput(census({"m": 1}), budgets, jobs=JobCensus({j.job: j for j in jobs}), **history)  # type: ignore[arg-type]
-    return {(f.metric, f.window, round(f.value, 3)) for f in evaluate(inp).findings if f.kind is Kind.JOB_GROWTH}
+    return {(f.subject, f.window, round(f.value, 3)) for f in evaluate(inp).findings if f.kind is Kind.JOB_GROWTH}
 
 
 def test_job_growth_compares_hourly_maxima_one_window_apart_per_entry(budgets: Budgets) -> None:
@@ -81,7 +81,12 @@ def test_evaluation_carries_the_forecast_of_rising_jobs_only(budgets: Budgets) -
 
 def test_offenders_are_over_budget_first_then_grown_fastest_first() -> None:
     def finding(metric: str, kind: Kind, severity: Severity, value: float = 0.0) -> Finding:
-        return Finding(metric, "o", kind, severity, 0, 0, value, 0, window=DAY if kind is Kind.GROWTH else None)
+        if kind is Kind.GROWTH:
+            return GrowthFinding(metric=metric, owner="o", severity=severity, series_now=0, budget=0, over=DAY,
+                                 growth=value, max_growth=0)  # fmt: skip
+        if kind is Kind.JOB:
+            return JobBudgetFinding(job=metric, owner="o", severity=severity, series_now=0, budget=0)
+        return SeriesFinding(metric=metric, owner="o", severity=severity, series_now=0, budget=0)
 
     c = census({"big": 900, "small": 500, "fast": 10, "faster": 20, "warned": 950})
     found = [

@@ -83,7 +83,7 @@ def test_denied_and_unlisted_labels_are_violations_with_exact_values_and_series_
         auditor.run_cycle()
         details = auditor.stats.view().details
     assert details is not None
-    policy = {(f.metric, f.label, f.owner, f.value, f.series) for f in details.evaluation.violations}
+    policy = {(f.subject, f.detail, f.owner, f.value, f.series) for f in details.evaluation.violations}
     assert policy == {
         ("pol_api_requests_total", "user_id", "platform", 25, 100),
         ("pol_http_latency_seconds", "pod", "team-web", 5, 30),

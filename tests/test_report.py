@@ -22,7 +22,8 @@ from auditor.cli.main import main
 from auditor.config.budgets import load_budgets
 from auditor.config.rulefiles import load_path
 from auditor.config.settings import Settings
-from auditor.core.domain import Finding, Kind, LabelStats, Severity
+from auditor.core.domain import LabelStats
+from auditor.core.findings import Finding, SeriesFinding, Severity
 from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
@@ -54,7 +55,7 @@ def at(day: int, hour: int = 0) -> datetime:
 
 
 def exceeded(metric: str, owner: str, series: int) -> Finding:
-    return Finding(metric, owner, Kind.SERIES, Severity.EXCEEDED, series, 300, series, 300)
+    return SeriesFinding(metric=metric, owner=owner, severity=Severity.EXCEEDED, series_now=series, budget=300)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from auditor.app.reporting import gather, week_period
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
-from auditor.core.domain import Finding, Kind, Severity
+from auditor.core.findings import SeriesFinding, Severity
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
@@ -130,8 +130,8 @@ def test_the_quarter_reads_the_earlier_period_from_its_rollups(engine: Engine, t
 def test_a_violation_resolved_in_week_2_and_back_in_week_9_is_a_regression(engine: Engine, tmp_path: Path) -> None:
     store = Store(engine)
     quarter_start = W47.start - timedelta(weeks=13)
-    over = Finding("grower", "team-a", Kind.SERIES, Severity.EXCEEDED, 1200, 1000, 1200, 1000)
-    held = Finding("flat", "team-a", Kind.SERIES, Severity.EXCEEDED, 1100, 1000, 1100, 1000)
+    over = SeriesFinding(metric="grower", owner="team-a", severity=Severity.EXCEEDED, series_now=1200, budget=1000)
+    held = SeriesFinding(metric="flat", owner="team-a", severity=Severity.EXCEEDED, series_now=1100, budget=1000)
     for week, findings in [(0, [over, held]), (1, [over, held]), (2, [held]), (8, [held]), (9, [over, held]),
                            (13, [over])]:  # fmt: skip
         at = quarter_start + timedelta(weeks=week, days=1)

@@ -178,7 +178,7 @@ def test_label_policy_names_the_carriers_and_the_series_saved(served: Served, tm
         auditor.run_cycle()
         details = auditor.stats.view().details
     assert details is not None
-    found = [(f.metric, f.label, f.value) for f in details.evaluation.violations if f.kind.value == "label_policy"]
+    found = [(f.subject, f.detail, f.value) for f in details.evaluation.violations if f.kind.value == "label_policy"]
     assert found == [("policy_api", "customer_id", 6)]
     [snapshot] = Store(engine).snapshots(f"matrix-{served.server.name}")
     assert Store(engine).drilldown(snapshot.id)["policy_api"]["customer_id"].series_without == 4

@@ -219,7 +219,7 @@ def test_a_budget_exception_ends_on_its_day_while_the_daemon_runs(
 def _violations(auditor: Auditor) -> list[tuple[str, int, int]]:
     details = auditor.stats.view().details
     assert details is not None
-    return [(f.metric, f.series, f.max_series) for f in details.evaluation.violations]
+    return [(f.subject, f.series, f.max_series) for f in details.evaluation.violations]
 
 
 def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from auditor.core.domain import Census, CensusMethod, Finding, Kind, LabelStats, SeriesNotion, Severity
+from auditor.core.domain import Census, CensusMethod, LabelStats, SeriesNotion
 from auditor.core.errors import StoreError
+from auditor.core.findings import Finding, SeriesFinding, Severity
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
 from auditor.store.models import LabelStat, MetricName, MetricRollup, MetricSeries, Snapshot, Source, StoredFinding
@@ -123,7 +124,8 @@ def test_a_census_the_database_rejects_is_not_stored_at_all(engine: Engine) -> N
 
 
 def finding(metric: str, severity: str = "exceeded", series: int = 500, kind: str = "series") -> Finding:
-    return Finding(metric, "team", Kind(kind), Severity(severity), series, 400, series, 400)
+    assert kind == "series"
+    return SeriesFinding(metric=metric, owner="team", severity=Severity(severity), series_now=series, budget=400)
 
 
 def test_findings_open_continue_and_resolve(engine: Engine) -> None:

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import yaml
 
-from auditor.core.domain import Finding, Kind, LabelStats, Severity
+from auditor.core.domain import LabelStats
+from auditor.core.findings import SeriesFinding, Severity
 from auditor.evaluate.suggestions import suggest
 from tests.test_alert_rules import promtool
 
-FINDING = Finding("http_requests_total", "team-web", Kind.SERIES, Severity.EXCEEDED, 5000, 1000, 5000, 1000)
+FINDING = SeriesFinding(
+    metric="http_requests_total", owner="team-web", severity=Severity.EXCEEDED, series_now=5000, budget=1000
+)
 
 
 def test_relabel_snippets_are_valid_prometheus_config(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import CensusSettings, DrilldownSettings, Settings
-from auditor.core.domain import Finding, Kind, SeriesNotion, Severity
+from auditor.core.domain import SeriesNotion
+from auditor.core.findings import Kind, SeriesFinding, Severity
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.suggestions import suggest
@@ -99,7 +100,7 @@ def test_the_printed_fixes_load_in_prometheus_35_and_do_what_they_say(
 ) -> None:
     from auditor.core.domain import LabelStats
 
-    finding = Finding(DOTTED, "team-web", Kind.SERIES, Severity.EXCEEDED, 60, 10, 60, 10)
+    finding = SeriesFinding(metric=DOTTED, owner="team-web", severity=Severity.EXCEEDED, series_now=60, budget=10)
     fix = suggest(finding, {"http.route": LabelStats(30, 2), "url.scheme": LabelStats(2, 30)})
     assert fix.label == "http.route"
     assert fix.recording_rule is not None
@@ -164,7 +165,7 @@ def test_a_label_policy_over_utf8_names_is_scanned_with_quoted_names(
         auditor.run_cycle()
         details = auditor.stats.view().details
     assert details is not None
-    found = {(f.metric, f.label, f.value) for f in details.evaluation.violations if f.kind is Kind.LABEL_POLICY}
+    found = {(f.subject, f.detail, f.value) for f in details.evaluation.violations if f.kind is Kind.LABEL_POLICY}
     # The dotted family allows url.scheme by name; the decoy carries only http.route, which the defaults allow;
     # legacy_total's my.label is outside its list: found through quoted label names in every query.
     assert found == {("legacy_total", "my.label", 4)}

@@ -10,7 +10,7 @@ from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, floor_seconds
 from auditor.core.jobs import JobCensus
 from auditor.evaluate import EvaluationInput
-from auditor.evaluate.scrape_limit import target_trends
+from auditor.evaluate.checks.forecast import target_trends
 from auditor.evaluate.targets import forecast_targets
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start

@@ -30,10 +30,10 @@ from auditor.core.errors import ConfigError, DeliveryError
 from auditor.core.jobs import JobCensus
 from auditor.core.redact import redact, redact_url
 from auditor.core.rulesets import RuleSet
+from auditor.evaluate.checks.forecast import limit_forecasts
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.report_forward import QUARTER, ForwardInput, QuarterInput
 from auditor.evaluate.rules_diff import diff
-from auditor.evaluate.scrape_limit import limit_forecasts
 from auditor.evaluate.targets import forecast_targets
 from auditor.export.report_render import SUFFIX, render
 from auditor.store import Store, periods

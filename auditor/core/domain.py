@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
-
-from auditor.core.durations import format_duration
 
 
 class Clock(Protocol):
@@ -210,30 +208,6 @@ class SnapshotSummary:
     metric_count: int
 
 
-class Kind(StrEnum):
-    SERIES = "series"
-    GROWTH = "growth"
-    LABEL = "label"
-    LABEL_POLICY = "label_policy"
-    JOB = "job"
-    """A scrape job over its budget: ``metric`` holds the job's name."""
-    SCRAPE_LIMIT = "scrape_limit"
-    """A job's largest target near or over the job's ``sample_limit``: ``metric`` is the job, ``label`` the target."""
-    UNPROTECTED_JOB = "unprotected_job"
-    """A job with no ``sample_limit``: ``metric`` is the job."""
-    JOB_GROWTH = "job_growth"
-    """A scrape job grew more than its ``jobs:`` entry's ``max_growth``: ``metric`` is the job."""
-
-
-JOB_KINDS = frozenset({Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB, Kind.JOB_GROWTH})
-"""Findings about a scrape job: their ``metric`` holds the job's name, and no per-metric fix applies."""
-
-
-class Severity(StrEnum):
-    WARNING = "warning"
-    EXCEEDED = "exceeded"
-
-
 @dataclass(frozen=True, slots=True)
 class LabelStats:
     """Drill-down of one label of one metric."""
@@ -242,63 +216,6 @@ class LabelStats:
     """Distinct values of the label among the metric's series."""
     series_without: int | None = None
     """Series the metric would have without this label (``count(count without (label) (metric))``)."""
-
-
-FindingKey = tuple[str, str, str, str, str]
-"""(metric, kind, label, growth window, severity): one finding's identity, in a cycle and in the store."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One check's verdict on one metric: what, whose, how much, against which limit."""
-
-    metric: str
-    owner: str
-    kind: Kind
-    severity: Severity
-    series: int
-    max_series: int
-    value: float
-    limit: float
-    label: str = ""
-    window: timedelta | None = None
-
-    @property
-    def identity(self) -> FindingKey:
-        """The same identity in the next cycle is the same (continuing) finding; stored rows have it too."""
-        window = format_duration(self.window) if self.window else ""
-        return self.metric, self.kind.value, self.label, window, self.severity.value
-
-    @property
-    def is_job(self) -> bool:
-        return self.kind in JOB_KINDS
-
-    def describe(self) -> str:
-        return _DESCRIPTIONS[self.kind](self)
-
-
-def _share(value: float, of: float) -> str:
-    return f"{value / of:.0%}" if of else "none allowed"
-
-
-def _growth(f: Finding) -> str:
-    window = format_duration(f.window) if f.window else "?"
-    return f"grew {f.value:+.0%} in {window}, limit +{f.limit:.0%}"
-
-
-_DESCRIPTIONS: dict[Kind, Callable[[Finding], str]] = {
-    Kind.SERIES: lambda f: f"{f.series:,} series, budget {f.max_series:,} ({_share(f.value, f.max_series)})",
-    Kind.GROWTH: _growth,
-    Kind.LABEL: lambda f: f"label {f.label} has {f.value:,.0f} values, limit {f.limit:,.0f}",
-    Kind.LABEL_POLICY: lambda f: f"label {f.label} ({f.value:,.0f} values) is not allowed by the label policy",
-    Kind.JOB: lambda f: f"job {f.metric}: {f.series:,} series, budget {f.max_series:,} ({_share(f.value, f.limit)})",
-    Kind.SCRAPE_LIMIT: lambda f: (
-        f"job {f.metric}: target {f.label} sends {f.series:,} samples, "
-        f"{f.value:.0%} of its sample_limit {f.max_series:,}"
-    ),
-    Kind.UNPROTECTED_JOB: lambda f: f"job {f.metric} has no sample_limit (largest target: {f.series:,} samples)",
-    Kind.JOB_GROWTH: lambda f: f"job {f.metric} {_growth(f)}",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,26 +227,3 @@ class SnapshotRow:
     error_reason: str | None
     head_series: int | None
     truncated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRow:
-    """A stored finding with its whole life: first seen, last seen, resolved (None while it is open)."""
-
-    metric: str
-    kind: str
-    label: str
-    window: str
-    severity: str
-    owner: str
-    first_seen: datetime
-    last_seen: datetime
-    resolved_at: datetime | None
-    series: int
-    max_series: int
-    value: float
-    limit: float
-
-    @property
-    def identity(self) -> FindingKey:
-        return self.metric, self.kind, self.label, self.window, self.severity

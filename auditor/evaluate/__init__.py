@@ -1,4 +1,4 @@
-"""Pure checks: domain objects in, findings out. One module per check, one registry.
+"""Pure checks: domain objects in, findings out. One module per check in ``checks/``, one registry.
 
 evaluation = evaluate(EvaluationInput(census, budgets, labels=..., baselines=...))
 evaluation.violations          # findings of severity "exceeded", every kind
@@ -6,30 +6,13 @@ evaluation.violations          # findings of severity "exceeded", every kind
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from types import ModuleType
 
-from auditor.evaluate import (
-    forecast,
-    growth,
-    job_budget,
-    job_growth,
-    label_budget,
-    label_policy,
-    scrape_limit,
-    series_budget,
-    unprotected_job,
-)
-from auditor.evaluate.model import EvaluationInput, Finding, Kind, LabelStats, Severity
-
-CHECKS: tuple[ModuleType, ...] = (
-    series_budget, growth, label_budget, label_policy, job_budget, job_growth, scrape_limit, unprotected_job,
-)  # fmt: skip
-"""Every check: a module with ``NAME`` and ``check(EvaluationInput) -> Iterator[Finding]``.
-
-Each has its page in ``docs/checks/<NAME>.md``.
-"""
+from auditor.core.domain import LabelStats
+from auditor.core.findings import Finding, Kind, Severity
+from auditor.evaluate.checks import FINDING_CHECKS, forecast, series
+from auditor.evaluate.checks.forecast import BudgetForecast, Forecast, SampleLimitForecast
+from auditor.evaluate.model import EvaluationInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,39 +53,36 @@ class Evaluation:
 
 
 def evaluate(inp: EvaluationInput) -> Evaluation:
-    findings = tuple(_all_findings(inp))
-    return Evaluation(findings, statuses(inp, findings), scrape_limit.forecasts(inp))
+    findings = tuple(f for check in FINDING_CHECKS for f in check.check(inp))
+    forecasts = tuple(forecast.check(inp))
+    limits = {f.job: f.seconds for f in forecasts if isinstance(f, SampleLimitForecast)}
+    return Evaluation(findings, statuses(inp, findings, forecasts), limits)
 
 
-def _all_findings(inp: EvaluationInput) -> Iterator[Finding]:
-    for module in CHECKS:
-        check: Callable[[EvaluationInput], Iterator[Finding]] = module.check
-        yield from check(inp)
-
-
-def statuses(inp: EvaluationInput, findings: tuple[Finding, ...]) -> dict[str, MetricStatus]:
-    series_findings = {f.metric: f.severity for f in findings if f.kind is Kind.SERIES}
+def statuses(
+    inp: EvaluationInput, findings: tuple[Finding, ...], forecasts: tuple[Forecast, ...]
+) -> dict[str, MetricStatus]:
+    series_findings = {f.subject: f.severity for f in findings if f.kind is Kind.SERIES}
+    exhaustion = {f.metric: f.seconds for f in forecasts if isinstance(f, BudgetForecast)}
     out = {}
-    for metric, series in inp.census.metrics.items():
+    for metric, count in inp.census.metrics.items():
         budget = inp.budget(metric)
         severity = series_findings.get(metric)
-        points = inp.trends.get(metric)
         out[metric] = MetricStatus(
             metric=metric,
             owner=budget.owner,
-            series=series,
+            series=count,
             max_series=budget.max_series,
-            usage=series_budget.usage(series, budget.max_series),
+            usage=series.usage(count, budget.max_series),
             warning=severity is Severity.WARNING,
             exceeded=severity is Severity.EXCEEDED,
             explicit=budget.explicit,
-            exhaustion_seconds=forecast.seconds_to_budget(points, series, budget.max_series) if points else None,
+            exhaustion_seconds=exhaustion.get(metric),
         )
     return out
 
 
 __all__ = [
-    "CHECKS",
     "Evaluation",
     "EvaluationInput",
     "Finding",

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from auditor.core.budgets import Budget, Budgets
-from auditor.core.domain import Census, Finding, Kind, LabelStats, Severity
+from auditor.core.domain import Census, LabelStats
+from auditor.core.findings import Finding, Kind, Severity
 from auditor.core.jobs import JobCensus, JobStats
 
 

@@ -17,19 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import (
-    JOB_KINDS,
-    Census,
-    Finding,
-    FindingRow,
-    Kind,
-    LabelStats,
-    Severity,
-    SnapshotRow,
-    floor_seconds,
-)
+from auditor.core.domain import Census, LabelStats, SnapshotRow, floor_seconds
+from auditor.core.findings import JOB_KINDS, FindingRow, Kind, Severity
 from auditor.core.jobs import JobCensus, JobStats
 from auditor.core.rulesets import RuleSet
+from auditor.evaluate.checks.scrape_limit import NEAR
+from auditor.evaluate.checks.series import usage
 from auditor.evaluate.report_forward import (
     ForwardInput,
     QuarterInput,
@@ -39,9 +32,7 @@ from auditor.evaluate.report_forward import (
     regressions,
 )
 from auditor.evaluate.report_usage import UsageEvidence, owner_scorecard, unused_metrics, usage_note
-from auditor.evaluate.scrape_limit import NEAR
-from auditor.evaluate.series_budget import usage
-from auditor.evaluate.suggestions import suggest
+from auditor.evaluate.suggestions import suggest_for
 
 SCHEMA_VERSION = 1
 TOP_N = 20
@@ -453,10 +444,9 @@ def _suggestions(inp: ReportInput, violations: list[dict[str, Any]], end: dict[s
         if v["resolved_at"] is not None or v["metric"] in {s["metric"] for s in out} or Kind(v["kind"]) in JOB_KINDS:
             continue
         series = end.get(v["metric"], v["series"])
-        finding = Finding(v["metric"], v["owner"], Kind(v["kind"]), Severity.EXCEEDED, series, v["max_series"],
-                          v["value"], v["limit"], v["label"] or "")  # fmt: skip
         history = inp.drilldowns.get(v["metric"], [])
-        fix = asdict(suggest(finding, history[-1][1] if history else {}))
+        label = (v["label"] or "") if Kind(v["kind"]) in (Kind.LABEL, Kind.LABEL_POLICY) else ""
+        fix = asdict(suggest_for(v["metric"], series, history[-1][1] if history else {}, label))
         out.append({"owner": v["owner"], **fix, "jobs": v["jobs"]})
     return out
 

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, FindingRow, SnapshotRow
-from auditor.evaluate.forecast import fit
+from auditor.core.domain import Census, SnapshotRow
+from auditor.core.findings import FindingRow
+from auditor.evaluate.checks.forecast import fit
 
 HORIZON = timedelta(days=30)
 QUARTER = timedelta(weeks=13)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auditor.core.domain import LabelStats
+from auditor.core.findings import MetricFinding
 from auditor.core.promql import is_legacy_label, metric_selector, quote_meta, string
 from auditor.core.promql import label as promql_label
-from auditor.evaluate.model import Finding, Kind, LabelStats
 
 KEEP_LABELS = frozenset({"__name__", "job", "instance"})
 """Never suggested for dropping: they identify the target, not the measurement."""
@@ -26,28 +27,34 @@ class Suggestion:
     note: str
 
 
-def suggest(finding: Finding, labels: dict[str, LabelStats]) -> Suggestion:
-    label = finding.label if finding.kind in (Kind.LABEL, Kind.LABEL_POLICY) else _worst_label(labels)
-    if label is None:
-        return _drop_metric(finding)
+def suggest(finding: MetricFinding, labels: dict[str, LabelStats]) -> Suggestion:
+    """The remedy for a metric finding: its own label (label kinds), else the label with most values."""
+    return suggest_for(finding.metric, finding.series, labels, finding.detail)
+
+
+def suggest_for(metric: str, series: int, labels: dict[str, LabelStats], label: str = "") -> Suggestion:
+    """The remedy for ``metric`` at ``series``: drop ``label``, else its worst label, else the metric."""
+    label = label or _worst_label(labels) or ""
+    if not label:
+        return _drop_metric(metric, series)
     stats = labels.get(label)
-    saved = finding.series - stats.series_without if stats and stats.series_without is not None else None
+    saved = series - stats.series_without if stats and stats.series_without is not None else None
     after = f"{stats.series_without:,}" if stats and stats.series_without is not None else "fewer"
     return Suggestion(
-        metric=finding.metric,
+        metric=metric,
         action="drop_label",
         label=label,
-        series_now=finding.series,
+        series_now=series,
         series_saved=saved,
-        relabel=_relabel_drop_label(finding.metric, label),
-        recording_rule=_recording_rule(finding.metric, label),
+        relabel=_relabel_drop_label(metric, label),
+        recording_rule=_recording_rule(metric, label),
         note=(
-            f"`{label}` has {stats.values:,} values; without it {finding.metric} keeps {after} series. "
+            f"`{label}` has {stats.values:,} values; without it {metric} keeps {after} series. "
             "Series that differ only in this label collide after the drop and Prometheus rejects their "
             "duplicate samples, so prefer removing the label where the metric is instrumented and use the "
             "relabel rule as a stop-gap."
             if stats
-            else f"drop `{label}` from {finding.metric}"
+            else f"drop `{label}` from {metric}"
         ),
     )
 
@@ -59,16 +66,16 @@ def _worst_label(labels: dict[str, LabelStats]) -> str | None:
     return max(candidates)[1] if candidates else None
 
 
-def _drop_metric(finding: Finding) -> Suggestion:
+def _drop_metric(metric: str, series: int) -> Suggestion:
     return Suggestion(
-        metric=finding.metric,
+        metric=metric,
         action="drop_metric",
         label=None,
-        series_now=finding.series,
-        series_saved=finding.series,
-        relabel=drop_metrics_relabel([finding.metric]),
+        series_now=series,
+        series_saved=series,
+        relabel=drop_metrics_relabel([metric]),
         recording_rule=None,
-        note=f"no single label drives {finding.metric}; dropping it frees all {finding.series:,} series",
+        note=f"no single label drives {metric}; dropping it frees all {series:,} series",
     )
 
 

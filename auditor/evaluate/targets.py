@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, Finding, Kind, Severity
-from auditor.evaluate.series_budget import usage
+from auditor.core.domain import Census
+from auditor.core.findings import Finding, GrowthFinding, Kind, Severity
+from auditor.evaluate.checks.series import usage
 
 FORECAST_MIN_USAGE = 0.5
 
@@ -39,11 +40,11 @@ def forecast_targets(census: Census, budgets: Budgets) -> list[str]:
 
 def offenders(census: Census, findings: Iterable[Finding]) -> list[str]:
     """The metrics whose senders are worth naming: over budget (largest first), then grown too fast (fastest first)."""
-    over = sorted({f.metric for f in findings if f.kind is Kind.SERIES and f.severity is Severity.EXCEEDED},
+    over = sorted({f.subject for f in findings if f.kind is Kind.SERIES and f.severity is Severity.EXCEEDED},
                   key=lambda m: (-census.metrics.get(m, 0), m))  # fmt: skip
     growth: dict[str, float] = {}
     for f in findings:
-        if f.kind is Kind.GROWTH:
-            growth[f.metric] = max(growth.get(f.metric, 0.0), f.value)
+        if isinstance(f, GrowthFinding):
+            growth[f.metric] = max(growth.get(f.metric, 0.0), f.growth)
     grown = sorted(growth, key=lambda m: (-growth[m], m))
     return list(dict.fromkeys([*over, *grown]))

@@ -15,8 +15,8 @@ from prometheus_client.core import CounterMetricFamily, Metric
 
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import ExportSettings
-from auditor.core.domain import Finding, Kind, Severity
 from auditor.core.durations import format_duration
+from auditor.core.findings import GrowthFinding, Kind, LabelFinding, LabelPolicyFinding, MetricFinding, Severity
 from auditor.evaluate import Evaluation, MetricStatus
 from auditor.export.families import PREFIX, gauge
 from auditor.export.stats import CycleDetails, RulesState
@@ -33,7 +33,7 @@ class Selection:
 
 def select(evaluation: Evaluation, export: ExportSettings) -> Selection:
     statuses = evaluation.statuses
-    flagged = sorted({f.metric for f in evaluation.findings if not f.is_job}, key=lambda m: -statuses[m].usage)
+    flagged = sorted({f.metric for f in _metric_findings(evaluation)}, key=lambda m: -statuses[m].usage)
     budgeted = sorted((m for m, s in statuses.items() if s.explicit), key=lambda m: -statuses[m].usage)
     top = [s.metric for s in sorted(statuses.values(), key=lambda s: -s.series)[: export.top_n]]
     ordered = list(dict.fromkeys([*flagged, *budgeted, *top]))
@@ -46,7 +46,7 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     selection = select(evaluation, export)
     yield from _per_metric(selection.statuses)
     chosen = {status.metric for status in selection.statuses}
-    capped = [f for f in evaluation.findings if f.metric in chosen and not f.is_job]
+    capped = [f for f in _metric_findings(evaluation) if f.metric in chosen]
     yield from _growth(capped)
     yield from _labels(capped)
     yield from _policy(capped, details)
@@ -112,36 +112,42 @@ def _per_metric(statuses: list[MetricStatus]) -> Iterator[Metric]:
     )  # fmt: skip
 
 
-def _growth(findings: list[Finding]) -> Iterator[Metric]:
-    growth = [f for f in findings if f.kind is Kind.GROWTH]
+def _metric_findings(evaluation: Evaluation) -> list[MetricFinding]:
+    return [f for f in evaluation.findings if isinstance(f, MetricFinding)]
+
+
+def _growth(findings: list[MetricFinding]) -> Iterator[Metric]:
+    growth = [f for f in findings if isinstance(f, GrowthFinding)]
     labels = [*METRIC_LABELS, "window"]
-    key = {f: (f.metric, f.owner, format_duration(f.window) if f.window else "") for f in growth}
+    key = {f: (f.metric, f.owner, format_duration(f.over)) for f in growth}
     yield gauge(
         "growth_ratio",
         "Growth over the window, for metrics past their growth limit.",
-        {key[f]: f.value for f in growth},
+        {key[f]: f.growth for f in growth},
         labels,
     )
-    yield gauge("growth_limit_ratio", "Growth limit of the window.", {key[f]: f.limit for f in growth}, labels)
+    yield gauge("growth_limit_ratio", "Growth limit of the window.", {key[f]: f.max_growth for f in growth}, labels)
     yield gauge("growth_exceeded", "1 while a metric grows faster than its limit.", {key[f]: 1 for f in growth}, labels)
 
 
-def _labels(findings: list[Finding]) -> Iterator[Metric]:
-    found = [f for f in findings if f.kind is Kind.LABEL]
+def _labels(findings: list[MetricFinding]) -> Iterator[Metric]:
+    found = [f for f in findings if isinstance(f, LabelFinding)]
     labels = [*METRIC_LABELS, "label"]
     key = {f: (f.metric, f.owner, f.label) for f in found}
     yield gauge(
-        "label_values", "Distinct values of a label near or over its limit.", {key[f]: f.value for f in found}, labels
+        "label_values", "Distinct values of a label near or over its limit.", {key[f]: f.values for f in found}, labels
     )
-    yield gauge("label_max_values", "Limit of distinct values of the label.", {key[f]: f.limit for f in found}, labels)
+    yield gauge(
+        "label_max_values", "Limit of distinct values of the label.", {key[f]: f.max_values for f in found}, labels
+    )
     yield gauge(
         "label_budget_exceeded", "1 if the label has more distinct values than allowed.",
         {key[f]: int(f.severity is Severity.EXCEEDED) for f in found}, labels,
     )  # fmt: skip
 
 
-def _policy(findings: list[Finding], details: CycleDetails) -> Iterator[Metric]:
-    found = [f for f in findings if f.kind is Kind.LABEL_POLICY]
+def _policy(findings: list[MetricFinding], details: CycleDetails) -> Iterator[Metric]:
+    found = [f for f in findings if isinstance(f, LabelPolicyFinding)]
     labels = [*METRIC_LABELS, "label"]
     yield gauge(
         "label_policy_violation", "1 while the metric carries a label its label policy does not allow.",
@@ -149,7 +155,7 @@ def _policy(findings: list[Finding], details: CycleDetails) -> Iterator[Metric]:
     )  # fmt: skip
     yield gauge(
         "label_policy_label_values", "Distinct values of a label the policy does not allow on the metric.",
-        {(f.metric, f.owner, f.label): f.value for f in found}, labels,
+        {(f.metric, f.owner, f.label): f.values for f in found}, labels,
     )  # fmt: skip
     yield gauge(
         "label_policy_queries", "Prometheus queries of the last label-policy scan.", {(): details.policy_queries}

@@ -9,8 +9,9 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
-from auditor.core.domain import Census, Finding, HistoryPoint, LabelStats, Severity
+from auditor.core.domain import Census, HistoryPoint, LabelStats
 from auditor.core.durations import format_duration
+from auditor.core.findings import Finding, MetricFinding, Severity
 from auditor.evaluate import Evaluation
 from auditor.evaluate.suggestions import suggest
 from auditor.export.terminal import console
@@ -104,7 +105,7 @@ class CheckReport:
     """metric -> job -> series, for the metrics over budget (the job census' attribution)."""
 
     def jobs_of(self, finding: Finding) -> list[dict[str, Any]]:
-        by_job = {} if finding.is_job else self.sent_by.get(finding.metric, {})
+        by_job = self.sent_by.get(finding.metric, {}) if isinstance(finding, MetricFinding) else {}
         return [{"job": job, "series": n} for job, n in sorted(by_job.items(), key=lambda kv: (-kv[1], kv[0]))]
 
     def first_seen(self, finding: Finding) -> datetime:
@@ -113,7 +114,7 @@ class CheckReport:
 
 def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "metric": finding.metric,
+        "metric": finding.subject,
         "owner": finding.owner,
         "kind": finding.kind.value,
         "series": finding.series,
@@ -123,11 +124,11 @@ def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:
         "limit": finding.limit,
         "since": report.first_seen(finding).isoformat(),
     }
-    if finding.label:
-        document["label"] = finding.label
+    if finding.detail:
+        document["label"] = finding.detail
     if finding.window:
         document["window"] = format_duration(finding.window)
-    if finding.severity is Severity.EXCEEDED and not finding.is_job:
+    if finding.severity is Severity.EXCEEDED and isinstance(finding, MetricFinding):
         document["suggestion"] = asdict(suggest(finding, report.labels.get(finding.metric, {})))
     if jobs := report.jobs_of(finding):
         document["jobs"] = jobs
@@ -155,14 +156,14 @@ def print_check(report: CheckReport, out: TextIO) -> None:
     table = Table()
     for column in ("severity", "metric", "owner", "kind", "finding", "since"):
         table.add_column(column, overflow="fold")
-    for finding in sorted(evaluation.findings, key=lambda f: (f.severity is not Severity.EXCEEDED, f.owner, f.metric)):
+    for finding in sorted(evaluation.findings, key=lambda f: (f.severity is not Severity.EXCEEDED, f.owner, f.subject)):
         since = report.first_seen(finding)
         table.add_row(
-            finding.severity.value, finding.metric, finding.owner, finding.kind.value, finding.describe(),
+            finding.severity.value, finding.subject, finding.owner, finding.kind.value, finding.describe(),
             f"{since:%Y-%m-%d %H:%M} ({_age(census.collected_at - since)})",
         )  # fmt: skip
     term.print(table)
-    first_per_metric = {f.metric: f for f in reversed(evaluation.violations) if not f.is_job}
+    first_per_metric = {f.metric: f for f in reversed(evaluation.violations) if isinstance(f, MetricFinding)}
     for finding in reversed(first_per_metric.values()):
         suggestion = suggest(finding, report.labels.get(finding.metric, {}))
         saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from prometheus_client.core import Metric
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Finding, Kind
 from auditor.core.durations import format_duration
+from auditor.core.findings import Finding, JobGrowthFinding
 from auditor.core.jobs import JobCensus
 from auditor.export.families import gauge
 
@@ -46,7 +46,7 @@ def job_families(
                 {(j.job, b.owner): b.max_series for j, b in budgeted}, ["job", "owner"])  # fmt: skip
     yield gauge("job_budget_exceeded", "1 if the job sends more series than its budget.",
                 {(j.job, b.owner): int(j.series > b.max_series) for j, b in budgeted}, ["job", "owner"])  # fmt: skip
-    yield from _growth([f for f in findings if f.kind is Kind.JOB_GROWTH])
+    yield from _growth([f for f in findings if isinstance(f, JobGrowthFinding)])
     sent: dict[tuple[str, ...], float] = {
         (metric, budgets.for_metric(metric).owner, job): n for metric, by_job in census.attribution.items()
         for job, n in by_job.items()
@@ -62,10 +62,10 @@ def job_families(
     )
 
 
-def _growth(growth: list[Finding]) -> Iterator[Metric]:
-    key = {f: (f.metric, f.owner, format_duration(f.window) if f.window else "") for f in growth}
+def _growth(growth: list[JobGrowthFinding]) -> Iterator[Metric]:
+    key = {f: (f.job, f.owner, format_duration(f.over)) for f in growth}
     labels = ["job", "owner", "window"]
     yield gauge("job_growth_ratio", "Growth over the window, for jobs past their growth limit.",
-                {key[f]: f.value for f in growth}, labels)  # fmt: skip
+                {key[f]: f.growth for f in growth}, labels)  # fmt: skip
     yield gauge("job_growth_exceeded", "1 while a job grows faster than its jobs: entry allows.",
                 {key[f]: 1 for f in growth}, labels)  # fmt: skip

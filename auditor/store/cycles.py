@@ -10,13 +10,9 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, insert
 
-from auditor.core.domain import (
-    Census,
-    Finding,
-    SeriesNotion,
-    floor_to,
-)
+from auditor.core.domain import Census, SeriesNotion, floor_to
 from auditor.core.errors import DatabaseUnavailable
+from auditor.core.findings import Finding
 from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.store import findings as finding_store
@@ -97,7 +93,7 @@ class CycleWriter:
             source_id = source_id_of(conn, census.source, url, census.collected_at)
             if writer is not None:
                 claim(conn, source_id, writer, census.collected_at)
-            finding_names = {f.metric for f in findings or ()}
+            finding_names = {f.subject for f in findings or ()}
             new_ids = self.names.ensure(conn, rows.keys() | census.metrics.keys() | drilldown.keys() | finding_names)
             ids = self.names.cache | new_ids
             snapshot_id = _insert_snapshot(

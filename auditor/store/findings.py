@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
-from auditor.core.domain import Finding, FindingRow
+from auditor.core.findings import Finding, FindingRow
 from auditor.store.errors import translate_errors
 from auditor.store.models import MetricName, Source, StoredFinding
 
@@ -48,7 +48,7 @@ def _identity(finding: Finding, source_id: int, ids: dict[str, int]) -> dict[str
     _, kind, label, window, severity = finding.identity
     return {
         "source_id": source_id,
-        "metric_id": ids[finding.metric],
+        "metric_id": ids[finding.subject],
         "kind": kind,
         "label": label,
         "growth_window": window,

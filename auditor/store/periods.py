@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from auditor.core.domain import FindingRow, LabelStats, SnapshotRow
+from auditor.core.domain import LabelStats, SnapshotRow
+from auditor.core.findings import FindingRow
 from auditor.store.errors import translate_errors
 from auditor.store.models import LabelDrilldown, MetricName, Snapshot, Source, StoredFinding
 from auditor.store.repository import Store

@@ -30,7 +30,7 @@ from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, source_
 from auditor.store.usage import UsageStore
 
 if TYPE_CHECKING:
-    from auditor.core.domain import FindingRow
+    from auditor.core.findings import FindingRow
     from auditor.core.rulesets import RuleSet
     from auditor.store.rule_versions import StoredRuleVersion
 

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from auditor.cli.commands.common import open_store, stored_source, write_json
 from auditor.config.settings import Settings
 from auditor.core.errors import ConfigError
-from auditor.evaluate.scrape_limit import limit_forecasts
+from auditor.evaluate.checks.forecast import limit_forecasts
 from auditor.export.jobs_output import JobsView, jobs_json, print_jobs
 
 

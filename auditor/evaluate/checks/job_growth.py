@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.evaluate.model import EvaluationInput, Finding, Kind, Severity
+from auditor.core.findings import JobGrowthFinding, Severity
+from auditor.evaluate.model import EvaluationInput
 
 NAME = "job_growth"
 
 
-def check(inp: EvaluationInput) -> Iterator[Finding]:
+def check(inp: EvaluationInput) -> Iterator[JobGrowthFinding]:
     for stats, budget in inp.budgeted_jobs():
         job = stats.job
         current = max(stats.series, inp.job_recent_max.get(job, 0))
@@ -22,7 +23,8 @@ def check(inp: EvaluationInput) -> Iterator[Finding]:
             baseline = inp.job_baselines.get(window, {}).get(job)
             if not baseline:
                 continue  # the job is newer than the window, or the history is
-            ratio = current / baseline - 1
-            if ratio > limit:
-                yield Finding(job, budget.owner, Kind.JOB_GROWTH, Severity.EXCEEDED, stats.series, budget.max_series,
-                              ratio, limit, window=window)  # fmt: skip
+            if (ratio := current / baseline - 1) > limit:
+                yield JobGrowthFinding(
+                    job=job, owner=budget.owner, severity=Severity.EXCEEDED, series_now=stats.series,
+                    budget=budget.max_series, over=window, growth=ratio, max_growth=limit,
+                )  # fmt: skip

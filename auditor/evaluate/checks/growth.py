@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.evaluate.model import EvaluationInput, Finding, Kind, Severity
+from auditor.core.findings import GrowthFinding, Severity
+from auditor.evaluate.model import EvaluationInput
 
 NAME = "growth"
 
 
-def check(inp: EvaluationInput) -> Iterator[Finding]:
+def check(inp: EvaluationInput) -> Iterator[GrowthFinding]:
     for metric, series in inp.census.metrics.items():
         budget = inp.budget(metric)
         current = max(series, inp.recent_max.get(metric, 0))
@@ -23,9 +24,8 @@ def check(inp: EvaluationInput) -> Iterator[Finding]:
             baseline = inp.baselines.get(window, {}).get(metric)
             if not baseline:
                 continue  # no comparable sample one window ago: new metric or young history
-            ratio = current / baseline - 1
-            if ratio > limit:
-                yield Finding(
-                    metric, budget.owner, Kind.GROWTH, Severity.EXCEEDED, series, budget.max_series, ratio, limit,
-                    window=window,
+            if (ratio := current / baseline - 1) > limit:
+                yield GrowthFinding(
+                    metric=metric, owner=budget.owner, severity=Severity.EXCEEDED, series_now=series,
+                    budget=budget.max_series, over=window, growth=ratio, max_growth=limit,
                 )  # fmt: skip

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.evaluate.model import EvaluationInput, Finding, Kind, Severity
+from auditor.core.findings import JobBudgetFinding, Severity
+from auditor.evaluate.model import EvaluationInput
 
 NAME = "job"
 
 
-def check(inp: EvaluationInput) -> Iterator[Finding]:
+def check(inp: EvaluationInput) -> Iterator[JobBudgetFinding]:
     for stats, budget in inp.budgeted_jobs():
         if stats.series > budget.max_series:
             severity = Severity.EXCEEDED
@@ -17,5 +18,6 @@ def check(inp: EvaluationInput) -> Iterator[Finding]:
             severity = Severity.WARNING
         else:
             continue
-        yield Finding(stats.job, budget.owner, Kind.JOB, severity, stats.series, budget.max_series, stats.series,
-                      budget.max_series)  # fmt: skip
+        yield JobBudgetFinding(
+            job=stats.job, owner=budget.owner, severity=severity, series_now=stats.series, budget=budget.max_series
+        )

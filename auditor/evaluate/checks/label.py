@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.evaluate.model import EvaluationInput, Finding, Kind, Severity
+from auditor.core.findings import LabelFinding, Severity
+from auditor.evaluate.model import EvaluationInput
 
 NAME = "label"
 
 
-def check(inp: EvaluationInput) -> Iterator[Finding]:
+def check(inp: EvaluationInput) -> Iterator[LabelFinding]:
     for metric, labels in inp.labels.items():
         budget = inp.budget(metric)
         series = inp.census.metrics.get(metric, 0)
         for label, max_values in budget.labels.items():
-            stats = labels.get(label)
-            if stats is None:
+            if (stats := labels.get(label)) is None:
                 continue
             if stats.values > max_values:
                 severity = Severity.EXCEEDED
@@ -23,7 +23,7 @@ def check(inp: EvaluationInput) -> Iterator[Finding]:
                 severity = Severity.WARNING
             else:
                 continue
-            yield Finding(
-                metric, budget.owner, Kind.LABEL, severity, series, budget.max_series, stats.values, max_values,
-                label=label,
+            yield LabelFinding(
+                metric=metric, owner=budget.owner, severity=severity, series_now=series, budget=budget.max_series,
+                label=label, values=stats.values, max_values=max_values,
             )  # fmt: skip
