@@ -10,12 +10,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from auditor.app.stats import CycleStats
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.settings import ExportSettings
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import EvaluationInput, evaluate
 from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.export.stats import CycleDetails, CycleStats
+from auditor.export.stats import CycleDetails
 from bench.fake_prometheus import synthetic_metrics
 from tests.support.builders import CLOCK
 

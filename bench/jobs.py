@@ -46,7 +46,7 @@ def cycles(url: str, enabled: bool) -> dict[str, Any]:
                 seconds.append(time.perf_counter() - started)
                 requests = auditor.prometheus.requests - before
             registry = CollectorRegistry(auto_describe=False)
-            registry.register(SelfMetricsCollector(auditor.stats, auditor.budgets))
+            registry.register(SelfMetricsCollector(auditor.stats, auditor.budgets, export=auditor.settings.export))
             exposition = generate_latest(registry).decode()
         engine.dispose()
     job_lines = [line for line in exposition.splitlines() if line.startswith("metrics_auditor_job")]

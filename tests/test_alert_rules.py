@@ -88,13 +88,15 @@ def full_exposition(tmp_path: Path) -> str:
     from prometheus_client import CollectorRegistry, generate_latest
 
     from auditor.app.runs import JobRuns
+    from auditor.app.stats import CycleStats
     from auditor.config.budgets import BudgetsProvider
+    from auditor.config.settings import ExportSettings
     from auditor.core.domain import LabelStats
     from auditor.core.jobs import JobCensus, JobStats, TargetStats
     from auditor.core.rulesets import Group, Rule, RuleSet
     from auditor.evaluate.rules_diff import diff
     from auditor.export.selfmetrics import SelfMetricsCollector
-    from auditor.export.stats import CycleStats, RulesState
+    from auditor.export.stats import RulesState
     from tests.test_selfmetrics import AT, BUDGETS, census, evaluated
 
     trend = [(AT.timestamp() - 3600 * (23 - h), 10.0 + h) for h in range(24)]
@@ -118,6 +120,8 @@ def full_exposition(tmp_path: Path) -> str:
     provider = BudgetsProvider(tmp_path / "budgets.yml", CLOCK)
     provider.load()
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(stats, provider, interval_seconds=300, started=AT.timestamp()))
+    registry.register(
+        SelfMetricsCollector(stats, provider, export=ExportSettings(), interval_seconds=300, started=AT.timestamp())
+    )
     registry.register(JobRuns())  # the daemon's own families: background jobs
     return generate_latest(registry).decode()

@@ -60,7 +60,7 @@ def stored(engine: Engine) -> list[str]:
 
 def exposition(auditor: Auditor) -> dict[str, float]:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(auditor.stats))
+    registry.register(SelfMetricsCollector(auditor.stats, export=auditor.settings.export))
     text = generate_latest(registry).decode()
     return {
         sample.name + json.dumps(sample.labels, sort_keys=True): sample.value
@@ -254,7 +254,7 @@ def test_optional_endpoints_that_fail_skip_their_feature_and_never_the_census(
     assert sum(1 for r in caplog.records if r.getMessage().endswith("answers again")) == 3
 
     registry = CollectorRegistry()
-    registry.register(SelfMetricsCollector(auditor.stats))
+    registry.register(SelfMetricsCollector(auditor.stats, export=auditor.settings.export))
     families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
     failures = {
         (s.labels["endpoint"], s.labels["reason"]): s.value

@@ -358,7 +358,7 @@ def scrape(auditor: object) -> str:
 
     provider: BudgetsProvider = auditor.budgets  # type: ignore[attr-defined]
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(auditor.stats, provider))  # type: ignore[attr-defined]
+    registry.register(SelfMetricsCollector(auditor.stats, provider, export=auditor.settings.export))  # type: ignore[attr-defined]
     return generate_latest(registry).decode()
 
 

@@ -174,7 +174,7 @@ def test_secrets_never_reach_logs_errors_metrics_or_reports(
         with build_auditor(settings) as auditor:
             auditor.run_cycle()
             registry = CollectorRegistry(auto_describe=False)
-            registry.register(SelfMetricsCollector(auditor.stats))
+            registry.register(SelfMetricsCollector(auditor.stats, export=auditor.settings.export))
             seen.append(generate_latest(registry).decode())
             seen.append(repr(settings) + str(settings.model_dump()))
         down = settings.model_copy(update={"prometheus_url": f"http://127.0.0.1:{free_port()}"})

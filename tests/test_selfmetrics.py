@@ -9,13 +9,14 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
+from auditor.app.stats import CycleStats
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import ExportSettings
 from auditor.core.domain import Census, HeadStats, LabelStats
 from auditor.evaluate import EvaluationInput, evaluate
 from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
-from auditor.export.stats import CycleDetails, CycleStats
+from auditor.export.stats import CycleDetails
 from tests.support import builders
 from tests.support.builders import CLOCK
 from tests.support.metrics import samples
@@ -25,7 +26,7 @@ AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 def scrape(stats: CycleStats) -> dict[str, float]:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(stats))
+    registry.register(SelfMetricsCollector(stats, export=ExportSettings()))
     return samples(generate_latest(registry).decode())
 
 
@@ -56,7 +57,7 @@ def test_metrics_follow_each_cycle() -> None:
 
 def test_http_endpoints() -> None:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(CycleStats()))
+    registry.register(SelfMetricsCollector(CycleStats(), export=ExportSettings()))
     server = HttpServer(
         "127.0.0.1", 0, make_app(registry, lambda: (True, "ok"), lambda: (False, "not yet")), monotonic=CLOCK.monotonic
     )
@@ -86,7 +87,7 @@ def scrape_details(details: CycleDetails, export: ExportSettings | None = None) 
     stats = CycleStats()
     stats.record_success(replace(census(), metrics={}), 0.1, details)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SelfMetricsCollector(stats, export=export, interval_seconds=300))
+    registry.register(SelfMetricsCollector(stats, export=export or ExportSettings(), interval_seconds=300))
     return samples(generate_latest(registry).decode())
 
 

@@ -22,6 +22,7 @@ from auditor.app.loaded_rules import LoadedRules
 from auditor.app.readiness import readiness
 from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
+from auditor.app.stats import CycleStats
 from auditor.app.usage import UsageMemory, UsageTracker
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
@@ -47,7 +48,7 @@ from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate import Evaluation, EvaluationInput, evaluate
 from auditor.evaluate.targets import drilldown_targets, offenders
-from auditor.export.stats import CycleDetails, CycleStats, IoState, RulesState
+from auditor.export.stats import CycleDetails, IoState, RulesState
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima
 from auditor.store.repository import Drilldown as DrilldownLabels

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from auditor.app.stats import CycleStats
 from auditor.core.errors import StoreError
-from auditor.export.stats import CycleStats
 from auditor.store import Store
 
 

@@ -24,6 +24,7 @@ from auditor.app.clock import SYSTEM
 from auditor.app.cycle import Auditor, Carried
 from auditor.app.cycle_store import CycleStorage
 from auditor.app.spool import Spool
+from auditor.app.stats import CycleStats
 from auditor.collect.breaker import Breaker
 from auditor.collect.client import PrometheusClient, RetryPolicy, build_http_client
 from auditor.collect.deadline import CallDeadline
@@ -34,7 +35,6 @@ from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets, default_budgets
 from auditor.core.domain import Clock
 from auditor.core.rulesets import RuleSet
-from auditor.export.stats import CycleStats
 from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.repository import Writer
 

@@ -2,7 +2,7 @@
 
 The method depends on the server (docs/architecture.md)::
 
-    collector = CensusCollector(PrometheusClient(http, clock), CensusSettings(), clock, asked)
+    collector = CensusCollector(PrometheusClient(http, clock), settings.census, clock, asked)
     census = collector.collect("prod-eu", Deadline.after(120, clock.monotonic))
     census.method        # CensusMethod.COUNT_BY_NAME on 2.42
 
@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from auditor.collect.bounds import CensusBounds
 from auditor.collect.client import PrometheusClient
-from auditor.config.settings import CensusSettings
 from auditor.core.domain import Census, CensusMethod, Clock, SeriesNotion, ServerKind, TsdbStatus
 from auditor.core.errors import CycleCancelled, PrometheusQueryError, PrometheusResponseError, PrometheusTimeout
 from auditor.core.promql import names_regex_selector
@@ -90,7 +90,7 @@ class _Counts:
 
 class CensusCollector:
     def __init__(
-        self, client: PrometheusClient, settings: CensusSettings, clock: Clock, asked: AskedLimits | None = None
+        self, client: PrometheusClient, settings: CensusBounds, clock: Clock, asked: AskedLimits | None = None
     ) -> None:
         self._asked = asked or AskedLimits()
         self._client = client

@@ -36,9 +36,9 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from auditor import __version__
+from auditor.collect.bounds import PrometheusAccess, TlsFiles
 from auditor.collect.deadline import CallDeadline, deadline_transport
 from auditor.config.files import MAX_SECRET_BYTES, read_text
-from auditor.config.settings import PrometheusSettings, TLSSettings
 from auditor.config.yamlfile import parse_yaml
 from auditor.core.domain import BuildInfo, Clock, HeadStats, LoadedRule, LoadedRuleGroup, ServerKind, TsdbStatus
 from auditor.core.durations import parse_duration
@@ -149,7 +149,7 @@ class _ConfigData(_Strictish):
 class _FileAuth(httpx.Auth):
     """Reads the secret file on every request, so rotated credentials are picked up without a restart."""
 
-    def __init__(self, settings: PrometheusSettings) -> None:
+    def __init__(self, settings: PrometheusAccess) -> None:
         self._settings = settings
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -201,7 +201,7 @@ def _check_token(token: str, path: Path) -> None:
 
 def build_http_client(
     base_url: str,
-    settings: PrometheusSettings,
+    settings: PrometheusAccess,
     transport: httpx.BaseTransport | None = None,
     deadline: CallDeadline | None = None,
 ) -> httpx.Client:
@@ -223,7 +223,7 @@ def build_http_client(
     )
 
 
-def _ssl_context(tls: TLSSettings) -> ssl.SSLContext:
+def _ssl_context(tls: TlsFiles) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
         if tls.cert_file is not None:

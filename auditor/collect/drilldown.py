@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from auditor.collect.bounds import DrilldownBounds
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints
-from auditor.config.settings import DrilldownSettings
 from auditor.core.domain import LabelStats
 from auditor.core.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
 from auditor.core.promql import label as promql_label
@@ -37,7 +37,7 @@ class DrilldownResult:
 
 class Drilldown:
     def __init__(
-        self, client: PrometheusClient, settings: DrilldownSettings, endpoints: OptionalEndpoints | None = None
+        self, client: PrometheusClient, settings: DrilldownBounds, endpoints: OptionalEndpoints | None = None
     ) -> None:
         self._client = client
         self._settings = settings

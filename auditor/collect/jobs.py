@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from auditor.collect.bounds import JobsBounds
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints
-from auditor.config.settings import JobsSettings
 from auditor.core.durations import format_duration
 from auditor.core.errors import PrometheusResponseError
 from auditor.core.jobs import LIMITS, JobCensus, JobStats, TargetStats
@@ -39,7 +39,7 @@ Vector = list[tuple[dict[str, str], float]]
 
 class JobCollector:
     def __init__(
-        self, client: PrometheusClient, settings: JobsSettings, endpoints: OptionalEndpoints | None = None
+        self, client: PrometheusClient, settings: JobsBounds, endpoints: OptionalEndpoints | None = None
     ) -> None:
         self._client = client
         self._settings = settings
@@ -102,7 +102,7 @@ def _query(client: PrometheusClient, query: str, at: datetime) -> Callable[[], V
     return lambda: client.query_vector(query, at)
 
 
-def _census(answers: dict[str, Vector], limits: dict[str, dict[str, int]] | None, settings: JobsSettings) -> JobCensus:
+def _census(answers: dict[str, Vector], limits: dict[str, dict[str, int]] | None, settings: JobsBounds) -> JobCensus:
     """Bounded whatever the server answers: ``top_targets`` per job, ``max_jobs`` jobs (the largest)."""
     max_jobs = settings.max_jobs
     by_job = {key: _per_job(vector) for key, vector in answers.items() if key in ("series", "targets", "added")}

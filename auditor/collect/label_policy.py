@@ -29,10 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from auditor.collect.bounds import LabelPolicyBounds
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints
-from auditor.config.settings import LabelPolicySettings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import LabelStats
 from auditor.core.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
@@ -65,7 +65,7 @@ class ScanMemory:
 
 class LabelPolicyScan:
     def __init__(
-        self, client: PrometheusClient, settings: LabelPolicySettings, endpoints: OptionalEndpoints | None = None,
+        self, client: PrometheusClient, settings: LabelPolicyBounds, endpoints: OptionalEndpoints | None = None,
         known: dict[str, ScanMemory] | None = None,
     ) -> None:  # fmt: skip
         self._client = client

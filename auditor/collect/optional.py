@@ -17,22 +17,14 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TypeVar
 
+from auditor.core.domain import EndpointsView
 from auditor.core.errors import PrometheusError, PrometheusHTTPError
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _ENDPOINT = re.compile(r"^/api/v1/(label)/[^/]+/(values)$")
-
-
-@dataclass(frozen=True, slots=True)
-class EndpointsView:
-    failures: dict[tuple[str, str], int] = field(default_factory=dict)
-    """(endpoint, reason) -> failed requests since start."""
-    up: dict[str, bool] = field(default_factory=dict)
-    """endpoint -> whether its last request succeeded."""
 
 
 def endpoint_of(path: str | None) -> str:

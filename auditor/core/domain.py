@@ -227,3 +227,13 @@ class SnapshotRow:
     error_reason: str | None
     head_series: int | None
     truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointsView:
+    """The optional endpoints' failures and states (``collect/optional.py`` keeps them, ``/metrics`` shows them)."""
+
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(endpoint, reason) -> failed requests since start."""
+    up: dict[str, bool] = field(default_factory=dict)
+    """endpoint -> whether its last request succeeded."""

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import promql_parser
@@ -252,3 +252,14 @@ def _rule_from_json(group: str, r: dict[str, Any]) -> Rule:
 def stored_body(ruleset: RuleSet) -> dict[str, Any]:
     """What a stored live version keeps: the canonical rules, their files and the global interval they ran under."""
     return ruleset.to_json(files=True) | {"evaluation_interval": ruleset.evaluation_interval}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRuleVersion:
+    """One version of a source's loaded rules: a rule set, from when it was first seen to when last."""
+
+    id: int
+    fingerprint: str
+    first_seen: datetime
+    last_seen: datetime
+    rules: int

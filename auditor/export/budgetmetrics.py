@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from auditor.config.reloadable import Reloadable
-from auditor.config.settings import ExportSettings
 from auditor.core.durations import format_duration
 from auditor.core.findings import GrowthFinding, Kind, LabelFinding, LabelPolicyFinding, MetricFinding, Severity
 from auditor.evaluate import Evaluation, MetricStatus
 from auditor.export.families import PREFIX, gauge
+from auditor.export.inputs import ExportCaps, FollowedFile
 from auditor.export.stats import CycleDetails, RulesState
 
 METRIC_LABELS = ["metric", "owner"]
@@ -31,7 +29,7 @@ class Selection:
     """Candidates left out by the cap."""
 
 
-def select(evaluation: Evaluation, export: ExportSettings) -> Selection:
+def select(evaluation: Evaluation, export: ExportCaps) -> Selection:
     statuses = evaluation.statuses
     flagged = sorted({f.metric for f in _metric_findings(evaluation)}, key=lambda m: -statuses[m].usage)
     budgeted = sorted((m for m, s in statuses.items() if s.explicit), key=lambda m: -statuses[m].usage)
@@ -41,7 +39,7 @@ def select(evaluation: Evaluation, export: ExportSettings) -> Selection:
     return Selection(chosen, max(0, len(ordered) - export.max_metrics))
 
 
-def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[Metric]:
+def budget_families(details: CycleDetails, export: ExportCaps) -> Iterator[Metric]:
     evaluation = details.evaluation
     selection = select(evaluation, export)
     yield from _per_metric(selection.statuses)
@@ -67,7 +65,7 @@ def budget_families(details: CycleDetails, export: ExportSettings) -> Iterator[M
     )
 
 
-def file_families(name: str, what: str, followed: Reloadable[Any]) -> Iterator[Metric]:
+def file_families(name: str, what: str, followed: FollowedFile) -> Iterator[Metric]:
     """Whether a followed file (budgets, desired rules) read valid last time, its failed reloads, and its age."""
     yield gauge(f"{name}_valid", f"1 if the {what} last read were valid, else 0 (the last good ones stay).",
                 {(): int(followed.valid)})  # fmt: skip

@@ -17,7 +17,7 @@ from auditor.evaluate.rules_diff import RuleChange, RulesDiff
 from auditor.export.terminal import console
 
 if TYPE_CHECKING:
-    from auditor.store.rule_versions import StoredRuleVersion
+    from auditor.core.rulesets import StoredRuleVersion
 
 Impacts = dict[ImpactKey, Impact]
 

@@ -1,45 +1,42 @@
-"""The auditor's own metrics, built fresh on every scrape from ``CycleStats``.
+"""The auditor's own metrics, built fresh on every scrape from the cycles' stats.
 
 registry = CollectorRegistry()
-registry.register(SelfMetricsCollector(stats))
+registry.register(SelfMetricsCollector(stats, export=settings.export))
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from auditor import __version__
-from auditor.config.budgets import BudgetsProvider
-from auditor.config.reloadable import Reloadable
-from auditor.config.settings import ExportSettings
 from auditor.core.budgets import default_budgets
 from auditor.core.domain import Census
 from auditor.export.budgetmetrics import budget_families, file_families, rules_families
 from auditor.export.families import PREFIX, one_counter, one_gauge
+from auditor.export.inputs import ExportCaps, FollowedBudgets, FollowedFile, StatsSource
 from auditor.export.jobmetrics import job_families
-from auditor.export.stats import CycleStats, StatsView
+from auditor.export.stats import StatsView
 from auditor.export.usagemetrics import usage_families
 
 
 class SelfMetricsCollector(Collector):
     def __init__(
         self,
-        stats: CycleStats,
-        budgets: BudgetsProvider | None = None,
+        stats: StatsSource,
+        budgets: FollowedBudgets | None = None,
         *,
-        export: ExportSettings | None = None,
+        export: ExportCaps,
         interval_seconds: float | None = None,
         started: float | None = None,
-        desired: Reloadable[Any] | None = None,
+        desired: FollowedFile | None = None,
     ) -> None:
         self._stats = stats
         self._budgets = budgets
         self._desired = desired
-        self._export = export or ExportSettings()
+        self._export = export
         self._interval = interval_seconds
         self._started = started
         """Unix time the daemon started (its clock's); None outside the daemon (no start time to tell)."""

@@ -31,8 +31,7 @@ from auditor.store.usage import UsageStore
 
 if TYPE_CHECKING:
     from auditor.core.findings import FindingRow
-    from auditor.core.rulesets import RuleSet
-    from auditor.store.rule_versions import StoredRuleVersion
+    from auditor.core.rulesets import RuleSet, StoredRuleVersion
 
 __all__ = [
     "STATUS_FAILED",

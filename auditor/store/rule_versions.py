@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from auditor.core.rulesets import RuleSet, from_json, stored_body
+from auditor.core.rulesets import RuleSet, StoredRuleVersion, from_json, stored_body
 from auditor.store.errors import translate_errors
 from auditor.store.models import RuleVersion, Source
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRuleVersion:
-    id: int
-    fingerprint: str
-    first_seen: datetime
-    last_seen: datetime
-    rules: int
-
 
 COLUMNS = (
     RuleVersion.id,
