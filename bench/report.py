@@ -22,10 +22,11 @@ from typing import Any
 from sqlalchemy import text
 
 from auditor.app.cycle_inputs import evaluation_input
-from auditor.app.reporting import gather, week_period
+from auditor.app.reporting import gather
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.core.budgets import default_budgets
+from auditor.core.calendar import week_period
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import evaluate
 from auditor.evaluate.report import build

@@ -152,8 +152,9 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
 def test_report_from_real_cycles_shows_growth_new_vanished_and_violation(
     prometheus: LocalPrometheus, exporter: Exporter, engine: Engine, tmp_path: Path
 ) -> None:
-    from auditor.app.reporting import gather, range_period
+    from auditor.app.reporting import gather
     from auditor.config.budgets import load_budgets
+    from auditor.core.calendar import range_period
     from auditor.evaluate.report import build
 
     budgets = tmp_path / "budgets.yml"

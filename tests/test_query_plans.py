@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from auditor.app.cycle_inputs import evaluation_input
-from auditor.app.reporting import gather, week_period
+from auditor.app.reporting import gather
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
+from auditor.core.calendar import week_period
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
 from tests.support.builders import CLOCK, census

@@ -17,11 +17,12 @@ import jsonschema
 import pytest
 from sqlalchemy import Engine, update
 
-from auditor.app.reporting import gather, week_period
+from auditor.app.reporting import gather
 from auditor.cli.main import main
 from auditor.config.budgets import load_budgets
 from auditor.config.rulefiles import load_path
 from auditor.config.settings import Settings
+from auditor.core.calendar import week_period
 from auditor.core.domain import LabelStats
 from auditor.core.findings import Finding, SeriesFinding, Severity
 from auditor.evaluate.report import Report, build

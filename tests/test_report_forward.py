@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.reporting import gather, week_period
+from auditor.app.reporting import gather
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
+from auditor.core.calendar import week_period
 from auditor.core.findings import SeriesFinding, Severity
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate.report import Report, build

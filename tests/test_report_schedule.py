@@ -14,9 +14,10 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from auditor.app.daemon import safe_report
-from auditor.app.reporting import last_week, missed, report_files, week_period, week_start
+from auditor.app.reporting import missed, report_files
 from auditor.app.wiring import build_auditor
 from auditor.config.settings import DrilldownSettings, Settings
+from auditor.core.calendar import last_week, week_period, week_start
 from auditor.store import Store
 from tests.support.alertmanager import WebhookReceiver
 from tests.support.builders import census

@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.reporting import gather, range_period
+from auditor.app.reporting import gather
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import DrilldownSettings, Settings
+from auditor.core.calendar import range_period
 from auditor.core.domain import Census, CensusMethod, SeriesNotion, ServerKind
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus

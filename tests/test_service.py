@@ -11,8 +11,8 @@ import respx
 from sqlalchemy import Engine, select
 
 from auditor.app.cycle import Auditor
-from auditor.app.source_name import derive_source
 from auditor.app.wiring import build_auditor
+from auditor.collect.source_name import derive_source
 from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
 from auditor.core.errors import PrometheusHTTPError, PrometheusResponseError
 from auditor.store import Store

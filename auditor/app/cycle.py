@@ -20,7 +20,6 @@ from auditor.app.cycle_inputs import evaluation_input
 from auditor.app.cycle_store import CycleStorage
 from auditor.app.loaded_rules import LoadedRules
 from auditor.app.readiness import readiness
-from auditor.app.source_name import SourceName
 from auditor.app.spool import PendingCycle, Spool
 from auditor.app.stats import CycleStats
 from auditor.app.usage import UsageMemory, UsageTracker
@@ -32,6 +31,7 @@ from auditor.collect.drilldown import Drilldown, DrilldownResult
 from auditor.collect.jobs import JobCollector
 from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, ScanMemory, merge_labels
 from auditor.collect.optional import OptionalEndpoints
+from auditor.collect.source_name import SourceName
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import Settings
@@ -111,7 +111,9 @@ class Auditor:
 
     def __post_init__(self) -> None:
         carried = self.carried
-        self._name = SourceName(self.settings, self.prometheus, self.endpoints)
+        self._name = SourceName(
+            self.settings.source, self.settings.prometheus_url_for_logs, self.prometheus, self.endpoints
+        )
         if carried is not None and carried.source_setting == self.settings.source:
             self._name.known = carried.known_source
         self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock, self.asked)

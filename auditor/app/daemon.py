@@ -34,6 +34,7 @@ from auditor.app.cycle import Auditor
 from auditor.app.runs import JobRuns, ReloadRuns
 from auditor.app.wiring import build_auditor, webhook_client, writer_lease
 from auditor.config.settings import Settings
+from auditor.core import calendar
 from auditor.core.durations import format_duration
 from auditor.core.errors import AuditorError, CycleCancelled
 from auditor.export.http import HttpServer, make_app
@@ -116,9 +117,9 @@ def safe_report(auditor: Auditor, makeup: CronTrigger | None, webhook: reporting
         if source is None:
             log.info("no weekly report yet: no cycle is stored (or several sources: set AUDITOR_SOURCE)")
             return None
-        period = reporting.last_week(now, settings.timezone)
+        period = calendar.last_week(now, settings.timezone)
         if makeup is not None:
-            fire = makeup.get_next_fire_time(None, reporting.week_start(now, settings.timezone))
+            fire = makeup.get_next_fire_time(None, calendar.week_start(now, settings.timezone))
             missed = reporting.missed(settings, source, now, fire)
             if missed is None:
                 return None

@@ -12,11 +12,9 @@ import logging
 import re
 import time as time_module
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import httpx
 import tenacity
@@ -24,9 +22,9 @@ import tenacity
 from auditor.app.usage import dashboards_of, usage_evidence
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
+from auditor.core.calendar import WEEK, Period, last_week
 from auditor.core.domain import Census, floor_seconds
-from auditor.core.durations import EARLIEST, LATEST
-from auditor.core.errors import ConfigError, DeliveryError
+from auditor.core.errors import DeliveryError
 from auditor.core.jobs import JobCensus
 from auditor.core.redact import redact, redact_url
 from auditor.core.rulesets import RuleSet
@@ -47,46 +45,7 @@ class Poster(Protocol):
     def post(self, url: str, *, json: Any) -> httpx.Response: ...
 
 
-WEEK = timedelta(days=7)
 SCHEDULED_FORMATS = ("markdown", "html", "json")
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    start: datetime
-    end: datetime
-    label: str
-
-
-def week_period(week: str, timezone: str) -> Period:
-    """``2026-W47`` -> Monday 00:00 to the next Monday 00:00 in ``timezone``."""
-    try:
-        year, number = week.upper().split("-W")
-        monday = date.fromisocalendar(int(year), int(number), 1)
-    except ValueError as exc:
-        raise ConfigError(f"--week {week!r}: use an ISO week such as 2026-W47") from exc
-    if not EARLIEST.year <= monday.year < LATEST.year:
-        raise ConfigError(f"--week {week!r}: a week from {EARLIEST.year} to {LATEST.year - 1}")
-    start = datetime.combine(monday, time(), ZoneInfo(timezone)).astimezone(UTC)
-    return Period(start, start + WEEK, f"{int(year)}-W{int(number):02d}")
-
-
-def week_start(now: datetime, timezone: str) -> datetime:
-    """Monday 00:00 of the ISO week ``now`` is in, in ``timezone``."""
-    local = now.astimezone(ZoneInfo(timezone))
-    return datetime.combine(local.date() - timedelta(days=local.weekday()), time(), ZoneInfo(timezone))
-
-
-def last_week(now: datetime, timezone: str) -> Period:
-    """The ISO week before the one ``now`` is in: what the Monday-morning report covers."""
-    year, week, _ = (now.astimezone(ZoneInfo(timezone)) - WEEK).isocalendar()
-    return week_period(f"{year}-W{week:02d}", timezone)
-
-
-def range_period(since: datetime, until: datetime) -> Period:
-    if until <= since:
-        raise ConfigError(f"--until {until:%Y-%m-%d %H:%M} is not after --since {since:%Y-%m-%d %H:%M}")
-    return Period(since, until, f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC")
 
 
 def gather(

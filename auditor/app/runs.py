@@ -1,4 +1,4 @@
-"""What the daemon's background work did, for its self-metrics and alerts: scheduled jobs and reloads."""
+"""What the daemon's background work did (scheduled jobs, reloads), kept for its self-metrics and alerts."""
 
 from __future__ import annotations
 
@@ -6,20 +6,24 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
-from auditor.export.families import PREFIX
+from auditor.export.runmetrics import (
+    BACKGROUND_JOBS,
+    JobRunsView,
+    ReloadsView,
+    job_run_families,
+    reload_families,
+)
 
 
 class JobRuns:
     """Runs of the background jobs (compaction, report) by result, for self-metrics and an alert."""
 
-    JOBS = ("compaction", "report")
-
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: Counter[tuple[str, str]] = Counter()
-        self._last_failed: dict[str, bool] = dict.fromkeys(self.JOBS, False)
+        self._last_failed: dict[str, bool] = dict.fromkeys(BACKGROUND_JOBS, False)
 
     def record(self, job: str, ok: bool | None) -> None:
         if ok is None:
@@ -28,24 +32,12 @@ class JobRuns:
             self._runs[(job, "success" if ok else "failure")] += 1
             self._last_failed[job] = not ok
 
-    def collect(self) -> Iterator[Metric]:
+    def view(self) -> JobRunsView:
         with self._lock:
-            runs, last_failed = Counter(self._runs), dict(self._last_failed)
-        total = CounterMetricFamily(
-            PREFIX + "background_job_runs", "Runs of the background jobs (compaction, report), by result.",
-            labels=["job", "result"],
-        )  # fmt: skip
-        failed = GaugeMetricFamily(
-            PREFIX + "background_job_last_run_failed",
-            "1 while the last run of the job failed (until one succeeds), else 0.",
-            labels=["job"],
-        )
-        for job in self.JOBS:
-            for result in ("success", "failure"):
-                total.add_metric([job, result], runs[(job, result)])
-            failed.add_metric([job], int(last_failed[job]))
-        yield total
-        yield failed
+            return JobRunsView(dict(self._runs), dict(self._last_failed))
+
+    def collect(self) -> Iterator[Metric]:
+        return job_run_families(self.view())
 
 
 class ReloadRuns:
@@ -61,17 +53,9 @@ class ReloadRuns:
             self._runs["success" if ok else "failure"] += 1
             self._last_ok = ok
 
-    def collect(self) -> Iterator[Metric]:
+    def view(self) -> ReloadsView:
         with self._lock:
-            runs, last_ok = Counter(self._runs), self._last_ok
-        reloads = CounterMetricFamily(
-            PREFIX + "config_reloads", "Configuration reloads on SIGHUP, by result.", labels=["result"]
-        )
-        for result in ("success", "failure"):
-            reloads.add_metric([result], runs[result])
-        yield reloads
-        yield GaugeMetricFamily(
-            PREFIX + "config_last_reload_successful",
-            "1 if the last configuration reload worked (or none was asked for), 0 if the last good one stays.",
-            value=int(last_ok),
-        )
+            return ReloadsView(dict(self._runs), self._last_ok)
+
+    def collect(self) -> Iterator[Metric]:
+        return reload_families(self.view())

@@ -14,13 +14,14 @@ from auditor.config.settings import Settings
 from auditor.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from auditor.app.reporting import Period
     from auditor.core.budgets import Budgets
+    from auditor.core.calendar import Period
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
-    from auditor.app.reporting import gather, range_period, week_period
+    from auditor.app.reporting import gather
     from auditor.app.wiring import budgets_in_force
+    from auditor.core.calendar import range_period, week_period
     from auditor.evaluate.report import build
     from auditor.export.report_render import render
 

@@ -83,9 +83,11 @@ def history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _estimate(estimate: PrometheusClient, result: RulesDiff, now: datetime) -> Impacts:
-    from auditor.app.impact import ImpactEstimator  # httpx only when --prometheus asks
+    from auditor.collect.impact import ImpactEstimator  # httpx only when --prometheus asks
 
-    return ImpactEstimator(estimate, now).assess(result)
+    added = [(rule, result.new.group_of(rule)) for rule in result.added]
+    changed = [(change.old, change.new, change.new_group) for change in result.changed]
+    return ImpactEstimator(estimate, now).assess(added, result.removed, changed)
 
 
 def _print(result: RulesDiff, impacts: Impacts | None, fmt: str) -> None:

@@ -9,6 +9,7 @@ estimate that fails or is too expensive is reported as such, never fatal.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 from auditor.collect.client import PrometheusClient
@@ -16,7 +17,6 @@ from auditor.core.errors import PrometheusError
 from auditor.core.impact import Impact, ImpactKey, impact_key
 from auditor.core.promql import name_selector
 from auditor.core.rulesets import RECORD, Group, Rule
-from auditor.evaluate.rules_diff import RulesDiff
 
 log = logging.getLogger(__name__)
 SPENT = "not estimated: the query budget of this diff is spent"
@@ -30,19 +30,25 @@ class ImpactEstimator:
         self._budget = max_queries
         self._series: dict[str, int | None] = {}
 
-    def assess(self, result: RulesDiff) -> dict[ImpactKey, Impact]:
+    def assess(
+        self,
+        added: Sequence[tuple[Rule, Group | None]],
+        removed: Sequence[Rule],
+        changed: Sequence[tuple[Rule, Rule, Group]],
+    ) -> dict[ImpactKey, Impact]:
+        """Added rules (with their group), removed ones, changed ones (old, new, the new group)."""
         impacts: dict[ImpactKey, Impact] = {}
-        for rule in result.added:
+        for rule, group in added:
             if rule.kind == RECORD:
-                impacts[impact_key("added", rule)] = self._new(rule, result.new.group_of(rule))
-        for rule in result.removed:
+                impacts[impact_key("added", rule)] = self._new(rule, group)
+        for rule in removed:
             if rule.kind == RECORD:
                 impacts[impact_key("removed", rule)] = Impact(series_current=self._metric_series(rule.name))
-        for change in result.changed:
-            if change.new.kind == RECORD:
-                impact = self._new(change.new, change.new_group)
-                impact.series_current = self._metric_series(change.old.name)
-                impacts[impact_key("changed", change.new)] = impact
+        for old, new, new_group in changed:
+            if new.kind == RECORD:
+                impact = self._new(new, new_group)
+                impact.series_current = self._metric_series(old.name)
+                impacts[impact_key("changed", new)] = impact
         return impacts
 
     def _new(self, rule: Rule, group: Group | None) -> Impact:

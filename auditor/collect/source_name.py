@@ -7,18 +7,19 @@ from urllib.parse import urlsplit
 
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints, is_permanent
-from auditor.config.settings import Settings
 from auditor.core.errors import PrometheusError
 
 log = logging.getLogger("auditor.app.cycle")
 
 
 class SourceName:
-    def __init__(self, settings: Settings, prometheus: PrometheusClient, endpoints: OptionalEndpoints) -> None:
-        self._url = settings.prometheus_url_for_logs
+    def __init__(
+        self, configured: str | None, url_for_logs: str, prometheus: PrometheusClient, endpoints: OptionalEndpoints
+    ) -> None:
+        self._url = url_for_logs
         self._prometheus = prometheus
         self._endpoints = endpoints
-        self.known: str | None = settings.source
+        self.known: str | None = configured
         """Configured, or derived already; None until the first cycle asks."""
 
     def resolve(self) -> str:
