@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from auditor.app.wiring import build_auditor
 from auditor.config.settings import JobsSettings, Settings
+from auditor.core.cycle import CycleRecord
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.export.selfmetrics import SelfMetricsCollector
@@ -75,7 +76,7 @@ def history() -> dict[str, Any]:
             for j in range(changing):
                 name = f"bench-job-{(minute * changing + j) % JOBS:03d}"
                 sizes[name] += 1
-            store.save_census(_census(start + timedelta(minutes=minute)), "u", 0.1, jobs=_jobs(sizes))
+            store.save(CycleRecord(_census(start + timedelta(minutes=minute)), "u", 0.1, jobs=_jobs(sizes)))
         write_s = (time.perf_counter() - started) / (hours * 60)
         with engine.connect() as conn:
             stored = sum(

@@ -3,7 +3,7 @@
 The history is written through the store layer, shaped as the compaction job leaves it with the
 default retention: the cycle records of 90 days (``backfill.cycle_records``), daily rollups of 90 days
 and hourly rollups of the last 14 (``backfill.rollups``, the compaction job's own writer), and the raw
-per-metric rows of the last day through ``Store.save_census`` (288 real writes, COPY included).
+per-metric rows of the last day through ``Store.save`` (288 real writes, COPY included).
 Measured: the database size (target: under 1 GiB), the weekly report (under 3 s), and the growth
 check of one cycle over that history (windows 1d, 7d, 30d).
 """
@@ -27,6 +27,7 @@ from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.core.budgets import default_budgets
 from auditor.core.calendar import week_period
+from auditor.core.cycle import CycleRecord
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.evaluate import evaluate
 from auditor.evaluate.report import build
@@ -74,7 +75,7 @@ def generate(database_url: str, days: int) -> dict[str, Any]:
             backfill.rollups(store, "bench", "hour", "head", ((h, _flat(_series(names, h))) for h in hours))
         backfill.rollups(store, "bench", "day", "head", [(day, _flat(_series(names, day)))])
     for at in (t for t in cycles if t >= raw_from):
-        store.save_census(replace(template, collected_at=at, metrics=_series(names, at)), "u", 0.3)
+        store.save(CycleRecord(replace(template, collected_at=at, metrics=_series(names, at)), "u", 0.3))
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
         counts = {

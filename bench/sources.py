@@ -1,7 +1,7 @@
 """Many sidecars, one PostgreSQL: 20 sources writing 10,000-metric cycles at the same moment.
 
 Each source is its own process (as sidecars are), with its own engine, writing through the store
-(`Store.save_census`: one transaction, COPY for the per-metric rows). All start a cycle together,
+(`Store.save`: one transaction, COPY for the per-metric rows). All start a cycle together,
 the worst case for contention. A warm-up cycle fills the shared metric-name dictionary first (the
 20 sources hold the same 10,000 names). Measured: the write time of one cycle alone, then
 the write times when 20 write at once (median, p95, max), and the cycles stored per second together
@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from auditor.core.cycle import CycleRecord
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.store import Store, make_engine, upgrade
 from auditor.store.models import MetricName, Snapshot
@@ -43,7 +44,7 @@ def _writer(database_url: str, source: str, cycles: int, barrier: Any, results: 
         data = census(source, cycle)
         barrier.wait()
         started = time.perf_counter()
-        store.save_census(data, "bench", 0.1)
+        store.save(CycleRecord(data, "bench", 0.1))
         durations.append(time.perf_counter() - started)
     engine.dispose()
     results.put((source, durations))

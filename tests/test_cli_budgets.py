@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from auditor.cli.main import main
 from auditor.core.domain import LabelStats
 from auditor.store import Store
-from tests.support.builders import census, utc_now
+from tests.support.builders import census, save_census, utc_now
 from tests.test_cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,9 +46,9 @@ def test_check_exits_1_with_the_violations_and_a_fix(
 ) -> None:
     now = utc_now()
     store = Store(engine)
-    store.save_census(census({"user_sessions": 380}, now - timedelta(days=2)), "u", 0.1)
+    save_census(store, census({"user_sessions": 380}, now - timedelta(days=2)), "u", 0.1)
     drill = {"user_sessions": {"user_id": LabelStats(450, 2), "job": LabelStats(1)}}
-    store.save_census(census({"user_sessions": 500, "ok": 5}, now), "u", 0.1, drilldown=drill)
+    save_census(store, census({"user_sessions": 500, "ok": 5}, now), "u", 0.1, drilldown=drill)
     use(monkeypatch, database_url, budgets_file)
 
     assert main(["check", "--format", "json"]) == 1
@@ -81,7 +81,7 @@ def test_check_exits_0_when_every_budget_holds(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    Store(engine).save_census(census({"user_sessions": 390}, utc_now()), "u", 0.1)
+    save_census(Store(engine), census({"user_sessions": 390}, utc_now()), "u", 0.1)
     use(monkeypatch, database_url, budgets_file)
     assert main(["check", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -103,8 +103,8 @@ def test_check_reports_since_when_a_budget_is_exceeded(
     first = utc_now() - timedelta(days=15)
     old = census({"user_sessions": 450}, first)
     findings = evaluate(EvaluationInput(old, load_budgets(budgets_file))).findings
-    store.save_census(old, "u", 0.1, findings=findings)
-    store.save_census(census({"user_sessions": 460}, utc_now()), "u", 0.1)
+    save_census(store, old, "u", 0.1, findings=findings)
+    save_census(store, census({"user_sessions": 460}, utc_now()), "u", 0.1)
     use(monkeypatch, database_url, budgets_file)
     assert main(["check"]) == 1
     assert "(2 weeks)" in capsys.readouterr().out
@@ -164,7 +164,7 @@ def test_a_zero_budget_is_a_violation_not_a_crash(
 ) -> None:  # fmt: skip
     budgets = tmp_path / "zero.yml"
     budgets.write_text("defaults: {max_series: 1000}\nmetrics:\n  - {name: forbidden_metric, max_series: 0}\n")
-    Store(engine).save_census(census({"forbidden_metric": 3}, utc_now()), "u", 0.1)
+    save_census(Store(engine), census({"forbidden_metric": 3}, utc_now()), "u", 0.1)
     use(monkeypatch, database_url, budgets)
     assert main(["budgets", "check", str(budgets)]) == 0
     assert main(["check"]) == 1

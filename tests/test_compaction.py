@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from auditor.store import Store, make_engine
 from auditor.store.compaction import DAY, HOUR, Retention, compact
 from auditor.store.models import MetricName, MetricRollup, MetricSeries, Snapshot
-from tests.support.builders import CLOCK, census
+from tests.support.builders import CLOCK, census, save_census
 
 H0 = datetime(2026, 11, 20, tzinfo=UTC)
 KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
@@ -36,7 +36,7 @@ def rollups(engine: Engine, tier: str) -> dict[tuple[datetime, str], tuple[int, 
 def fill(store: Store) -> None:
     for minutes, values in [(5, {"a": 10, "b": 1}), (30, {"a": 30, "b": 1}), (55, {"a": 20}), (70, {"a": 5}),
                             (180, {"a": 50})]:  # fmt: skip
-        store.save_census(census(values, H0 + timedelta(minutes=minutes)), "u", 0.1)
+        save_census(store, census(values, H0 + timedelta(minutes=minutes)), "u", 0.1)
 
 
 def test_hours_roll_up_max_min_last_and_resume(engine: Engine) -> None:
@@ -124,7 +124,7 @@ def test_the_daemon_job_compacts_and_never_raises(
 
     store = Store(engine)
     old = datetime.now(UTC) - timedelta(days=3)
-    store.save_census(census({"a": 7}, old), "u", 0.1)
+    save_census(store, census({"a": 7}, old), "u", 0.1)
     caplog.set_level("INFO")
     with build_auditor(Settings(source="prod"), engine=engine) as auditor:  # type: ignore[call-arg]
         assert safe_compaction(auditor) is True  # compaction asks Prometheus nothing
@@ -140,9 +140,9 @@ def test_the_daemon_job_compacts_and_never_raises(
 def test_raw_retention_prunes_whole_hours_so_every_kept_cycle_reads_back(engine: Engine) -> None:
     """A cycle stored as changes needs its hour's keyframe: a retention boundary inside that hour keeps it."""
     store = Store(engine)
-    store.save_census(census({"a": 1}, H0 + timedelta(minutes=5)), "u", 0.1)
-    store.save_census(census({"a": 7}, H0 + timedelta(hours=1, minutes=5)), "u", 0.1)  # keyframe of hour 1
-    delta = store.save_census(census({"a": 7}, H0 + timedelta(hours=1, minutes=20)), "u", 0.1)  # no rows
+    save_census(store, census({"a": 1}, H0 + timedelta(minutes=5)), "u", 0.1)
+    save_census(store, census({"a": 7}, H0 + timedelta(hours=1, minutes=5)), "u", 0.1)  # keyframe of hour 1
+    delta = save_census(store, census({"a": 7}, H0 + timedelta(hours=1, minutes=20)), "u", 0.1)  # no rows
     retention = Retention(raw=timedelta(hours=1), hour=timedelta(days=30), day=timedelta(days=400))
 
     result = compact(

@@ -17,6 +17,7 @@ from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine, upgrade
+from tests.support.builders import save_census
 from tests.test_daemon import daemon, get, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +110,7 @@ def seed_history(database_url: str, now: datetime) -> None:
         metrics = {"grower": grower, "quiet": 45, "user_sessions": 150}
         census = Census("dash", at, "2.42.0", CensusMethod.COUNT_BY_NAME, SeriesNotion.ACTIVE,
                         HeadStats(sum(metrics.values()), 0, 0, 0, 0), metrics)  # fmt: skip
-        store.save_census(census, "seed", 0.1)
+        save_census(store, census, "seed", 0.1)
 
     save(now - timedelta(days=7), 20)
     for hours_ago in range(48, 0, -1):

@@ -13,16 +13,16 @@ from sqlalchemy import Engine
 from auditor.cli.main import main
 from auditor.store import Store
 from tests.support.builders import T0 as MIDWEEK  # Friday 2026-11-20, in 2026-W47
-from tests.support.builders import census
+from tests.support.builders import census, save_census
 
 WEEK = "2026-W47"
 
 
 def seed(store: Store) -> None:
-    store.save_census(census({"a": 10, "b": 5}, MIDWEEK, source="eu1"), "u", 0.1)
-    store.save_census(census({"a": 30, "b": 5, "c": 2}, MIDWEEK + timedelta(hours=1), source="eu1"), "u", 0.1)
-    store.save_census(census({"a": 100}, MIDWEEK, source="us1"), "u", 0.1)
-    store.save_census(census({"a": 90}, MIDWEEK + timedelta(hours=1), source="us1"), "u", 0.1)
+    save_census(store, census({"a": 10, "b": 5}, MIDWEEK, source="eu1"), "u", 0.1)
+    save_census(store, census({"a": 30, "b": 5, "c": 2}, MIDWEEK + timedelta(hours=1), source="eu1"), "u", 0.1)
+    save_census(store, census({"a": 100}, MIDWEEK, source="us1"), "u", 0.1)
+    save_census(store, census({"a": 90}, MIDWEEK + timedelta(hours=1), source="us1"), "u", 0.1)
 
 
 def report(fmt: str, capsys: pytest.CaptureFixture[str], *extra: str) -> str:

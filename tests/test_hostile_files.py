@@ -27,7 +27,7 @@ from auditor.config.settings import load_settings
 from auditor.core.errors import AuditorError
 from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.store import Store, make_engine, upgrade
-from tests.support.builders import census
+from tests.support.builders import census, save_census
 from tests.support.metrics import samples
 from tests.test_daemon import daemon, get, wait_for
 
@@ -294,7 +294,7 @@ def test_hostile_command_line_values_exit_2_with_one_line(
     monkeypatch.setenv("AUDITOR_DATABASE_URL", sqlite_url)
     engine = make_engine(sqlite_url)
     upgrade(engine)
-    Store(engine).save_census(census({"up": 1}, datetime(2026, 11, 20, tzinfo=UTC)), "http://p", 1.0)
+    save_census(Store(engine), census({"up": 1}, datetime(2026, 11, 20, tzinfo=UTC)), "http://p", 1.0)
     engine.dispose()
     capsys.readouterr()
     try:

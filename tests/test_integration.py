@@ -21,7 +21,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.evaluate.suggestions import suggest
 from auditor.store import Store
-from tests.support.builders import census, ground_truth, utc_now
+from tests.support.builders import census, ground_truth, save_census, utc_now
 
 pytestmark = pytest.mark.prometheus
 
@@ -201,7 +201,7 @@ def test_cli_audit_takes_the_writer_lease_and_never_writes_while_a_daemon_holds_
     monkeypatch.setenv("AUDITOR_SOURCE", "leased")
     store = Store(engine)
     daemon = Writer("daemon-host:4242", timedelta(hours=1))
-    store.save_census(census({"held": 1}, utc_now(), "leased"), "u", 0.1, writer=daemon)  # a daemon holds it
+    save_census(store, census({"held": 1}, utc_now(), "leased"), "u", 0.1, writer=daemon)  # a daemon holds it
     capsys.readouterr()
     assert main(["audit"]) == 75
     out, err = capsys.readouterr()

@@ -12,7 +12,7 @@ from auditor.store import Store, make_engine
 from auditor.store.compaction import Retention, compact
 from auditor.store.migrate import alembic_config, upgrade
 from auditor.store.models import JobRollup, JobSeries, TargetSeries
-from tests.support.builders import CLOCK, census
+from tests.support.builders import CLOCK, census, save_census
 
 H0 = datetime(2026, 11, 20, tzinfo=UTC)
 KEEP_ALL = Retention(raw=timedelta(days=30), hour=timedelta(days=30), day=timedelta(days=400))
@@ -31,7 +31,7 @@ def jobs(*stats: JobStats, truncated: int = 0) -> JobCensus:
 
 
 def save(store: Store, at: datetime, job_census: JobCensus | None) -> int:
-    return store.save_census(census({"m": 1}, at), "u", 0.1, jobs=job_census)
+    return save_census(store, census({"m": 1}, at), "u", 0.1, jobs=job_census)
 
 
 def rows_of(engine: Engine, snapshot_id: int) -> tuple[int, int]:

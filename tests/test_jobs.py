@@ -27,7 +27,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import Store
 from auditor.store.hourly import hour_start
-from tests.support.builders import ClockOf, utc_now
+from tests.support.builders import ClockOf, save_census, utc_now
 from tests.support.servers import require, wait_until
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -212,7 +212,7 @@ def test_growth_of_a_job_and_its_metric_names_the_job_and_forecasts_the_sample_l
             api, series=samples_then, largest_targets=(replace(api.largest_targets[0], series=samples_then),)
         )
         census = replace(real, collected_at=at, metrics=real.metrics | {"api_calls_total": samples_then})
-        history.save_census(census, "u", 0.1, jobs=replace(details.jobs, jobs={"api": then}))
+        save_census(history, census, "u", 0.1, jobs=replace(details.jobs, jobs={"api": then}))
     with build_auditor(settings, engine=engine, clock=ClockOf(lambda: instant)) as auditor:
         auditor.run_cycle()
         details = auditor.stats.view().details

@@ -12,7 +12,7 @@ from auditor.core.errors import SchemaNotAtHead
 from auditor.store import Store, make_engine, require_head, upgrade
 from auditor.store.migrate import alembic_config, current_revision, head_revision
 from auditor.store.models import Base, MetricRollup, UTCDateTime
-from tests.support.builders import CLOCK, census
+from tests.support.builders import CLOCK, census, save_census
 
 
 def test_upgrade_from_empty_creates_every_model_table(database_url: str) -> None:
@@ -121,7 +121,7 @@ def test_downgrading_change_only_rows_makes_every_cycle_whole(database_url: str)
     cycles = [{"a": 1, "b": 2}, {"a": 1, "b": 3}, {"a": 1}, {"a": 4, "b": 3}]
     hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
     for i, metrics in enumerate(cycles):
-        store.save_census(census(metrics, hour + timedelta(minutes=5 * i)), "u", 0.1)
+        save_census(store, census(metrics, hour + timedelta(minutes=5 * i)), "u", 0.1)
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -156,9 +156,9 @@ def test_downgrading_row_notions_leaves_a_schema_the_older_auditor_reads(databas
         notion=SeriesNotion.MIXED,
         head_metrics=frozenset({"big"}),
     )
-    store.save_census(mixed, "u", 0.1)
+    save_census(store, mixed, "u", 0.1)
     day = replace(census({"vm_metric": 7}, hour, source="vm"), notion=SeriesNotion.DAY)
-    store.save_census(day, "u", 0.1)
+    save_census(store, day, "u", 0.1)
     compact(
         store,
         hour + timedelta(hours=3),

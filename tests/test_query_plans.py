@@ -24,7 +24,7 @@ from auditor.config.settings import Settings
 from auditor.core.calendar import week_period
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.support.builders import CLOCK, census
+from tests.support.builders import CLOCK, census, save_census
 
 HISTORY_TABLES = ("metric_series", "metric_rollups", "label_stats", "label_drilldown")
 T0 = datetime(2026, 11, 16, tzinfo=UTC)  # a Monday
@@ -76,7 +76,7 @@ def seed(store: Store) -> None:
     """Three weeks of hourly cycles of 30 metrics, compacted: raw rows for the last day, rollups before."""
     for hour in range(21 * 24):
         metrics = {f"m{i}": 10 + i + hour // 24 for i in range(30)}
-        store.save_census(census(metrics, T0 + timedelta(hours=hour)), "u", 0.1)
+        save_census(store, census(metrics, T0 + timedelta(hours=hour)), "u", 0.1)
     compact(
         store,
         T0 + timedelta(days=21),

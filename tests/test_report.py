@@ -29,7 +29,7 @@ from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.models import StoredFinding
-from tests.support.builders import census, missing
+from tests.support.builders import census, missing, save_census
 
 ROOT = Path(__file__).resolve().parent.parent
 W47 = week_period("2026-W47", "UTC")  # Monday 2026-11-16 to Monday 2026-11-23
@@ -69,24 +69,24 @@ def history(engine: Engine, tmp_path: Path) -> tuple[Store, Settings, Path]:
         base = census(
             {"api_requests_total": 100, "payments_total": 50}, W47.start - timedelta(weeks=weeks_back, hours=-1)
         )
-        store.save_census(replace(base, head=replace(base.head, num_series=head)), "u", 0.1)
+        save_census(store, replace(base, head=replace(base.head, num_series=head)), "u", 0.1)
     rules.write_text(RULES_V1)
     carried = exceeded("old_violation", "team-old", 500)
-    store.save_census(census({"old_violation": 500}, W47.start - timedelta(days=10)), "u", 0.1, rules=load_path(rules),
+    save_census(store, census({"old_violation": 500}, W47.start - timedelta(days=10)), "u", 0.1, rules=load_path(rules),
                       findings=[carried])  # fmt: skip
     first = census({"api_requests_total": 100, "payments_total": 50, "gone_metric": 30, "big_unused": 300,
                     "old_violation": 500}, at(0, 1))  # fmt: skip
     drill_first = {"api_requests_total": {"user_id": LabelStats(90), "instance": LabelStats(1)}}
-    store.save_census(first, "u", 0.1, drilldown=drill_first, findings=[carried], rules=load_path(rules))
+    save_census(store, first, "u", 0.1, drilldown=drill_first, findings=[carried], rules=load_path(rules))
     store.save_failure("prod", "u", at(2), reason="timeout", message="slow", duration=30)
     rules.write_text(RULES_V2)
     middle = census({"api_requests_total": 350, "payments_total": 50, "big_unused": 300, "old_violation": 500}, at(3))
-    store.save_census(middle, "u", 0.1, findings=[carried, exceeded("api_requests_total", "team-api", 350)],
+    save_census(store, middle, "u", 0.1, findings=[carried, exceeded("api_requests_total", "team-api", 350)],
                       rules=load_path(rules))  # fmt: skip
     last = census({"api_requests_total": 400, "payments_total": 50, "fresh_metric": 70, "big_unused": 300,
                    "old_violation": 500}, at(6, 23))  # fmt: skip
     drill_last = {"api_requests_total": {"user_id": LabelStats(390, 1), "instance": LabelStats(1)}}
-    store.save_census(last, "u", 0.1, drilldown=drill_last, rules=load_path(rules),
+    save_census(store, last, "u", 0.1, drilldown=drill_last, rules=load_path(rules),
                       findings=[carried, exceeded("api_requests_total", "team-api", 400)])  # fmt: skip
     dashboards = tmp_path / "dashboards"
     dashboards.mkdir()

@@ -23,7 +23,7 @@ from auditor.evaluate.report import Report, build
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
-from tests.support.builders import CLOCK, census, missing
+from tests.support.builders import CLOCK, census, missing, save_census
 
 W47 = week_period("2026-W47", "UTC")
 BUDGETS = """defaults: {owner: platform, max_series: 100000}
@@ -56,7 +56,7 @@ def linear_history(store: Store, spike: bool = False) -> None:
         if h >= 70:
             metrics["young"] = 500 + 100 * (h - 70)
         api = JobStats("api", grower, 1, 0, (TargetStats("a:1", grower),), {"sample_limit": 0})
-        store.save_census(census(metrics, at), "u", 0.1, jobs=JobCensus({"api": api}))
+        save_census(store, census(metrics, at), "u", 0.1, jobs=JobCensus({"api": api}))
 
 
 def test_a_linear_grower_reaches_its_budget_on_the_expected_day(engine: Engine, tmp_path: Path) -> None:
@@ -110,9 +110,9 @@ def test_the_quarter_reads_the_earlier_period_from_its_rollups(engine: Engine, t
     store = Store(engine)
     earlier = W47.start - timedelta(weeks=13)
     for day in range(7):
-        store.save_census(census({"grower": 100 + day, "flat": 300}, earlier + timedelta(days=day, hours=2)), "u", 0.1)
+        save_census(store, census({"grower": 100 + day, "flat": 300}, earlier + timedelta(days=day, hours=2)), "u", 0.1)
     now = {"grower": 640, "flat": 300, "fresh": 50}
-    store.save_census(census(now, W47.end - timedelta(hours=3)), "u", 0.1)
+    save_census(store, census(now, W47.end - timedelta(hours=3)), "u", 0.1)
     # Past the raw retention: the earlier period lives on in hourly and daily rollups only.
     compact(
         store, W47.end, Retention(timedelta(days=1), timedelta(days=14), timedelta(days=400)), monotonic=CLOCK.monotonic
@@ -136,7 +136,7 @@ def test_a_violation_resolved_in_week_2_and_back_in_week_9_is_a_regression(engin
     for week, findings in [(0, [over, held]), (1, [over, held]), (2, [held]), (8, [held]), (9, [over, held]),
                            (13, [over])]:  # fmt: skip
         at = quarter_start + timedelta(weeks=week, days=1)
-        store.save_census(census({"grower": 1200, "flat": 1100}, at), "u", 0.1, findings=findings)
+        save_census(store, census({"grower": 1200, "flat": 1100}, at), "u", 0.1, findings=findings)
     report_ = report(store, tmp_path)
     [regression] = report_.regressions
     assert regression["metric"] == "grower"

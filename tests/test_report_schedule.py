@@ -20,7 +20,7 @@ from auditor.config.settings import DrilldownSettings, Settings
 from auditor.core.calendar import last_week, week_period, week_start
 from auditor.store import Store
 from tests.support.alertmanager import WebhookReceiver
-from tests.support.builders import census
+from tests.support.builders import census, save_census
 
 
 def test_weeks_follow_the_time_zone() -> None:
@@ -48,8 +48,8 @@ def test_scheduled_report_files_webhook_and_make_up(
     now = datetime.now(UTC)
     lastweek = last_week(now, "UTC")
     store = Store(engine)
-    store.save_census(census({"a": 10}, lastweek.start + timedelta(hours=1)), "u", 0.1)
-    store.save_census(census({"a": 25, "b": 3}, lastweek.start + timedelta(days=5)), "u", 0.1)
+    save_census(store, census({"a": 10}, lastweek.start + timedelta(hours=1)), "u", 0.1)
+    save_census(store, census({"a": 25, "b": 3}, lastweek.start + timedelta(days=5)), "u", 0.1)
     settings = Settings(  # type: ignore[call-arg]
         source="prod", report_dir=tmp_path / "reports", report_webhook_url=receiver.url,
         drilldown=DrilldownSettings(top_n=0),
@@ -86,7 +86,7 @@ def test_a_report_that_cannot_be_written_is_logged_not_raised(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     settings = Settings(source="prod", report_dir=blocker / "reports")  # type: ignore[call-arg]
-    Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
+    save_census(Store(engine), census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
     with build_auditor(settings, transport=transport, engine=engine) as auditor:
         safe_report(auditor, None)
     assert any("weekly report not written" in r.getMessage() for r in caplog.records)
@@ -100,7 +100,7 @@ def test_the_report_job_reads_only_the_store_and_its_webhook_is_retried_then_cou
     from auditor.app.runs import JobRuns
     from auditor.core.errors import DeliveryError
 
-    Store(engine).save_census(census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
+    save_census(Store(engine), census({"a": 1}, datetime.now(UTC) - timedelta(days=7)), "u", 0.1)
     answers = iter([503, 429, 200, 400])
     seen: list[str] = []
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from auditor.cli.main import main
 from auditor.config.rulefiles import load_path
 from auditor.store import Store
-from tests.support.builders import census, utc_now
+from tests.support.builders import census, save_census, utc_now
 from tests.test_cli import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,9 +128,9 @@ def test_history_lists_stored_versions_and_diffs_by_id(
     old, new = files(tmp_path)
     store = Store(engine)
     t0 = utc_now() - timedelta(hours=2)
-    store.save_census(census({"a": 1}, t0), "u", 0.1, rules=load_path(old))
-    store.save_census(census({"a": 1}, t0 + timedelta(minutes=5)), "u", 0.1, rules=load_path(old))
-    store.save_census(census({"a": 1}, t0 + timedelta(minutes=10)), "u", 0.1, rules=load_path(new))
+    save_census(store, census({"a": 1}, t0), "u", 0.1, rules=load_path(old))
+    save_census(store, census({"a": 1}, t0 + timedelta(minutes=5)), "u", 0.1, rules=load_path(old))
+    save_census(store, census({"a": 1}, t0 + timedelta(minutes=10)), "u", 0.1, rules=load_path(new))
     monkeypatch.setenv("AUDITOR_DATABASE_URL", database_url)
     assert main(["rules", "history", "--format", "json"]) == 0
     versions = json.loads(capsys.readouterr().out)["versions"]

@@ -30,7 +30,7 @@ from auditor.demo.prometheus import LocalPrometheus, free_port
 from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
-from tests.support.builders import CLOCK, census
+from tests.support.builders import CLOCK, census, save_census
 
 TOKEN = "tok-3f9a1c-never-print-me"
 DB_PASSWORD = "pw-77d1e0-never-print-me"
@@ -220,7 +220,7 @@ def test_hostile_names_and_label_values_round_trip_unchanged(engine: Engine) -> 
     pairs = {f"user={name}": i + 1 for i, name in enumerate(HOSTILE)}
     drill = {HOSTILE[0]: {HOSTILE[1]: LabelStats(3, 1)}}
     hostile = replace(census(metrics), label_stats={"seriesCountByLabelValuePair": pairs}, source=HOSTILE[0])
-    snapshot_id = store.save_census(hostile, HOSTILE[2], 0.1, drilldown=drill)
+    snapshot_id = save_census(store, hostile, HOSTILE[2], 0.1, drilldown=drill)
 
     assert store.metric_counts(snapshot_id) == metrics
     assert store.label_stats(snapshot_id) == {"seriesCountByLabelValuePair": pairs}

@@ -7,15 +7,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from auditor.app.spool import PendingCycle, Spool
+from auditor.app.spool import Spool
+from auditor.core.cycle import CycleRecord
 from auditor.core.errors import DatabaseUnavailable
 from auditor.demo.prometheus import free_port
 from auditor.store import Store, make_engine
 from tests.support.builders import T0, census
 
 
-def cycle(minute: int, series: int = 1) -> PendingCycle:
-    return PendingCycle(census({"a": series}, T0 + timedelta(minutes=minute)), "u", 0.1)
+def cycle(minute: int, series: int = 1) -> CycleRecord:
+    return CycleRecord(census({"a": series}, T0 + timedelta(minutes=minute)), "u", 0.1)
 
 
 def stored_minutes(store: Store) -> list[int]:

@@ -10,7 +10,7 @@ from auditor.core.usage import LogPosition, MetricReads, QueryKind, UsageBatch
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
 from auditor.store.models import MetricUsage
-from tests.support.builders import CLOCK, census
+from tests.support.builders import CLOCK, census, save_census
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 
@@ -51,7 +51,7 @@ def test_batches_add_up_per_day_and_the_position_moves_with_them(engine: Engine)
 
 def test_usage_rows_go_with_the_daily_retention(engine: Engine) -> None:
     store = Store(engine)
-    store.save_census(census({"a": 1}, T0), "u", 0.1)
+    save_census(store, census({"a": 1}, T0), "u", 0.1)
     old, recent = T0 - timedelta(days=50), T0 - timedelta(days=5)
     store.usage.record("prod", "u", batch(10, ("a", QueryKind.API, old), ("a", QueryKind.API, recent)), T0)
     compact(store, T0, Retention(timedelta(days=1), timedelta(days=14), timedelta(days=30)), monotonic=CLOCK.monotonic)

@@ -20,7 +20,7 @@ from auditor.app.cycle_inputs import evaluation_input
 from auditor.app.cycle_store import CycleStorage
 from auditor.app.loaded_rules import LoadedRules
 from auditor.app.readiness import readiness
-from auditor.app.spool import PendingCycle, Spool
+from auditor.app.spool import Spool
 from auditor.app.stats import CycleStats
 from auditor.app.usage import UsageMemory, UsageTracker
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
@@ -36,6 +36,8 @@ from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
+from auditor.core.cycle import CycleRecord, Writer
+from auditor.core.cycle import Drilldown as DrilldownLabels
 from auditor.core.domain import Census, Clock, SeriesNotion
 from auditor.core.errors import (
     AuditorError,
@@ -51,8 +53,6 @@ from auditor.evaluate.targets import drilldown_targets, offenders
 from auditor.export.stats import CycleDetails, IoState, RulesState
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima
-from auditor.store.repository import Drilldown as DrilldownLabels
-from auditor.store.repository import Writer
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class Auditor:
 
     def _store(self, seen: _Observed, duration: float) -> bool:
         """Write the cycle, or spool it while the database is away; True when it is stored."""
-        cycle = PendingCycle(
+        cycle = CycleRecord(
             seen.census,
             self.settings.prometheus_url_for_logs,
             duration,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
+from auditor.core.cycle import Drilldown as DrilldownLabels
 from auditor.core.domain import Census, floor_seconds
 from auditor.core.jobs import JobCensus
 from auditor.evaluate import EvaluationInput
@@ -14,7 +15,6 @@ from auditor.evaluate.checks.forecast import target_trends
 from auditor.evaluate.targets import forecast_targets
 from auditor.store import Store
 from auditor.store.hourly import HourlyMaxima, hour_start
-from auditor.store.repository import Drilldown as DrilldownLabels
 
 
 def evaluation_input(

@@ -7,10 +7,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from auditor.app.spool import PendingCycle, Spool
-from auditor.core.errors import AuditorError, DatabaseUnavailable, SourceHeldElsewhere, StoreError
+from auditor.app.spool import Spool
+from auditor.core.cycle import CycleRecord, Standby, Writer
+from auditor.core.errors import AuditorError, DatabaseUnavailable, StoreError
 from auditor.store import Store
-from auditor.store.repository import Writer
 
 log = logging.getLogger("auditor.app.cycle")
 
@@ -27,20 +27,20 @@ class CycleStorage:
     unstored: str = ""
     """Why the last cycle went to the spool instead of the database ("" when it was stored)."""
 
-    def save(self, cycle: PendingCycle) -> bool:
+    def save(self, cycle: CycleRecord) -> bool:
         """Write the cycle, or spool it while the database is away; True when it is stored (or not ours to)."""
         self.unstored = ""
         try:
-            cycle.save(self.store)
+            saved = self.store.save(cycle)
         except DatabaseUnavailable as exc:
             self.unstored = str(exc)
             self.spool.add(cycle)
             log.warning("%s: cycle kept in the spool (%d waiting)", exc, len(self.spool))
             return False
-        except SourceHeldElsewhere as exc:
-            self.held_by = str(exc)
+        if isinstance(saved, Standby):
+            self.held_by = saved.holder
             if not self.standby:
-                log.info("standby: %s; this auditor evaluates and exports, and stores nothing", exc)
+                log.info("standby: %s; this auditor evaluates and exports, and stores nothing", saved.holder)
             self.standby = True
             return True
         if self.standby:

@@ -1,8 +1,8 @@
 """Cycles the database could not take, kept in memory and written once it is back.
 
 spool = Spool(max_cycles=24)
-try: store.save_census(...)
-except DatabaseUnavailable: spool.add(PendingCycle(...))
+try: store.save(record)
+except DatabaseUnavailable: spool.add(record)
 spool.flush(store)      # at the start of the next cycle: oldest first, each in its own transaction
 
 Bounded: past ``max_cycles`` the oldest cycle is dropped (and counted), so a database that stays
@@ -15,51 +15,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from auditor.core.domain import Census
-from auditor.core.errors import DatabaseUnavailable, SourceHeldElsewhere, StoreError
-from auditor.core.jobs import JobCensus
-from auditor.core.rulesets import RuleSet
-from auditor.evaluate import Finding
-from auditor.store.repository import Drilldown, Store, Writer
+from auditor.core.cycle import CycleRecord, Standby
+from auditor.core.errors import DatabaseUnavailable, StoreError
+from auditor.store.repository import Store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PendingCycle:
-    """The arguments of one ``Store.save_census`` call."""
-
-    census: Census
-    url: str
-    duration_seconds: float
-    drilldown: Drilldown = field(default_factory=dict)
-    drilldown_skipped: int = 0
-    findings: Sequence[Finding] | None = None
-    rules: RuleSet | None = None
-    writer: Writer | None = None
-    jobs: JobCensus | None = None
-
-    def save(self, store: Store) -> int:
-        return store.save_census(
-            self.census,
-            self.url,
-            self.duration_seconds,
-            drilldown=self.drilldown,
-            drilldown_skipped=self.drilldown_skipped,
-            findings=self.findings,
-            rules=self.rules,
-            writer=self.writer,
-            jobs=self.jobs,
-        )
 
 
 class Spool:
     def __init__(self, max_cycles: int) -> None:
         self.max_cycles = max_cycles
-        self._pending: deque[PendingCycle] = deque()
+        self._pending: deque[CycleRecord] = deque()
         self._lock = threading.Lock()
         self.spooled = 0
         self.written = 0
@@ -69,7 +36,7 @@ class Spool:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, cycle: PendingCycle) -> None:
+    def add(self, cycle: CycleRecord) -> None:
         with self._lock:
             if self.max_cycles == 0:
                 self.dropped += 1
@@ -88,12 +55,9 @@ class Spool:
             while self._pending:
                 cycle = self._pending[0]
                 try:
-                    cycle.save(store)
+                    saved = store.save(cycle)
                 except DatabaseUnavailable:
                     raise
-                except SourceHeldElsewhere as exc:
-                    log.info("spooled cycle of %s not written: %s", cycle.census.collected_at, exc)
-                    self.dropped += 1
                 except StoreError as exc:
                     # Not an outage: this cycle will never be accepted, so it must not block the others.
                     log.error(
@@ -101,8 +65,12 @@ class Spool:
                     )
                     self.dropped += 1
                 else:
-                    self.written += 1
-                    count += 1
+                    if isinstance(saved, Standby):
+                        log.info("spooled cycle of %s not written: %s", cycle.census.collected_at, saved.holder)
+                        self.dropped += 1
+                    else:
+                        self.written += 1
+                        count += 1
                 self._pending.popleft()
         if count:
             log.info("database back: wrote %d spooled cycle(s)", count)

@@ -33,10 +33,10 @@ from auditor.config.reloadable import Reloadable
 from auditor.config.rulefiles import load_path
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets, default_budgets
+from auditor.core.cycle import Writer
 from auditor.core.domain import Clock
 from auditor.core.rulesets import RuleSet
 from auditor.store import Store, make_engine, require_head, upgrade
-from auditor.store.repository import Writer
 
 log = logging.getLogger(__name__)
 

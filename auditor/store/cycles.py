@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,16 +10,15 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, insert
 
+from auditor.core.cycle import CycleRecord, Drilldown, Saved, Standby, Stored
 from auditor.core.domain import Census, SeriesNotion, floor_to
-from auditor.core.errors import DatabaseUnavailable
-from auditor.core.findings import Finding
+from auditor.core.errors import DatabaseUnavailable, SourceHeldElsewhere
 from auditor.core.jobs import JobCensus
-from auditor.core.rulesets import RuleSet
 from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
 from auditor.store.jobs import JobRows, insert_jobs
-from auditor.store.lease import Writer, claim
+from auditor.store.lease import claim
 from auditor.store.models import (
     NOTIONS,
     TIER_SPANS,
@@ -30,7 +29,7 @@ from auditor.store.models import (
     Snapshot,
 )
 from auditor.store.names import MetricNames
-from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, changed_rows, source_id_of
+from auditor.store.sql import STATUS_FAILED, STATUS_OK, Rows, changed_rows, source_id_of
 
 _LABEL_NAME_MAX = 1024
 _COPY_SERIES = "COPY metric_series (snapshot_id, metric_id, series, notion) FROM STDIN"
@@ -63,26 +62,19 @@ class CycleWriter:
         self._written: dict[tuple[str, str], _Written[Rows]] = {}
         self._written_jobs: dict[str, _Written[JobRows]] = {}
 
-    def save_census(
-        self,
-        census: Census,
-        url: str,
-        duration_seconds: float,
-        *,
-        drilldown: Drilldown | None = None,
-        drilldown_skipped: int = 0,
-        findings: Sequence[Finding] | None = None,
-        rules: RuleSet | None = None,
-        writer: Writer | None = None,
-        jobs: JobCensus | None = None,
-    ) -> int:
-        """Write one cycle in one transaction: census, drill-down, jobs, findings; returns the snapshot id.
+    def save(self, record: CycleRecord) -> Saved:
+        """Write one cycle in one transaction: census, drill-down, jobs, findings, rules.
 
-        ``findings=None`` leaves the stored findings alone; a sequence replaces the open ones.
-        With ``writer``, the cycle is written only under the source's writer lease (taken or renewed
-        in the same transaction); ``SourceHeldElsewhere`` when another auditor holds it.
+        With a writer, the cycle is written only under the source's writer lease (taken or renewed in the same
+        transaction); ``Standby`` when another auditor holds it, and nothing of the cycle is written.
         """
-        drilldown = drilldown or {}
+        try:
+            return Stored(self._write(record))
+        except SourceHeldElsewhere as held:
+            return Standby(str(held))
+
+    def _write(self, record: CycleRecord) -> int:
+        census, jobs = record.census, record.jobs
         key = (census.source, census.notion.value)
         base = _base_for(self._written.get(key), census.collected_at)
         whole = census_rows(census)
@@ -90,33 +82,38 @@ class CycleWriter:
         job_base = _base_for(self._written_jobs.get(census.source), census.collected_at)
         whole_jobs = None if jobs is None else JobRows.of(jobs)
         with self._forgetting_on_failure(), translate_errors("saving a snapshot"), self.engine.begin() as conn:
-            source_id = source_id_of(conn, census.source, url, census.collected_at)
-            if writer is not None:
-                claim(conn, source_id, writer, census.collected_at)
-            finding_names = {f.subject for f in findings or ()}
-            new_ids = self.names.ensure(conn, rows.keys() | census.metrics.keys() | drilldown.keys() | finding_names)
+            source_id = source_id_of(conn, census.source, record.url, census.collected_at)
+            if record.writer is not None:
+                claim(conn, source_id, record.writer, census.collected_at)
+            named = rows.keys() | census.metrics.keys() | record.drilldown.keys()
+            new_ids = self.names.ensure(conn, named | {f.subject for f in record.findings or ()})
             ids = self.names.cache | new_ids
             snapshot_id = _insert_snapshot(
-                conn, census, source_id, duration_seconds, drilled=len(drilldown), skipped=drilldown_skipped,
-                base_id=base.snapshot_id if base else None, extra=_job_fields(jobs, job_base),
-            )  # fmt: skip
+                conn, record, source_id, base_id=base.snapshot_id if base else None, extra=_job_fields(jobs, job_base)
+            )
             _insert_series(conn, snapshot_id, rows, ids)
             _insert_label_stats(conn, snapshot_id, census.label_stats)
-            _insert_drilldown(conn, snapshot_id, drilldown, ids)
+            _insert_drilldown(conn, snapshot_id, record.drilldown, ids)
             if whole_jobs is not None and jobs is not None:
                 insert_jobs(
                     conn, snapshot_id, jobs, whole_jobs.changes_since(job_base.rows) if job_base else whole_jobs
                 )
-            if findings is not None:
-                finding_store.sync(conn, source_id, ids, findings, census.collected_at)
-            if rules is not None:
-                rule_versions.record(conn, source_id, rules, census.collected_at)
+            self._write_versions(conn, record, source_id, ids)
         # Only once committed: the next cycle's changes are computed against what is really stored.
         self.names.cache.update(new_ids)
         self._written[key] = _next(base, snapshot_id, census.collected_at, whole)
         if whole_jobs is not None:
             self._written_jobs[census.source] = _next(job_base, snapshot_id, census.collected_at, whole_jobs)
         return snapshot_id
+
+    @staticmethod
+    def _write_versions(conn: Connection, record: CycleRecord, source_id: int, ids: dict[str, int]) -> None:
+        """The findings (continued, opened or resolved) and the rule-set version of the cycle."""
+        at = record.census.collected_at
+        if record.findings is not None:
+            finding_store.sync(conn, source_id, ids, record.findings, at)
+        if record.rules is not None:
+            rule_versions.record(conn, source_id, record.rules, at)
 
     @contextmanager
     def _forgetting_on_failure(self) -> Iterator[None]:
@@ -181,25 +178,19 @@ def _changes(before: Rows, after: Rows) -> Rows:
 
 
 def _insert_snapshot(
-    conn: Connection,
-    census: Census,
-    source_id: int,
-    duration: float,
-    *,
-    drilled: int,
-    skipped: int,
-    base_id: int | None = None,
-    extra: dict[str, Any] | None = None,
+    conn: Connection, record: CycleRecord, source_id: int, *, base_id: int | None, extra: dict[str, Any]
 ) -> int:
-    values = snapshot_row(census, source_id, duration, drilled=drilled, skipped=skipped) | {"base_id": base_id}
-    values |= extra or {}
+    drilled, skipped = len(record.drilldown), record.drilldown_skipped
+    values = snapshot_row(record.census, source_id, record.duration_seconds, drilled=drilled, skipped=skipped)
+    values |= {"base_id": base_id}
+    values |= extra
     return int(conn.execute(insert(Snapshot).values(values).returning(Snapshot.id)).scalar_one())
 
 
 def snapshot_row(
     census: Census, source_id: int, duration: float, *, drilled: int = 0, skipped: int = 0
 ) -> dict[str, Any]:
-    """The cycle record of ``census``: what ``save_census`` writes into ``snapshots``."""
+    """The cycle record of ``census``: what ``save`` writes into ``snapshots``."""
     head = census.head
     return {
         "source_id": source_id,

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, or_, select, update
 
+from auditor.core.cycle import Writer
 from auditor.core.errors import SourceHeldElsewhere
 from auditor.store.errors import translate_errors
 from auditor.store.models import (
     Source,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Writer:
-    """An auditor's claim on a source: ``holder`` names it, ``lease`` is how long a claim lasts unrenewed."""
-
-    holder: str
-    lease: timedelta
 
 
 def claim(conn: Connection, source_id: int, writer: Writer, now: datetime) -> None:

@@ -1,7 +1,7 @@
 """The store: the only code that holds SQL. Domain objects in, domain objects out.
 
 store = Store(make_engine("sqlite:///metrics-auditor.db"))
-snapshot_id = store.save_census(census, url="http://localhost:9090", duration_seconds=0.4)
+saved = store.save(CycleRecord(census, url="http://localhost:9090", duration_seconds=0.4))   # Stored(id)
 store.history("prod", "user_sessions", since=now - timedelta(days=7))
 
 ``Store`` is a thin facade over repositories of one job each, which share one metric-name dictionary:
@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select, text
 
+from auditor.core.cycle import Writer
 from auditor.store import findings, lease, rule_versions
 from auditor.store.cycles import CycleWriter, snapshot_row
 from auditor.store.errors import translate_errors
 from auditor.store.history import HistoryReader
 from auditor.store.job_history import JobHistory
 from auditor.store.jobs import JobReader
-from auditor.store.lease import Writer
 from auditor.store.models import MetricName
 from auditor.store.names import MetricNames
 from auditor.store.snapshots import SnapshotReader
-from auditor.store.sql import STATUS_FAILED, STATUS_OK, Drilldown, Rows, source_id_of
+from auditor.store.sql import STATUS_FAILED, STATUS_OK, Rows, source_id_of
 from auditor.store.usage import UsageStore
 
 if TYPE_CHECKING:
@@ -36,10 +36,8 @@ if TYPE_CHECKING:
 __all__ = [
     "STATUS_FAILED",
     "STATUS_OK",
-    "Drilldown",
     "Rows",
     "Store",
-    "Writer",
     "snapshot_row",
     "source_id_of",
 ]
@@ -58,7 +56,7 @@ class Store:
         self.job_history = JobHistory(engine)
         self.usage = UsageStore(engine, self.names)
         # The jobs, by name: writing cycles, reading them back, reading history.
-        self.save_census = self.cycles.save_census
+        self.save = self.cycles.save
         self.save_failure = self.cycles.save_failure
         self.sources = self.reader.sources
         self.snapshots = self.reader.snapshots

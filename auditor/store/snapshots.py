@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from auditor.core.cycle import Drilldown
 from auditor.core.domain import (
     Census,
     CensusMethod,
@@ -30,7 +31,7 @@ from auditor.store.models import (
     Snapshot,
     Source,
 )
-from auditor.store.sql import STATUS_OK, Drilldown, Rows, base_chain
+from auditor.store.sql import STATUS_OK, Rows, base_chain
 
 
 class SnapshotReader:

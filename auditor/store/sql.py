@@ -10,9 +10,6 @@ from sqlalchemy import ColumnElement, Connection, Insert, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
-from auditor.core.domain import (
-    LabelStats,
-)
 from auditor.store.models import (
     MetricName,
     MetricSeries,
@@ -29,8 +26,6 @@ STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 Rows = dict[str, tuple[int, str | None]]
 """metric -> (series, the notion of its count when the cycle is mixed, else None)."""
-Drilldown = dict[str, dict[str, LabelStats]]
-"""metric -> label -> drill-down figures."""
 
 
 def chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:

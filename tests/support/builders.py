@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from auditor.app.clock import SYSTEM
+from auditor.core.cycle import CycleRecord, Stored
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import SCRAPE_SERIES
+from auditor.store import Store
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CLOCK = SYSTEM
@@ -72,3 +74,10 @@ class ClockOf:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def save_census(store: Store, census: Census, url: str, duration_seconds: float, **parts: Any) -> int:
+    """``store.save`` of one cycle record, for a test that writes history: the snapshot id (standby fails it)."""
+    saved = store.save(CycleRecord(census, url, duration_seconds, **parts))
+    assert isinstance(saved, Stored), f"not stored: {saved}"
+    return saved.snapshot_id
