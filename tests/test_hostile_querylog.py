@@ -301,7 +301,7 @@ def probed() -> Iterator[list[float]]:
     """A server answering /healthz in this process and a probe asking it all the while: the slow answers."""
     from prometheus_client import CollectorRegistry
 
-    from auditor.export.http import HttpServer, make_app
+    from auditor.app.http import HttpServer, make_app
 
     server = HttpServer(
         "127.0.0.1",

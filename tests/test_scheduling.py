@@ -10,7 +10,7 @@ import respx
 from sqlalchemy import Engine
 
 from auditor.app.daemon import Daemon
-from auditor.app.wiring import build_auditor
+from auditor.app.wiring import build_auditor, daemon_parts
 from auditor.config.settings import DrilldownSettings, JobsSettings, Settings
 from auditor.demo.prometheus import free_port
 from auditor.store import Store
@@ -50,7 +50,7 @@ def test_slow_cycles_never_overlap(router: respx.MockRouter, transport: httpx.Mo
         listen_address=f"127.0.0.1:{free_port()}",
     )
     auditor = build_auditor(settings, transport=transport, engine=engine)
-    daemon = Daemon(auditor)
+    daemon = Daemon(auditor, daemon_parts(settings, auditor.clock))
     daemon.start()
     assert held.wait(10), "the first cycle reached its first request"
     # Three intervals pass while the first cycle is held: the scheduler fires and must skip each time.

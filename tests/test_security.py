@@ -27,7 +27,7 @@ from auditor.config.settings import Settings
 from auditor.core.domain import LabelStats
 from auditor.core.errors import AuditorError
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from auditor.export.http import MAX_CONNECTIONS, HttpServer, make_app
+from auditor.app.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
 from tests.support.builders import CLOCK, census, save_census

@@ -14,7 +14,7 @@ from auditor.config.budgets import load_budgets
 from auditor.config.settings import ExportSettings
 from auditor.core.domain import Census, HeadStats, LabelStats
 from auditor.evaluate import EvaluationInput, evaluate
-from auditor.export.http import HttpServer, make_app
+from auditor.app.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.export.stats import CycleDetails
 from tests.support import builders

@@ -22,7 +22,6 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry
@@ -31,13 +30,13 @@ from prometheus_client.registry import Collector
 
 from auditor.app import reporting
 from auditor.app.cycle import Auditor
+from auditor.app.http import make_app
 from auditor.app.runs import JobRuns, ReloadRuns
-from auditor.app.wiring import build_auditor, webhook_client, writer_lease
+from auditor.app.wiring import DaemonParts, build_auditor, daemon_parts, writer_lease
 from auditor.config.settings import Settings
 from auditor.core import calendar
 from auditor.core.durations import format_duration
 from auditor.core.errors import AuditorError, CycleCancelled
-from auditor.export.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store.compaction import Retention, compact
 
@@ -140,25 +139,22 @@ Reload = Callable[[], Settings]
 class Daemon:
     """The scheduler, the HTTP server and the auditor in force; ``reload()`` swaps in a new auditor."""
 
-    def __init__(self, auditor: Auditor, load_settings: Reload | None = None) -> None:
+    def __init__(self, auditor: Auditor, parts: DaemonParts, load_settings: Reload | None = None) -> None:
         self.auditor = auditor
         self._load_settings = load_settings
         self.stop_requested = threading.Event()
         self.reload_requested = threading.Event()
         self.reloads = ReloadRuns()
         self._cancel = threading.Event()
-        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._scheduler = parts.scheduler
         self._started = auditor.clock.now().timestamp()
         self.jobs = JobRuns()
-        self.webhook = webhook_client()
+        self.webhook = parts.webhook
         """POSTs the weekly report (AUDITOR_REPORT_WEBHOOK_URL); closed when the daemon stops."""
         self._claim_writes(auditor)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Current(self))
-        host, port = auditor.settings.listen_host_port
-        self.http = HttpServer(
-            host, port, make_app(registry, self._health, self._ready), monotonic=auditor.clock.monotonic
-        )
+        self.http = parts.serve(make_app(registry, self._health, self._ready))
 
     def self_metrics(self) -> Iterator[Metric]:
         settings = self.auditor.settings
@@ -346,7 +342,7 @@ def run(auditor: Auditor, load_settings: Reload | None = None) -> bool:
 
     ``load_settings`` re-reads the configuration on SIGHUP (the CLI passes its ``--config``).
     """
-    daemon = Daemon(auditor, load_settings)
+    daemon = Daemon(auditor, daemon_parts(auditor.settings, auditor.clock), load_settings)
     daemon.install_signal_handlers()
     try:
         daemon.start()

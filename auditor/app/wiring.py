@@ -14,15 +14,19 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC
 
 import httpx
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from auditor.app.clock import SYSTEM
 from auditor.app.cycle import Auditor, Carried
 from auditor.app.cycle_store import CycleStorage
+from auditor.app.http import HttpServer
 from auditor.app.spool import Spool
 from auditor.app.stats import CycleStats
 from auditor.collect.breaker import Breaker
@@ -157,3 +161,25 @@ def budgets_in_force(settings: Settings, clock: Clock) -> Budgets:
 def webhook_client() -> httpx.Client:
     """The client that POSTs the weekly report (AUDITOR_REPORT_WEBHOOK_URL); ``post_report`` retries with it."""
     return httpx.Client(timeout=30)
+
+
+WsgiApp = Callable[..., Iterable[bytes]]
+
+
+@dataclass
+class DaemonParts:
+    """The daemon's own I/O, built here: its scheduler, the report's webhook client, its HTTP server."""
+
+    scheduler: BackgroundScheduler
+    webhook: httpx.Client
+    serve: Callable[[WsgiApp], HttpServer]
+    """Binds ``AUDITOR_LISTEN_ADDRESS`` (a restart-only setting) and serves the app given."""
+
+
+def daemon_parts(settings: Settings, clock: Clock) -> DaemonParts:
+    host, port = settings.listen_host_port
+
+    def serve(app: WsgiApp) -> HttpServer:
+        return HttpServer(host, port, app, monotonic=clock.monotonic)
+
+    return DaemonParts(BackgroundScheduler(timezone=UTC), webhook_client(), serve)
