@@ -10,7 +10,8 @@ import httpx
 import pytest
 import respx
 
-from auditor.collect.client import PrometheusClient, build_http_client
+from auditor.collect.client import PrometheusClient
+from auditor.collect.connection import build_http_client
 from auditor.config.settings import BasicAuth, PrometheusSettings
 from auditor.core.errors import (
     PrometheusHTTPError,

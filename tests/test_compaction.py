@@ -118,7 +118,7 @@ def test_the_daemon_job_compacts_and_never_raises(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
 
-    from auditor.app.daemon import safe_compaction
+    from auditor.app.jobs import safe_compaction
     from auditor.app.wiring import build_auditor
     from auditor.config.settings import Settings
 

@@ -21,9 +21,9 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from auditor import healthcheck
+from auditor.app.http import HttpServer, make_app
 from auditor.config.settings import Settings, load_settings
 from auditor.demo.prometheus import free_port
-from auditor.app.http import HttpServer, make_app
 from tests.support.builders import CLOCK, missing
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from auditor.app.reporting import post_report
 from auditor.cli.main import main
-from auditor.collect.client import _retry_after
+from auditor.collect.answers import retry_after as _retry_after
 from auditor.collect.deadline import CallDeadline, deadline_transport
 from auditor.core.errors import DeliveryError
 from auditor.core.redact import redact, redact_url

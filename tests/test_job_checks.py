@@ -9,7 +9,8 @@ import pytest
 
 from auditor.config.budgets import load_budgets
 from auditor.core.budgets import Budgets
-from auditor.core.findings import Finding, GrowthFinding, JobBudgetFinding, Kind, SeriesFinding, Severity
+from auditor.core.findings import Finding, GrowthFinding, Kind, SeriesFinding, Severity
+from auditor.core.job_findings import JobBudgetFinding
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate import EvaluationInput, evaluate
 from auditor.evaluate.checks.forecast import seconds_to_limit

@@ -13,7 +13,7 @@ import respx
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
-from auditor.app.daemon import safe_report
+from auditor.app.jobs import safe_report
 from auditor.app.reporting import missed, report_files
 from auditor.app.wiring import build_auditor
 from auditor.config.settings import DrilldownSettings, Settings

@@ -21,13 +21,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from auditor.app.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import Settings
 from auditor.core.domain import LabelStats
 from auditor.core.errors import AuditorError
 from auditor.demo.prometheus import LocalPrometheus, free_port
-from auditor.app.http import MAX_CONNECTIONS, HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.store import Store
 from tests.support.builders import CLOCK, census, save_census

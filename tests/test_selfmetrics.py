@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
+from auditor.app.http import HttpServer, make_app
 from auditor.app.stats import CycleStats
 from auditor.config.budgets import load_budgets
 from auditor.config.settings import ExportSettings
 from auditor.core.domain import Census, HeadStats, LabelStats
 from auditor.evaluate import EvaluationInput, evaluate
-from auditor.app.http import HttpServer, make_app
 from auditor.export.selfmetrics import SelfMetricsCollector
 from auditor.export.stats import CycleDetails
 from tests.support import builders

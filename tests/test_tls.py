@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from auditor.app.wiring import build_auditor
-from auditor.collect.client import PrometheusClient, build_http_client
+from auditor.collect.client import PrometheusClient
+from auditor.collect.connection import build_http_client
 from auditor.config.settings import PrometheusSettings, Settings, TLSSettings
 from auditor.core.errors import PrometheusUnreachable
 from auditor.demo.exporter import Exporter

@@ -13,61 +13,38 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from auditor.app.cycle_inputs import evaluation_input
 from auditor.app.cycle_store import CycleStorage
-from auditor.app.loaded_rules import LoadedRules
+from auditor.app.observe import CycleObserver, Observed
 from auditor.app.readiness import readiness
 from auditor.app.spool import Spool
 from auditor.app.stats import CycleStats
 from auditor.app.usage import UsageMemory, UsageTracker
-from auditor.collect import CensusCollector, Deadline, PrometheusClient
+from auditor.collect import Deadline, PrometheusClient
 from auditor.collect.breaker import Breaker
 from auditor.collect.census import AskedLimits
 from auditor.collect.client import is_outage
-from auditor.collect.drilldown import Drilldown, DrilldownResult
-from auditor.collect.jobs import JobCollector
-from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, ScanMemory, merge_labels
+from auditor.collect.label_policy import ScanMemory
 from auditor.collect.optional import OptionalEndpoints
 from auditor.collect.source_name import SourceName
 from auditor.config.budgets import BudgetsProvider
 from auditor.config.reloadable import Reloadable
 from auditor.config.settings import Settings
-from auditor.core.budgets import Budgets
 from auditor.core.cycle import CycleRecord, Writer
-from auditor.core.cycle import Drilldown as DrilldownLabels
-from auditor.core.domain import Census, Clock, SeriesNotion
+from auditor.core.domain import Census, Clock
 from auditor.core.errors import (
     AuditorError,
     CycleCancelled,
-    DatabaseUnavailable,
     PrometheusError,
     StoreError,
 )
-from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
-from auditor.evaluate import Evaluation, EvaluationInput, evaluate
-from auditor.evaluate.targets import drilldown_targets, offenders
-from auditor.export.stats import CycleDetails, IoState, RulesState
+from auditor.export.stats import CycleDetails, IoState
 from auditor.store import Store
-from auditor.store.hourly import HourlyMaxima
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Observed:
-    census: Census
-    drill: DrilldownResult
-    policy: PolicyScanResult
-    jobs: JobCensus | None
-    labels: DrilldownLabels
-    """The drill-down's labels, with the label-policy scan's for every metric it found."""
-    evaluation: Evaluation
-    live: RuleSet | None
-    rules: RulesState | None
 
 
 @dataclass(frozen=True)
@@ -116,13 +93,10 @@ class Auditor:
         )
         if carried is not None and carried.source_setting == self.settings.source:
             self._name.known = carried.known_source
-        self._collector = CensusCollector(self.prometheus, self.settings.census, self.clock, self.asked)
-        self._drilldown = Drilldown(self.prometheus, self.settings.drilldown, self.endpoints)
-        known = carried.policy if carried is not None else None
-        self._policy = LabelPolicyScan(self.prometheus, self.settings.label_policy, self.endpoints, known)
-        self._jobs = JobCollector(self.prometheus, self.settings.jobs, self.endpoints)
-        self._maxima = HourlyMaxima(self.store)
-        self._rules = LoadedRules(self.prometheus, self.endpoints, self.desired_rules)
+        self._observer = CycleObserver(
+            self.settings, self.prometheus, self.store, self.clock, endpoints=self.endpoints, asked=self.asked,
+            desired_rules=self.desired_rules, policy_memory=carried.policy if carried is not None else None,
+        )  # fmt: skip
         memory = carried.usage if carried is not None else None
         self._usage = UsageTracker(self.store, self.settings, self.clock, memory)
         self._running = threading.Lock()
@@ -162,8 +136,8 @@ class Auditor:
     def carry(self) -> Carried:
         """What the next auditor (a reload) goes on with: one value, handed to ``build_auditor``."""
         return Carried(
-            self.stats, self.breaker, self.spool, self.standby, self.endpoints, self.asked, self._policy.known,
-            self._usage.memory, self.settings.source, self.known_source,
+            self.stats, self.breaker, self.spool, self.standby, self.endpoints, self.asked,
+            self._observer.policy_memory, self._usage.memory, self.settings.source, self.known_source,
         )  # fmt: skip
 
     def wait_idle(self, timeout: float) -> bool:
@@ -191,7 +165,7 @@ class Auditor:
                 self.storage.flush_spool()
                 deadline = Deadline.after(self.settings.audit_timeout.total_seconds(), self.clock.monotonic, cancel)
                 with self.prometheus.deadline(deadline.at_monotonic):
-                    seen = self._observe(deadline)
+                    seen = self._observer.observe(self.source(), self.budgets.current(), deadline)
                 stored = self._store(seen, self.clock.monotonic() - started)
                 self.breaker.succeeded()
             except AuditorError as exc:
@@ -204,7 +178,7 @@ class Auditor:
                 self._track_usage(seen.census)
             return seen.census
 
-    def _store(self, seen: _Observed, duration: float) -> bool:
+    def _store(self, seen: Observed, duration: float) -> bool:
         """Write the cycle, or spool it while the database is away; True when it is stored."""
         cycle = CycleRecord(
             seen.census,
@@ -247,32 +221,7 @@ class Auditor:
             self.endpoints.view(),
         )
 
-    def _observe(self, deadline: Deadline) -> _Observed:
-        """Everything a cycle reads from Prometheus, and its evaluation: no write yet."""
-        census = self._collector.collect(self.source(), deadline)
-        budgets = self.budgets.current().on(census.collected_at.date())
-        drill = self._drill(census, budgets, deadline)
-        policy = self._policy.run(budgets, census.metrics, census.collected_at, deadline)
-        labels = merge_labels(drill.labels, policy.labels)
-        jobs = self._jobs.collect(census.collected_at, self.settings.audit_interval)
-        deadline.check()
-        evaluation = evaluate(self._evaluation_input(census, budgets, labels, jobs))
-        jobs = self._attributed(jobs, census, evaluation)
-        live, rules = self._rules.read(census.server)
-        deadline.check()
-        return _Observed(census, drill, policy, jobs, labels, evaluation, live, rules)
-
-    def _evaluation_input(
-        self, census: Census, budgets: Budgets, labels: DrilldownLabels, jobs: JobCensus | None
-    ) -> EvaluationInput:
-        """With the stored history; without it (no growth baselines, no trends) while the database is away."""
-        try:
-            return evaluation_input(self.store, census, budgets, labels, self.settings, maxima=self._maxima, jobs=jobs)
-        except DatabaseUnavailable as exc:
-            log.warning("history unavailable, growth and forecasts skipped this cycle: %s", exc)
-            return EvaluationInput(census, budgets, labels, recent_max=dict(census.metrics), jobs=jobs)
-
-    def _succeeded(self, seen: _Observed, duration: float, stored: bool) -> None:
+    def _succeeded(self, seen: Observed, duration: float, stored: bool) -> None:
         details = CycleDetails(
             seen.evaluation, seen.drill.requests, len(seen.drill.skipped), seen.rules,
             policy_queries=seen.policy.queries, policy_skipped=len(seen.policy.skipped), jobs=seen.jobs,
@@ -288,27 +237,6 @@ class Auditor:
             len(seen.drill.labels),
             duration,
         )
-
-    def _attributed(self, jobs: JobCensus | None, census: Census, evaluation: Evaluation) -> JobCensus | None:
-        """The job census, with the jobs that send each offender's series: over budget, then grown too fast."""
-        if jobs is None:
-            return None
-        attribution = self._jobs.attribute(offenders(census, evaluation.findings), census.collected_at)
-        return replace(jobs, attribution=attribution, head_active=self._head_active(census))
-
-    def _head_active(self, census: Census) -> dict[str, tuple[int, int]]:
-        """Head against active series for the largest metrics the census counted in the head."""
-        in_head = {
-            SeriesNotion.HEAD: set(census.metrics), SeriesNotion.MIXED: census.head_metrics
-        }.get(census.notion, set())  # fmt: skip
-        largest = sorted(in_head, key=lambda m: -census.metrics.get(m, 0))[: self.settings.jobs.stale_top]
-        active = self._jobs.active(largest, census.collected_at)
-        return {m: (census.metrics[m], active[m]) for m in largest if m in active and m in census.metrics}
-
-    def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
-        targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)
-        offenders = {m for m in targets if census.metrics[m] > budgets.for_metric(m).max_series}
-        return self._drilldown.run(targets, offenders, census.collected_at, deadline)
 
     @property
     def known_source(self) -> str | None:

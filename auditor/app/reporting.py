@@ -31,6 +31,7 @@ from auditor.core.rulesets import RuleSet
 from auditor.evaluate.checks.forecast import limit_forecasts
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.report_forward import QUARTER, ForwardInput, QuarterInput
+from auditor.evaluate.report_usage import UsageEvidence
 from auditor.evaluate.rules_diff import diff
 from auditor.evaluate.targets import forecast_targets
 from auditor.export.report_render import SUFFIX, render
@@ -52,12 +53,8 @@ def gather(
     store: Store, settings: Settings, source: str, period: Period, *, budgets: Budgets, owner: str | None = None
 ) -> ReportInput:
     """Everything the report reads, from the store (and the dashboards directory); no Prometheus."""
-    first = store.census_in(source, period.start, period.end, earliest=True)
-    last = store.census_in(source, period.start, period.end)
-    first_census, last_census = (first[1] if first else None), (last[1] if last else None)
+    first_census, last_census = _ends(store, source, period)
     watched = _watched(first_census.metrics if first_census else {}, last_census.metrics if last_census else {})
-    bucket = max(60.0, (period.end - period.start).total_seconds() / 168)  # hours for a week
-    trends = store.trends(last_census, watched, period.start, bucket) if last_census else {}
     versions, loaded = _rule_changes(store, source, period)
     jobs_last = store.job_census_in(source, period.start, period.end, earliest=False)
     job_hours = _job_hours(store, settings, source, period, jobs=jobs_last, budgets=budgets)
@@ -73,7 +70,7 @@ def gather(
         last=last_census,
         snapshots=periods.snapshots(store, source, period.start, period.end),
         baseline_heads=_baseline(store, source, period.start),
-        trends={m: [p for p in points if p[0] <= period.end.timestamp()] for m, points in trends.items()},
+        trends=_trends(store, last_census, watched, period),
         drilldowns=periods.drilldowns(store, source, watched, period.start, period.end),
         findings=periods.findings(store, source, period.start, period.end),
         rule_changes=versions,
@@ -83,17 +80,42 @@ def gather(
         jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
         jobs_last=jobs_last,
         job_limit_seconds=limit_forecasts(jobs_last, job_hours) if jobs_last else {},
-        usage=usage_evidence(
-            store, settings, last_census, period.end, rules=loaded, budgets=budgets, dashboards=dashboards
-        )
-        if last_census
-        else None,
+        usage=_usage(store, settings, last_census, period.end, rules=loaded, budgets=budgets, dashboards=dashboards),
         cost_per_series_month=settings.cost_per_series_month,
         forward=_forward(
             store, settings, source, period, last=last_census, budgets=budgets, jobs=jobs_last, job_hours=job_hours
         ),
         quarter=_quarter(store, source, period, last_census),
     )
+
+
+def _trends(
+    store: Store, last: Census | None, watched: list[str], period: Period
+) -> dict[str, list[tuple[float, float]]]:
+    """The watched metrics over the period, in 168 buckets (hours for a week) of at least a minute."""
+    if last is None:
+        return {}
+    bucket = max(60.0, (period.end - period.start).total_seconds() / 168)
+    until = period.end.timestamp()
+    trends = store.trends(last, watched, period.start, bucket)
+    return {metric: [p for p in points if p[0] <= until] for metric, points in trends.items()}
+
+
+def _ends(store: Store, source: str, period: Period) -> tuple[Census | None, Census | None]:
+    """The period's first and last stored census."""
+    first = store.census_in(source, period.start, period.end, earliest=True)
+    last = store.census_in(source, period.start, period.end)
+    return (first[1] if first else None), (last[1] if last else None)
+
+
+def _usage(
+    store: Store, settings: Settings, last: Census | None, end: datetime, *, rules: RuleSet | None, budgets: Budgets,
+    dashboards: dict[str, list[str]] | None,
+) -> UsageEvidence | None:  # fmt: skip
+    """Which of the last census' metrics are read, as of the period's end; None without a census."""
+    if last is None:
+        return None
+    return usage_evidence(store, settings, last, end, rules=rules, budgets=budgets, dashboards=dashboards)
 
 
 def _forward(

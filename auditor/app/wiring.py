@@ -30,7 +30,8 @@ from auditor.app.http import HttpServer
 from auditor.app.spool import Spool
 from auditor.app.stats import CycleStats
 from auditor.collect.breaker import Breaker
-from auditor.collect.client import PrometheusClient, RetryPolicy, build_http_client
+from auditor.collect.client import PrometheusClient, RetryPolicy
+from auditor.collect.connection import build_http_client
 from auditor.collect.deadline import CallDeadline
 from auditor.config.budgets import BudgetsProvider, load_budgets
 from auditor.config.reloadable import Reloadable

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from auditor.config.budgets_schema import BudgetsModel
 from auditor.config.reloadable import Reloadable
 from auditor.config.yamlfile import YamlDocument, load_yaml, validation_messages
-from auditor.core.budgets import Budgets, BudgetsModel, default_budgets
+from auditor.core.budgets import Budgets, default_budgets
 from auditor.core.domain import Clock
 from auditor.core.errors import BudgetsError
 

@@ -1,4 +1,5 @@
-"""Budgets as code: the model of ``rules/budgets.yml`` (docs/budgets.md; read by ``auditor.config.budgets``).
+"""Budgets as code: which budget applies to a metric or a job (docs/budgets.md). The file's schema is
+``auditor.config.budgets_schema``; the budgets read it through the protocols here.
 
 budget = budgets.on(day).for_metric("user_sessions")   # first entry that matches wins
 budget.owner, budget.max_series, budget.labels           # 'team-identity', 400, {'user_id': 100}
@@ -6,153 +7,51 @@ budget.owner, budget.max_series, budget.labels           # 'team-identity', 400,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
-from pydantic import AfterValidator, Field, Strict, field_validator, model_validator
-
+from auditor.core.budget_specs import (
+    BudgetsSpec,
+    DefaultsSpec,
+    EntrySpec,
+    JobEntrySpec,
+    LabelLimitSpec,
+    MetricEntrySpec,
+)
 from auditor.core.durations import parse_duration
 from auditor.core.regex import PrometheusRegex, prometheus_regex
-from auditor.core.strict import StrictModel
 
 DEFAULT_OWNER = "unowned"
 
 ALWAYS_ALLOWED = frozenset({"__name__", "job", "instance", "le", "quantile"})
 """Labels no policy forbids: the ones Prometheus adds to every target, and those of histograms and summaries."""
 
-INT64_MAX = 2**63 - 1
-Count = Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
-"""A count the store keeps (a 64-bit integer column): a budget of 2^63 or more is an error at its line."""
-Ratio = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
-GrowthLimit = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+@dataclass(frozen=True, slots=True)
+class DefaultValues:
+    """The documented defaults (docs/budgets.md): the schema's defaults, and the budgets without a file."""
+
+    owner: str = DEFAULT_OWNER
+    max_series: int = 10_000
+    warn_ratio: float = 0.8
+    max_growth: Mapping[str, float] = field(default_factory=dict)
+    growth_min_series: int = 100
+    labels: Mapping[str, LabelLimitSpec] = field(default_factory=dict)
+    labels_allowed: Sequence[str] | None = None
+    labels_denied: Sequence[str] = ()
 
 
-class LabelLimit(StrictModel):
-    max_values: Count
+DEFAULTS = DefaultValues()
 
 
-def _label_name(name: str) -> str:
-    if not name or not name.isprintable() or any(c.isspace() for c in name):
-        raise ValueError(f"{name!r} is not a label name (no spaces or control characters)")
-    if name in ALWAYS_ALLOWED:
-        raise ValueError(f"{name!r} is always allowed (like {', '.join(sorted(ALWAYS_ALLOWED))}); remove it")
-    if name.startswith("__"):
-        raise ValueError(f"{name!r}: names starting with '__' are reserved for Prometheus' own use")
-    return name
-
-
-LabelName = Annotated[str, AfterValidator(_label_name)]
-
-
-def _label_names(value: list[str] | None) -> list[str] | None:
-    """A policy list names each label once."""
-    repeated = sorted({name for name in value or () if value and value.count(name) > 1})
-    if repeated:
-        raise ValueError(f"{', '.join(repeated)} listed more than once")
-    return value
-
-
-def _one_list_per_label(allowed: list[str] | None, denied: list[str] | None) -> None:
-    both = sorted(set(allowed or ()) & set(denied or ()))
-    if both:
-        raise ValueError(f"{', '.join(both)} both in labels_allowed and labels_denied; keep one")
-
-
-class BudgetException(StrictModel):
-    """A temporary raise of ``max_series`` until a date, with the reason written down."""
-
-    max_series: Count
-    until: date
-    reason: str = Field(min_length=1)
-
-
-def _growth_windows(value: dict[str, float] | None) -> dict[str, float] | None:
-    if value is None:
-        return None
-    for window in value:
-        try:
-            parse_duration(str(window))
-        except ValueError as exc:
-            raise ValueError(f"growth window {window!r}: {exc}") from exc
-    return value
-
-
-def _valid_regex(value: str | None) -> str | None:
-    if value is not None:
-        prometheus_regex(value)  # a ValueError naming RE2's reason, as Prometheus would refuse it
-    return value
-
-
-class Defaults(StrictModel):
-    owner: str = Field(DEFAULT_OWNER, min_length=1)
-    max_series: Count = 10_000
-    warn_ratio: Ratio = 0.8
-    max_growth: dict[str, GrowthLimit] = Field(default_factory=dict)
-    growth_min_series: Count = 100
-    labels: dict[str, LabelLimit] = Field(default_factory=dict)
-    labels_allowed: list[LabelName] | None = None
-    labels_denied: list[LabelName] = Field(default_factory=list)
-
-    _windows = field_validator("max_growth")(_growth_windows)
-    _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
-
-    @model_validator(mode="after")
-    def _disjoint(self) -> Defaults:
-        _one_list_per_label(self.labels_allowed, self.labels_denied)
-        return self
-
-
-class _Entry(StrictModel):
-    """What metric and job entries share: which names they cover, whose they are, and a temporary raise."""
-
-    WHAT: ClassVar[str] = "metric"
-    name: str | None = Field(None, min_length=1)
-    match: str | None = Field(None, min_length=1)
-    owner: str | None = Field(None, min_length=1)
-    warn_ratio: Ratio | None = None
-    max_growth: dict[str, GrowthLimit] | None = None
-    exception: BudgetException | None = None
-    description: str | None = None
-
-    _windows = field_validator("max_growth")(_growth_windows)
-    _compiles = field_validator("match")(_valid_regex)
-
-    @model_validator(mode="after")
-    def _name_or_match(self) -> _Entry:
-        if (self.name is None) == (self.match is None):
-            entry = "entry" if self.WHAT == "metric" else f"{self.WHAT} entry"
-            raise ValueError(f"each {entry} needs exactly one of `name` (exact {self.WHAT} name) or `match` (regex)")
-        return self
-
-
-class MetricEntry(_Entry):
-    max_series: Count | None = None
-    labels: dict[str, LabelLimit] = Field(default_factory=dict)
-    labels_allowed: list[LabelName] | None = None
-    labels_denied: list[LabelName] | None = None
-
-    _policy = field_validator("labels_allowed", "labels_denied")(_label_names)
-
-    @model_validator(mode="after")
-    def _disjoint(self) -> MetricEntry:
-        _one_list_per_label(self.labels_allowed, self.labels_denied)
-        return self
-
-
-class JobEntry(_Entry):
-    """A scrape job's budget: series summed over its targets (docs/budgets.md ``jobs:``)."""
-
-    WHAT: ClassVar[str] = "job"
-    max_series: Count
-
-
-class BudgetsModel(StrictModel):
-    defaults: Defaults = Defaults()
-    metrics: list[MetricEntry] = Field(default_factory=list)
-    jobs: list[JobEntry] = Field(default_factory=list)
+@dataclass(frozen=True, slots=True)
+class NoBudgetsFile:
+    defaults: DefaultValues = DEFAULTS
+    metrics: Sequence[MetricEntrySpec] = ()
+    jobs: Sequence[JobEntrySpec] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +82,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Budgets:
-    model: BudgetsModel
+    model: BudgetsSpec
     path: Path | None = None
     warnings: tuple[str, ...] = ()
     today: date | None = None
@@ -229,7 +128,7 @@ class Budgets:
 
     @property
     def has_label_policy(self) -> bool:
-        scopes: list[Defaults | MetricEntry] = [self.model.defaults, *self.model.metrics]
+        scopes: list[DefaultsSpec | MetricEntrySpec] = [self.model.defaults, *self.model.metrics]
         return any(scope.labels_allowed is not None or scope.labels_denied for scope in scopes)
 
     def policy_labels(self, names: Iterable[str]) -> list[str]:
@@ -254,7 +153,7 @@ class Budgets:
         budget = self.for_job(job)
         return budget.owner if budget else self.model.defaults.owner
 
-    def _job_budget(self, entry: JobEntry, index: int) -> Budget:
+    def _job_budget(self, entry: JobEntrySpec, index: int) -> Budget:
         return Budget(
             **self._entry_fields(entry, index, entry.max_series),
             max_growth=_windows(entry.max_growth or {}),
@@ -262,7 +161,7 @@ class Budgets:
             labels={},
         )
 
-    def _entry_fields(self, entry: _Entry, index: int | None, max_series: int) -> dict[str, Any]:
+    def _entry_fields(self, entry: EntrySpec, index: int | None, max_series: int) -> dict[str, Any]:
         """What a metric or job entry's budget takes from the entry: owner, ratio, and its exception if in force."""
         defaults = self.model.defaults
         in_force = entry.exception and (self.today is None or entry.exception.until >= self.today)
@@ -295,7 +194,7 @@ class Budgets:
                 return index
         return exact
 
-    def _budget(self, entry: MetricEntry | None, index: int | None) -> Budget:
+    def _budget(self, entry: MetricEntrySpec | None, index: int | None) -> Budget:
         defaults = self.model.defaults
         if entry is None:
             return Budget(
@@ -313,12 +212,12 @@ class Budgets:
             **self._entry_fields(entry, index, max_series),
             max_growth=_windows(entry.max_growth if entry.max_growth is not None else defaults.max_growth),
             growth_min_series=defaults.growth_min_series,
-            labels={k: v.max_values for k, v in (defaults.labels | entry.labels).items()},
+            labels={k: v.max_values for k, v in {**defaults.labels, **entry.labels}.items()},
             **_policy(*_entry_policy(entry, defaults)),
         )
 
 
-def _entry_policy(entry: MetricEntry, defaults: Defaults) -> tuple[list[str] | None, list[str]]:
+def _entry_policy(entry: MetricEntrySpec, defaults: DefaultsSpec) -> tuple[Sequence[str] | None, Sequence[str]]:
     """An entry's lists replace the defaults'; a label the entry allows by name is no longer denied by them."""
     allowed = entry.labels_allowed if entry.labels_allowed is not None else defaults.labels_allowed
     if entry.labels_denied is not None:
@@ -326,17 +225,17 @@ def _entry_policy(entry: MetricEntry, defaults: Defaults) -> tuple[list[str] | N
     return allowed, [name for name in defaults.labels_denied if name not in (entry.labels_allowed or ())]
 
 
-def _policy(allowed: list[str] | None, denied: list[str]) -> dict[str, Any]:
+def _policy(allowed: Sequence[str] | None, denied: Sequence[str]) -> dict[str, Any]:
     return {
         "labels_allowed": None if allowed is None else frozenset(allowed),
         "labels_denied": frozenset(denied),
     }
 
 
-def _windows(growth: dict[str, float]) -> dict[timedelta, float]:
+def _windows(growth: Mapping[str, float]) -> dict[timedelta, float]:
     return {parse_duration(str(window)): limit for window, limit in growth.items()}
 
 
 def default_budgets() -> Budgets:
     """The budgets in force when no file is configured: the documented defaults only."""
-    return Budgets(BudgetsModel())
+    return Budgets(NoBudgetsFile())

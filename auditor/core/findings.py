@@ -1,5 +1,5 @@
-"""The checks' verdicts, one type per kind: a metric finding names a metric, a job finding a job, a target finding
-its job and the target.
+"""The checks' verdicts, one type per kind: a metric finding names a metric (here), a job finding a job and a
+target finding its job and the target (``core/job_findings.py``).
 
 Every kind projects onto the same stored row (``subject``, ``detail``, ``window``, ``series``, ``max_series``,
 ``value``, ``limit``): the store, the spool and ``/metrics`` read that projection, the checks and the report read
@@ -123,7 +123,7 @@ class SeriesFinding(MetricFinding):
         return self.budget
 
     def describe(self) -> str:
-        return f"{self.series_now:,} series, budget {self.budget:,} ({_share(self.series_now, self.budget)})"
+        return f"{self.series_now:,} series, budget {self.budget:,} ({share(self.series_now, self.budget)})"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,7 +148,7 @@ class GrowthFinding(MetricFinding):
         return self.max_growth
 
     def describe(self) -> str:
-        return _growth(self.growth, self.over, self.max_growth)
+        return growth_text(self.growth, self.over, self.max_growth)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,153 +200,15 @@ class LabelPolicyFinding(MetricFinding):
         return f"label {self.label} ({self.values:,} values) is not allowed by the label policy"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobFinding(Finding):
-    """A finding about one scrape job: no per-metric fix applies."""
-
-    job: str
-
-    @property
-    def subject(self) -> str:
-        return self.job
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobBudgetFinding(JobFinding):
-    """The job sends more series than its ``jobs:`` entry allows, or most of it."""
-
-    kind: ClassVar[Kind] = Kind.JOB
-    series_now: int
-    budget: int
-
-    @property
-    def series(self) -> int:
-        return self.series_now
-
-    @property
-    def max_series(self) -> int:
-        return self.budget
-
-    @property
-    def value(self) -> float:
-        return self.series_now
-
-    @property
-    def limit(self) -> float:
-        return self.budget
-
-    def describe(self) -> str:
-        share = _share(self.series_now, self.budget)
-        return f"job {self.job}: {self.series_now:,} series, budget {self.budget:,} ({share})"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobGrowthFinding(JobFinding):
-    """The job grew more than its ``jobs:`` entry's ``max_growth`` over ``over``."""
-
-    kind: ClassVar[Kind] = Kind.JOB_GROWTH
-    series_now: int
-    budget: int
-    over: timedelta
-    growth: float
-    max_growth: float
-
-    @property
-    def window(self) -> timedelta | None:
-        return self.over
-
-    @property
-    def series(self) -> int:
-        return self.series_now
-
-    @property
-    def max_series(self) -> int:
-        return self.budget
-
-    @property
-    def value(self) -> float:
-        return self.growth
-
-    @property
-    def limit(self) -> float:
-        return self.max_growth
-
-    def describe(self) -> str:
-        return f"job {self.job} {_growth(self.growth, self.over, self.max_growth)}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScrapeLimitFinding(JobFinding):
-    """The job's largest target sends most of its ``sample_limit``, or more (its scrapes fail)."""
-
-    kind: ClassVar[Kind] = Kind.SCRAPE_LIMIT
-    target: str
-    samples: int
-    sample_limit: int
-
-    @property
-    def detail(self) -> str:
-        return self.target
-
-    @property
-    def series(self) -> int:
-        return self.samples
-
-    @property
-    def max_series(self) -> int:
-        return self.sample_limit
-
-    @property
-    def value(self) -> float:
-        return self.samples / self.sample_limit
-
-    @property
-    def limit(self) -> float:
-        return 1.0
-
-    def describe(self) -> str:
-        return (
-            f"job {self.job}: target {self.target} sends {self.samples:,} samples, "
-            f"{self.value:.0%} of its sample_limit {self.sample_limit:,}"
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UnprotectedJobFinding(JobFinding):
-    """The job has no ``sample_limit``: one bad deploy can fill the head."""
-
-    kind: ClassVar[Kind] = Kind.UNPROTECTED_JOB
-    largest_target_samples: int
-
-    @property
-    def series(self) -> int:
-        return self.largest_target_samples
-
-    @property
-    def max_series(self) -> int:
-        return 0
-
-    @property
-    def value(self) -> float:
-        return self.largest_target_samples
-
-    @property
-    def limit(self) -> float:
-        return 0
-
-    def describe(self) -> str:
-        return f"job {self.job} has no sample_limit (largest target: {self.largest_target_samples:,} samples)"
-
-
 JOB_KINDS = frozenset({Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB, Kind.JOB_GROWTH})
 """Kinds about a scrape job: their stored ``metric`` column holds the job's name."""
 
 
-def _share(value: float, of: float) -> str:
+def share(value: float, of: float) -> str:
     return f"{value / of:.0%}" if of else "none allowed"
 
 
-def _growth(growth: float, over: timedelta, max_growth: float) -> str:
+def growth_text(growth: float, over: timedelta, max_growth: float) -> str:
     return f"grew {growth:+.0%} in {format_duration(over)}, limit +{max_growth:.0%}"
 
 

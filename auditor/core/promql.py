@@ -114,3 +114,27 @@ def token_end(expr: str, i: int) -> int:
             j += 2 if expr[j] == "\\" else 1
         return min(j + 1, len(expr))
     return i + 1
+
+
+def label_path(label: str) -> str:
+    """A label name as a URL path segment: legacy names as they are, others in the API's ``U__`` escaping.
+
+    >>> label_path("job"), label_path("url.scheme")
+    ('job', 'U__url_2e_scheme')
+    """
+    if is_legacy_label(label):
+        return label
+    return "U__" + "".join(ch if ch.isascii() and (ch.isalnum() and ch != "_") else _escape_rune(ch) for ch in label)
+
+
+def _escape_rune(ch: str) -> str:
+    return "__" if ch == "_" else f"_{ord(ch):x}_"
+
+
+def tagged(expr: str) -> str:
+    """``expr`` with the auditor's tag as a trailing PromQL comment: the query log tells its queries apart.
+
+    >>> tagged("up")
+    'up\\n# metrics-auditor'
+    """
+    return f"{expr}\n{QUERY_TAG}"

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from auditor.core.budgets import ALWAYS_ALLOWED, DEFAULT_OWNER, Defaults
+from auditor.core.budgets import ALWAYS_ALLOWED, DEFAULT_OWNER, DEFAULTS
 from auditor.core.domain import Census, LabelStats
 
 LABELS_PER_METRIC = 3
@@ -51,7 +51,7 @@ def readable(value: float) -> int:
 def warn_ratio(headroom: float) -> float:
     """A warning ratio past the usage a fresh budget starts at (1 / (1 + headroom)), never below the default."""
     start = 1 / (1 + headroom)
-    return min(0.95, max(Defaults().warn_ratio, math.ceil((start + 0.05) * 20) / 20))
+    return min(0.95, max(DEFAULTS.warn_ratio, math.ceil((start + 0.05) * 20) / 20))
 
 
 def render(inp: StarterInput, options: StarterOptions) -> str:
@@ -78,14 +78,14 @@ def _header(census: Census, options: StarterOptions) -> list[str]:
 
 def _defaults(rest: list[tuple[str, int]], options: StarterOptions, identifiers: list[str]) -> list[str]:
     biggest = rest[0] if rest else None
-    default = max(Defaults().max_series, readable(biggest[1] * (1 + options.headroom))) if biggest else None
+    default = max(DEFAULTS.max_series, readable(biggest[1] * (1 + options.headroom))) if biggest else None
     where = (
         f"the largest metric without an entry, {biggest[0]}, had {biggest[1]:,} series"
         if biggest
         else "every metric has an entry"
     )
     lines = ["defaults:", f"  owner: {_scalar(options.owner or DEFAULT_OWNER)}"]
-    lines.append(f"  max_series: {default or Defaults().max_series}   # {where}")
+    lines.append(f"  max_series: {default or DEFAULTS.max_series}   # {where}")
     ratio = warn_ratio(options.headroom)
     lines.append(f"  warn_ratio: {ratio:g}   # a fresh budget starts at {1 / (1 + options.headroom):.0%} of itself")
     lines.append("  # max_growth: {7d: 0.2}   # uncomment to flag metrics that grow more than 20 % in a week")

@@ -95,25 +95,7 @@ class SnapshotReader:
             snapshot = session.scalars(query).first()
             if snapshot is None:
                 return None
-            census = Census(
-                source=source,
-                collected_at=snapshot.collected_at,
-                prometheus_version=snapshot.prometheus_version or "",
-                method=CensusMethod(snapshot.method or CensusMethod.COUNT_BY_NAME),
-                notion=SeriesNotion(snapshot.notion or SeriesNotion.ACTIVE),
-                head=HeadStats(
-                    snapshot.head_series or 0,
-                    snapshot.head_label_pairs or 0,
-                    snapshot.head_chunks or 0,
-                    snapshot.head_min_time_ms or 0,
-                    snapshot.head_max_time_ms or 0,
-                ),
-                metrics={},
-                tsdb_truncated=snapshot.tsdb_truncated,
-                stale_names=snapshot.stale_names,
-                # Only VictoriaMetrics counts the series of a day: the notion tells the server apart.
-                server=ServerKind.VICTORIAMETRICS if snapshot.notion == SeriesNotion.DAY else ServerKind.PROMETHEUS,
-            )
+            census = _census_of(source, snapshot)
             snapshot_id, pruned = snapshot.id, snapshot.raw_pruned
         rows = self._rollup_rows(source, census) if pruned else self.metric_rows(snapshot_id)
         metrics = {name: series for name, (series, _) in rows.items()}
@@ -192,3 +174,26 @@ class SnapshotReader:
             for metric, label, values, without in conn.execute(query):
                 out.setdefault(metric, {})[label] = LabelStats(int(values), None if without is None else int(without))
         return out
+
+
+def _census_of(source: str, snapshot: Snapshot) -> Census:
+    """A stored cycle's census without its rows (the caller reads them)."""
+    return Census(
+        source=source,
+        collected_at=snapshot.collected_at,
+        prometheus_version=snapshot.prometheus_version or "",
+        method=CensusMethod(snapshot.method or CensusMethod.COUNT_BY_NAME),
+        notion=SeriesNotion(snapshot.notion or SeriesNotion.ACTIVE),
+        head=HeadStats(
+            snapshot.head_series or 0,
+            snapshot.head_label_pairs or 0,
+            snapshot.head_chunks or 0,
+            snapshot.head_min_time_ms or 0,
+            snapshot.head_max_time_ms or 0,
+        ),
+        metrics={},
+        tsdb_truncated=snapshot.tsdb_truncated,
+        stale_names=snapshot.stale_names,
+        # Only VictoriaMetrics counts the series of a day: the notion tells the server apart.
+        server=ServerKind.VICTORIAMETRICS if snapshot.notion == SeriesNotion.DAY else ServerKind.PROMETHEUS,
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from auditor.core.findings import JobBudgetFinding, Severity
+from auditor.core.findings import Severity
+from auditor.core.job_findings import JobBudgetFinding
 from auditor.evaluate.checks import job
 from tests.checks.conftest import Snapshot, reported
 

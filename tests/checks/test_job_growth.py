@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.core.findings import JobGrowthFinding
+from auditor.core.job_findings import JobGrowthFinding
 from auditor.evaluate.checks import job_growth
 from tests.checks.conftest import Snapshot, reported
 

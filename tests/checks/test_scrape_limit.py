@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.core.findings import ScrapeLimitFinding, Severity
+from auditor.core.findings import Severity
+from auditor.core.job_findings import ScrapeLimitFinding
 from auditor.evaluate.checks import scrape_limit
 from tests.checks.conftest import Snapshot, reported
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.core.findings import UnprotectedJobFinding
+from auditor.core.job_findings import UnprotectedJobFinding
 from auditor.evaluate.checks import unprotected_job
 from tests.checks.conftest import Snapshot, reported
 

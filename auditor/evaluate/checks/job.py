@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.core.findings import JobBudgetFinding, Severity
+from auditor.core.findings import Severity
+from auditor.core.job_findings import JobBudgetFinding
 from auditor.evaluate.model import EvaluationInput
 
 NAME = "job"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.core.findings import JobGrowthFinding, Severity
+from auditor.core.findings import Severity
+from auditor.core.job_findings import JobGrowthFinding
 from auditor.evaluate.model import EvaluationInput
 
 NAME = "job_growth"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.core.findings import Severity, UnprotectedJobFinding
+from auditor.core.findings import Severity
+from auditor.core.job_findings import UnprotectedJobFinding
 from auditor.evaluate.model import EvaluationInput
 
 NAME = "unprotected_job"
