@@ -133,7 +133,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     written = sorted(after - before)
     if session.config.getoption("--update-snapshots"):
-        written = [line for line in written if "tests/checks/snapshots/" not in line]
+        written = [line for line in written if "tests/checks/snapshots/" not in line and "tests/golden/" not in line]
     if written:
         print("\nthe test suite wrote into the checkout:\n  " + "\n  ".join(written))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
