@@ -174,17 +174,17 @@ def test_report_from_real_cycles_shows_growth_new_vanished_and_violation(
         auditor.run_cycle()
         period = range_period(started - timedelta(seconds=1), utc_now())
         report = build(gather(Store(engine), settings, "report", period, budgets=load_budgets(budgets)))
-    [growth] = [g for g in report.growth if g["metric"] == f"{p}_sessions"]
-    assert (growth["series_start"], growth["series_end"]) == (30, 90)
-    assert growth["cause"] == "more values of `id`: 30 -> 90"
-    assert [m["metric"] for m in report.new_metrics] == [f"{p}_new"]
-    assert [m["metric"] for m in report.removed_metrics] == [f"{p}_vanishing"]
+    [growth] = [g for g in report.growth if g.metric == f"{p}_sessions"]
+    assert (growth.series_start, growth.series_end) == (30, 90)
+    assert growth.cause == "more values of `id`: 30 -> 90"
+    assert [m.metric for m in report.new_metrics] == [f"{p}_new"]
+    assert [m.metric for m in report.removed_metrics] == [f"{p}_vanishing"]
     [violation] = report.budget_violations
-    assert (violation["metric"], violation["owner"], violation["series"], violation["max_series"]) == (
+    assert (violation.metric, violation.owner, violation.series, violation.max_series) == (
         f"{p}_sessions", "team-identity", 90, 50,
     )  # fmt: skip
-    assert report.summary["metrics_end"] == len(ground_truth(exporter))
-    assert report.data_completeness["successful_cycles"] == 2
+    assert report.summary.metrics_end == len(ground_truth(exporter))
+    assert report.data_completeness.successful_cycles == 2
 
 
 def test_cli_audit_takes_the_writer_lease_and_never_writes_while_a_daemon_holds_it(

@@ -113,8 +113,8 @@ def test_a_census_of_more_than_10000_names_is_exact_stored_rolled_up_and_reporte
 
     period = range_period(started - timedelta(seconds=1), utc_now())
     report = build(gather(store, settings, census.source, period, budgets=load_budgets(budgets)))
-    assert report.summary["metrics_end"] == len(expected)
-    assert [v["metric"] for v in report.budget_violations] == ["big_sessions"]
+    assert report.summary.metrics_end == len(expected)
+    assert [v.metric for v in report.budget_violations] == ["big_sessions"]
 
 
 def test_audit_json_shows_the_method_and_the_notion(

@@ -26,6 +26,7 @@ from auditor.core.calendar import week_period
 from auditor.core.domain import LabelStats
 from auditor.core.findings import Finding, SeriesFinding, Severity
 from auditor.evaluate.report import Report, build
+from auditor.evaluate.report_sections import NewMetric, RemovedMetric
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.models import StoredFinding
@@ -100,57 +101,58 @@ def build_w47(history: tuple[Store, Settings, Path], owner: str | None = None) -
     return build(gather(store, settings, "prod", W47, budgets=load_budgets(budgets_path), owner=owner))
 
 
-def by(rows: list[dict[str, Any]], key: str = "metric") -> dict[str, dict[str, Any]]:
-    return {row[key]: row for row in rows}
+def by(rows: list[Any], key: str = "metric") -> dict[str, Any]:
+    """Rows by ``key``: typed report rows by attribute, the dict rows (usage, forecast) by key."""
+    return {(row[key] if isinstance(row, dict) else getattr(row, key)): row for row in rows}
 
 
 def test_every_section_holds_the_right_metrics_and_numbers(history: tuple[Store, Settings, Path]) -> None:
     report = build_w47(history)
     s = report.summary
-    assert (s["series_start"], s["series_end"]) == (985, 1325)  # census() adds 5 to the sum of the metrics
+    assert (s.series_start, s.series_end) == (985, 1325)  # census() adds 5 to the sum of the metrics
     # the last head of each of the four weeks before: 800, then 505 (the census that opened old_violation), 600, 500
-    assert s["baseline_4w"] == (800 + 505 + 600 + 500) / 4
-    assert s["vs_baseline_ratio"] == pytest.approx(1325 / 601.25 - 1)
-    assert (s["new_metrics"], s["removed_metrics"], s["open_violations"]) == (1, 1, 2)
+    assert s.baseline_4w == (800 + 505 + 600 + 500) / 4
+    assert s.vs_baseline_ratio == pytest.approx(1325 / 601.25 - 1)
+    assert (s.new_metrics, s.removed_metrics, s.open_violations) == (1, 1, 2)
 
     top = by(report.top_metrics)
-    assert [m["metric"] for m in report.top_metrics][:2] == ["old_violation", "api_requests_total"]
-    assert top["api_requests_total"]["read_by_rules"] == ["g/job:api:rate5m"]
-    assert top["payments_total"]["read_by_dashboards"] == ["Payments"]
-    assert top["api_requests_total"]["change"] == 300
-    assert [p["series"] for p in top["api_requests_total"]["trend"]] == [100, 350, 400]
+    assert [m.metric for m in report.top_metrics][:2] == ["old_violation", "api_requests_total"]
+    assert top["api_requests_total"].read_by_rules == ["g/job:api:rate5m"]
+    assert top["payments_total"].read_by_dashboards == ["Payments"]
+    assert top["api_requests_total"].change == 300
+    assert [p.series for p in top["api_requests_total"].trend] == [100, 350, 400]
 
     [growth] = report.growth
-    assert (growth["metric"], growth["series_start"], growth["series_end"]) == ("api_requests_total", 100, 400)
-    assert growth["cause"] == "more values of `user_id`: 90 -> 390"
+    assert (growth.metric, growth.series_start, growth.series_end) == ("api_requests_total", 100, 400)
+    assert growth.cause == "more values of `user_id`: 90 -> 390"
 
-    assert report.new_metrics == [{"metric": "fresh_metric", "owner": "platform", "series": 70}]
-    assert report.removed_metrics == [{"metric": "gone_metric", "owner": "team-old", "series_start": 30}]
+    assert report.new_metrics == [NewMetric(metric="fresh_metric", owner="platform", series=70)]
+    assert report.removed_metrics == [RemovedMetric(metric="gone_metric", owner="team-old", series_start=30)]
 
     violations = by(report.budget_violations)
-    assert violations["old_violation"]["carried_over"] is True
-    assert violations["old_violation"]["weeks_open"] == pytest.approx(17 / 7, abs=0.05)
-    assert violations["api_requests_total"]["carried_over"] is False
-    assert violations["api_requests_total"]["since"] == at(3)
+    assert violations["old_violation"].carried_over is True
+    assert violations["old_violation"].weeks_open == pytest.approx(17 / 7, abs=0.05)
+    assert violations["api_requests_total"].carried_over is False
+    assert violations["api_requests_total"].since == at(3)
 
     assert [m["metric"] for m in report.unused_metrics] == ["old_violation", "big_unused"]
     [change] = report.rule_changes
-    assert (change["changed"], change["added"], change["first_seen"]) == (["job:api:rate5m"], [], at(3))
-    assert {s["metric"] for s in report.suggestions} == {"api_requests_total", "old_violation"}
-    assert by(report.suggestions)["api_requests_total"]["series_saved"] == 399
+    assert (change.changed, change.added, change.first_seen) == (["job:api:rate5m"], [], at(3))
+    assert {s.metric for s in report.suggestions} == {"api_requests_total", "old_violation"}
+    assert by(report.suggestions)["api_requests_total"].series_saved == 399
 
     c = report.data_completeness
-    assert c["failed_cycles"] == {"timeout": 1}
-    assert c["successful_cycles"] == 3
-    assert c["complete"] is False
-    assert [round(g["hours"]) for g in c["gaps"]] == [1, 71, 95, 1]
+    assert c.failed_cycles == {"timeout": 1}
+    assert c.successful_cycles == 3
+    assert c.complete is False
+    assert [round(g.hours) for g in c.gaps] == [1, 71, 95, 1]
 
 
 def test_owner_filter_keeps_one_team(history: tuple[Store, Settings, Path]) -> None:
     report = build_w47(history, owner="team-api")
-    assert [m["metric"] for m in report.top_metrics] == ["api_requests_total"]
-    assert [v["metric"] for v in report.budget_violations] == ["api_requests_total"]
-    assert report.summary["series_end"] == 400
+    assert [m.metric for m in report.top_metrics] == ["api_requests_total"]
+    assert [v.metric for v in report.budget_violations] == ["api_requests_total"]
+    assert report.summary.series_end == 400
     assert report.new_metrics == []
 
 
@@ -190,8 +192,8 @@ HOSTILE = "<script>alert(\"x\")</script> 'quoted' | *bold* " + "é" * 300
 
 def test_hostile_text_is_escaped(history: tuple[Store, Settings, Path]) -> None:
     report = build_w47(history)
-    report = replace(report, period={**report.period, "source": HOSTILE},
-                     growth=[{**report.growth[0], "cause": HOSTILE}])  # fmt: skip
+    report = replace(report, period=replace(report.period, source=HOSTILE),
+                     growth=[replace(report.growth[0], cause=HOSTILE)])  # fmt: skip
     html = render(report, "html")
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
@@ -199,7 +201,7 @@ def test_hostile_text_is_escaped(history: tuple[Store, Settings, Path]) -> None:
     assert "<script>" not in md
     assert "\\<script\\>" in md
     assert "\\| \\*bold\\*" in md
-    coded = replace(report, growth=[{**report.growth[0], "cause": "`<b>x|y</b>` grew"}])
+    coded = replace(report, growth=[replace(report.growth[0], cause="`<b>x|y</b>` grew")])
     assert "<code>&lt;b&gt;x|y&lt;/b&gt;</code> grew" in render(coded, "html")
     assert "`<b>x\\|y</b>` grew" in render(coded, "markdown")
 
@@ -250,8 +252,8 @@ def test_resolved_violations_say_when(history: tuple[Store, Settings, Path]) -> 
     with store.engine.begin() as conn:
         conn.execute(update(StoredFinding).where(StoredFinding.resolved_at.is_(None)).values(resolved_at=at(5)))
     report = build_w47(history)
-    assert {v["resolved_at"] for v in report.budget_violations} == {at(5)}
-    assert report.summary["open_violations"] == 0
+    assert {v.resolved_at for v in report.budget_violations} == {at(5)}
+    assert report.summary.open_violations == 0
     assert report.suggestions == []
     assert W47.start.tzinfo is UTC
 
@@ -290,8 +292,8 @@ def test_unused_is_measured_once_the_query_log_covers_the_window(history: tuple[
     assert rows["big_unused"]["relabel"] == (
         'metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: "big_unused"\n    action: drop\n'
     )
-    assert by(report.top_metrics)["api_requests_total"]["read_by_queries"] == 1, "queries count as readers too"
-    assert by(report.top_metrics)["big_unused"]["read_by_queries"] == 0
+    assert by(report.top_metrics)["api_requests_total"].read_by_queries == 1, "queries count as readers too"
+    assert by(report.top_metrics)["big_unused"].read_by_queries == 0
     owners = by(report.owner_scorecard, "owner")
     assert owners["platform"]["series_end"] == 50 + 70 + 300 + 500
     assert owners["platform"]["unused_series"] == 70 + 300 + 500

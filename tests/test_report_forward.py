@@ -124,7 +124,7 @@ def test_the_quarter_reads_the_earlier_period_from_its_rollups(engine: Engine, t
     assert [(g["metric"], g["series_earlier"], g["series_now"]) for g in section["top_growers"]] == [
         ("grower", 106, 640), ("fresh", None, 50)
     ]  # fmt: skip
-    assert section["earlier"]["data_completeness"]["successful_cycles"] == 7
+    assert section["earlier"]["data_completeness"].successful_cycles == 7
     assert section["earlier"]["start"] == earlier
 
 

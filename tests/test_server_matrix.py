@@ -133,8 +133,8 @@ def test_history_after_growth_and_the_budget_check(
     report = build(
         gather(Store(engine), config, config.source or "", period, budgets=load_budgets(tmp_path / "budgets.yml"))
     )
-    [growth] = [g for g in report.growth if g["metric"] == name]
-    assert (growth["series_start"], growth["series_end"]) == (20, 45)
+    [growth] = [g for g in report.growth if g.metric == name]
+    assert (growth.series_start, growth.series_end) == (20, 45)
     store = Store(engine)
     since = utc_now() - timedelta(hours=1)
     assert [p.series for p in store.history(config.source or "", name, since)] == [20, 45]

@@ -39,10 +39,10 @@ def _row(source: str, report: Report) -> dict[str, Any]:
     summary, growth = report.summary, report.growth
     return {
         "source": source,
-        **{key: summary[key] for key in COLUMNS[1:10]},
-        "top_grower": growth[0]["metric"] if growth else None,
-        "top_grower_change": growth[0]["change"] if growth else None,
-        "complete": report.data_completeness.get("complete"),
+        **{key: getattr(summary, key) for key in COLUMNS[1:10]},
+        "top_grower": growth[0].metric if growth else None,
+        "top_grower_change": growth[0].change if growth else None,
+        "complete": report.data_completeness.complete,
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,27 @@ from auditor.evaluate.report_forward import (
     open_weeks,
     quarter,
     regressions,
+)
+from auditor.evaluate.report_sections import (
+    Completeness,
+    CsvRow,
+    Gap,
+    Growth,
+    JobGrowth,
+    JobNearLimit,
+    Jobs,
+    JobShare,
+    LabelPolicyViolation,
+    NewMetric,
+    Period,
+    RemovedMetric,
+    SuggestionRow,
+    Summary,
+    TargetSize,
+    TopMetric,
+    TrendPoint,
+    UnprotectedJob,
+    Violation,
 )
 from auditor.evaluate.report_usage import UsageEvidence, owner_scorecard, unused_metrics, usage_note
 from auditor.evaluate.suggestions import suggest_for
@@ -91,16 +112,16 @@ class ReportInput:
 
 @dataclass(frozen=True)
 class Report:
-    period: dict[str, Any]
-    summary: dict[str, Any]
-    top_metrics: list[dict[str, Any]]
-    growth: list[dict[str, Any]]
-    new_metrics: list[dict[str, Any]]
-    removed_metrics: list[dict[str, Any]]
-    budget_violations: list[dict[str, Any]]
-    label_policy: list[dict[str, Any]]
+    period: Period
+    summary: Summary
+    top_metrics: list[TopMetric]
+    growth: list[Growth]
+    new_metrics: list[NewMetric]
+    removed_metrics: list[RemovedMetric]
+    budget_violations: list[Violation]
+    label_policy: list[LabelPolicyViolation]
     """Violations of the label policy, by owner: which label, on which metric, and what dropping it saves."""
-    jobs: dict[str, Any] | None
+    jobs: Jobs | None
     """Growth by scrape job with its top targets, unprotected jobs, jobs near a limit; None without a job census."""
     unused_metrics: list[dict[str, Any]]
     """Drop candidates, most series first, with the evidence that nothing reads them and the relabeling."""
@@ -108,18 +129,18 @@ class Report:
     """What the query log covers, and whether "unused" is measured or a guess from rules and dashboards."""
     owner_scorecard: list[dict[str, Any]]
     """Per owner: series, change, budget usage, open violations, series in unused metrics, cost."""
-    rule_changes: list[dict[str, Any]]
+    rule_changes: list[RuleVersionChange]
     forecast: dict[str, Any] | None
     """Budgets projected to be reached within 30 days, the server's projected total; None without history."""
     quarter: dict[str, Any] | None
     """The period against the same period 13 weeks earlier, and how long violations stay open per owner."""
     regressions: list[dict[str, Any]]
     """Violations resolved within the quarter and opened again."""
-    suggestions: list[dict[str, Any]]
-    data_completeness: dict[str, Any]
+    suggestions: list[SuggestionRow]
+    data_completeness: Completeness
     total_series: list[tuple[float, float]]
     """(unix seconds, head series) over the period, bucket maxima: the total chart."""
-    metrics: list[dict[str, Any]]
+    metrics: list[CsvRow]
     """Every metric with its figures, then every job with its own: the CSV (``scope`` tells them apart)."""
 
     def to_json(self) -> dict[str, Any]:
@@ -154,12 +175,12 @@ def build(inp: ReportInput) -> Report:
     ahead = _forecast(inp)
     completeness = _completeness(inp)
     return Report(
-        period={"start": inp.start, "end": inp.end, "label": inp.label, "source": inp.source, "owner": inp.owner},
+        period=Period(inp.start, inp.end, inp.label, inp.source, inp.owner),
         summary=_summary(inp, start_counts, end_counts, violations),
         top_metrics=_top(inp, start_counts, end_counts, owners, usage_index),
         growth=_growth(inp, start_counts, end_counts, owners),
-        new_metrics=_appeared(end_counts, start_counts, owners, "series") if inp.first else [],
-        removed_metrics=_appeared(start_counts, end_counts, owners, "series_start") if inp.first else [],
+        new_metrics=[NewMetric(*row) for row in _appeared(end_counts, start_counts, owners)] if inp.first else [],
+        removed_metrics=[RemovedMetric(*r) for r in _appeared(start_counts, end_counts, owners)] if inp.first else [],
         budget_violations=violations,
         label_policy=_label_policy(inp, violations, end_counts),
         jobs=_jobs(inp),
@@ -168,7 +189,7 @@ def build(inp: ReportInput) -> Report:
         owner_scorecard=owner_scorecard(
             inp.budgets, (start_counts, end_counts), violations, unused, inp.cost_per_series_month
         ),
-        rule_changes=[asdict(change) for change in inp.rule_changes],
+        rule_changes=list(inp.rule_changes),
         forecast=ahead,
         quarter=_quarter(inp, keep, completeness),
         regressions=_regressions(inp),
@@ -182,30 +203,29 @@ def build(inp: ReportInput) -> Report:
     )
 
 
-def _summary(
-    inp: ReportInput, start: dict[str, int], end: dict[str, int], violations: list[dict[str, Any]]
-) -> dict[str, Any]:
+def _summary(inp: ReportInput, start: dict[str, int], end: dict[str, int], violations: list[Violation]) -> Summary:
     owner_view = inp.owner is not None
     head_start = sum(start.values()) if owner_view else (inp.first.head.num_series if inp.first else None)
     head_end = sum(end.values()) if owner_view else (inp.last.head.num_series if inp.last else None)
     baseline = statistics.mean(inp.baseline_heads) if inp.baseline_heads and not owner_view else None
-    return {
-        "series_start": head_start,
-        "series_end": head_end,
-        "series_change": _change(head_start, head_end),
-        "series_change_ratio": _ratio(head_start, head_end),
-        "baseline_4w": baseline,
-        "vs_baseline_ratio": _ratio(baseline, head_end),
-        "metrics_start": len(start),
-        "metrics_end": len(end),
-        "new_metrics": len(end.keys() - start.keys()) if inp.first else 0,
-        "removed_metrics": len(start.keys() - end.keys()) if inp.first else 0,
-        "open_violations": sum(1 for v in violations if v["resolved_at"] is None),
-        "owners_with_violations": len({v["owner"] for v in violations if v["resolved_at"] is None}),
-        "first_census": inp.first.collected_at if inp.first else None,
-        "last_census": inp.last.collected_at if inp.last else None,
-        "notion": inp.last.notion.value if inp.last else None,
-    }
+    open_ones = [v for v in violations if v.resolved_at is None]
+    return Summary(
+        series_start=head_start,
+        series_end=head_end,
+        series_change=_change(head_start, head_end),
+        series_change_ratio=_ratio(head_start, head_end),
+        baseline_4w=baseline,
+        vs_baseline_ratio=_ratio(baseline, head_end),
+        metrics_start=len(start),
+        metrics_end=len(end),
+        new_metrics=len(end.keys() - start.keys()) if inp.first else 0,
+        removed_metrics=len(start.keys() - end.keys()) if inp.first else 0,
+        open_violations=len(open_ones),
+        owners_with_violations=len({v.owner for v in open_ones}),
+        first_census=inp.first.collected_at if inp.first else None,
+        last_census=inp.last.collected_at if inp.last else None,
+        notion=inp.last.notion.value if inp.last else None,
+    )
 
 
 def _forecast(inp: ReportInput) -> dict[str, Any] | None:
@@ -222,17 +242,17 @@ def _forecast(inp: ReportInput) -> dict[str, Any] | None:
     return section
 
 
-def _with_forecast(rows: list[dict[str, Any]], ahead: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _with_forecast(rows: list[CsvRow], ahead: dict[str, Any] | None) -> list[CsvRow]:
     """The CSV's metric rows with the date each reaches its budget and its projection (when within 30 days)."""
     by_metric = {r["metric"]: r for r in (ahead or {}).get("metrics", [])}
-    for row in rows:
-        found = by_metric.get(row["metric"])
-        row["forecast_date"] = found["date"] if found else None
-        row["projected_series"] = found["projected_series"] if found else None
-    return rows
+    return [_forecast_of(row, by_metric.get(row.metric)) for row in rows]
 
 
-def _quarter(inp: ReportInput, keep: set[str], completeness: dict[str, Any]) -> dict[str, Any] | None:
+def _forecast_of(row: CsvRow, found: dict[str, Any] | None) -> CsvRow:
+    return replace(row, forecast_date=found["date"], projected_series=found["projected_series"]) if found else row
+
+
+def _quarter(inp: ReportInput, keep: set[str], completeness: Completeness) -> dict[str, Any] | None:
     if inp.quarter is None:
         return None
     section = quarter(inp.quarter, inp.start, inp.end, keep if inp.owner is not None else None)
@@ -281,47 +301,40 @@ def _top(
     end: dict[str, int],
     owners: dict[str, str],
     usage_index: dict[str, tuple[list[str], list[str] | None]],
-) -> list[dict[str, Any]]:
+) -> list[TopMetric]:
     ranked = sorted(end.items(), key=lambda item: (-item[1], item[0]))[:TOP_N]
     queried = {v.metric: v.reads.api + v.reads.rule for v in inp.usage.verdicts} if inp.usage else {}
     rows = []
     for metric, series in ranked:
         budget = inp.budgets.for_metric(metric)
         rules, dashboards = usage_index.get(metric, ([], None if inp.dashboards is None else []))
-        rows.append({
-            "metric": metric,
-            "owner": owners[metric],
-            "series": series,
-            "series_start": start.get(metric),
-            "change": _change(start.get(metric), series),
-            "max_series": budget.max_series,
-            "usage": usage(series, budget.max_series),
-            "read_by_rules": rules,
-            "read_by_dashboards": dashboards,
-            "read_by_queries": queried.get(metric) if inp.usage and inp.usage.coverage is not None else None,
-            "trend": [{"t": t, "series": v} for t, v in inp.trends.get(metric, [])],
-        })  # fmt: skip
+        rows.append(TopMetric(
+            metric=metric,
+            owner=owners[metric],
+            series=series,
+            series_start=start.get(metric),
+            change=_change(start.get(metric), series),
+            max_series=budget.max_series,
+            usage=usage(series, budget.max_series),
+            read_by_rules=rules,
+            read_by_dashboards=dashboards,
+            read_by_queries=queried.get(metric) if inp.usage and inp.usage.coverage is not None else None,
+            trend=[TrendPoint(t, v) for t, v in inp.trends.get(metric, [])],
+        ))  # fmt: skip
     return rows
 
 
-def _growth(
-    inp: ReportInput, start: dict[str, int], end: dict[str, int], owners: dict[str, str]
-) -> list[dict[str, Any]]:
-    grown: list[dict[str, Any]] = []
+def _growth(inp: ReportInput, start: dict[str, int], end: dict[str, int], owners: dict[str, str]) -> list[Growth]:
+    grown: list[Growth] = []
     for metric, after in end.items():
         before = start.get(metric)
         if before is None or after - before < GROWTH_MIN_SERIES or after < before * (1 + GROWTH_MIN_RATIO):
             continue
-        grown.append({
-            "metric": metric,
-            "owner": owners[metric],
-            "series_start": before,
-            "series_end": after,
-            "change": after - before,
-            "ratio": after / before - 1 if before else None,
-            "cause": _cause(inp, metric),
-        })  # fmt: skip
-    return sorted(grown, key=lambda g: (-g["change"], g["metric"]))[:GROWTH_N]
+        grown.append(Growth(
+            metric=metric, owner=owners[metric], series_start=before, series_end=after, change=after - before,
+            ratio=after / before - 1 if before else None, cause=_cause(inp, metric),
+        ))  # fmt: skip
+    return sorted(grown, key=lambda g: (-g.change, g.metric))[:GROWTH_N]
 
 
 def _cause(inp: ReportInput, metric: str) -> str:
@@ -342,87 +355,91 @@ def _cause(inp: ReportInput, metric: str) -> str:
     return f"more values of `{label}`: {old.values} -> {after[label].values}"
 
 
-def _appeared(now: dict[str, int], then: dict[str, int], owners: dict[str, str], key: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = [{"metric": m, "owner": owners[m], key: n} for m, n in now.items() if m not in then]
-    return sorted(rows, key=lambda r: (-r[key], r["metric"]))
+def _appeared(now: dict[str, int], then: dict[str, int], owners: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(metric, owner, series) of the metrics of ``now`` that ``then`` lacks, largest first."""
+    rows = [(m, owners[m], n) for m, n in now.items() if m not in then]
+    return sorted(rows, key=lambda r: (-r[2], r[0]))
 
 
-def _violations(inp: ReportInput) -> list[dict[str, Any]]:
+def _violations(inp: ReportInput) -> list[Violation]:
     rows = []
     for f in inp.findings:
         if f.severity != Severity.EXCEEDED.value or (inp.owner is not None and f.owner != inp.owner):
             continue
         until = f.resolved_at or inp.end
-        rows.append({
-            "metric": f.metric,
-            "owner": f.owner,
-            "kind": f.kind,
-            "label": f.label or None,
-            "window": f.window or None,
-            "series": f.series,
-            "max_series": f.max_series,
-            "value": f.value,
-            "limit": f.limit,
-            "since": f.first_seen,
-            "weeks_open": round((until - f.first_seen).total_seconds() / (7 * 86400), 1),
-            "carried_over": f.first_seen < inp.start,
-            "resolved_at": f.resolved_at,
-            "jobs": _sent_by(inp, f.metric) if Kind(f.kind) not in JOB_KINDS else [],
-        })  # fmt: skip
-    return sorted(rows, key=lambda r: (r["owner"], r["since"], r["metric"]))
+        rows.append(Violation(
+            metric=f.metric,
+            owner=f.owner,
+            kind=f.kind,
+            label=f.label or None,
+            window=f.window or None,
+            series=f.series,
+            max_series=f.max_series,
+            value=f.value,
+            limit=f.limit,
+            since=f.first_seen,
+            weeks_open=round((until - f.first_seen).total_seconds() / (7 * 86400), 1),
+            carried_over=f.first_seen < inp.start,
+            resolved_at=f.resolved_at,
+            jobs=_sent_by(inp, f.metric) if Kind(f.kind) not in JOB_KINDS else [],
+        ))  # fmt: skip
+    return sorted(rows, key=lambda r: (r.owner, r.since, r.metric))
 
 
-def _sent_by(inp: ReportInput, metric: str) -> list[dict[str, Any]]:
+def _sent_by(inp: ReportInput, metric: str) -> list[JobShare]:
     """The jobs that sent the metric's series in the period's last job census (over budget or grown too fast)."""
     by_job = inp.jobs_last.attribution.get(metric, {}) if inp.jobs_last else {}
-    return [{"job": job, "series": n} for job, n in sorted(by_job.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [JobShare(job, n) for job, n in sorted(by_job.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _label_policy(inp: ReportInput, violations: list[dict[str, Any]], end: dict[str, int]) -> list[dict[str, Any]]:
+def _label_policy(inp: ReportInput, violations: list[Violation], end: dict[str, int]) -> list[LabelPolicyViolation]:
     rows = []
     for v in violations:
-        if v["kind"] != Kind.LABEL_POLICY.value:
+        if v.kind != Kind.LABEL_POLICY.value:
             continue
-        history = inp.drilldowns.get(v["metric"], [])
-        stats = history[-1][1].get(v["label"]) if history else None
-        series = end.get(v["metric"], v["series"])
+        history = inp.drilldowns.get(v.metric, [])
+        stats = history[-1][1].get(v.label or "") if history else None
+        series = end.get(v.metric, v.series)
         without = stats.series_without if stats else None
-        rows.append({
-            "owner": v["owner"], "metric": v["metric"], "label": v["label"], "values": int(v["value"]),
-            "series": series, "series_saved": None if without is None else max(0, series - without),
-            "since": v["since"], "resolved_at": v["resolved_at"],
-        })  # fmt: skip
-    return sorted(rows, key=lambda r: (r["owner"], r["resolved_at"] is not None, r["metric"], r["label"]))
+        rows.append(LabelPolicyViolation(
+            owner=v.owner, metric=v.metric, label=v.label, values=int(v.value), series=series,
+            series_saved=None if without is None else max(0, series - without), since=v.since,
+            resolved_at=v.resolved_at,
+        ))  # fmt: skip
+    return sorted(rows, key=lambda r: (r.owner, r.resolved_at is not None, r.metric, r.label or ""))
 
 
-def _jobs(inp: ReportInput) -> dict[str, Any] | None:
+def _jobs(inp: ReportInput) -> Jobs | None:
     last = inp.jobs_last
     if last is None:
         return None
     first = inp.jobs_first.jobs if inp.jobs_first else {}
     owners = {job: inp.budgets.job_owner(job) for job in last.jobs}
     mine = [j for j in last.jobs.values() if inp.owner is None or owners[j.job] == inp.owner]
-    growth: list[dict[str, Any]] = [
-        {"job": j.job, "owner": owners[j.job], "series_start": first[j.job].series if j.job in first else None,
-         "series_end": j.series, "change": j.series - (first[j.job].series if j.job in first else 0),
-         "series_added": j.series_added,
-         "top_targets": [{"instance": t.instance, "series": t.series} for t in j.largest_targets[:3]]}
+    growth = [
+        JobGrowth(
+            job=j.job, owner=owners[j.job], series_start=first[j.job].series if j.job in first else None,
+            series_end=j.series, change=j.series - (first[j.job].series if j.job in first else 0),
+            series_added=j.series_added,
+            top_targets=[TargetSize(t.instance, t.series) for t in j.largest_targets[:3]],
+        )
         for j in mine
     ]  # fmt: skip
-    return {
-        "growth": sorted(growth, key=lambda r: (-r["change"], r["job"]))[:GROWTH_N],
-        "unprotected": [
-            {"job": j.job, "owner": owners[j.job], "series": j.series,
-             "largest_target_samples": j.largest_target_series}
+    return Jobs(
+        growth=sorted(growth, key=lambda r: (-r.change, r.job))[:GROWTH_N],
+        unprotected=[
+            UnprotectedJob(j.job, owners[j.job], j.series, j.largest_target_series)
             for j in sorted(mine, key=lambda j: (-j.series, j.job)) if j.sample_limit == 0 and j.targets
         ],
-        "near_limit": [
-            {"job": j.job, "owner": owners[j.job], "target": j.largest_targets[0].instance,
-             "samples": j.largest_target_series, "sample_limit": j.sample_limit, "usage": j.limit_usage,
-             "limit_seconds": inp.job_limit_seconds.get(j.job)}
+        near_limit=[
+            JobNearLimit(
+                job=j.job, owner=owners[j.job], target=j.largest_targets[0].instance,
+                samples=j.largest_target_series, sample_limit=j.sample_limit, usage=j.limit_usage,
+                limit_seconds=inp.job_limit_seconds.get(j.job),
+            )
             for j in sorted(mine, key=lambda j: -(j.limit_usage or 0)) if _near_limit(inp, j)
         ],
-    }  # fmt: skip
+    )  # fmt: skip
 
 
 def _near_limit(inp: ReportInput, job: JobStats) -> bool:
@@ -438,43 +455,41 @@ def _is_read(usage_index: dict[str, tuple[list[str], list[str] | None]], metric:
     return bool(rules or dashboards)
 
 
-def _suggestions(inp: ReportInput, violations: list[dict[str, Any]], end: dict[str, int]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _suggestions(inp: ReportInput, violations: list[Violation], end: dict[str, int]) -> list[SuggestionRow]:
+    out: list[SuggestionRow] = []
     for v in violations:
-        if v["resolved_at"] is not None or v["metric"] in {s["metric"] for s in out} or Kind(v["kind"]) in JOB_KINDS:
+        if v.resolved_at is not None or v.metric in {s.metric for s in out} or Kind(v.kind) in JOB_KINDS:
             continue
-        series = end.get(v["metric"], v["series"])
-        history = inp.drilldowns.get(v["metric"], [])
-        label = (v["label"] or "") if Kind(v["kind"]) in (Kind.LABEL, Kind.LABEL_POLICY) else ""
-        fix = asdict(suggest_for(v["metric"], series, history[-1][1] if history else {}, label))
-        out.append({"owner": v["owner"], **fix, "jobs": v["jobs"]})
+        series = end.get(v.metric, v.series)
+        history = inp.drilldowns.get(v.metric, [])
+        label = (v.label or "") if Kind(v.kind) in (Kind.LABEL, Kind.LABEL_POLICY) else ""
+        fix = suggest_for(v.metric, series, history[-1][1] if history else {}, label)
+        out.append(SuggestionRow(owner=v.owner, **asdict(fix), jobs=v.jobs))
     return out
 
 
-def _completeness(inp: ReportInput) -> dict[str, Any]:
+def _completeness(inp: ReportInput) -> Completeness:
     return _completeness_of(inp.snapshots, inp.start, inp.end, inp.interval)
 
 
-def _completeness_of(
-    snapshots: list[SnapshotRow], start: datetime, end: datetime, interval: timedelta
-) -> dict[str, Any]:
+def _completeness_of(snapshots: list[SnapshotRow], start: datetime, end: datetime, interval: timedelta) -> Completeness:
     ok = [s for s in snapshots if s.status == "ok"]
     failed = Counter(s.error_reason or "unknown" for s in snapshots if s.status != "ok")
     expected = int((end - start) / interval) if interval.total_seconds() > 0 else 0
     times = [start, *(s.collected_at for s in ok), end]
     gaps = [
-        {"start": a, "end": b, "hours": round((b - a).total_seconds() / 3600, 1)}
+        Gap(a, b, round((b - a).total_seconds() / 3600, 1))
         for a, b in itertools.pairwise(times)
         if b - a > 3 * interval
     ]
-    return {
-        "expected_cycles": expected,
-        "successful_cycles": len(ok),
-        "failed_cycles": dict(failed),
-        "truncated_censuses": sum(1 for s in ok if s.truncated),
-        "gaps": gaps,
-        "complete": not gaps and not failed,
-    }
+    return Completeness(
+        expected_cycles=expected,
+        successful_cycles=len(ok),
+        failed_cycles=dict(failed),
+        truncated_censuses=sum(1 for s in ok if s.truncated),
+        gaps=gaps,
+        complete=not gaps and not failed,
+    )
 
 
 def _total_series(inp: ReportInput) -> list[tuple[float, float]]:
@@ -493,41 +508,41 @@ def _rows(
     counts: tuple[dict[str, int], dict[str, int]],
     owners: dict[str, str],
     usage_index: dict[str, tuple[list[str], list[str] | None]],
-    violations: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+    violations: list[Violation],
+) -> list[CsvRow]:
     start, end = counts
     kinds: dict[str, set[str]] = {}
     denied: dict[str, set[str]] = {}
     for v in violations:
-        if v["resolved_at"] is None:
-            kinds.setdefault(v["metric"], set()).add(v["kind"])
-            if v["kind"] == Kind.LABEL_POLICY.value:
-                denied.setdefault(v["metric"], set()).add(v["label"])
+        if v.resolved_at is None:
+            kinds.setdefault(v.metric, set()).add(v.kind)
+            if v.kind == Kind.LABEL_POLICY.value:
+                denied.setdefault(v.metric, set()).add(v.label or "")
     rows = []
     for metric in sorted(start.keys() | end.keys(), key=lambda m: (-end.get(m, 0), m)):
         budget = inp.budgets.for_metric(metric)
         rules, dashboards = usage_index.get(metric, ([], None if inp.dashboards is None else []))
-        rows.append({
-            "metric": metric,
-            "owner": owners[metric],
-            "series_start": start.get(metric),
-            "series_end": end.get(metric),
-            "change": _change(start.get(metric), end.get(metric)),
-            "max_series": budget.max_series,
-            "usage": usage(end.get(metric, 0), budget.max_series),
-            "read_by_rules": len(rules),
-            "read_by_dashboards": None if dashboards is None else len(dashboards),
-            "new": metric not in start and inp.first is not None,
-            "removed": metric not in end,
-            "violations": ",".join(sorted(kinds.get(metric, ()))),
-            "labels_not_allowed": ",".join(sorted(denied.get(metric, ()))),
-            "scope": "metric",
-            "jobs": "; ".join(f"{s['job']} ({s['series']})" for s in _sent_by(inp, metric)),
-        })  # fmt: skip
+        rows.append(CsvRow(
+            metric=metric,
+            owner=owners[metric],
+            series_start=start.get(metric),
+            series_end=end.get(metric),
+            change=_change(start.get(metric), end.get(metric)),
+            max_series=budget.max_series,
+            usage=usage(end.get(metric, 0), budget.max_series),
+            read_by_rules=len(rules),
+            read_by_dashboards=None if dashboards is None else len(dashboards),
+            new=metric not in start and inp.first is not None,
+            removed=metric not in end,
+            violations=",".join(sorted(kinds.get(metric, ()))),
+            labels_not_allowed=",".join(sorted(denied.get(metric, ()))),
+            scope="metric",
+            jobs="; ".join(f"{s.job} ({s.series})" for s in _sent_by(inp, metric)),
+        ))  # fmt: skip
     return rows
 
 
-def _job_rows(inp: ReportInput, violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _job_rows(inp: ReportInput, violations: list[Violation]) -> list[CsvRow]:
     """Every job of the period's last job census (the owner's, in an owner's report), for the CSV."""
     last = inp.jobs_last
     if last is None:
@@ -535,24 +550,24 @@ def _job_rows(inp: ReportInput, violations: list[dict[str, Any]]) -> list[dict[s
     first = inp.jobs_first.jobs if inp.jobs_first else {}
     kinds: dict[str, set[str]] = {}
     for v in violations:
-        if v["resolved_at"] is None and Kind(v["kind"]) in JOB_KINDS:
-            kinds.setdefault(v["metric"], set()).add(v["kind"])
+        if v.resolved_at is None and Kind(v.kind) in JOB_KINDS:
+            kinds.setdefault(v.metric, set()).add(v.kind)
     rows = []
     for j in sorted(last.jobs.values(), key=lambda j: (-j.series, j.job)):
         owner, budget = inp.budgets.job_owner(j.job), inp.budgets.for_job(j.job)
         if inp.owner is not None and owner != inp.owner:
             continue
         before = first[j.job].series if j.job in first else None
-        rows.append({
-            "scope": "job", "metric": "", "jobs": j.job, "owner": owner, "series_start": before,
-            "series_end": j.series, "change": _change(before, j.series),
-            "max_series": budget.max_series if budget else None,
-            "usage": usage(j.series, budget.max_series) if budget else None,
-            "violations": ",".join(sorted(kinds.get(j.job, ()))), "targets": j.targets,
-            "series_added": j.series_added,
-            "largest_target": j.largest_targets[0].instance if j.largest_targets else "",
-            "largest_target_samples": j.largest_target_series, "sample_limit": j.sample_limit,
-            "limit_usage": j.limit_usage, "limit_seconds": inp.job_limit_seconds.get(j.job),
-            "new": j.job not in first and inp.jobs_first is not None, "removed": False,
-        })  # fmt: skip
+        rows.append(CsvRow(
+            scope="job", metric="", jobs=j.job, owner=owner, series_start=before,
+            series_end=j.series, change=_change(before, j.series),
+            max_series=budget.max_series if budget else None,
+            usage=usage(j.series, budget.max_series) if budget else None,
+            violations=",".join(sorted(kinds.get(j.job, ()))), targets=j.targets,
+            series_added=j.series_added,
+            largest_target=j.largest_targets[0].instance if j.largest_targets else "",
+            largest_target_samples=j.largest_target_series, sample_limit=j.sample_limit,
+            limit_usage=j.limit_usage, limit_seconds=inp.job_limit_seconds.get(j.job),
+            new=j.job not in first and inp.jobs_first is not None, removed=False,
+        ))  # fmt: skip
     return rows

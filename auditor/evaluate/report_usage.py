@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor.core.budgets import Budgets
 from auditor.core.durations import in_words
+from auditor.evaluate.report_sections import Violation
 from auditor.evaluate.suggestions import drop_metrics_relabel
 from auditor.evaluate.usage import Status, Verdict
 
@@ -82,7 +83,7 @@ def _measured(v: Verdict, window: timedelta) -> str:
 
 
 def owner_scorecard(
-    budgets: Budgets, counts: tuple[dict[str, int], dict[str, int]], violations: list[dict[str, Any]],
+    budgets: Budgets, counts: tuple[dict[str, int], dict[str, int]], violations: list[Violation],
     unused: list[dict[str, Any]], cost_per_series_month: float | None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Per owner: series owned (start, end, change), budget usage, open violations, series in unused metrics, cost."""
@@ -96,8 +97,8 @@ def owner_scorecard(
         row["series_end"] += end.get(metric, 0)
         row["budgeted"] += budget.max_series if metric in end else 0
     for v in violations:
-        if v["resolved_at"] is None and v["owner"] in rows:
-            rows[v["owner"]]["open_violations"] += 1
+        if v.resolved_at is None and v.owner in rows:
+            rows[v.owner]["open_violations"] += 1
     for u in unused:
         if u["owner"] in rows:
             rows[u["owner"]]["unused_series"] += u["series"]

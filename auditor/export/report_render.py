@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -38,9 +39,9 @@ def render(report: Report, fmt: str, generated: datetime | None = None) -> str:
     if fmt == "json":
         return jsondoc.dumps(report.to_json(), indent=2) + "\n"
     if fmt == "csv":
-        return _csv(report.metrics, CSV_COLUMNS)
+        return _csv([asdict(row) for row in report.metrics], CSV_COLUMNS)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
-    written = generated or report.period["end"]
+    written = generated or report.period.end
     return template.render(r=report, charts=_charts(report) if fmt == "html" else {}, generated=written)
 
 
@@ -143,12 +144,12 @@ def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
 
 def _charts(report: Report) -> dict[str, Any]:
     """Inline SVG: total series over the period, and a sparkline per top metric (no JavaScript)."""
-    start, end = report.period["start"], report.period["end"]
+    start, end = report.period.start, report.period.end
     labels = (_when(start, "%a %Y-%m-%d %H:%M"), _when(end, "%a %Y-%m-%d %H:%M"))
     total = area([v for _, v in report.total_series], labels)
     projected = {r["metric"]: r["projected_series"] for r in (report.forecast or {}).get("metrics", [])}
     sparks = {
-        row["metric"]: sparkline([p["series"] for p in row["trend"]], projection=projected.get(row["metric"]))
+        row.metric: sparkline([p.series for p in row.trend], projection=projected.get(row.metric))
         for row in report.top_metrics
     }
     return {"total": total, "sparks": sparks}
