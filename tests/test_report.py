@@ -26,7 +26,7 @@ from auditor.core.calendar import week_period
 from auditor.core.domain import LabelStats
 from auditor.core.findings import Finding, SeriesFinding, Severity
 from auditor.evaluate.report import Report, build
-from auditor.evaluate.report_sections import NewMetric, RemovedMetric
+from auditor.evaluate.report_sections import NewMetric, RemovedMetric, UsageNote
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.models import StoredFinding
@@ -102,8 +102,7 @@ def build_w47(history: tuple[Store, Settings, Path], owner: str | None = None) -
 
 
 def by(rows: list[Any], key: str = "metric") -> dict[str, Any]:
-    """Rows by ``key``: typed report rows by attribute, the dict rows (usage, forecast) by key."""
-    return {(row[key] if isinstance(row, dict) else getattr(row, key)): row for row in rows}
+    return {getattr(row, key): row for row in rows}
 
 
 def test_every_section_holds_the_right_metrics_and_numbers(history: tuple[Store, Settings, Path]) -> None:
@@ -135,7 +134,7 @@ def test_every_section_holds_the_right_metrics_and_numbers(history: tuple[Store,
     assert violations["api_requests_total"].carried_over is False
     assert violations["api_requests_total"].since == at(3)
 
-    assert [m["metric"] for m in report.unused_metrics] == ["old_violation", "big_unused"]
+    assert [m.metric for m in report.unused_metrics] == ["old_violation", "big_unused"]
     [change] = report.rule_changes
     assert (change.changed, change.added, change.first_seen) == (["job:api:rate5m"], [], at(3))
     assert {s.metric for s in report.suggestions} == {"api_requests_total", "old_violation"}
@@ -154,6 +153,13 @@ def test_owner_filter_keeps_one_team(history: tuple[Store, Settings, Path]) -> N
     assert [v.metric for v in report.budget_violations] == ["api_requests_total"]
     assert report.summary.series_end == 400
     assert report.new_metrics == []
+
+
+def test_the_report_schema_is_generated_from_the_report_types() -> None:
+    """docs/report.schema.json is what the types say: `python -m auditor.export.report_schema` rewrites it."""
+    from auditor.export.report_schema import report_schema
+
+    assert json.loads((ROOT / "docs" / "report.schema.json").read_text()) == report_schema()
 
 
 def test_json_validates_and_csv_parses(history: tuple[Store, Settings, Path]) -> None:
@@ -281,25 +287,25 @@ def test_unused_is_measured_once_the_query_log_covers_the_window(history: tuple[
     store.usage.record("prod", "u", batch, at(5))
     costed = settings.model_copy(update={"cost_per_series_month": 0.02})
     report = build(gather(store, costed, "prod", W47, budgets=load_budgets(budgets_path)))
-    assert report.usage == {"query_log": True, "days_covered": 30.0, "window_days": 30.0, "known": True,
-                            "note": report.usage["note"]}  # fmt: skip
+    assert report.usage == UsageNote(query_log=True, days_covered=30.0, window_days=30.0, known=True,
+                                     note=report.usage.note)  # fmt: skip
     rows = by(report.unused_metrics)
     assert list(rows) == ["old_violation", "big_unused", "fresh_metric"], "payments_total: a dashboard reads it"
-    assert rows["old_violation"]["evidence"] == (
+    assert rows["old_violation"].evidence == (
         "no query, rule or dashboard read it in 30 days; last queried " + f"{W47.end - timedelta(days=35):%Y-%m-%d}"
     )
-    assert rows["big_unused"]["evidence"] == "no query, rule or dashboard read it in the 30 days the query log covers"
-    assert rows["big_unused"]["relabel"] == (
+    assert rows["big_unused"].evidence == "no query, rule or dashboard read it in the 30 days the query log covers"
+    assert rows["big_unused"].relabel == (
         'metric_relabel_configs:\n  - source_labels: [__name__]\n    regex: "big_unused"\n    action: drop\n'
     )
     assert by(report.top_metrics)["api_requests_total"].read_by_queries == 1, "queries count as readers too"
     assert by(report.top_metrics)["big_unused"].read_by_queries == 0
     owners = by(report.owner_scorecard, "owner")
-    assert owners["platform"]["series_end"] == 50 + 70 + 300 + 500
-    assert owners["platform"]["unused_series"] == 70 + 300 + 500
-    assert owners["platform"]["cost_month"] == pytest.approx(920 * 0.02)
-    assert owners["team-api"]["budget_usage"] == pytest.approx(400 / 300)
-    assert owners["team-api"]["open_violations"] == 1
+    assert owners["platform"].series_end == 50 + 70 + 300 + 500
+    assert owners["platform"].unused_series == 70 + 300 + 500
+    assert owners["platform"].cost_month == pytest.approx(920 * 0.02)
+    assert owners["team-api"].budget_usage == pytest.approx(400 / 300)
+    assert owners["team-api"].open_violations == 1
     markdown = render(report, "markdown")
     assert "| `big_unused` | platform | 300 | no query, rule or dashboard read it in the 30 days" in markdown
     assert "3 drop candidates, 870 series" in markdown
@@ -313,10 +319,9 @@ def test_without_a_query_log_the_report_says_usage_is_unknown_and_how_to_know(
     history: tuple[Store, Settings, Path],
 ) -> None:
     report = build_w47(history)
-    assert report.usage["query_log"] is False
-    assert "query_log_file: /prometheus/query.log" in report.usage["note"]
+    assert report.usage.query_log is False
+    assert "query_log_file: /prometheus/query.log" in report.usage.note
     assert (
-        by(report.unused_metrics)["big_unused"]["evidence"]
-        == "no loaded rule and no dashboard reads it; queries unknown"
+        by(report.unused_metrics)["big_unused"].evidence == "no loaded rule and no dashboard reads it; queries unknown"
     )
     assert "Usage from queries is unknown" in render(report, "markdown")

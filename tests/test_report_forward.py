@@ -20,6 +20,7 @@ from auditor.core.calendar import week_period
 from auditor.core.findings import SeriesFinding, Severity
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate.report import Report, build
+from auditor.evaluate.report_sections import NotForecast
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
@@ -64,21 +65,21 @@ def test_a_linear_grower_reaches_its_budget_on_the_expected_day(engine: Engine, 
     linear_history(store)
     section = report(store, tmp_path).forecast
     assert section is not None
-    [row] = section["metrics"]
+    [row] = section.metrics
     # 640 now, +10 an hour, budget 1000: 36 hours after the last cycle (55 minutes before the week's end).
     expected = W47.end - timedelta(minutes=55) + timedelta(hours=36)
-    assert row["metric"] == "grower"
-    assert abs(row["date"] - expected) < timedelta(days=1)
-    assert row["date"] == pytest.approx(expected, abs=timedelta(hours=1))
-    assert row["projected_series"] == 640 + 10 * 24 * 30
-    assert (row["owner"], row["series"], row["max_series"], row["confidence"]) == ("team-a", 640, 1000, "high")
-    assert section["not_forecast"] == {"too_little_history": 1, "flat_or_falling": 1}, "young, and flat"
-    [job] = section["jobs"]
-    assert (job["job"], job["owner"], job["series"], job["max_series"]) == ("api", "team-a", 640, 1000)
-    assert abs(job["date"] - expected) < timedelta(days=1), "the job's series, stored with each cycle, grow alike"
-    total = section["total_series"]
+    assert row.metric == "grower"
+    assert abs(row.date - expected) < timedelta(days=1)
+    assert row.date == pytest.approx(expected, abs=timedelta(hours=1))
+    assert row.projected_series == 640 + 10 * 24 * 30
+    assert (row.owner, row.series, row.max_series, row.confidence) == ("team-a", 640, 1000, "high")
+    assert section.not_forecast == NotForecast(too_little_history=1, flat_or_falling=1), "young, and flat"
+    [job] = section.jobs
+    assert (job.job, job.owner, job.series, job.max_series) == ("api", "team-a", 640, 1000)
+    assert abs(job.date - expected) < timedelta(days=1), "the job's series, stored with each cycle, grow alike"
+    total = section.total_series
     assert total is not None
-    assert total["series"] == 640 + 300 + 171 + 600 + 5, "the newest hour's head (census() adds 5)"
+    assert total.series == 640 + 300 + 171 + 600 + 5, "the newest hour's head (census() adds 5)"
 
 
 def test_an_outlier_moves_the_date_little(engine: Engine, tmp_path: Path) -> None:
@@ -86,9 +87,9 @@ def test_an_outlier_moves_the_date_little(engine: Engine, tmp_path: Path) -> Non
     linear_history(store, spike=True)
     section = report(store, tmp_path).forecast
     assert section is not None
-    [row] = section["metrics"]
+    [row] = section.metrics
     expected = W47.end - timedelta(minutes=55) + timedelta(hours=36)
-    assert abs(row["date"] - expected) < timedelta(days=1), "one hour at 5,000 barely moves a Theil-Sen trend"
+    assert abs(row.date - expected) < timedelta(days=1), "one hour at 5,000 barely moves a Theil-Sen trend"
 
 
 def test_the_html_draws_the_projection_and_an_owner_sees_only_theirs(engine: Engine, tmp_path: Path) -> None:
@@ -103,7 +104,7 @@ def test_the_html_draws_the_projection_and_an_owner_sees_only_theirs(engine: Eng
     assert "- Job `api` (team-a) reaches its budget of 1,000 series around" in markdown
     mine = report(store, tmp_path, owner="team-b").forecast
     assert mine is not None
-    assert (mine["metrics"], mine["total_series"]) == ([], None)
+    assert (mine.metrics, mine.total_series) == ([], None)
 
 
 def test_the_quarter_reads_the_earlier_period_from_its_rollups(engine: Engine, tmp_path: Path) -> None:
@@ -119,13 +120,13 @@ def test_the_quarter_reads_the_earlier_period_from_its_rollups(engine: Engine, t
     )
     section = report(store, tmp_path).quarter
     assert section is not None
-    assert (section["earlier"]["series"], section["earlier"]["metrics"]) == (106 + 300 + 5, 2)
-    assert (section["now"]["series"], section["now"]["metrics"]) == (640 + 300 + 50 + 5, 3)
-    assert [(g["metric"], g["series_earlier"], g["series_now"]) for g in section["top_growers"]] == [
+    assert (section.earlier.series, section.earlier.metrics) == (106 + 300 + 5, 2)
+    assert (section.now.series, section.now.metrics) == (640 + 300 + 50 + 5, 3)
+    assert [(g.metric, g.series_earlier, g.series_now) for g in section.top_growers] == [
         ("grower", 106, 640), ("fresh", None, 50)
     ]  # fmt: skip
-    assert section["earlier"]["data_completeness"].successful_cycles == 7
-    assert section["earlier"]["start"] == earlier
+    assert section.earlier.data_completeness.successful_cycles == 7
+    assert section.earlier.start == earlier
 
 
 def test_a_violation_resolved_in_week_2_and_back_in_week_9_is_a_regression(engine: Engine, tmp_path: Path) -> None:
@@ -139,14 +140,14 @@ def test_a_violation_resolved_in_week_2_and_back_in_week_9_is_a_regression(engin
         save_census(store, census({"grower": 1200, "flat": 1100}, at), "u", 0.1, findings=findings)
     report_ = report(store, tmp_path)
     [regression] = report_.regressions
-    assert regression["metric"] == "grower"
-    assert regression["resolved_at"] == quarter_start + timedelta(weeks=2, days=1)
-    assert regression["reopened_at"] == quarter_start + timedelta(weeks=9, days=1)
-    assert (regression["weeks_held"], regression["open"]) == (7.0, True)
+    assert regression.metric == "grower"
+    assert regression.resolved_at == quarter_start + timedelta(weeks=2, days=1)
+    assert regression.reopened_at == quarter_start + timedelta(weeks=9, days=1)
+    assert (regression.weeks_held, regression.open) == (7.0, True)
     assert report_.quarter is not None
-    weeks = {o["owner"]: o for o in report_.quarter["open_weeks"]}
-    assert weeks["team-a"]["violations"] == 3, "grower twice, flat once"
-    assert weeks["team-a"]["still_open"] == 1
+    weeks = {o.owner: o for o in report_.quarter.open_weeks}
+    assert weeks["team-a"].violations == 3, "grower twice, flat once"
+    assert weeks["team-a"].still_open == 1
     assert "back 2026-" in render(report_, "markdown")
 
 

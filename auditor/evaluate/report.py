@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, LabelStats, SnapshotRow, floor_seconds
@@ -34,6 +34,7 @@ from auditor.evaluate.report_forward import (
 from auditor.evaluate.report_sections import (
     Completeness,
     CsvRow,
+    Forecast,
     Gap,
     Growth,
     JobGrowth,
@@ -41,8 +42,12 @@ from auditor.evaluate.report_sections import (
     Jobs,
     JobShare,
     LabelPolicyViolation,
+    MetricForecast,
     NewMetric,
+    OwnerScore,
     Period,
+    Quarter,
+    Regression,
     RemovedMetric,
     SuggestionRow,
     Summary,
@@ -50,6 +55,8 @@ from auditor.evaluate.report_sections import (
     TopMetric,
     TrendPoint,
     UnprotectedJob,
+    UnusedMetric,
+    UsageNote,
     Violation,
 )
 from auditor.evaluate.report_usage import UsageEvidence, owner_scorecard, unused_metrics, usage_note
@@ -123,18 +130,18 @@ class Report:
     """Violations of the label policy, by owner: which label, on which metric, and what dropping it saves."""
     jobs: Jobs | None
     """Growth by scrape job with its top targets, unprotected jobs, jobs near a limit; None without a job census."""
-    unused_metrics: list[dict[str, Any]]
+    unused_metrics: list[UnusedMetric]
     """Drop candidates, most series first, with the evidence that nothing reads them and the relabeling."""
-    usage: dict[str, Any]
+    usage: UsageNote
     """What the query log covers, and whether "unused" is measured or a guess from rules and dashboards."""
-    owner_scorecard: list[dict[str, Any]]
+    owner_scorecard: list[OwnerScore]
     """Per owner: series, change, budget usage, open violations, series in unused metrics, cost."""
     rule_changes: list[RuleVersionChange]
-    forecast: dict[str, Any] | None
+    forecast: Forecast | None
     """Budgets projected to be reached within 30 days, the server's projected total; None without history."""
-    quarter: dict[str, Any] | None
+    quarter: Quarter | None
     """The period against the same period 13 weeks earlier, and how long violations stay open per owner."""
-    regressions: list[dict[str, Any]]
+    regressions: list[Regression]
     """Violations resolved within the quarter and opened again."""
     suggestions: list[SuggestionRow]
     data_completeness: Completeness
@@ -143,22 +150,32 @@ class Report:
     metrics: list[CsvRow]
     """Every metric with its figures, then every job with its own: the CSV (``scope`` tells them apart)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, JsonValue]:
         document = asdict(self)
         document.pop("metrics")
         document["total_series"] = [{"t": t, "series": v} for t, v in self.total_series]
-        return {"schema_version": SCHEMA_VERSION, **jsonable(document)}
+        return {"schema_version": SCHEMA_VERSION, **json_object(document)}
 
 
-def jsonable(value: Any) -> Any:
+JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
+"""What ``json.dumps`` takes: a report or fleet as a document."""
+
+
+def jsonable(value: object) -> JsonValue:
     """``value`` with every datetime as an ISO 8601 string, ready for ``json.dumps``."""
-    if isinstance(value, datetime):
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    return value
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def json_object(document: Mapping[str, object]) -> dict[str, JsonValue]:
+    return {key: jsonable(value) for key, value in document.items()}
 
 
 def build(inp: ReportInput) -> Report:
@@ -228,43 +245,46 @@ def _summary(inp: ReportInput, start: dict[str, int], end: dict[str, int], viola
     )
 
 
-def _forecast(inp: ReportInput) -> dict[str, Any] | None:
+def _forecast(inp: ReportInput) -> Forecast | None:
     if inp.forward is None:
         return None
     section = forecast(inp.forward, inp.job_limit_seconds)
-    if inp.owner is not None:
-        section["metrics"] = [r for r in section["metrics"] if r["owner"] == inp.owner]
-        section["jobs_at_sample_limit"] = [
-            r for r in section["jobs_at_sample_limit"] if inp.budgets.job_owner(r["job"]) == inp.owner
-        ]
-        section["jobs"] = [r for r in section["jobs"] if r["owner"] == inp.owner]
-        section["total_series"] = None  # the server's total is not one owner's
-    return section
+    if inp.owner is None:
+        return section
+    return replace(
+        section,
+        metrics=[r for r in section.metrics if r.owner == inp.owner],
+        jobs_at_sample_limit=[r for r in section.jobs_at_sample_limit if inp.budgets.job_owner(r.job) == inp.owner],
+        jobs=[r for r in section.jobs if r.owner == inp.owner],
+        total_series=None,  # the server's total is not one owner's
+    )
 
 
-def _with_forecast(rows: list[CsvRow], ahead: dict[str, Any] | None) -> list[CsvRow]:
+def _with_forecast(rows: list[CsvRow], ahead: Forecast | None) -> list[CsvRow]:
     """The CSV's metric rows with the date each reaches its budget and its projection (when within 30 days)."""
-    by_metric = {r["metric"]: r for r in (ahead or {}).get("metrics", [])}
+    by_metric = {r.metric: r for r in (ahead.metrics if ahead else [])}
     return [_forecast_of(row, by_metric.get(row.metric)) for row in rows]
 
 
-def _forecast_of(row: CsvRow, found: dict[str, Any] | None) -> CsvRow:
-    return replace(row, forecast_date=found["date"], projected_series=found["projected_series"]) if found else row
+def _forecast_of(row: CsvRow, found: MetricForecast | None) -> CsvRow:
+    return replace(row, forecast_date=found.date, projected_series=found.projected_series) if found else row
 
 
-def _quarter(inp: ReportInput, keep: set[str], completeness: Completeness) -> dict[str, Any] | None:
+def _quarter(inp: ReportInput, keep: set[str], completeness: Completeness) -> Quarter | None:
     if inp.quarter is None:
         return None
     section = quarter(inp.quarter, inp.start, inp.end, keep if inp.owner is not None else None)
     earlier = _completeness_of(inp.quarter.earlier_snapshots, inp.quarter.earlier_start, inp.quarter.earlier_end,
                                inp.interval)  # fmt: skip
-    section["earlier"]["data_completeness"] = earlier
-    section["now"]["data_completeness"] = completeness
-    section["open_weeks"] = open_weeks(_mine(inp, inp.quarter.findings), inp.end)
-    return section
+    return replace(
+        section,
+        earlier=replace(section.earlier, data_completeness=earlier),
+        now=replace(section.now, data_completeness=completeness),
+        open_weeks=open_weeks(_mine(inp, inp.quarter.findings), inp.end),
+    )
 
 
-def _regressions(inp: ReportInput) -> list[dict[str, Any]]:
+def _regressions(inp: ReportInput) -> list[Regression]:
     if inp.quarter is None:
         return []
     return regressions(_mine(inp, inp.quarter.findings), inp.quarter.earlier_start, inp.end)

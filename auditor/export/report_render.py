@@ -10,9 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -42,7 +41,7 @@ def render(report: Report, fmt: str, generated: datetime | None = None) -> str:
         return _csv([asdict(row) for row in report.metrics], CSV_COLUMNS)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
     written = generated or report.period.end
-    return template.render(r=report, charts=_charts(report) if fmt == "html" else {}, generated=written)
+    return template.render(r=report, charts=_charts(report) if fmt == "html" else None, generated=written)
 
 
 def render_fleet(fleet: Fleet, fmt: str, generated: datetime | None = None) -> str:
@@ -50,7 +49,7 @@ def render_fleet(fleet: Fleet, fmt: str, generated: datetime | None = None) -> s
     if fmt == "json":
         return jsondoc.dumps(fleet.to_json(), indent=2) + "\n"
     if fmt == "csv":
-        return _csv(fleet.sources, FLEET_COLUMNS)
+        return _csv([asdict(row) for row in fleet.sources], FLEET_COLUMNS)
     template = _environment().get_template("fleet.md.j2" if fmt == "markdown" else "fleet.html.j2")
     return template.render(f=fleet, generated=generated)
 
@@ -75,7 +74,7 @@ def _environment() -> Environment:
     return env
 
 
-def markdown_escape(value: Any) -> str:
+def markdown_escape(value: object) -> str:
     """Text safe in a Markdown table cell: no HTML, no emphasis, no code spans, no table breaks."""
     return _escape_chars(" ".join(str(value).split()))
 
@@ -86,7 +85,7 @@ def _escape_chars(text: str) -> str:
     return text
 
 
-def markdown_code(value: Any) -> str:
+def markdown_code(value: object) -> str:
     """A name as a code span: copied or grepped as it is (``new_feature_flags``, not ``new\\_feature\\_flags``).
 
     The fence is longer than any run of backticks inside; a pipe stays escaped, as GFM tables need.
@@ -100,21 +99,21 @@ def markdown_code(value: Any) -> str:
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def markdown_prose(value: Any) -> str:
+def markdown_prose(value: object) -> str:
     """Text whose `code` spans stay code spans; everything else escaped like ``markdown_escape``."""
     text = " ".join(str(value).split())
     parts = _CODE.split(text)
     return "".join(markdown_code(part) if i % 2 else _escape_chars(part) for i, part in enumerate(parts))
 
 
-def html_prose(value: Any) -> Markup:
+def html_prose(value: object) -> Markup:
     """Text whose `code` spans become ``<code>``; everything else HTML-escaped."""
     parts = _CODE.split(str(value))
     pieces = (Markup("<code>{}</code>").format(part) if i % 2 else escape(part) for i, part in enumerate(parts))
     return Markup("").join(pieces)
 
 
-def _num(value: Any) -> str:
+def _num(value: float | None) -> str:
     if value is None:
         return "-"
     if isinstance(value, float) and not value.is_integer():
@@ -122,7 +121,7 @@ def _num(value: Any) -> str:
     return f"{int(value):,}"
 
 
-def _pct(value: Any, signed: bool = True) -> str:
+def _pct(value: float | None, signed: bool = True) -> str:
     if value is None:
         return "-"
     if value == float("inf"):
@@ -130,11 +129,11 @@ def _pct(value: Any, signed: bool = True) -> str:
     return f"{value:+.0%}" if signed else f"{value:.0%}"
 
 
-def _when(value: Any, fmt: str) -> str:
+def _when(value: object, fmt: str) -> str:
     return value.strftime(fmt) if isinstance(value, datetime) else "-"
 
 
-def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+def _csv(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -142,14 +141,21 @@ def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
-def _charts(report: Report) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Charts:
+    total: Markup
+    sparks: dict[str, Markup]
+    """metric -> its sparkline, for the top metrics."""
+
+
+def _charts(report: Report) -> Charts:
     """Inline SVG: total series over the period, and a sparkline per top metric (no JavaScript)."""
     start, end = report.period.start, report.period.end
     labels = (_when(start, "%a %Y-%m-%d %H:%M"), _when(end, "%a %Y-%m-%d %H:%M"))
     total = area([v for _, v in report.total_series], labels)
-    projected = {r["metric"]: r["projected_series"] for r in (report.forecast or {}).get("metrics", [])}
+    projected = {r.metric: r.projected_series for r in (report.forecast.metrics if report.forecast else [])}
     sparks = {
         row.metric: sparkline([p.series for p in row.trend], projection=projected.get(row.metric))
         for row in report.top_metrics
     }
-    return {"total": total, "sparks": sparks}
+    return Charts(total, sparks)
