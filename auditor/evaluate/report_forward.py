@@ -32,6 +32,7 @@ from auditor.evaluate.report_sections import (
     OpenedResolved,
     OwnerWeeks,
     PeriodTotals,
+    Projection,
     Quarter,
     QuarterGrower,
     QuarterViolations,
@@ -68,13 +69,13 @@ def forecast(inp: ForwardInput, job_limit_seconds: dict[str, float]) -> Forecast
         budget = inp.budgets.for_metric(metric)
         found = _projection(inp.end, inp.series.get(metric), budget.max_series, points)
         little, flat = little + (found == _LITTLE), flat + (found == _FLAT)
-        if isinstance(found, _Projection):
+        if isinstance(found, Projection):
             rows.append(MetricForecast(metric, budget.owner, *astuple(found)))
     jobs = []
     for job, points in inp.job_trends.items():
         job_budget = inp.budgets.for_job(job)
         found = _projection(inp.end, inp.jobs.get(job), job_budget.max_series, points) if job_budget else None
-        if job_budget and isinstance(found, _Projection):
+        if job_budget and isinstance(found, Projection):
             jobs.append(JobForecast(job, job_budget.owner, *astuple(found)))
     at_limit = [
         JobAtLimit(job, inp.end + timedelta(seconds=s), round(s / 86400, 1))
@@ -90,21 +91,7 @@ def forecast(inp: ForwardInput, job_limit_seconds: dict[str, float]) -> Forecast
 _LITTLE, _FLAT = "too little history", "flat or falling"
 
 
-@dataclass(frozen=True)
-class _Projection:
-    """What a metric's and a job's forecast share (``MetricForecast`` and ``JobForecast`` after their names)."""
-
-    series: int
-    max_series: int
-    date: datetime
-    days: float
-    projected_series: int
-    points: int
-    spread: float
-    confidence: str
-
-
-def _projection(end: datetime, current: int | None, limit: int, points: Points) -> _Projection | str | None:
+def _projection(end: datetime, current: int | None, limit: int, points: Points) -> Projection | str | None:
     """When ``current`` reaches ``limit`` at the trend of ``points``, if within ``HORIZON``; else why not (None:
     gone, over already, or later than the horizon)."""
     if current is None or current >= limit:
@@ -117,7 +104,7 @@ def _projection(end: datetime, current: int | None, limit: int, points: Points) 
     seconds = (limit - current) / trend.slope
     if seconds > HORIZON.total_seconds():
         return None
-    return _Projection(
+    return Projection(
         series=current,
         max_series=limit,
         date=end + timedelta(seconds=seconds),

@@ -234,6 +234,21 @@ class CsvRow:
 
 
 @dataclass(frozen=True)
+class Projection:
+    """When a series reaches its limit at its trend: what a metric's and a job's forecast rows hold after their
+    names (flat in the JSON)."""
+
+    series: int
+    max_series: int
+    date: datetime
+    days: float
+    projected_series: int
+    points: int
+    spread: float
+    confidence: str
+
+
+@dataclass(frozen=True)
 class MetricForecast:
     """A metric that reaches its budget within the horizon at its trend."""
 
