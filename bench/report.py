@@ -28,7 +28,7 @@ from auditor.config.settings import Settings
 from auditor.core.budgets import default_budgets
 from auditor.core.calendar import week_period
 from auditor.core.cycle import CycleRecord
-from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion, Tier
 from auditor.evaluate import evaluate
 from auditor.evaluate.report import build
 from auditor.export.report_render import render
@@ -72,8 +72,8 @@ def generate(database_url: str, days: int) -> dict[str, Any]:
     for day in _every(start, end, timedelta(days=1)):  # in the order the compaction job writes them
         if day >= hours_from:
             hours = _every(day, day + timedelta(days=1), timedelta(hours=1))
-            backfill.rollups(store, "bench", "hour", "head", ((h, _flat(_series(names, h))) for h in hours))
-        backfill.rollups(store, "bench", "day", "head", [(day, _flat(_series(names, day)))])
+            backfill.rollups(store, "bench", Tier.HOUR, "head", ((h, _flat(_series(names, h))) for h in hours))
+        backfill.rollups(store, "bench", Tier.DAY, "head", [(day, _flat(_series(names, day)))])
     for at in (t for t in cycles if t >= raw_from):
         store.save(CycleRecord(replace(template, collected_at=at, metrics=_series(names, at)), "u", 0.3))
     with engine.begin() as conn:

@@ -23,7 +23,7 @@ from auditor.app.usage import dashboards_of, usage_evidence
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.calendar import WEEK, Period, last_week
-from auditor.core.domain import Census, floor_seconds
+from auditor.core.domain import Census, Status, floor_seconds
 from auditor.core.errors import DeliveryError
 from auditor.core.jobs import JobCensus
 from auditor.core.redact import redact, redact_url
@@ -130,7 +130,7 @@ def _forward(
     cut = period.end.timestamp()
     head: dict[float, float] = {}
     for s in periods.snapshots(store, source, since, period.end):
-        if s.status == "ok" and s.head_series is not None:
+        if s.status == Status.OK and s.head_series is not None:
             hour = floor_seconds(s.collected_at.timestamp(), 3600)
             head[hour] = max(head.get(hour, 0.0), float(s.head_series))
     trends = {m: [p for p in points if p[0] <= cut] for m, points in trends.items()}

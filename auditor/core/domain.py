@@ -41,6 +41,24 @@ def floor_seconds(unix_seconds: float, span_seconds: float) -> float:
     return unix_seconds // span_seconds * span_seconds
 
 
+class Tier(StrEnum):
+    """A rollup tier of the history: hourly and daily maxima, minima and last values."""
+
+    HOUR = "hour"
+    DAY = "day"
+
+    @property
+    def span(self) -> timedelta:
+        return timedelta(hours=1) if self is Tier.HOUR else timedelta(days=1)
+
+
+class Status(StrEnum):
+    """How a cycle ended, as its snapshot row says."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
 class CensusMethod(StrEnum):
     """How the per-metric series counts of a census were obtained."""
 

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import promql_parser
@@ -25,14 +26,19 @@ from auditor.core.durations import format_duration
 from auditor.core.errors import InvalidPromQL
 from auditor.core.promql_parse import names, parse, vector_selectors
 
-RECORD = "record"
-ALERT = "alert"
+
+class RuleKind(StrEnum):
+    RECORD = "record"
+    ALERT = "alert"
+
+
+RECORD, ALERT = RuleKind.RECORD, RuleKind.ALERT
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     group: str
-    kind: str
+    kind: RuleKind
     """``record`` or ``alert``."""
     name: str
     expr: str
@@ -246,7 +252,8 @@ def from_json(document: dict[str, Any], description: str) -> RuleSet:
 
 def _rule_from_json(group: str, r: dict[str, Any]) -> Rule:
     keep = r.get("keep_firing_for", "")
-    return Rule(group, r["kind"], r["name"], r["expr"], r["labels"], r["for"], r["annotations"], keep_firing_for=keep)
+    kind = RuleKind(r["kind"])
+    return Rule(group, kind, r["name"], r["expr"], r["labels"], r["for"], r["annotations"], keep_firing_for=keep)
 
 
 def stored_body(ruleset: RuleSet) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, LabelStats, SnapshotRow, floor_seconds
+from auditor.core.domain import Census, LabelStats, SnapshotRow, Status, floor_seconds
 from auditor.core.findings import JOB_KINDS, FindingRow, Kind, Severity
 from auditor.core.jobs import JobCensus, JobStats
 from auditor.core.rulesets import RuleSet
@@ -493,8 +493,8 @@ def _completeness(inp: ReportInput) -> Completeness:
 
 
 def _completeness_of(snapshots: list[SnapshotRow], start: datetime, end: datetime, interval: timedelta) -> Completeness:
-    ok = [s for s in snapshots if s.status == "ok"]
-    failed = Counter(s.error_reason or "unknown" for s in snapshots if s.status != "ok")
+    ok = [s for s in snapshots if s.status == Status.OK]
+    failed = Counter(s.error_reason or "unknown" for s in snapshots if s.status != Status.OK)
     expected = int((end - start) / interval) if interval.total_seconds() > 0 else 0
     times = [start, *(s.collected_at for s in ok), end]
     gaps = [
@@ -517,7 +517,7 @@ def _total_series(inp: ReportInput) -> list[tuple[float, float]]:
     bucket = max(60.0, (inp.end - inp.start).total_seconds() / 168)
     points: dict[float, float] = {}
     for s in inp.snapshots:
-        if s.status == "ok" and s.head_series is not None:
+        if s.status == Status.OK and s.head_series is not None:
             at = floor_seconds(s.collected_at.timestamp(), bucket)
             points[at] = max(points.get(at, 0), float(s.head_series))
     return sorted(points.items())

@@ -16,7 +16,7 @@ from itertools import islice
 
 from sqlalchemy import insert
 
-from auditor.core.domain import Census
+from auditor.core.domain import Census, Tier
 from auditor.store.compaction import SPAN, mark_rolled, write_rollups
 from auditor.store.errors import translate_errors
 from auditor.store.models import Snapshot
@@ -40,7 +40,7 @@ def cycle_records(store: Store, source: str, url: str, censuses: Iterable[Census
 def rollups(
     store: Store,
     source: str,
-    tier: str,
+    tier: Tier,
     notion: str,
     buckets: Iterable[tuple[datetime, dict[str, tuple[int, int, int]]]],
 ) -> int:

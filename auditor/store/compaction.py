@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, null, select, update
 
-from auditor.core.domain import floor_to
+from auditor.core.domain import Tier, floor_to
 from auditor.store.errors import translate_errors
 from auditor.store.job_rollups import roll_jobs
 from auditor.store.models import (
@@ -42,7 +42,7 @@ from auditor.store.sql import rolled_until
 from auditor.store.usage import prune_usage
 
 log = logging.getLogger(__name__)
-HOUR, DAY = "hour", "day"
+HOUR, DAY = Tier.HOUR, Tier.DAY
 SPAN = TIER_SPANS
 CLOSE_GRACE = timedelta(minutes=5)
 """A bucket is rolled up this long after it ends, so that a late cycle still lands in it."""
@@ -84,11 +84,11 @@ def compact(
     return result
 
 
-def bucket_of(moment: datetime, tier: str) -> datetime:
+def bucket_of(moment: datetime, tier: Tier) -> datetime:
     return floor_to(moment, SPAN[tier])
 
 
-def _roll(store: Store, source_id: int, tier: str, now: datetime, in_time: Callable[[], bool]) -> int:
+def _roll(store: Store, source_id: int, tier: Tier, now: datetime, in_time: Callable[[], bool]) -> int:
     done = 0
     with translate_errors("reading compaction progress"), store.engine.connect() as conn:
         start = rolled_until(conn, source_id, tier) or _oldest(conn, source_id, tier)
@@ -105,7 +105,7 @@ def _roll(store: Store, source_id: int, tier: str, now: datetime, in_time: Calla
     return done
 
 
-def _oldest(conn: Connection, source_id: int, tier: str) -> datetime | None:
+def _oldest(conn: Connection, source_id: int, tier: Tier) -> datetime | None:
     if tier == HOUR:
         query = select(func.min(Snapshot.collected_at)).where(Snapshot.source_id == source_id)
     else:
@@ -115,7 +115,7 @@ def _oldest(conn: Connection, source_id: int, tier: str) -> datetime | None:
     return conn.execute(query).scalar_one_or_none()
 
 
-def _roll_bucket(conn: Connection, source_id: int, tier: str, bucket: datetime) -> None:
+def _roll_bucket(conn: Connection, source_id: int, tier: Tier, bucket: datetime) -> None:
     """One bucket's max, min and last per (notion, metric), computed from the finer tier."""
     end = bucket + SPAN[tier]
     figures: dict[tuple[str, int], list[int]] = {}
@@ -132,7 +132,7 @@ def _roll_bucket(conn: Connection, source_id: int, tier: str, bucket: datetime) 
 
 
 def write_rollups(
-    conn: Connection, source_id: int, tier: str, bucket: datetime, figures: dict[tuple[str, int], tuple[int, int, int]]
+    conn: Connection, source_id: int, tier: Tier, bucket: datetime, figures: dict[tuple[str, int], tuple[int, int, int]]
 ) -> None:
     """One bucket's rollups: (notion, metric id) -> (max, min, last)."""
     rows = [
@@ -150,7 +150,7 @@ def _key_order(item: tuple[tuple[str, int], tuple[int, int, int]]) -> tuple[int,
     return NOTIONS.index(notion), metric_id
 
 
-def _finer(conn: Connection, source_id: int, tier: str, start: datetime, end: datetime) -> Iterable[tuple]:  # type: ignore[type-arg]
+def _finer(conn: Connection, source_id: int, tier: Tier, start: datetime, end: datetime) -> Iterable[tuple]:  # type: ignore[type-arg]
     """(cycle notion, row notion, metric id, time, max, min, last) rows of the tier below, in [start, end).
 
     A raw row of a mixed cycle carries its own notion; every other row has its cycle's.
@@ -187,7 +187,7 @@ def _finer(conn: Connection, source_id: int, tier: str, start: datetime, end: da
     return conn.execute(query)
 
 
-def mark_rolled(conn: Connection, source_id: int, tier: str, until: datetime) -> None:
+def mark_rolled(conn: Connection, source_id: int, tier: Tier, until: datetime) -> None:
     """Compaction has rolled ``tier`` up to ``until``: it resumes from there."""
     updated = conn.execute(
         update(RollupProgress)
@@ -228,7 +228,7 @@ def _prune_raw(conn: Connection, source_id: int, cutoff: datetime) -> int:
     return len(ids)
 
 
-def _prune_tier(conn: Connection, source_id: int, tier: str, cutoff: datetime) -> int:
+def _prune_tier(conn: Connection, source_id: int, tier: Tier, cutoff: datetime) -> int:
     """A tier's rollups older than ``cutoff`` (the job rollups with them; the count is the metric rows')."""
     conn.execute(
         delete(JobRollup).where(

@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, Engine, insert
 
 from auditor.core.cycle import CycleRecord, Drilldown, Saved, Standby, Stored
-from auditor.core.domain import Census, SeriesNotion, floor_to
+from auditor.core.domain import Census, SeriesNotion, Tier, floor_to
 from auditor.core.errors import DatabaseUnavailable, SourceHeldElsewhere
 from auditor.core.jobs import JobCensus
 from auditor.store import findings as finding_store
@@ -21,7 +21,6 @@ from auditor.store.jobs import JobRows, insert_jobs
 from auditor.store.lease import claim
 from auditor.store.models import (
     NOTIONS,
-    TIER_SPANS,
     Code,
     LabelDrilldown,
     LabelStat,
@@ -151,7 +150,7 @@ def _base_for(last: _Written[_R] | None, at: datetime) -> _Written[_R] | None:
     """The cycle a new one at ``at`` is stored as changes to; None for a keyframe (every metric)."""
     if last is None or last.since_keyframe + 1 >= KEYFRAME_EVERY or not last.at <= at:
         return None
-    hour = TIER_SPANS["hour"]
+    hour = Tier.HOUR.span
     return last if floor_to(last.at, hour) == floor_to(at, hour) else None
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, select
 from auditor.core.domain import (
     Census,
     HistoryPoint,
+    Tier,
     ceil_to,
     floor_seconds,
 )
@@ -71,7 +72,7 @@ class HistoryReader:
                 )
                 rows: Iterable[Any] = conn.execute(query)
                 if bucket >= 3600:  # hours whose raw rows are pruned live on in the hourly rollups
-                    rows = chain(rows, _rollups_of(conn, source_id, "hour", notion, chunk, since=since))
+                    rows = chain(rows, _rollups_of(conn, source_id, Tier.HOUR, notion, chunk, since=since))
                 for metric_id, at, series in rows:
                     hour = floor_seconds(at.timestamp(), bucket)
                     buckets = out.setdefault(names[metric_id], {})
@@ -130,7 +131,7 @@ class HistoryReader:
         ids = self.names.known(conn, [metric])
         if source_id is None or not ids:
             return points
-        for tier in ("hour", "day"):
+        for tier in Tier:
             rows = [
                 (at, series)
                 for notion in NOTIONS
@@ -164,7 +165,7 @@ def _forward_filled(cycles: Sequence[Any], since: datetime | None) -> list[Histo
 def _rollups_of(
     conn: Connection,
     source_id: int | None,
-    tier: str,
+    tier: Tier,
     notion: str,
     metric_ids: Sequence[int],
     *,

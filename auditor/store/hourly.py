@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from auditor.core.domain import Census, floor_to
+from auditor.core.domain import Census, Tier, floor_to
 from auditor.store.models import MetricRollup
 from auditor.store.repository import Store
 
@@ -47,14 +47,14 @@ class HourlyMaxima:
 
     def _read(self, source: str, notion: str, start: datetime) -> dict[str, int]:
         """The hour's rollup, else its raw cycles, else (past the hourly retention) its day's maximum."""
-        rolled = self._store.rollup_values(source, notion, "hour", start, MetricRollup.max_series)
+        rolled = self._store.rollup_values(source, notion, Tier.HOUR, start, MetricRollup.max_series)
         if rolled:
             return rolled
         raw = self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1))
         if raw:
             return raw
         day = floor_to(start, DAY)
-        return self._store.rollup_values(source, notion, "day", day, MetricRollup.max_series)
+        return self._store.rollup_values(source, notion, Tier.DAY, day, MetricRollup.max_series)
 
     def current(self, census: Census) -> dict[str, int]:
         """Maximum series per metric in the clock hour of ``census``, ``census`` included, notion by notion."""

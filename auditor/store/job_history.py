@@ -15,13 +15,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from auditor.core.domain import floor_to
+from auditor.core.domain import Tier, floor_to
 from auditor.store.errors import translate_errors
 from auditor.store.job_rollups import cycle_buckets, raw_cycles
-from auditor.store.models import TIER_SPANS, JobRollup, Source
+from auditor.store.models import JobRollup, Source
 from auditor.store.sql import rolled_until
 
-HOUR, DAY = TIER_SPANS["hour"], TIER_SPANS["day"]
+HOUR, DAY = Tier.HOUR.span, Tier.DAY.span
 Hours = dict[str, dict[datetime, tuple[int, int]]]
 """job -> hour start -> (max series, the largest target's max)."""
 
@@ -37,9 +37,9 @@ class JobHistory:
             source_id = _source_id(conn, source)
             if source_id is None:
                 return {}
-            rolled = rolled_until(conn, source_id, "hour")
+            rolled = rolled_until(conn, source_id, Tier.HOUR)
             if rolled is not None and rolled > since:
-                _merge(out, _rollups(conn, source_id, "hour", since, rolled))
+                _merge(out, _rollups(conn, source_id, Tier.HOUR, since, rolled))
             _merge(out, _raw(conn, source_id, floor_to(max(since, rolled or since), HOUR), None))
         return {job: [(at, *figures) for at, figures in sorted(hours.items())] for job, hours in out.items()}
 
@@ -51,9 +51,9 @@ class JobHistory:
                 return {}
             day = floor_to(start, DAY)
             reads: tuple[Callable[[], Hours], ...] = (
-                lambda: _rollups(conn, source_id, "hour", start, start + HOUR),
+                lambda: _rollups(conn, source_id, Tier.HOUR, start, start + HOUR),
                 lambda: _raw(conn, source_id, start, start + HOUR),
-                lambda: _rollups(conn, source_id, "day", day, day + DAY),
+                lambda: _rollups(conn, source_id, Tier.DAY, day, day + DAY),
             )
             for read in reads:
                 if found := read():
@@ -73,7 +73,7 @@ def _merge(out: Hours, parts: Hours) -> None:
             mine[at] = (max(old[0], series), max(old[1], target))
 
 
-def _rollups(conn: Connection, source_id: int, tier: str, start: datetime, end: datetime) -> Hours:
+def _rollups(conn: Connection, source_id: int, tier: Tier, start: datetime, end: datetime) -> Hours:
     query = select(JobRollup.job, JobRollup.bucket_start, JobRollup.max_series, JobRollup.max_target_series).where(
         JobRollup.source_id == source_id, JobRollup.tier == tier,
         JobRollup.bucket_start >= start, JobRollup.bucket_start < end,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from auditor.core.domain import Tier
 from auditor.store.jobs import JobRows, replay
 from auditor.store.models import TIER_SPANS, JobRollup, Snapshot
 from auditor.store.sql import STATUS_OK
@@ -42,10 +43,10 @@ class JobBucket:
 FIELDS = tuple(f.name for f in fields(JobBucket))
 
 
-def roll_jobs(conn: Connection, source_id: int, tier: str, bucket: datetime) -> None:
+def roll_jobs(conn: Connection, source_id: int, tier: Tier, bucket: datetime) -> None:
     """Write the job rollups of one bucket (hour: from raw cycles; day: from hours)."""
     end = bucket + TIER_SPANS[tier]
-    parts = _raw_cycles(conn, source_id, bucket, end) if tier == "hour" else _hours(conn, source_id, bucket, end)
+    parts = _raw_cycles(conn, source_id, bucket, end) if tier == Tier.HOUR else _hours(conn, source_id, bucket, end)
     buckets: dict[str, JobBucket] = {}
     for job, part in parts:
         if job in buckets:
@@ -96,7 +97,7 @@ def _hours(conn: Connection, source_id: int, start: datetime, end: datetime) -> 
     columns = [getattr(JobRollup, name) for name in FIELDS]
     query = (
         select(JobRollup.job, *columns)
-        .where(JobRollup.source_id == source_id, JobRollup.tier == "hour")
+        .where(JobRollup.source_id == source_id, JobRollup.tier == Tier.HOUR)
         .where(JobRollup.bucket_start >= start, JobRollup.bucket_start < end)
         .order_by(JobRollup.bucket_start)
     )

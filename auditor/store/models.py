@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import false
+
+from auditor.core.domain import Tier
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -79,8 +81,8 @@ class Code(TypeDecorator[str]):
         return None if value is None else self.words[value - 1]
 
 
-TIERS = ("hour", "day")
-TIER_SPANS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+TIERS = tuple(tier.value for tier in Tier)
+TIER_SPANS = {tier: tier.span for tier in Tier}
 NOTIONS = ("head", "active", "day")
 """Notions a single count can have (codes 1, 2, 3); a ``mixed`` cycle's rows each carry one of them."""
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from auditor.core.domain import LabelStats, SnapshotRow
+from auditor.core.domain import LabelStats, SnapshotRow, Status
 from auditor.core.findings import FindingRow
 from auditor.store.errors import translate_errors
 from auditor.store.models import LabelDrilldown, MetricName, Snapshot, Source, StoredFinding
@@ -79,7 +79,7 @@ def last_head(store: Store, source: str, start: datetime, end: datetime) -> int 
     query = (
         select(Snapshot.head_series)
         .join(Source, Source.id == Snapshot.source_id)
-        .where(Source.name == source, Snapshot.status == "ok")
+        .where(Source.name == source, Snapshot.status == Status.OK)
         .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
         .order_by(Snapshot.collected_at.desc())
         .limit(1)

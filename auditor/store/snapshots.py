@@ -18,6 +18,7 @@ from auditor.core.domain import (
     SeriesNotion,
     ServerKind,
     SnapshotSummary,
+    Tier,
     floor_to,
 )
 from auditor.store.errors import translate_errors
@@ -124,7 +125,7 @@ class SnapshotReader:
                 return values
         return {}
 
-    def rollup_values(self, source: str, notion: str, tier: str, bucket: datetime, column: Any) -> dict[str, int]:
+    def rollup_values(self, source: str, notion: str, tier: Tier, bucket: datetime, column: Any) -> dict[str, int]:
         """One rollup column (max, min or last) of every metric in one bucket."""
         query = (
             select(MetricName.name, column)

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, Insert, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute
 
+from auditor.core.domain import Status, Tier
 from auditor.store.models import (
     MetricName,
     MetricSeries,
@@ -22,8 +23,8 @@ _T = TypeVar("_T")
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 IN_CHUNK = 900
-STATUS_OK = "ok"
-STATUS_FAILED = "failed"
+STATUS_OK = Status.OK
+STATUS_FAILED = Status.FAILED
 Rows = dict[str, tuple[int, str | None]]
 """metric -> (series, the notion of its count when the cycle is mixed, else None)."""
 
@@ -50,7 +51,7 @@ def source_id_of(conn: Connection, name: str, url: str, now: datetime) -> int:
     return int(conn.execute(select(Source.id).where(Source.name == name)).scalar_one())
 
 
-def rolled_until(conn: Connection, source_id: int, tier: str) -> datetime | None:
+def rolled_until(conn: Connection, source_id: int, tier: Tier) -> datetime | None:
     """Up to where compaction has rolled ``tier`` of the source up (None: not yet)."""
     query = select(RollupProgress.rolled_until).where(
         RollupProgress.source_id == source_id, RollupProgress.tier == tier
