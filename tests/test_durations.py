@@ -48,12 +48,12 @@ def test_spans_under_a_day_read_as_minutes_or_hours_in_the_report() -> None:
 
     short = UsageEvidence([], timedelta(minutes=3), timedelta(days=30))
     assert (
-        usage_note(short)["note"] == "The query log covers 3 minutes of 30 days: too short to call a metric unused yet."
+        usage_note(short).note == "The query log covers 3 minutes of 30 days: too short to call a metric unused yet."
     )
     hours = UsageEvidence([], timedelta(hours=5, minutes=30), timedelta(days=1))
-    assert usage_note(hours)["note"].startswith("The query log covers 5.5 hours of 1 day:")
+    assert usage_note(hours).note.startswith("The query log covers 5.5 hours of 1 day:")
     whole = UsageEvidence([], timedelta(minutes=2), timedelta(minutes=2))
-    assert usage_note(whole)["note"].startswith("The query log covers the last 2 minutes:")
+    assert usage_note(whole).note.startswith("The query log covers the last 2 minutes:")
     assert [in_words(s) for s in (0, 59, 60, 90, 3600, 86399, 86400, 45 * 86400)] == [
         "0 seconds", "59 seconds", "1 minute", "1.5 minutes", "1 hour", "24 hours", "1 day", "45 days",
     ]  # fmt: skip
