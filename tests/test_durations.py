@@ -47,9 +47,7 @@ def test_spans_under_a_day_read_as_minutes_or_hours_in_the_report() -> None:
     from auditor.evaluate.report_usage import UsageEvidence, usage_note
 
     short = UsageEvidence([], timedelta(minutes=3), timedelta(days=30))
-    assert (
-        usage_note(short).note == "The query log covers 3 minutes of 30 days: too short to call a metric unused yet."
-    )
+    assert usage_note(short).note == "The query log covers 3 minutes of 30 days: too short to call a metric unused yet."
     hours = UsageEvidence([], timedelta(hours=5, minutes=30), timedelta(days=1))
     assert usage_note(hours).note.startswith("The query log covers 5.5 hours of 1 day:")
     whole = UsageEvidence([], timedelta(minutes=2), timedelta(minutes=2))

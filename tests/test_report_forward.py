@@ -20,7 +20,7 @@ from auditor.core.calendar import week_period
 from auditor.core.findings import SeriesFinding, Severity
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.evaluate.report import Report, build
-from auditor.evaluate.report_sections import NotForecast
+from auditor.evaluate.report_outlook import NotForecast
 from auditor.export.report_render import render
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact

@@ -31,10 +31,10 @@ from auditor.evaluate.report_forward import (
     quarter,
     regressions,
 )
+from auditor.evaluate.report_outlook import Forecast, MetricForecast, Quarter, Regression
 from auditor.evaluate.report_sections import (
     Completeness,
     CsvRow,
-    Forecast,
     Gap,
     Growth,
     JobGrowth,
@@ -42,12 +42,9 @@ from auditor.evaluate.report_sections import (
     Jobs,
     JobShare,
     LabelPolicyViolation,
-    MetricForecast,
     NewMetric,
     OwnerScore,
     Period,
-    Quarter,
-    Regression,
     RemovedMetric,
     SuggestionRow,
     Summary,

@@ -23,7 +23,7 @@ from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, SnapshotRow
 from auditor.core.findings import FindingRow
 from auditor.evaluate.checks.forecast import fit
-from auditor.evaluate.report_sections import (
+from auditor.evaluate.report_outlook import (
     Forecast,
     JobAtLimit,
     JobForecast,
