@@ -6,7 +6,7 @@ fleet.sources[0].series_end
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from auditor.evaluate.report import SCHEMA_VERSION, JsonValue, Report, json_object
 
@@ -54,7 +54,7 @@ class Fleet:
     totals: FleetTotals
 
     def to_json(self) -> dict[str, JsonValue]:
-        document = {"period": self.label, "sources": [asdict(r) for r in self.sources], "totals": asdict(self.totals)}
+        document = {"period": self.label, "sources": self.sources, "totals": self.totals}
         return {"schema_version": SCHEMA_VERSION, **json_object(document)}
 
 

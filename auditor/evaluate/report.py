@@ -13,7 +13,7 @@ import itertools
 import statistics
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 
 from auditor.core.budgets import Budgets
@@ -148,8 +148,7 @@ class Report:
     """Every metric with its figures, then every job with its own: the CSV (``scope`` tells them apart)."""
 
     def to_json(self) -> dict[str, JsonValue]:
-        document = asdict(self)
-        document.pop("metrics")
+        document = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "metrics"}
         document["total_series"] = [{"t": t, "series": v} for t, v in self.total_series]
         return {"schema_version": SCHEMA_VERSION, **json_object(document)}
 
@@ -159,9 +158,14 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 
 
 def jsonable(value: object) -> JsonValue:
-    """``value`` with every datetime as an ISO 8601 string, ready for ``json.dumps``."""
+    """``value`` with every datetime as an ISO 8601 string and every dataclass as an object, for ``json.dumps``.
+
+    Like ``dataclasses.asdict`` without its deep copies: a report holds one row per metric.
+    """
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, date):  # a datetime too
         return value.isoformat()
     if isinstance(value, dict):

@@ -38,7 +38,7 @@ def render(report: Report, fmt: str, generated: datetime | None = None) -> str:
     if fmt == "json":
         return jsondoc.dumps(report.to_json(), indent=2) + "\n"
     if fmt == "csv":
-        return _csv([asdict(row) for row in report.metrics], CSV_COLUMNS)
+        return _csv([{column: getattr(row, column) for column in CSV_COLUMNS} for row in report.metrics], CSV_COLUMNS)
     template = _environment().get_template("report.md.j2" if fmt == "markdown" else "report.html.j2")
     written = generated or report.period.end
     return template.render(r=report, charts=_charts(report) if fmt == "html" else None, generated=written)
