@@ -92,6 +92,14 @@ def test_no_file_means_the_documented_defaults() -> None:
     assert (budget.owner, budget.max_series, budget.warn_ratio, budget.max_growth) == ("unowned", 10000, 0.8, {})
 
 
+def test_a_file_without_defaults_and_no_file_give_the_same_budgets(tmp_path: Path) -> None:
+    """The schema's defaults and the no-file budgets come from one place (core.budgets.DEFAULTS)."""
+    from_file = load_budgets(write(tmp_path, "metrics: []\n"))
+    for metric in ("anything", "up"):
+        assert from_file.for_metric(metric) == default_budgets().for_metric(metric)
+    assert from_file.job_owner("api") == default_budgets().job_owner("api")
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
