@@ -86,8 +86,51 @@ class Finding:
         raise NotImplementedError
 
 
+class Budgeted:
+    """A subject with a series budget (a metric, a job with a ``jobs:`` entry): its projection onto the row.
+
+    No fields of its own: each kind declares ``series_now`` and ``budget`` where its fields keep their order.
+    """
+
+    __slots__ = ()
+    series_now: int
+    budget: int
+
+    @property
+    def series(self) -> int:
+        return self.series_now
+
+    @property
+    def max_series(self) -> int:
+        return self.budget
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grown:
+    """A growth past its limit over a window (a metric's or a job's); put first among the bases."""
+
+    over: timedelta
+    growth: float
+    max_growth: float
+
+    @property
+    def window(self) -> timedelta | None:
+        return self.over
+
+    @property
+    def value(self) -> float:
+        return self.growth
+
+    @property
+    def limit(self) -> float:
+        return self.max_growth
+
+    def grew(self) -> str:
+        return f"grew {self.growth:+.0%} in {format_duration(self.over)}, limit +{self.max_growth:.0%}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MetricFinding(Finding):
+class MetricFinding(Budgeted, Finding):
     """A finding about one metric and its budget."""
 
     metric: str
@@ -98,14 +141,6 @@ class MetricFinding(Finding):
     @property
     def subject(self) -> str:
         return self.metric
-
-    @property
-    def series(self) -> int:
-        return self.series_now
-
-    @property
-    def max_series(self) -> int:
-        return self.budget
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,38 +162,21 @@ class SeriesFinding(MetricFinding):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GrowthFinding(MetricFinding):
+class GrowthFinding(Grown, MetricFinding):
     """The metric grew more than ``max_growth`` over ``over``."""
 
     kind: ClassVar[Kind] = Kind.GROWTH
-    over: timedelta
-    growth: float
-    max_growth: float
-
-    @property
-    def window(self) -> timedelta | None:
-        return self.over
-
-    @property
-    def value(self) -> float:
-        return self.growth
-
-    @property
-    def limit(self) -> float:
-        return self.max_growth
 
     def describe(self) -> str:
-        return growth_text(self.growth, self.over, self.max_growth)
+        return self.grew()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabelFinding(MetricFinding):
-    """One label of the metric has more distinct values than its limit, or most of it."""
+@dataclass(frozen=True, kw_only=True)
+class Labelled:
+    """A label of the metric and its distinct values; put first among the bases."""
 
-    kind: ClassVar[Kind] = Kind.LABEL
     label: str
     values: int
-    max_values: int
 
     @property
     def detail(self) -> str:
@@ -167,6 +185,14 @@ class LabelFinding(MetricFinding):
     @property
     def value(self) -> float:
         return self.values
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelFinding(Labelled, MetricFinding):
+    """One label of the metric has more distinct values than its limit, or most of it."""
+
+    kind: ClassVar[Kind] = Kind.LABEL
+    max_values: int
 
     @property
     def limit(self) -> float:
@@ -177,20 +203,10 @@ class LabelFinding(MetricFinding):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LabelPolicyFinding(MetricFinding):
+class LabelPolicyFinding(Labelled, MetricFinding):
     """The metric carries a label the label policy does not allow."""
 
     kind: ClassVar[Kind] = Kind.LABEL_POLICY
-    label: str
-    values: int
-
-    @property
-    def detail(self) -> str:
-        return self.label
-
-    @property
-    def value(self) -> float:
-        return self.values
 
     @property
     def limit(self) -> float:
@@ -206,10 +222,6 @@ JOB_KINDS = frozenset({Kind.JOB, Kind.SCRAPE_LIMIT, Kind.UNPROTECTED_JOB, Kind.J
 
 def share(value: float, of: float) -> str:
     return f"{value / of:.0%}" if of else "none allowed"
-
-
-def growth_text(growth: float, over: timedelta, max_growth: float) -> str:
-    return f"grew {growth:+.0%} in {format_duration(over)}, limit +{max_growth:.0%}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,9 @@ job without one. No per-metric fix applies to them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import ClassVar
 
-from auditor.core.findings import Finding, Kind, growth_text, share
+from auditor.core.findings import Budgeted, Finding, Grown, Kind, share
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,19 +21,11 @@ class JobFinding(Finding):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BudgetedJobFinding(JobFinding):
+class BudgetedJobFinding(Budgeted, JobFinding):
     """A finding about a job with a ``jobs:`` entry: its series and its budget."""
 
     series_now: int
     budget: int
-
-    @property
-    def series(self) -> int:
-        return self.series_now
-
-    @property
-    def max_series(self) -> int:
-        return self.budget
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,28 +48,13 @@ class JobBudgetFinding(BudgetedJobFinding):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class JobGrowthFinding(BudgetedJobFinding):
+class JobGrowthFinding(Grown, BudgetedJobFinding):
     """The job grew more than its ``jobs:`` entry's ``max_growth`` over ``over``."""
 
     kind: ClassVar[Kind] = Kind.JOB_GROWTH
-    over: timedelta
-    growth: float
-    max_growth: float
-
-    @property
-    def window(self) -> timedelta | None:
-        return self.over
-
-    @property
-    def value(self) -> float:
-        return self.growth
-
-    @property
-    def limit(self) -> float:
-        return self.max_growth
 
     def describe(self) -> str:
-        return f"job {self.job} {growth_text(self.growth, self.over, self.max_growth)}"
+        return f"job {self.job} {self.grew()}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
