@@ -242,3 +242,20 @@ def test_an_unreadable_credentials_file_is_a_configuration_error_not_an_outage(
         view = auditor.stats.view()
         outcome = (view.failures, view.prometheus_up, auditor.prometheus.retries, auditor.breaker.is_open)
         assert outcome == ({"config": 1}, None, 0, False)
+
+
+def test_two_auditors_of_one_process_never_read_each_others_cached_tsdb_answer(
+    router: respx.MockRouter, transport: httpx.MockTransport, engine: Engine
+) -> None:
+    """Prometheus caches one TSDB-status answer per limit: a second auditor (a test's, a reload's) asking at the
+    same instant asks with another limit, or it would read the first one's answer."""
+    router.get("/api/v1/status/buildinfo").respond(json=fake.buildinfo("3.5.3"))
+    tsdb = router.get("/api/v1/status/tsdb").respond(json=fake.tsdb({"a": 7}))
+    router.get("/api/v1/rules").respond(json=fake.rules())
+    router.get("/api/v1/status/config").respond(json=fake.config({}))
+    for _ in range(2):
+        build_auditor(
+            settings(source="prod"), transport=transport, engine=engine, clock=ClockOf(lambda: NOW)
+        ).run_cycle()
+    first, second = (call.request.url.params["limit"] for call in tsdb.calls)
+    assert first != second

@@ -77,10 +77,10 @@ class Auditor:
     storage: CycleStorage
     """Where the cycle goes: the store under the writer lease, the spool, or nowhere as the standby."""
     breaker: Breaker
+    asked: AskedLimits
+    """The TSDB-status limits this process asked with: the root hands every auditor the process's one."""
     endpoints: OptionalEndpoints = field(default_factory=OptionalEndpoints)
     """Requests a cycle does without when they fail (rules, configuration, drill-down)."""
-    asked: AskedLimits = field(default_factory=AskedLimits)
-    """The TSDB-status limits this process asked with: one memory for every auditor of it (a reload keeps it)."""
     resources: ExitStack = field(default_factory=ExitStack)
     """Closes what ``build_auditor`` opened itself (not what the caller passed in)."""
     carried: Carried | None = None

@@ -30,6 +30,7 @@ from auditor.app.http import HttpServer
 from auditor.app.spool import Spool
 from auditor.app.stats import CycleStats
 from auditor.collect.breaker import Breaker
+from auditor.collect.census import AskedLimits
 from auditor.collect.client import PrometheusClient, RetryPolicy
 from auditor.collect.connection import build_http_client
 from auditor.collect.deadline import CallDeadline
@@ -95,6 +96,12 @@ def writer_lease(settings: Settings) -> Writer:
     return Writer(f"{socket.gethostname()}:{os.getpid()}", settings.stale_after)
 
 
+PROCESS_LIMITS = AskedLimits()
+"""The TSDB-status limits this process asked each server with. Prometheus caches one answer per server and
+limit, whichever auditor asked: every auditor the process builds (a reload's, a test's) shares this memory, so
+a new one does not read the answer an earlier one left in the cache."""
+
+
 def build_auditor(
     settings: Settings,
     *,
@@ -105,6 +112,7 @@ def build_auditor(
     budgets: BudgetsProvider | None = None,
     writer: Writer | None = None,
     carried: Carried | None = None,
+    asked: AskedLimits = PROCESS_LIMITS,
 ) -> Auditor:
     """Wire the real parts of one audit cycle; tests pass their own ``transport``, ``engine`` and ``clock``: the
     client is the production one (auth, TLS, User-Agent, timeouts, redirects, the deadline) on their transport."""
@@ -132,7 +140,9 @@ def build_auditor(
     pause = prom.breaker_max_pause.total_seconds()
     breaker = Breaker(prom.breaker_threshold, settings.audit_interval.total_seconds(), pause, monotonic=clock.monotonic)
     storage = CycleStorage(store, Spool(settings.spool_max_cycles), writer)
-    return Auditor(settings, client, store, clock, CycleStats(), budgets, desired, storage, breaker, resources=owned)
+    return Auditor(
+        settings, client, store, clock, CycleStats(), budgets, desired, storage, breaker, asked=asked, resources=owned
+    )
 
 
 def _desired_rules(settings: Settings, clock: Clock) -> Reloadable[RuleSet] | None:
