@@ -2,7 +2,7 @@
 
 For the benchmarks (90 days of history in minutes, not 26,000 real cycles) and for importing history:
 the records of cycles whose raw rows are past retention, and hourly or daily rollups, through the same
-row builders the store and the compaction job use.
+row builders the store and the compaction job use (the history engine's).
 
 backfill.cycle_records(store, "eu1", "http://prometheus:9090", censuses)    # raw rows already pruned
 backfill.rollups(store, "eu1", "hour", "head", [(bucket, {"up": (3, 1, 2)})])
@@ -17,8 +17,9 @@ from itertools import islice
 from sqlalchemy import insert
 
 from auditor.core.domain import Census, Tier
-from auditor.store.compaction import SPAN, mark_rolled, write_rollups
+from auditor.store.compaction import SPAN, mark_rolled
 from auditor.store.errors import translate_errors
+from auditor.store.history import METRICS
 from auditor.store.models import Snapshot
 from auditor.store.repository import Store, snapshot_row, source_id_of
 
@@ -51,7 +52,7 @@ def rollups(
             source_id = source_id_of(conn, source, "backfill", bucket)
             if missing := figures.keys() - ids.keys():
                 ids |= store.metric_ids(conn, missing)
-            write_rollups(conn, source_id, tier, bucket, {(notion, ids[m]): f for m, f in figures.items()})
+            METRICS.write(conn, source_id, tier, bucket, {(notion, ids[m]): f for m, f in figures.items()})
             until = bucket + SPAN[tier]
         written += len(figures)
     if until is not None:

@@ -12,32 +12,19 @@ scheduled job: it never holds a lock a cycle waits on for long.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, insert, null, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from auditor.core.domain import Tier, floor_to
 from auditor.store.errors import translate_errors
-from auditor.store.job_rollups import roll_jobs
-from auditor.store.models import (
-    NOTIONS,
-    TIER_SPANS,
-    JobRollup,
-    JobSeries,
-    LabelDrilldown,
-    LabelStat,
-    MetricHeadActive,
-    MetricJob,
-    MetricRollup,
-    MetricSeries,
-    RollupProgress,
-    Snapshot,
-    Source,
-    TargetSeries,
-)
-from auditor.store.repository import STATUS_OK, Store
+from auditor.store.history import METRICS
+from auditor.store.jobs import JOBS
+from auditor.store.models import TIER_SPANS, RollupProgress, Snapshot, Source
+from auditor.store.repository import Store
+from auditor.store.rollups import History
 from auditor.store.sql import rolled_until
 from auditor.store.usage import prune_usage
 
@@ -46,6 +33,8 @@ HOUR, DAY = Tier.HOUR, Tier.DAY
 SPAN = TIER_SPANS
 CLOSE_GRACE = timedelta(minutes=5)
 """A bucket is rolled up this long after it ends, so that a late cycle still lands in it."""
+HISTORIES: tuple[History, ...] = (METRICS, JOBS)
+"""Every kind of history, rolled up bucket by bucket in one transaction and pruned together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +86,8 @@ def _roll(store: Store, source_id: int, tier: Tier, now: datetime, in_time: Call
     bucket = bucket_of(start, tier)
     while bucket + SPAN[tier] + CLOSE_GRACE <= now and in_time():
         with translate_errors(f"rolling up the {tier} of {bucket:%Y-%m-%d %H:%M}"), store.engine.begin() as conn:
-            _roll_bucket(conn, source_id, tier, bucket)
-            roll_jobs(conn, source_id, tier, bucket)
+            for history in HISTORIES:
+                history.roll(conn, source_id, tier, bucket)
             mark_rolled(conn, source_id, tier, bucket + SPAN[tier])
         bucket += SPAN[tier]
         done += 1
@@ -106,85 +95,11 @@ def _roll(store: Store, source_id: int, tier: Tier, now: datetime, in_time: Call
 
 
 def _oldest(conn: Connection, source_id: int, tier: Tier) -> datetime | None:
+    """Where a tier never rolled up starts: the first cycle (hours), the first hour kept (days)."""
     if tier == HOUR:
         query = select(func.min(Snapshot.collected_at)).where(Snapshot.source_id == source_id)
-    else:
-        query = select(func.min(MetricRollup.bucket_start)).where(
-            MetricRollup.source_id == source_id, MetricRollup.tier == HOUR
-        )
-    return conn.execute(query).scalar_one_or_none()
-
-
-def _roll_bucket(conn: Connection, source_id: int, tier: Tier, bucket: datetime) -> None:
-    """One bucket's max, min and last per (notion, metric), computed from the finer tier."""
-    end = bucket + SPAN[tier]
-    figures: dict[tuple[str, int], list[int]] = {}
-    for cycle_notion, row_notion, metric_id, at, high, low, last in _finer(conn, source_id, tier, bucket, end):
-        notion = row_notion or cycle_notion
-        current = figures.get((notion, metric_id))
-        if current is None:
-            figures[(notion, metric_id)] = [high, low, last, at]
-        else:
-            current[0], current[1] = max(current[0], high), min(current[1], low)
-            if at >= current[3]:
-                current[2], current[3] = last, at
-    write_rollups(conn, source_id, tier, bucket, {key: (f[0], f[1], f[2]) for key, f in figures.items()})
-
-
-def write_rollups(
-    conn: Connection, source_id: int, tier: Tier, bucket: datetime, figures: dict[tuple[str, int], tuple[int, int, int]]
-) -> None:
-    """One bucket's rollups: (notion, metric id) -> (max, min, last)."""
-    rows = [
-        {"source_id": source_id, "tier": tier, "notion": notion, "bucket_start": bucket, "metric_id": metric_id,
-         "max_series": high, "min_series": low, "last_series": last}
-        for (notion, metric_id), (high, low, last) in sorted(figures.items(), key=_key_order)
-    ]  # fmt: skip
-    if rows:
-        conn.execute(insert(MetricRollup), rows)
-
-
-def _key_order(item: tuple[tuple[str, int], tuple[int, int, int]]) -> tuple[int, int]:
-    """Rows in primary-key order: appended at the index's edge, its pages stay full."""
-    (notion, metric_id), _ = item
-    return NOTIONS.index(notion), metric_id
-
-
-def _finer(conn: Connection, source_id: int, tier: Tier, start: datetime, end: datetime) -> Iterable[tuple]:  # type: ignore[type-arg]
-    """(cycle notion, row notion, metric id, time, max, min, last) rows of the tier below, in [start, end).
-
-    A raw row of a mixed cycle carries its own notion; every other row has its cycle's.
-    """
-    if tier == HOUR:
-        query = (
-            select(
-                Snapshot.notion,
-                MetricSeries.notion,
-                MetricSeries.metric_id,
-                Snapshot.collected_at,
-                MetricSeries.series,
-                MetricSeries.series,
-                MetricSeries.series,
-            )
-            .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
-            .where(Snapshot.source_id == source_id, Snapshot.status == STATUS_OK)
-            .where(Snapshot.collected_at >= start, Snapshot.collected_at < end, MetricSeries.series > 0)
-        )
-    else:
-        query = (
-            select(
-                MetricRollup.notion,
-                null(),
-                MetricRollup.metric_id,
-                MetricRollup.bucket_start,
-                MetricRollup.max_series,
-                MetricRollup.min_series,
-                MetricRollup.last_series,
-            )
-            .where(MetricRollup.source_id == source_id, MetricRollup.tier == HOUR)
-            .where(MetricRollup.bucket_start >= start, MetricRollup.bucket_start < end)
-        )
-    return conn.execute(query)
+        return conn.execute(query).scalar_one_or_none()
+    return min((at for h in HISTORIES if (at := h.oldest(conn, source_id, HOUR)) is not None), default=None)
 
 
 def mark_rolled(conn: Connection, source_id: int, tier: Tier, until: datetime) -> None:
@@ -215,27 +130,21 @@ def _prune(store: Store, source_id: int, now: datetime, retention: Retention, re
 
 
 def _prune_raw(conn: Connection, source_id: int, cutoff: datetime) -> int:
-    """Per-metric rows of cycles older than ``cutoff``; the cycle rows (head stats, status) stay."""
+    """The per-cycle rows of every kind for cycles older than ``cutoff``; the cycle rows (head stats, status) stay."""
     old = select(Snapshot.id).where(
         Snapshot.source_id == source_id, Snapshot.collected_at < cutoff, Snapshot.raw_pruned.is_(False)
     )
     ids = list(conn.execute(old).scalars())
     if not ids:
         return 0
-    for model in (MetricSeries, LabelStat, LabelDrilldown, JobSeries, TargetSeries, MetricJob, MetricHeadActive):
-        conn.execute(delete(model).where(model.snapshot_id.in_(ids)))
+    for history in HISTORIES:
+        for model in history.raw_tables:
+            conn.execute(delete(model).where(model.__table__.c.snapshot_id.in_(ids)))
     conn.execute(update(Snapshot).where(Snapshot.id.in_(ids)).values(raw_pruned=True))
     return len(ids)
 
 
 def _prune_tier(conn: Connection, source_id: int, tier: Tier, cutoff: datetime) -> int:
-    """A tier's rollups older than ``cutoff`` (the job rollups with them; the count is the metric rows')."""
-    conn.execute(
-        delete(JobRollup).where(
-            JobRollup.source_id == source_id, JobRollup.tier == tier, JobRollup.bucket_start < cutoff
-        )
-    )
-    statement = delete(MetricRollup).where(
-        MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.bucket_start < cutoff
-    )
-    return int(conn.execute(statement).rowcount or 0)
+    """Every kind's rollups of a tier older than ``cutoff``; the count is the metric rows'."""
+    pruned = {history.name: history.prune(conn, source_id, tier, cutoff) for history in HISTORIES}
+    return pruned[METRICS.name]

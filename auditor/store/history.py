@@ -1,4 +1,5 @@
-"""Reading history: a metric over time, window maxima and hourly trends, raw rows then rollups."""
+"""The metric history: what its rollups keep (``METRICS``), and reading it (a metric over time, window maxima,
+hourly trends), raw rows then rollups."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, SmallInteger, case, func, select, type_coerce
 
 from auditor.core.domain import (
     Census,
@@ -20,6 +21,8 @@ from auditor.store.errors import translate_errors
 from auditor.store.models import (
     NOTIONS,
     TIER_SPANS,
+    LabelDrilldown,
+    LabelStat,
     MetricName,
     MetricRollup,
     MetricSeries,
@@ -27,7 +30,57 @@ from auditor.store.models import (
     Source,
 )
 from auditor.store.names import MetricNames
+from auditor.store.rollups import Figures, History, Key, Row
 from auditor.store.sql import IN_CHUNK, STATUS_OK, chunks, counted_as
+
+# A raw row's notion: its own in a mixed cycle, else its cycle's. Resolved in SQL: no Python call per row.
+_ROW_NOTION = case(
+    dict(enumerate(NOTIONS, start=1)),
+    value=type_coerce(MetricSeries.notion, SmallInteger),
+    else_=Snapshot.notion,
+)
+
+
+def metric_rows(conn: Connection, source_id: int, start: datetime, end: datetime) -> Iterable[Row]:
+    """(notion, metric id, time, series, series, series) of the successful cycles in [start, end).
+
+    Change-only cycles hold only what changed, which leaves an hour's maximum, minimum and last as they
+    are; a count of 0 (a metric gone) is no figure.
+    """
+    series = MetricSeries.series
+    query = (
+        select(_ROW_NOTION, MetricSeries.metric_id, Snapshot.collected_at, series, series, series)
+        .join(Snapshot, Snapshot.id == MetricSeries.snapshot_id)
+        .where(Snapshot.source_id == source_id, Snapshot.status == STATUS_OK)
+        .where(Snapshot.collected_at >= start, Snapshot.collected_at < end, series > 0)
+    )
+    return conn.execute(query)
+
+
+def fold_series(rows: Iterable[Row]) -> dict[Key, Figures]:
+    """One bucket's maximum, minimum and last (the newest row's) per (notion, metric)."""
+    figures: dict[Key, list[Any]] = {}
+    for notion, metric_id, at, high, low, last in rows:
+        current = figures.get((notion, metric_id))
+        if current is None:
+            figures[(notion, metric_id)] = [high, low, last, at]
+        else:
+            current[0], current[1] = max(current[0], high), min(current[1], low)
+            if at >= current[3]:
+                current[2], current[3] = last, at
+    return {key: (f[0], f[1], f[2]) for key, f in figures.items()}
+
+
+METRICS = History(
+    "metrics",
+    MetricRollup,
+    keys=("notion", "metric_id"),
+    figures=("max_series", "min_series", "last_series"),
+    raw=metric_rows,
+    fold=fold_series,
+    raw_tables=(MetricSeries, LabelStat, LabelDrilldown),
+    order=lambda key: (NOTIONS.index(key[0]), key[1]),
+)
 
 
 class HistoryReader:
@@ -177,10 +230,10 @@ def _rollups_of(
     Buckets are aligned to the hour or the day, so the reader can name them: that is what lets the
     table do without a (metric, bucket) index.
     """
-    key = (MetricRollup.source_id == source_id, MetricRollup.tier == tier, MetricRollup.notion == notion)
+    key = (MetricRollup.source_id == source_id, MetricRollup.notion == notion)
     span = TIER_SPANS[tier]
     if before is None:  # up to the newest bucket stored: the database, not the wall clock, says where to stop
-        newest = conn.execute(select(func.max(MetricRollup.bucket_start)).where(*key)).scalar()
+        newest = conn.execute(select(func.max(MetricRollup.bucket_start)).where(*key, *METRICS.of(tier))).scalar()
         if newest is None:
             return
         before = newest + span
@@ -189,7 +242,6 @@ def _rollups_of(
         buckets.append(bucket)
         bucket += span
     for bucket_chunk in chunks(buckets, IN_CHUNK):
-        query = select(MetricRollup.metric_id, MetricRollup.bucket_start, MetricRollup.max_series).where(
-            *key, MetricRollup.bucket_start.in_(bucket_chunk), MetricRollup.metric_id.in_(metric_ids)
-        )
+        columns = METRICS.columns("metric_id", "bucket_start", "max_series")
+        query = METRICS.in_buckets(tier, bucket_chunk, *columns).where(*key, MetricRollup.metric_id.in_(metric_ids))
         yield from ((int(m), at, int(n)) for m, at, n in conn.execute(query))

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, select
 
 from auditor.core.domain import Tier, floor_to
 from auditor.store.errors import translate_errors
-from auditor.store.job_rollups import cycle_buckets, raw_cycles
+from auditor.store.jobs import JOBS
 from auditor.store.models import JobRollup, Source
 from auditor.store.sql import rolled_until
 
@@ -74,10 +74,8 @@ def _merge(out: Hours, parts: Hours) -> None:
 
 
 def _rollups(conn: Connection, source_id: int, tier: Tier, start: datetime, end: datetime) -> Hours:
-    query = select(JobRollup.job, JobRollup.bucket_start, JobRollup.max_series, JobRollup.max_target_series).where(
-        JobRollup.source_id == source_id, JobRollup.tier == tier,
-        JobRollup.bucket_start >= start, JobRollup.bucket_start < end,
-    )  # fmt: skip
+    columns = JOBS.columns("job", "bucket_start", "max_series", "max_target_series")
+    query = JOBS.in_span(tier, start, end, *columns).where(JobRollup.source_id == source_id)
     out: Hours = {}
     for job, at, series, target in conn.execute(query):
         out.setdefault(job, {})[at] = (int(series), int(target))
@@ -86,8 +84,12 @@ def _rollups(conn: Connection, source_id: int, tier: Tier, start: datetime, end:
 
 def _raw(conn: Connection, source_id: int, start: datetime, end: datetime | None) -> Hours:
     out: Hours = {}
-    for at, rows in raw_cycles(conn, source_id, start, end or datetime.max.replace(tzinfo=start.tzinfo)):
-        hour = floor_to(at, HOUR)
-        for job, bucket in cycle_buckets(rows):
-            _merge(out, {job: {hour: (bucket.max_series, bucket.max_target_series)}})
+    cycle, hour = None, start
+    rows = JOBS.raw(conn, source_id, start, end or datetime.max.replace(tzinfo=start.tzinfo))
+    for job, at, series, _, _, _, _, target, _ in rows:
+        if at != cycle:  # a cycle's rows come together: its hour is computed once, not per job
+            cycle, hour = at, floor_to(at, HOUR)
+        mine = out.setdefault(job, {})
+        old = mine.get(hour, (0, 0))
+        mine[hour] = (max(old[0], series), max(old[1], target))
     return out

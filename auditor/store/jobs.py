@@ -1,8 +1,12 @@
-"""The job census in the store: written with its cycle (change-only rows between keyframes), read back.
+"""The job census in the store: written with its cycle (change-only rows between keyframes), read back,
+and what its rollups keep (``JOBS``).
 
 A job census is stored like the metric census: a keyframe holds every job and listed target, the
 cycles after it in the same clock hour only what changed (``series = -1`` for what went away), and
-a cycle past its raw retention is read back from its hour's (else its day's) rollup.
+a cycle past its raw retention is read back from its hour's (else its day's) rollup. Per job and
+bucket the rollup keeps its series (max, min, last), churn (the sum of its cycles' ``series_added``),
+targets and limits (last), and the largest target's maximum, which the time-to-``sample_limit``
+forecast fits.
 """
 
 from __future__ import annotations
@@ -15,11 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, insert, select
 
-from auditor.core.domain import floor_to
 from auditor.core.jobs import JobCensus, JobStats, TargetStats
 from auditor.store.errors import translate_errors
 from auditor.store.models import (
-    TIER_SPANS,
     JobRollup,
     JobSeries,
     MetricHeadActive,
@@ -28,6 +30,7 @@ from auditor.store.models import (
     Source,
     TargetSeries,
 )
+from auditor.store.rollups import Figures, History, Key, Row, covering
 from auditor.store.sql import STATUS_OK, base_chain, changed_rows
 
 GONE = -1
@@ -209,14 +212,61 @@ def _jobs_of(conn: Connection, snapshot_id: int) -> JobCensus:
 
 def _rolled_census(conn: Connection, source_id: int, at: datetime, truncated: int) -> JobCensus:
     """A pruned cycle's jobs as their hour's (else day's) rollup keeps them: last series, no targets."""
-    for tier, span in TIER_SPANS.items():
-        query = select(JobRollup.job, JobRollup.last_series, JobRollup.targets, JobRollup.series_added,
-                       JobRollup.limits).where(
-            JobRollup.source_id == source_id, JobRollup.tier == tier, JobRollup.bucket_start == floor_to(at, span)
-        )  # fmt: skip
+    columns = JOBS.columns("job", "last_series", "targets", "series_added", "limits")
+    for tier, bucket in covering(at):
+        query = JOBS.in_bucket(tier, bucket, *columns).where(JobRollup.source_id == source_id)
         rows = JobRows(
             {job: (series, targets, added, limits) for job, series, targets, added, limits in conn.execute(query)}
         )
         if rows.jobs:
             return rows.census(truncated)
     return JobCensus(truncated=truncated)
+
+
+def raw_cycles(conn: Connection, source_id: int, start: datetime, end: datetime) -> Iterable[tuple[datetime, JobRows]]:
+    """Each job census of ``source_id`` in [start, end), whole, oldest first (``start`` on an hour)."""
+    query = (
+        select(Snapshot.id, Snapshot.jobs_base_id, Snapshot.collected_at)
+        .where(Snapshot.source_id == source_id, Snapshot.status == STATUS_OK, Snapshot.job_count.is_not(None))
+        .where(Snapshot.collected_at >= start, Snapshot.collected_at < end, Snapshot.raw_pruned.is_(False))
+        .order_by(Snapshot.collected_at, Snapshot.id)
+    )
+    cycles = conn.execute(query).all()
+    times = {snapshot_id: at for snapshot_id, _, at in cycles}
+    for snapshot_id, rows in replay(conn, [(snapshot_id, base_id) for snapshot_id, base_id, _ in cycles]):
+        yield times[snapshot_id], rows
+
+
+def job_rows(conn: Connection, source_id: int, start: datetime, end: datetime) -> Iterable[Row]:
+    """(job, time, series, series, series, series added, targets, largest target, limits) of each raw cycle."""
+    for at, rows in raw_cycles(conn, source_id, start, end):
+        largest: dict[str, int] = {}
+        for (job, _), (series, _) in rows.targets.items():
+            largest[job] = max(largest.get(job, 0), series)
+        for job, (series, targets, added, limits) in rows.jobs.items():
+            yield job, at, series, series, series, added, targets, largest.get(job, 0), limits
+
+
+def fold_jobs(rows: Iterable[Row]) -> dict[Key, Figures]:
+    """One bucket per job: series (max, min, last), churn summed, targets and limits last, largest target's max."""
+    out: dict[Key, list[Any]] = {}
+    for job, at, high, low, last, added, targets, target_max, limits in rows:
+        f = out.get((job,))
+        if f is None:
+            out[(job,)] = [high, low, last, added, targets, target_max, limits, at]
+            continue
+        f[0], f[1], f[3], f[5] = max(f[0], high), min(f[1], low), f[3] + added, max(f[5], target_max)
+        if at >= f[7]:
+            f[2], f[4], f[6], f[7] = last, targets, limits, at
+    return {key: tuple(f[:7]) for key, f in out.items()}
+
+
+JOBS = History(
+    "jobs",
+    JobRollup,
+    keys=("job",),
+    figures=("max_series", "min_series", "last_series", "series_added", "targets", "max_target_series", "limits"),
+    raw=job_rows,
+    fold=fold_jobs,
+    raw_tables=(JobSeries, TargetSeries, MetricJob, MetricHeadActive),
+)

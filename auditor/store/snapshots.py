@@ -19,11 +19,10 @@ from auditor.core.domain import (
     ServerKind,
     SnapshotSummary,
     Tier,
-    floor_to,
 )
 from auditor.store.errors import translate_errors
+from auditor.store.history import METRICS
 from auditor.store.models import (
-    TIER_SPANS,
     LabelDrilldown,
     LabelStat,
     MetricName,
@@ -32,6 +31,7 @@ from auditor.store.models import (
     Snapshot,
     Source,
 )
+from auditor.store.rollups import covering
 from auditor.store.sql import STATUS_OK, Rows, base_chain
 
 
@@ -118,8 +118,7 @@ class SnapshotReader:
 
     def rollup_census(self, source: str, notion: str, at: datetime) -> dict[str, int]:
         """The census of a pruned cycle as the rollups keep it: the last value of its hour (else of its day)."""
-        for tier, span in TIER_SPANS.items():
-            bucket = floor_to(at, span)
+        for tier, bucket in covering(at):
             values = self.rollup_values(source, notion, tier, bucket, MetricRollup.last_series)
             if values:
                 return values
@@ -128,11 +127,10 @@ class SnapshotReader:
     def rollup_values(self, source: str, notion: str, tier: Tier, bucket: datetime, column: Any) -> dict[str, int]:
         """One rollup column (max, min or last) of every metric in one bucket."""
         query = (
-            select(MetricName.name, column)
+            METRICS.in_bucket(tier, bucket, MetricName.name, column)
             .join(MetricRollup, MetricRollup.metric_id == MetricName.id)
             .join(Source, Source.id == MetricRollup.source_id)
-            .where(Source.name == source, MetricRollup.tier == tier, MetricRollup.notion == notion)
-            .where(MetricRollup.bucket_start == bucket)
+            .where(Source.name == source, MetricRollup.notion == notion)
         )
         with translate_errors("reading rollups"), self.engine.connect() as conn:
             return {name: int(n) for name, n in conn.execute(query)}
