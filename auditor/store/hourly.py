@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from auditor.core.domain import Census, Tier, floor_to
+from auditor.core.domain import Census, floor_to
 from auditor.store.models import MetricRollup
 from auditor.store.repository import Store
+from auditor.store.rollups import hour_wherever
 
 HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 _KEEP = 64
 
 
@@ -47,14 +47,11 @@ class HourlyMaxima:
 
     def _read(self, source: str, notion: str, start: datetime) -> dict[str, int]:
         """The hour's rollup, else its raw cycles, else (past the hourly retention) its day's maximum."""
-        rolled = self._store.rollup_values(source, notion, Tier.HOUR, start, MetricRollup.max_series)
-        if rolled:
-            return rolled
-        raw = self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1))
-        if raw:
-            return raw
-        day = floor_to(start, DAY)
-        return self._store.rollup_values(source, notion, Tier.DAY, day, MetricRollup.max_series)
+        return hour_wherever(
+            start,
+            lambda tier, bucket: self._store.rollup_values(source, notion, tier, bucket, MetricRollup.max_series),
+            lambda: self._store.window_max(source, notion, start, start + HOUR - timedelta(microseconds=1)),
+        )
 
     def current(self, census: Census) -> dict[str, int]:
         """Maximum series per metric in the clock hour of ``census``, ``census`` included, notion by notion."""

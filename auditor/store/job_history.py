@@ -10,7 +10,6 @@ so the cost follows the jobs and the hours asked for, not the raw retention.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
@@ -19,9 +18,10 @@ from auditor.core.domain import Tier, floor_to
 from auditor.store.errors import translate_errors
 from auditor.store.jobs import JOBS
 from auditor.store.models import JobRollup, Source
+from auditor.store.rollups import hour_wherever
 from auditor.store.sql import rolled_until
 
-HOUR, DAY = Tier.HOUR.span, Tier.DAY.span
+HOUR = Tier.HOUR.span
 Hours = dict[str, dict[datetime, tuple[int, int]]]
 """job -> hour start -> (max series, the largest target's max)."""
 
@@ -49,16 +49,12 @@ class JobHistory:
             source_id = _source_id(conn, source)
             if source_id is None:
                 return {}
-            day = floor_to(start, DAY)
-            reads: tuple[Callable[[], Hours], ...] = (
-                lambda: _rollups(conn, source_id, Tier.HOUR, start, start + HOUR),
+            found = hour_wherever(
+                start,
+                lambda tier, bucket: _rollups(conn, source_id, tier, bucket, bucket + tier.span),
                 lambda: _raw(conn, source_id, start, start + HOUR),
-                lambda: _rollups(conn, source_id, Tier.DAY, day, day + DAY),
             )
-            for read in reads:
-                if found := read():
-                    return {job: max(series for series, _ in hours.values()) for job, hours in found.items()}
-        return {}
+        return {job: max(series for series, _ in hours.values()) for job, hours in found.items()}
 
 
 def _source_id(conn: Connection, source: str) -> int | None:

@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select
 
 from auditor.core.domain import Tier, floor_to
-from auditor.store.models import Base, JobRollup, MetricRollup
+from auditor.store.models import Base
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 Key = tuple[Any, ...]
 Row = tuple[Any, ...]
 """``(*key, time, *figures)``: one raw cycle's or one finer bucket's figures of one key."""
@@ -34,7 +36,6 @@ Figures = tuple[Any, ...]
 Fold = Callable[[Iterable[Row]], Mapping[Key, Figures]]
 RawRows = Callable[[Connection, int, datetime, datetime], Iterable[Row]]
 """A kind's raw cycles of one source in [start, end) as rows, each raw value as every figure it feeds."""
-Rollup = type[MetricRollup] | type[JobRollup]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,8 @@ class History:
     """One kind of history: what it keeps, where from, and how a bucket folds."""
 
     name: str
-    table: Rollup
+    table: type[Base]
+    """Its rollups: ``bucket_start, source_id, tier`` and the key make the primary key, then the figures."""
     keys: tuple[str, ...]
     figures: tuple[str, ...]
     raw: RawRows
@@ -77,41 +79,54 @@ class History:
 
     def _hours(self, conn: Connection, source_id: int, start: datetime, end: datetime) -> Iterable[Row]:
         """The hourly rollups of [start, end) as the rows of a day's fold."""
-        columns = (*self.columns(*self.keys), self.table.bucket_start, *self.columns(*self.figures))
-        return conn.execute(self.in_span(Tier.HOUR, start, end, *columns).where(self.table.source_id == source_id))
+        columns = (*self.columns(*self.keys), self.c.bucket_start, *self.columns(*self.figures))
+        return conn.execute(self.in_span(Tier.HOUR, start, end, *columns).where(self.c.source_id == source_id))
 
     def prune(self, conn: Connection, source_id: int, tier: Tier, cutoff: datetime) -> int:
         """Drop a tier's rollups older than ``cutoff``; the rows dropped."""
-        table = self.table
-        statement = delete(table).where(table.source_id == source_id, table.tier == tier, table.bucket_start < cutoff)
+        c = self.c
+        statement = delete(self.table).where(c.source_id == source_id, c.tier == tier, c.bucket_start < cutoff)
         return int(conn.execute(statement).rowcount or 0)
 
     def oldest(self, conn: Connection, source_id: int, tier: Tier) -> datetime | None:
         """The start of the oldest bucket of ``tier`` kept."""
-        query = select(func.min(self.table.bucket_start)).where(*self.of(tier), self.table.source_id == source_id)
+        query = select(func.min(self.c.bucket_start)).where(*self.of(tier), self.c.source_id == source_id)
         return conn.execute(query).scalar_one_or_none()
 
+    @property
+    def c(self) -> Any:
+        """The rollup table's columns (any table with ``bucket_start``, ``source_id``, ``tier``, key and figures)."""
+        return self.table.__table__.c
+
     def columns(self, *names: str) -> list[Any]:
-        return [getattr(self.table, name) for name in names]
+        return [self.c[name] for name in names]
 
     def of(self, tier: Tier) -> tuple[ColumnElement[bool], ...]:
-        return (self.table.tier == tier,)
+        return (self.c.tier == tier,)
 
     def in_bucket(self, tier: Tier, bucket: datetime, *columns: Any) -> Select[Any]:
         """``columns`` of one bucket's rollups (a reader adds its source and key conditions)."""
-        return select(*columns).where(*self.of(tier), self.table.bucket_start == bucket)
+        return select(*columns).where(*self.of(tier), self.c.bucket_start == bucket)
 
     def in_buckets(self, tier: Tier, buckets: Sequence[datetime], *columns: Any) -> Select[Any]:
         """``columns`` of the rollups of some buckets, named: aligned buckets let a reader probe the primary key."""
-        return select(*columns).where(*self.of(tier), self.table.bucket_start.in_(buckets))
+        return select(*columns).where(*self.of(tier), self.c.bucket_start.in_(buckets))
 
     def in_span(self, tier: Tier, start: datetime, end: datetime, *columns: Any) -> Select[Any]:
         """``columns`` of the rollups of ``tier`` whose bucket starts in [start, end)."""
-        table = self.table
-        return select(*columns).where(*self.of(tier), table.bucket_start >= start, table.bucket_start < end)
+        c = self.c
+        return select(*columns).where(*self.of(tier), c.bucket_start >= start, c.bucket_start < end)
 
 
 def covering(at: datetime) -> Iterator[tuple[Tier, datetime]]:
     """The buckets holding ``at``, finest first: where a cycle past its raw retention is read back from."""
     for tier in Tier:
         yield tier, floor_to(at, tier.span)
+
+
+def hour_wherever(
+    start: datetime, rolled: Callable[[Tier, datetime], dict[_K, _V]], raw: Callable[[], dict[_K, _V]]
+) -> dict[_K, _V]:
+    """One clock hour's figures wherever compaction has left them: its rollup, else its raw cycles, else (past
+    the hourly retention) its day's rollup. ``rolled(tier, bucket)`` reads a rollup, ``raw()`` the cycles."""
+    return rolled(Tier.HOUR, start) or raw() or rolled(Tier.DAY, floor_to(start, Tier.DAY.span))
