@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from socketserver import ThreadingMixIn, _SocketWriter  # type: ignore[attr-defined]
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 
 log = logging.getLogger(__name__)
 
 Check = Callable[[], tuple[bool, str]]
-StartResponse = Callable[..., Any]
 
 
 MAX_CONNECTIONS = 64
@@ -153,7 +153,7 @@ def make_app(registry: CollectorRegistry, health: Check, ready: Check) -> Callab
     metrics = make_wsgi_app(registry)
     routes = {"/healthz": health, "/readyz": ready}
 
-    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         refusal = _refuse(environ)
         if refusal is not None:
@@ -173,7 +173,7 @@ def make_app(registry: CollectorRegistry, health: Check, ready: Check) -> Callab
     return app
 
 
-def _refuse(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
+def _refuse(environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes] | None:
     """Anything but a body-less GET or HEAD is refused before it reaches a handler."""
     if environ.get("REQUEST_METHOD") not in {"GET", "HEAD"}:
         return "405 Method Not Allowed", [("Allow", "GET, HEAD")], b"only GET and HEAD are served\n"

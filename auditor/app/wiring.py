@@ -132,10 +132,8 @@ def build_auditor(
     store = Store(engine)
     if carried is not None:  # a reload: the old auditor's counters, breaker, spool and memories go on
         storage = CycleStorage(store, carried.spool, writer, standby=carried.standby)
-        return Auditor(
-            settings, client, store, clock, carried.stats, budgets, desired, storage, carried.breaker,
-            endpoints=carried.endpoints, asked=carried.asked, resources=owned, carried=carried,
-        )  # fmt: skip
+        parts = (settings, client, store, clock, carried.stats, budgets, desired, storage, carried.breaker)
+        return Auditor(*parts, endpoints=carried.endpoints, asked=carried.asked, resources=owned, carried=carried)
     prom = settings.prometheus
     pause = prom.breaker_max_pause.total_seconds()
     breaker = Breaker(prom.breaker_threshold, settings.audit_interval.total_seconds(), pause, monotonic=clock.monotonic)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 Impacts = dict[ImpactKey, Impact]
 
 
-def rule_entry(rule: Rule) -> dict[str, Any]:
-    entry: dict[str, Any] = {
+def rule_entry(rule: Rule) -> dict[str, object]:
+    entry: dict[str, object] = {
         "group": rule.group,
         "record": rule.name if rule.kind == RECORD else None,
         "kind": rule.kind,
@@ -37,7 +37,7 @@ def rule_entry(rule: Rule) -> dict[str, Any]:
     return entry
 
 
-def _side(rule: Rule, group: Group) -> dict[str, Any]:
+def _side(rule: Rule, group: Group) -> dict[str, object]:
     return {
         "group": rule.group,
         "file": group.file,
@@ -57,10 +57,10 @@ def _interval(seconds: float | None) -> str | None:
     return format_duration(timedelta(seconds=seconds)) if seconds is not None else None
 
 
-def _impact_fields(impact: Impact | None, section: str) -> dict[str, Any]:
+def _impact_fields(impact: Impact | None, section: str) -> dict[str, object]:
     if impact is None:
         return {}
-    fields: dict[str, Any] = {}
+    fields: dict[str, object] = {}
     if section in {"added", "changed"}:
         fields["series_estimate"] = impact.series_estimate
         if impact.estimate_error:
@@ -73,13 +73,13 @@ def _impact_fields(impact: Impact | None, section: str) -> dict[str, Any]:
     return fields
 
 
-def diff_json(result: RulesDiff, impacts: Impacts | None = None) -> dict[str, Any]:
+def diff_json(result: RulesDiff, impacts: Impacts | None = None) -> dict[str, object]:
     impacts = impacts or {}
 
-    def entry(rule: Rule, section: str) -> dict[str, Any]:
+    def entry(rule: Rule, section: str) -> dict[str, object]:
         return rule_entry(rule) | _impact_fields(impacts.get(impact_key(section, rule)), section)
 
-    def changed(change: RuleChange) -> dict[str, Any]:
+    def changed(change: RuleChange) -> dict[str, object]:
         document = entry(change.new, "changed") | {
             "changes": list(change.changes),
             "old": _side(change.old, change.old_group),
@@ -234,7 +234,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
-def drift_json(result: RulesDiff) -> dict[str, Any]:
+def drift_json(result: RulesDiff) -> dict[str, object]:
     """``rules status``: the diff from the loaded rules to the desired ones, named as drift."""
     document = diff_json(result)
     return {
@@ -250,7 +250,7 @@ def drift_json(result: RulesDiff) -> dict[str, Any]:
     }
 
 
-def versions_json(versions: Sequence[StoredRuleVersion]) -> dict[str, Any]:
+def versions_json(versions: Sequence[StoredRuleVersion]) -> dict[str, object]:
     return {
         "versions": [
             {

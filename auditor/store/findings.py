@@ -36,7 +36,7 @@ def sync(conn: Connection, source_id: int, ids: dict[str, int], findings: Sequen
         conn.execute(insert(StoredFinding), new)
 
 
-def _update(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _update(conn: Connection, rows: list[dict[str, object]]) -> None:
     if not rows:
         return
     values: dict[str, Any] = {name: bindparam(name) for name in rows[0] if name != "row_id"}
@@ -44,7 +44,7 @@ def _update(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(statement.execution_options(synchronize_session=False), rows)
 
 
-def _identity(finding: Finding, source_id: int, ids: dict[str, int]) -> dict[str, Any]:
+def _identity(finding: Finding, source_id: int, ids: dict[str, int]) -> dict[str, object]:
     _, kind, label, window, severity = finding.identity
     return {
         "source_id": source_id,
@@ -56,7 +56,7 @@ def _identity(finding: Finding, source_id: int, ids: dict[str, int]) -> dict[str
     }
 
 
-def _figures(finding: Finding) -> dict[str, Any]:
+def _figures(finding: Finding) -> dict[str, object]:
     return {
         "owner": finding.owner,
         "series": finding.series,

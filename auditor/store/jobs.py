@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Select, insert, select
 
@@ -40,6 +40,8 @@ JobRow = tuple[int, int, int, str | None]
 """(series, targets, series added, limits as JSON)."""
 TargetRow = tuple[int, int]
 """(series, series added)."""
+_K = TypeVar("_K")
+_R = TypeVar("_R", JobRow, TargetRow)
 
 
 @dataclass
@@ -84,7 +86,7 @@ class JobRows:
         return JobCensus(jobs, truncated, config_known=known)
 
 
-def _applied(base: dict[Any, Any], changes: dict[Any, Any]) -> dict[Any, Any]:
+def _applied(base: dict[_K, _R], changes: dict[_K, _R]) -> dict[_K, _R]:
     out = base | changes
     return {key: row for key, row in out.items() if row[0] != GONE}
 

@@ -51,7 +51,7 @@ class History:
     fold: Fold
     raw_tables: tuple[type[Base], ...]
     """The per-cycle tables of this kind, dropped (by snapshot) once past the raw retention."""
-    order: Callable[[Key], Any] = tuple
+    order: Callable[[Key], tuple[object, ...]] = tuple
     """Key order of a bucket's rows: written in primary-key order, the index pages stay full."""
 
     def roll(self, conn: Connection, source_id: int, tier: Tier, bucket: datetime) -> int:
