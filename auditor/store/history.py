@@ -241,7 +241,7 @@ def _rollups_of(
     while bucket < before:
         buckets.append(bucket)
         bucket += span
+    columns = METRICS.columns("metric_id", "bucket_start", "max_series")
     for bucket_chunk in chunks(buckets, IN_CHUNK):
-        columns = METRICS.columns("metric_id", "bucket_start", "max_series")
         query = METRICS.in_buckets(tier, bucket_chunk, *columns).where(*key, MetricRollup.metric_id.in_(metric_ids))
         yield from ((int(m), at, int(n)) for m, at, n in conn.execute(query))

@@ -2,7 +2,7 @@
 
     METRICS = History("metrics", MetricRollup, keys=("notion", "metric_id"),
                       figures=("max_series", "min_series", "last_series"), raw=metric_rows, fold=fold_series,
-                      raw_tables=(MetricSeries,))
+                      raw_tables=(MetricSeries, LabelStat, LabelDrilldown))
     METRICS.roll(conn, source_id, Tier.HOUR, bucket)      # the hour's rollups, from its raw cycles
     METRICS.roll(conn, source_id, Tier.DAY, bucket)       # the day's, from its hours
     METRICS.prune(conn, source_id, Tier.HOUR, cutoff)
@@ -67,8 +67,12 @@ class History:
     ) -> int:
         """One bucket's rollups: key -> figures, in the order of ``figures``."""
         names = ("bucket_start", "source_id", "tier", *self.keys, *self.figures)
-        # zip over one flat tuple: twice as fast as merging dicts, on 10,000 rows a bucket
-        rows = [dict(zip(names, (bucket, source_id, tier, *key, *figures))) for key, figures in self._sorted(rolled)]  # noqa: B905
+        # One flat tuple a row: faster than merging dicts on 10,000 rows a bucket. Strict, so that a fold
+        # giving the wrong number of figures fails instead of writing a row short of a column.
+        rows = [
+            dict(zip(names, (bucket, source_id, tier, *key, *figures), strict=True))
+            for key, figures in self._sorted(rolled)
+        ]
         if rows:
             conn.execute(insert(self.table), rows)
         return len(rows)
