@@ -1,4 +1,5 @@
-"""Reading the query log (issue 17): 1,000,000 lines shaped like a busy Grafana, in a process of its own.
+"""Reading the query log (issues 17, 27): 1,000,000 lines shaped like a busy Grafana, in a process of its own,
+credited to metrics and to the labels each query reads.
 
     python -m bench.querylog            # generate the log, read it in a worker, print lines/s and peak RSS
 
@@ -71,18 +72,19 @@ def worker(path: Path) -> dict[str, Any]:
     from auditor.core.usage import Credit
 
     reader = QueryLogReader(path, max_bytes=MAX_BYTES, max_seconds=600, monotonic=CLOCK.monotonic)
-    credit, position, lines, reads, credited = Credit(names()), None, 0, 0, 0
+    credit, position, lines, reads, credited, keys = Credit(names()), None, 0, 0, 0, 0
     started = time.perf_counter()
     while True:
         batch = reader.read(position, credit)
         lines, reads, position = lines + batch.lines, reads + 1, batch.position
         credited += sum(batch.counts.values())
+        keys += len(batch.labels)
         if not batch.behind_bytes:
             break
     seconds = time.perf_counter() - started
     return {
         "lines": lines, "seconds": seconds, "lines_per_s": lines / seconds, "reads": reads, "credited": credited,
-        "peak_rss_mib": _peak_rss_mib(),
+        "label_keys": keys, "peak_rss_mib": _peak_rss_mib(),
     }  # fmt: skip
 
 
@@ -107,9 +109,10 @@ def run() -> dict[str, Any]:
 
 def report(r: dict[str, Any]) -> None:
     print(
-        f"query log: {r['lines']:,} lines ({r['bytes'] / 2**20:,.0f} MiB) in {r['reads']} reads of "
-        f"{MAX_BYTES // 2**20} MiB: {r['lines_per_s']:,.0f} lines/s, peak RSS {r['peak_rss_mib']:.0f} MiB "
-        f"(targets: at least 50,000 lines/s, under 150 MiB)"
+        f"query log, metric and label level: {r['lines']:,} lines ({r['bytes'] / 2**20:,.0f} MiB) in {r['reads']} "
+        f"reads of {MAX_BYTES // 2**20} MiB, {r['label_keys']:,} (day, metric, label) keys: {r['lines_per_s']:,.0f} "
+        f"lines/s, peak RSS {r['peak_rss_mib']:.0f} MiB (targets: at least 50,000 lines/s, under 150 MiB; metric "
+        "level alone before labels: 158,109 lines/s, 83 MiB)"
     )
 
 

@@ -25,9 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from auditor.app.wiring import build_auditor
 from auditor.collect.census import CensusCollector, Deadline
 from auditor.collect.client import PrometheusClient
+from auditor.collect.drilldown import Drilldown
 from auditor.collect.label_policy import LabelPolicyScan
 from auditor.config.budgets import load_budgets
-from auditor.config.settings import CensusSettings, LabelPolicySettings, Settings
+from auditor.config.settings import CensusSettings, DrilldownSettings, LabelPolicySettings, Settings
 from auditor.demo.exporter import Exporter
 from auditor.store import make_engine, upgrade
 from bench.cycle_worker import TimingTransport
@@ -111,6 +112,25 @@ def policy_scan(url: str, budgets: str, series: dict[str, int]) -> Callable[[], 
     return run
 
 
+OFFENDERS = ["huge_sessions", *(f"large_metric_{i}" for i in range(9))]
+"""Ten offenders: the 60,000-series metric (one label of 60,000 values) and nine of 2,000 (id x code)."""
+
+
+def drilldown(url: str, *, proofs: bool) -> Callable[[], int]:
+    """The drill-down of the ten offenders, with the proof queries of issue 27 (``count(m)`` beside
+    ``count(count without (L) (m))`` for up to three labels each), or without them."""
+
+    def run() -> int:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            client = PrometheusClient(http, CLOCK)
+            bounds = DrilldownSettings(max_requests=10_000, max_bytes=1 << 30, max_time=timedelta(minutes=5))
+            Drilldown(client, bounds).run(OFFENDERS, set(OFFENDERS) if proofs else set(), utc_now(),
+                                          Deadline.after(300, CLOCK.monotonic))  # fmt: skip
+            return client.requests
+
+    return run
+
+
 def cycles(url: str, limit: int, chunk: int) -> dict[str, Any]:
     """Whole audit cycles (census, drill-down, rules; stored in SQLite): the auditor's time beyond the fetch."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,6 +173,10 @@ def run() -> dict[str, Any]:
             for limit, chunk in WAYS:
                 cost = prometheus_cost(prometheus.url, census_only(prometheus.url, limit, chunk))
                 results[f"limit={limit}, chunk={chunk}"] = cost | cycles(prometheus.url, limit, chunk)
+            results["drilldown_of_10_offenders"] = {
+                "without proofs": prometheus_cost(prometheus.url, drilldown(prometheus.url, proofs=False)),
+                "with proofs": prometheus_cost(prometheus.url, drilldown(prometheus.url, proofs=True)),
+            }
             results["label_policy"] = {
                 name: prometheus_cost(prometheus.url, policy_scan(prometheus.url, budgets, expected))
                 for name, budgets in POLICIES.items()

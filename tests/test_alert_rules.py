@@ -22,6 +22,7 @@ DOCUMENTED_ALERTS = {
     "MetricsAuditorAuditStale",
     "MetricsAuditorPrometheusUnreachable",
     "MetricLabelPolicyViolated",
+    "MetricFixHarmful",
     "ScrapeSampleLimitNearlyReached",
     "JobCardinalityBudgetExceeded",
 }
@@ -92,6 +93,7 @@ def full_exposition(tmp_path: Path) -> str:
     from auditor.config.budgets import BudgetsProvider
     from auditor.config.settings import ExportSettings
     from auditor.core.domain import LabelStats
+    from auditor.core.fixes import FixState, FixSummary
     from auditor.core.jobs import JobCensus, JobStats, TargetStats
     from auditor.core.rulesets import Group, Rule, RuleSet
     from auditor.evaluate.rules_diff import diff
@@ -117,6 +119,7 @@ def full_exposition(tmp_path: Path) -> str:
     evaluation = replace(details.evaluation, job_limit_seconds={"api": 2 * 86400.0})
     stats.record_success(census(), 0.1, replace(details, rules=rules, jobs=jobs, evaluation=evaluation))
     stats.record_failure("unreachable", 0.1, prometheus_up=False)
+    stats.record_fixes(FixSummary(dict.fromkeys(FixState, 1), 297, (("user_sessions", "region_code"),)))
     provider = BudgetsProvider(tmp_path / "budgets.yml", CLOCK)
     provider.load()
     registry = CollectorRegistry(auto_describe=False)

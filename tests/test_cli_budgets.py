@@ -47,7 +47,7 @@ def test_check_exits_1_with_the_violations_and_a_fix(
     now = utc_now()
     store = Store(engine)
     save_census(store, census({"user_sessions": 380}, now - timedelta(days=2)), "u", 0.1)
-    drill = {"user_sessions": {"user_id": LabelStats(450, 2), "job": LabelStats(1)}}
+    drill = {"user_sessions": {"user_id": LabelStats(450, 2, 500, "numeric ids"), "job": LabelStats(1)}}
     save_census(store, census({"user_sessions": 500, "ok": 5}, now), "u", 0.1, drilldown=drill)
     use(monkeypatch, database_url, budgets_file)
 
@@ -62,16 +62,27 @@ def test_check_exits_1_with_the_violations_and_a_fix(
         "series": 500,
         "max_series": 400,
     }
-    assert series["suggestion"]["action"] == "drop_label"
-    assert series["suggestion"]["series_saved"] == 498
+    fix = series["fix"]
+    assert (fix["action"], fix["label"], fix["safe"], fix["series_now"], fix["predicted_series"]) == (
+        "fix_at_source", "user_id", False, 500, 2
+    )  # fmt: skip
+    assert "config" not in fix, "user_id makes series unique: no relabeling is printed"
+    assert (fix["proof"]["series_with"], fix["proof"]["series_without"], fix["proof"]["merges"]) == (500, 2, True)
+    assert series["suggestion"]["relabel"] == "", "the old key stays for scripts, empty: nothing is safe to paste"
+    assert series["suggestion"]["series_saved"] == 0
     assert by_kind["label"]["label"] == "user_id"
 
     assert main(["check"]) == 1
     table = capsys.readouterr().out
     assert "user_sessions" in table
-    assert "fix for user_sessions (team-identity): drop_label (saves 498 series)" in table
+    assert (
+        "fix for user_sessions (team-identity): fix_at_source `user_id` "
+        "(a relabeling would merge series, nothing to paste)" in table
+    )
     assert table.count("fix for user_sessions") == 1, "one fix per metric, whatever the number of violations"
-    assert "target_label: user_id" in table
+    assert "its values look like numeric ids" in table
+    assert "target_label" not in table
+    assert "saves" not in table
 
 
 def test_check_exits_0_when_every_budget_holds(

@@ -137,6 +137,32 @@ def test_check_names_user_sessions_over_budget_and_cart_id_against_the_policy_wh
     assert "cart_id" in table.stdout
 
 
+def test_check_prints_a_safe_fix_and_refuses_one_that_merges_series_when_the_guide_says(running: Demo) -> None:
+    def fixes() -> dict[tuple[str, str], dict[str, object]]:
+        result = running.run(".venv/bin/metrics-auditor check --format json")
+        found = json.loads(result.stdout)["violations"] if result.stdout.strip() else []
+        return {(v["metric"], v.get("label") or v["kind"]): v["fix"] for v in found if "fix" in v}
+
+    found = wait_until(fixes, lambda f: f.get(("http_requests_total", "handler"), {}).get("safe") is True,
+                       timeout=300, what="the safe fix of handler")  # fmt: skip
+    minutes = (time.monotonic() - running.started) / 60
+    assert minutes < 4, f"the guide says after 2 minutes of query log; it took {minutes:.1f}"
+    safe = found[("http_requests_total", "handler")]
+    proof = safe["proof"]
+    assert isinstance(proof, dict)
+    assert safe["action"] == "drop_label"
+    assert proof["series_with"] == proof["series_without"] == safe["predicted_series"], "it merges nothing"
+    refused = found[("user_sessions", "series")]
+    assert (refused["action"], refused["label"], refused["safe"]) == ("fix_at_source", "user_id", False)
+    assert "config" not in refused
+    merging = [key for key, fix in found.items() if "config" in fix and isinstance(fix["proof"], dict)
+               and fix["proof"].get("merges")]  # fmt: skip
+    assert merging == [], "no printed relabeling merges series"
+    table = running.run(".venv/bin/metrics-auditor check").stdout
+    assert "fix_at_source `user_id` (a relabeling would merge series, nothing to paste)" in table
+    assert "drop_label `handler` (safe: keeps" in table
+
+
 def test_usage_unused_names_the_four_unread_metrics_after_two_minutes(running: Demo) -> None:
     def unused() -> set[str]:
         result = running.run(".venv/bin/metrics-auditor usage --unused --format json")

@@ -51,17 +51,20 @@ def test_byte_and_metric_bounds(router: respx.MockRouter, http: httpx.Client) ->
     assert by_bytes.bytes > 0
 
 
-def test_offenders_get_series_without_their_worst_label(router: respx.MockRouter, http: httpx.Client) -> None:
+def test_offenders_get_the_proof_pair_for_their_labels(router: respx.MockRouter, http: httpx.Client) -> None:
+    """``count(m)`` and ``count(count without (L) (m))`` for the labels with most values; job is never proven."""
     prepare(router)
-    query = router.post("/api/v1/query").respond(
-        json=fake.ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "3"]}]})
-    )
+    counted = fake.ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "40"]}]})
+    without = fake.ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "3"]}]})
+    query = router.post("/api/v1/query").mock(side_effect=[httpx.Response(200, json=counted),
+                                                           httpx.Response(200, json=without)])  # fmt: skip
     result = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings()).run(
         ["m1"], {"m1"}, NOW, Deadline.after(30, CLOCK.monotonic)
     )
-    assert result.labels["m1"]["user_id"] == LabelStats(40, 3)
-    form = dict(httpx.QueryParams(query.calls.last.request.content.decode()))
-    assert untagged(form["query"]) == 'count(count without (user_id) ({__name__="m1"}))'
+    assert result.labels["m1"]["user_id"] == LabelStats(40, 3, 40)
+    assert result.labels["m1"]["job"] == LabelStats(1)
+    queries = [untagged(dict(httpx.QueryParams(c.request.content.decode()))["query"]) for c in query.calls]
+    assert queries == ['count({__name__="m1"})', 'count(count without (user_id) ({__name__="m1"}))']
 
 
 def test_a_failing_metric_is_skipped_not_fatal(router: respx.MockRouter, http: httpx.Client) -> None:

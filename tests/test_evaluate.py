@@ -10,10 +10,14 @@ import pytest
 from auditor.config.budgets import load_budgets
 from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, CensusMethod, HeadStats, SeriesNotion
+from auditor.core.findings import Finding
+from auditor.core.label_usage import Reader, ReaderKind
+from auditor.core.remedies import Action, Remedy
 from auditor.evaluate import EvaluationInput, Kind, LabelStats, Severity, evaluate
 from auditor.evaluate.checks.forecast import seconds_to_budget, theil_sen_slope
-from auditor.evaluate.suggestions import suggest
+from auditor.evaluate.remedies import UNKNOWN, Offender, Readers, decide
 from auditor.evaluate.targets import drilldown_targets, forecast_targets
+from auditor.evaluate.usage import Status
 from tests.support import builders
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -147,23 +151,59 @@ def test_drilldown_targets_order(budgets: Budgets) -> None:
     assert forecast_targets(census(metrics), budgets) == ["big", "over", "user_sessions"]
 
 
-def test_suggestion_drops_the_worst_label_with_its_effect(budgets: Budgets) -> None:
+def suggest(finding: Finding, labels: dict[str, LabelStats], readers: Readers = UNKNOWN) -> Remedy:
+    label = finding.detail if finding.kind in (Kind.LABEL, Kind.LABEL_POLICY) else ""
+    return decide(Offender(finding.subject, finding.series, labels, label), readers)
+
+
+NOBODY = Readers(Status.USED, known=True, days=30)
+"""The metric is read, none of its labels is: the query log covers the window."""
+
+
+def test_a_label_that_makes_series_unique_is_fixed_at_the_source_never_relabeled(budgets: Budgets) -> None:
     result = evaluate(EvaluationInput(census({"user_sessions": 500}), budgets))
     [finding] = result.violations
-    labels = {"user_id": LabelStats(480, 12), "instance": LabelStats(900), "region": LabelStats(3)}
-    suggestion = suggest(finding, labels)
-    assert (suggestion.action, suggestion.label, suggestion.series_saved) == ("drop_label", "user_id", 488)
-    assert "target_label: user_id" in suggestion.relabel
-    assert 'regex: "user_sessions"' in suggestion.relabel
-    assert suggestion.recording_rule is not None
-    assert "sum without (user_id) (user_sessions)" in suggestion.recording_rule
+    labels = {"user_id": LabelStats(480, 12, 500, "numeric ids"), "instance": LabelStats(900), "region": LabelStats(3)}
+    fix = suggest(finding, labels, NOBODY)
+    assert (fix.action, fix.label, fix.safe, fix.config) == (Action.FIX_AT_SOURCE, "user_id", False, None)
+    assert (fix.series_now, fix.predicted_series, fix.proof.merges) == (500, 12, True)
+    assert "count(user_sessions) = 500, count(count without (user_id) (user_sessions)) = 12" in fix.proof.text
+    assert "numeric ids" in fix.note
+    assert "saves" not in fix.note, "no saving is claimed that comes from merged series"
+    assert fix.recording_rule is not None
+    assert "sum without (user_id) (user_sessions)" in fix.recording_rule
 
 
-def test_suggestion_without_drilldown_drops_the_metric(budgets: Budgets) -> None:
+def test_a_label_that_merges_nothing_and_nobody_reads_is_removed_and_saves_nothing(budgets: Budgets) -> None:
+    [finding] = evaluate(EvaluationInput(census({"user_sessions": 500}), budgets)).violations
+    labels = {"pod_ip": LabelStats(50, 500, 500), "pod": LabelStats(50, 500, 500)}
+    fix = suggest(finding, labels, NOBODY)
+    assert (fix.action, fix.label, fix.safe) == (Action.DROP_LABEL, "pod", True)
+    assert (fix.predicted_series, fix.series_saved, fix.proof.merges) == (500, 0, False)
+    assert fix.config is not None
+    assert "target_label: pod\n" in fix.config
+    assert 'regex: "user_sessions"' in fix.config
+
+
+def test_a_label_someone_reads_is_blocked_by_that_reader(budgets: Budgets) -> None:
+    [finding] = evaluate(EvaluationInput(census({"user_sessions": 500}), budgets)).violations
+    rule = Reader(ReaderKind.RULE, "sessions/sessions:by_pod")
+    read = Readers(Status.USED, labels={"pod": (rule,)}, known=True, days=30)
+    fix = suggest(finding, {"pod": LabelStats(50, 500, 500)}, read)
+    assert (fix.action, fix.safe, fix.config, fix.blocked_by) == (Action.DROP_LABEL, False, None, (rule,))
+    assert "sessions/sessions:by_pod" in fix.note
+    unknown = suggest(finding, {"pod": LabelStats(50, 500, 500)}, UNKNOWN)
+    assert (unknown.safe, unknown.config) == (False, None), "without a query log, nobody reading it is not known"
+
+
+def test_a_metric_nobody_reads_is_dropped_and_one_unknown_is_not(budgets: Budgets) -> None:
     [finding] = evaluate(EvaluationInput(census({"over": 5000}), budgets)).violations
-    suggestion = suggest(finding, {})
-    assert (suggestion.action, suggestion.series_saved) == ("drop_metric", 5000)
-    assert "action: drop" in suggestion.relabel
+    fix = suggest(finding, {}, Readers(Status.UNUSED, known=True, days=30))
+    assert (fix.action, fix.safe, fix.predicted_series, fix.series_saved) == (Action.DROP_METRIC, True, 0, 5000)
+    assert fix.config is not None
+    assert "action: drop" in fix.config
+    unknown = suggest(finding, {})
+    assert (unknown.action, unknown.safe, unknown.config) == (Action.DROP_METRIC, False, None)
 
 
 POLICY = """
@@ -205,8 +245,8 @@ def test_label_policy_denied_unlisted_always_allowed_and_entry_overrides(tmp_pat
     [http] = [f for f in result.findings if f.subject == "http_requests_total" and f.kind is Kind.LABEL_POLICY]
     assert http.describe() == "label pod (4 values) is not allowed by the label policy"
     fix = suggest(http, labels["http_requests_total"])
-    assert (fix.action, fix.label, fix.series_saved) == ("drop_label", "pod", 30)
-    assert "collide" in fix.note
+    assert (fix.action, fix.label, fix.safe, fix.config) == (Action.FIX_AT_SOURCE, "pod", False, None)
+    assert "not measured" in fix.proof.text, "count(m) was not measured beside the count without it"
 
 
 def test_policy_labels_are_the_ones_some_scope_forbids_denied_first(tmp_path: Path) -> None:

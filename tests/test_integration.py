@@ -17,9 +17,10 @@ from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import DrilldownSettings, Settings
 from auditor.core.domain import CensusMethod, SeriesNotion
+from auditor.core.remedies import Action
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.evaluate.suggestions import suggest
+from auditor.evaluate.remedies import Offender, decide
 from auditor.store import Store
 from tests.support.builders import census, ground_truth, save_census, utc_now
 
@@ -138,10 +139,12 @@ def test_budget_violation_drilldown_and_suggestion_against_real_prometheus(
         "instance": 1,
         "job": 1,
     }
-    assert labels["path"].series_without == 6
+    assert (labels["path"].series_without, labels["path"].series_with) == (6, 150)
+    assert (labels["method"].series_without, labels["method"].series_with) == (50, 150)
     [series_violation] = [f for f in evaluation.violations if f.kind.value == "series"]
-    suggestion = suggest(series_violation, labels)
-    assert (suggestion.action, suggestion.label, suggestion.series_saved) == ("drop_label", "path", 144)
+    fix = decide(Offender(series_violation.metric, series_violation.series, labels))
+    assert (fix.action, fix.label, fix.safe, fix.config) == (Action.FIX_AT_SOURCE, "path", False, None)
+    assert (fix.series_now, fix.predicted_series) == (150, 6), "what removing path at the source would leave"
     assert {(f.metric, f.kind) for f in store.open_findings("drill")} == {
         ("api_requests_total", "series"),
         ("api_requests_total", "label"),

@@ -62,7 +62,7 @@ def settings_for(prometheus: LocalPrometheus, budgets: Path, **extra: object) ->
     )  # fmt: skip
 
 
-def test_denied_and_unlisted_labels_are_violations_with_exact_values_and_series_saved(
+def test_denied_and_unlisted_labels_are_violations_with_exact_values_and_the_series_left_without_them(
     prometheus: LocalPrometheus,
     exporter: Exporter,
     *,
@@ -107,11 +107,12 @@ def test_denied_and_unlisted_labels_are_violations_with_exact_values_and_series_
     assert set(found) == {"pol_api_requests_total", "pol_http_latency_seconds"}
     api = found["pol_api_requests_total"]
     assert (api["label"], api["owner"], api["value"], api["series"]) == ("user_id", "platform", 25, 100)
-    assert api["suggestion"]["series_saved"] == 96
-    assert api["suggestion"]["action"] == "drop_label"
-    assert "pol_api_requests_total" in api["suggestion"]["relabel"]
-    assert "collide" in api["suggestion"]["note"]
-    assert found["pol_http_latency_seconds"]["suggestion"]["series_saved"] == 24
+    fix = api["fix"]
+    assert (fix["action"], fix["label"], fix["safe"], fix["predicted_series"]) == ("fix_at_source", "user_id", False, 4)
+    assert (fix["proof"]["series_with"], fix["proof"]["series_without"]) == (100, 4), "96 series would merge"
+    assert "config" not in fix
+    latency = found["pol_http_latency_seconds"]["fix"]
+    assert (latency["action"], latency["predicted_series"], "config" in latency) == ("fix_at_source", 6, False)
     assert datetime.fromisoformat(api["since"]) == snapshot.collected_at
 
     assert main(["check", "--source", "policy"]) == 1
@@ -122,14 +123,14 @@ def test_denied_and_unlisted_labels_are_violations_with_exact_values_and_series_
     since = (snapshot.collected_at - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
     assert main(["report", "--source", "policy", "--since", since, "--format", "json"]) == 0
     section = json.loads(capsys.readouterr().out)["label_policy"]
-    assert [(r["owner"], r["metric"], r["label"], r["values"], r["series"], r["series_saved"]) for r in section] == [
-        ("platform", "pol_api_requests_total", "user_id", 25, 100, 96),
-        ("team-web", "pol_http_latency_seconds", "pod", 5, 30, 24),
+    assert [(r["owner"], r["metric"], r["label"], r["values"], r["series"], r["series_without"]) for r in section] == [
+        ("platform", "pol_api_requests_total", "user_id", 25, 100, 4),
+        ("team-web", "pol_http_latency_seconds", "pod", 5, 30, 6),
     ]
     assert main(["report", "--source", "policy", "--since", since, "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out
     assert "## Label policy" in markdown
-    assert "| `pol_api_requests_total` | `user_id` | 25 | 100 | 96 |" in markdown
+    assert "| `pol_api_requests_total` | `user_id` | 25 | 100 | 4 |" in markdown
     assert main(["report", "--source", "policy", "--since", since, "--format", "html"]) == 0
     html = capsys.readouterr().out
     assert "<h2>Label policy</h2>" in html
@@ -169,7 +170,7 @@ def test_the_scan_costs_a_few_queries_per_label_not_one_per_metric(
     assert requests == 1 + result.queries, "and one /api/v1/labels"
     carriers = {m for m, labels in result.labels.items() if any(name.startswith("lbl") for name in labels)}
     assert len(carriers) == 980
-    assert result.labels["pol_many_0001"]["lbl01"] == LabelStats(2, 1)
+    assert result.labels["pol_many_0001"]["lbl01"] == LabelStats(2, 1, 2), "2 series carry it, 1 without it"
 
     first, second, last = cycles[0], cycles[1], cycles[-1]
     assert all(cycle.queries <= 10 for cycle in cycles)

@@ -86,14 +86,35 @@ def history(engine: Engine, tmp_path: Path) -> tuple[Store, Settings, Path]:
                       rules=load_path(rules))  # fmt: skip
     last = census({"api_requests_total": 400, "payments_total": 50, "fresh_metric": 70, "big_unused": 300,
                    "old_violation": 500}, at(6, 23))  # fmt: skip
-    drill_last = {"api_requests_total": {"user_id": LabelStats(390, 1), "instance": LabelStats(1)}}
+    drill_last = {"api_requests_total": {"user_id": LabelStats(390, 1, 400, "numeric ids"), "instance": LabelStats(1)}}
     save_census(store, last, "u", 0.1, drilldown=drill_last, rules=load_path(rules),
                       findings=[carried, exceeded("api_requests_total", "team-api", 400)])  # fmt: skip
     dashboards = tmp_path / "dashboards"
     dashboards.mkdir()
     (dashboards / "payments.json").write_text(json.dumps(DASHBOARD))
     settings = Settings(source="prod", budgets_file=budgets_path, dashboards_dir=dashboards)  # type: ignore[call-arg]
+    _ledger(store)
     return store, settings, budgets_path
+
+
+def _ledger(store: Store) -> None:
+    """Three fixes: one landed and verified in W47, one harmful, one still open."""
+    from auditor.core.fixes import Observation
+    from auditor.core.remedies import Action, Proof, Remedy
+    from auditor.evaluate.fix_ledger import observe
+
+    remedies = [
+        Remedy(Action.DROP_LABEL, "payments_total", "pod_ip", True, Proof(50, 50, text="50 = 50"), 50, 50),
+        Remedy(Action.DROP_LABEL, "big_unused", "shard", True, Proof(300, 300, text="300 = 300"), 300, 300),
+        Remedy(Action.FIX_AT_SOURCE, "api_requests_total", "user_id", False, Proof(400, 1, text="400, 1"), 400, 1),
+    ]
+    store.fixes.record("prod", "u", remedies, at(1))
+    seen = {"payments_total": [Observation(50, 0, 0.0), Observation(50, 0, 0.0)],
+            "big_unused": [Observation(300, 0, 0.0), Observation(30, 0, 0.0)]}  # fmt: skip
+    fixes = store.fixes.all("prod")
+    for day, step in ((2, 0), (3, 1)):
+        fixes = [observe(f, seen[f.metric][step], at(day)) if f.metric in seen else f for f in fixes]
+    store.fixes.save(fixes)
 
 
 def build_w47(history: tuple[Store, Settings, Path], owner: str | None = None) -> Report:
@@ -138,7 +159,9 @@ def test_every_section_holds_the_right_metrics_and_numbers(history: tuple[Store,
     [change] = report.rule_changes
     assert (change.changed, change.added, change.first_seen) == (["job:api:rate5m"], [], at(3))
     assert {s.metric for s in report.suggestions} == {"api_requests_total", "old_violation"}
-    assert by(report.suggestions)["api_requests_total"].series_saved == 399
+    fix = by(report.suggestions)["api_requests_total"]
+    assert (fix.action, fix.label, fix.safe, fix.config) == ("fix_at_source", "user_id", False, None)
+    assert (fix.series_now, fix.predicted_series, fix.series_saved) == (400, 1, 0), "no saving claimed from a merge"
 
     c = report.data_completeness
     assert c.failed_cycles == {"timeout": 1}
@@ -277,12 +300,14 @@ def test_svg_charts_are_drawn_from_numbers_only() -> None:
 
 def test_unused_is_measured_once_the_query_log_covers_the_window(history: tuple[Store, Settings, Path]) -> None:
     """With 40 days of query log: unused means no query, rule or dashboard read it; the scorecard shows cost."""
-    from auditor.core.usage import LogPosition, QueryKind, UsageBatch
+    from auditor.core.usage import LogPosition, QueryKind, QueryReads, UsageBatch
 
     store, settings, budgets_path = history
     batch = UsageBatch(position=LogPosition("/q.log", 1, 2, 100, ""))
-    batch.credit(frozenset({"api_requests_total"}), QueryKind.API, at(5))
-    batch.credit(frozenset({"old_violation"}), QueryKind.API, W47.end - timedelta(days=35))  # before the 30-day window
+    batch.credit(QueryReads(frozenset({"api_requests_total"}), frozenset(), ""), QueryKind.API, at(5))
+    batch.credit(
+        QueryReads(frozenset({"old_violation"}), frozenset(), ""), QueryKind.API, W47.end - timedelta(days=35)
+    )  # before the 30-day window
     batch.earliest = W47.end - timedelta(days=40)
     store.usage.record("prod", "u", batch, at(5))
     costed = settings.model_copy(update={"cost_per_series_month": 0.02})

@@ -7,22 +7,24 @@ from pathlib import Path
 import yaml
 
 from auditor.core.domain import LabelStats
-from auditor.core.findings import SeriesFinding, Severity
-from auditor.evaluate.suggestions import suggest
+from auditor.core.remedies import Action
+from auditor.evaluate.remedies import Offender, Readers, decide
+from auditor.evaluate.usage import Status
 from tests.test_alert_rules import promtool
 
-FINDING = SeriesFinding(
-    metric="http_requests_total", owner="team-web", severity=Severity.EXCEEDED, series_now=5000, budget=1000
-)
+METRIC = "http_requests_total"
+NOBODY = Readers(Status.USED, known=True, days=30)
 
 
 def test_relabel_snippets_are_valid_prometheus_config(tmp_path: Path) -> None:
-    drop_label = suggest(FINDING, {"path": LabelStats(2500, 2)})
-    drop_metric = suggest(FINDING, {})
-    assert (drop_label.action, drop_metric.action) == ("drop_label", "drop_metric")
+    drop_label = decide(Offender(METRIC, 5000, {"pod_ip": LabelStats(25, 5000, 5000)}), NOBODY)
+    drop_metric = decide(Offender(METRIC, 5000, {}), Readers(Status.UNUSED, known=True, days=30))
+    assert (drop_label.action, drop_metric.action) == (Action.DROP_LABEL, Action.DROP_METRIC)
+    assert drop_label.config is not None
+    assert drop_metric.config is not None
     jobs = [
-        {"job_name": f"job{i}", "static_configs": [{"targets": ["127.0.0.1:9100"]}], **yaml.safe_load(s.relabel)}
-        for i, s in enumerate((drop_label, drop_metric))
+        {"job_name": f"job{i}", "static_configs": [{"targets": ["127.0.0.1:9100"]}], **yaml.safe_load(config)}
+        for i, config in enumerate((drop_label.config, drop_metric.config))
     ]
     config = tmp_path / "prometheus.yml"
     config.write_text(yaml.safe_dump({"scrape_configs": jobs}))
@@ -31,7 +33,9 @@ def test_relabel_snippets_are_valid_prometheus_config(tmp_path: Path) -> None:
 
 
 def test_recording_rule_sketch_is_a_valid_rule(tmp_path: Path) -> None:
-    sketch = suggest(FINDING, {"path": LabelStats(2500, 2)}).recording_rule
+    fix = decide(Offender(METRIC, 5000, {"path": LabelStats(2500, 2, 5000)}), NOBODY)
+    assert (fix.action, fix.config) == (Action.FIX_AT_SOURCE, None)
+    sketch = fix.recording_rule
     assert sketch is not None
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "sketch", "rules": yaml.safe_load(sketch)}]}))

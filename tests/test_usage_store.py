@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from auditor.core.usage import LogPosition, MetricReads, QueryKind, UsageBatch
+from auditor.core.usage import LogPosition, MetricReads, QueryKind, QueryReads, UsageBatch
 from auditor.store import Store
 from auditor.store.compaction import Retention, compact
 from auditor.store.models import MetricUsage
@@ -18,7 +18,7 @@ T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 def batch(offset: int, *reads: tuple[str, QueryKind, datetime]) -> UsageBatch:
     out = UsageBatch(lines=len(reads), own=1, failures=2, position=LogPosition("/q.log", 1, 7, offset, "h" * 64))
     for metric, kind, at in reads:
-        out.credit(frozenset({metric}), kind, at)
+        out.credit(QueryReads(frozenset({metric}), frozenset(), ""), kind, at)
     return out
 
 

@@ -21,10 +21,12 @@ from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import CensusSettings, DrilldownSettings, Settings
 from auditor.core.domain import SeriesNotion
-from auditor.core.findings import Kind, SeriesFinding, Severity
+from auditor.core.findings import Kind
+from auditor.core.remedies import Action
 from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
-from auditor.evaluate.suggestions import suggest
+from auditor.evaluate.remedies import Offender, Readers, decide
+from auditor.evaluate.usage import Status
 from auditor.store import Store
 from tests.support.servers import SERVERS, counted_by_server, require, truth, wait_until
 
@@ -37,8 +39,8 @@ DECOY = "http_server_active_requests"
 @pytest.fixture(scope="module")
 def exporter() -> Iterator[Exporter]:
     exporter = Exporter()
-    exporter.set(DOTTED, labels={"http.route": 30, "url.scheme": 2})
-    exporter.set(DECOY, labels={"http.route": 3})
+    exporter.set(DOTTED, labels={"http.route": 30, "url.scheme": 2}, derived={"server.address": "url.scheme"})
+    exporter.set(DECOY, labels={"http.route": 3}, derived={"server.address": "http.route"})
     exporter.set("legacy_total", labels={"my.label": 4})
     for i in range(40):  # more names than any list limit below: these are counted with quoted, escaped regexes
         exporter.set(f"svc.tail.{i:02d} (ms)", 1)
@@ -87,11 +89,16 @@ def test_census_drilldown_and_counted_names_are_exact(
     drill = store.drilldown(snapshot.id)
     assert {label: s.values for label, s in drill[DOTTED].items()} == {
         "http.route": 30,
+        "server.address": 2,
         "url.scheme": 2,
         "instance": 1,
         "job": 1,
     }
-    assert drill[DOTTED]["http.route"].series_without == 2, 'count(count without ("http.route") (...))'
+    proofs = {label: (s.series_with, s.series_without) for label, s in drill[DOTTED].items() if s.series_with}
+    # server.address follows url.scheme: without either, the other still tells the series apart
+    assert proofs == {"http.route": (60, 2), "server.address": (60, 60), "url.scheme": (60, 60)}, (
+        'count({"http.server.active_requests"}) beside count(count without ("http.route") (...)) per label'
+    )
     assert {label: s.values for label, s in drill["legacy_total"].items()}["my.label"] == 4
 
 
@@ -100,14 +107,19 @@ def test_the_printed_fixes_load_in_prometheus_35_and_do_what_they_say(
 ) -> None:
     from auditor.core.domain import LabelStats
 
-    finding = SeriesFinding(metric=DOTTED, owner="team-web", severity=Severity.EXCEEDED, series_now=60, budget=10)
-    fix = suggest(finding, {"http.route": LabelStats(30, 2), "url.scheme": LabelStats(2, 30)})
-    assert fix.label == "http.route"
+    drill = {"http.route": LabelStats(30, 2, 60), "server.address": LabelStats(2, 60, 60),
+             "url.scheme": LabelStats(2, 60, 60)}  # fmt: skip
+    nobody = Readers(Status.USED, known=True, days=30)
+    fix = decide(Offender(DOTTED, 60, drill), nobody)
+    assert (fix.action, fix.label, fix.config) == (Action.FIX_AT_SOURCE, "http.route", None), "it makes series unique"
+    safe = decide(Offender(DOTTED, 60, drill, label="server.address"), nobody)
+    assert (safe.action, safe.safe, safe.predicted_series) == (Action.DROP_LABEL, True, 60)
     assert fix.recording_rule is not None
+    assert safe.config is not None
     assert '{"http.server.active_requests"}' in fix.recording_rule
     rules = tmp_path / "fix.rules.yml"
     rules.write_text(yaml.safe_dump({"groups": [{"name": "fix", "rules": yaml.safe_load(fix.recording_rule)}]}))
-    relabel = yaml.safe_load(fix.relabel)["metric_relabel_configs"]
+    relabel = yaml.safe_load(safe.config)["metric_relabel_configs"]
     fixed = start_35(
         tmp_path / "fixed", exporter, evaluation_interval="1s", rule_files=[rules],
         job_options={"metric_relabel_configs": relabel},
@@ -122,11 +134,13 @@ def test_the_printed_fixes_load_in_prometheus_35_and_do_what_they_say(
         assert (rule["health"], rule["name"]) == ("ok", f"{DOTTED}:without_http.route:sum")
         counts = wait_until(lambda: counted_by_server(fixed.url), lambda got: rule["name"] in got, what="recorded")
         assert counts[rule["name"]] == 2, "one series per url.scheme"
-        assert counts[DOTTED] == 2, "the relabel emptied http.route: the 30 routes collided into one series a scheme"
-        values = httpx.get(f"{fixed.url}/api/v1/label/U__http_2e_route/values").json()["data"]
-        kept = httpx.get(f"{fixed.url}/api/v1/label/U__http_2e_route/values", params={"match[]": DECOY}).json()["data"]
-        assert kept == [f"http.route-{i:05d}" for i in range(3)], "the regex is escaped: the decoy keeps its label"
-        assert set(values) == set(kept), f"{DOTTED} lost http.route"
+        assert counts[DOTTED] == 60, "removing server.address merged nothing: every series is kept"
+        values = httpx.get(f"{fixed.url}/api/v1/label/U__server_2e_address/values").json()["data"]
+        kept = httpx.get(f"{fixed.url}/api/v1/label/U__server_2e_address/values", params={"match[]": DECOY}).json()[
+            "data"
+        ]
+        assert kept == [f"server.address-{i:05d}" for i in range(3)], "the regex is escaped: the decoy keeps its label"
+        assert set(values) == set(kept), f"{DOTTED} lost server.address"
     finally:
         fixed.stop()
 
@@ -155,7 +169,8 @@ def test_a_label_policy_over_utf8_names_is_scanned_with_quoted_names(
     budgets = tmp_path / "budgets.yml"
     budgets.write_text(
         'defaults: {max_series: 1000, labels_denied: ["url.scheme"]}\n'
-        'metrics:\n  - match: "http[.]server[.].*"\n    labels_allowed: ["http.route", "url.scheme"]\n'
+        'metrics:\n  - match: "http[.]server[.].*"\n'
+        '    labels_allowed: ["http.route", "url.scheme", "server.address"]\n'
         "  - name: legacy_total\n    labels_allowed: [other]\n"
     )
     settings = Settings(  # type: ignore[call-arg]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.app.cycle_store import CycleStorage
+from auditor.app.fixes import FixTracker
 from auditor.app.observe import CycleObserver, Observed
 from auditor.app.readiness import readiness
 from auditor.app.spool import Spool
@@ -99,6 +100,7 @@ class Auditor:
         )  # fmt: skip
         memory = carried.usage if carried is not None else None
         self._usage = UsageTracker(self.store, self.settings, self.clock, memory)
+        self._fixes = FixTracker(self.store, self.settings, self.prometheus, self.stats)
         self._running = threading.Lock()
         self.carried = None  # handed on; nothing keeps the old auditor alive
 
@@ -176,6 +178,7 @@ class Auditor:
             self._succeeded(seen, self.clock.monotonic() - started, stored)
             if stored:
                 self._track_usage(seen.census)
+                self._fixes.track(seen, self.budgets.current())
             return seen.census
 
     def _store(self, seen: Observed, duration: float) -> bool:

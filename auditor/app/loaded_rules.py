@@ -33,4 +33,5 @@ class LoadedRules:
             desired, comparable_live = align(self._desired.current(), live, interval)
             drift = diff_rules(comparable_live, desired)
         kinds = Counter(rule.kind for rule in live.rules())
-        return live, RulesState(found.fingerprint, {k.value: n for k, n in kinds.items()}, found.unhealthy, drift)
+        loaded = {k.value: n for k, n in kinds.items()}
+        return live, RulesState(found.fingerprint, loaded, found.unhealthy, drift, found.failing_reads)

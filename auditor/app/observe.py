@@ -112,4 +112,10 @@ class CycleObserver:
     def _drill(self, census: Census, budgets: Budgets, deadline: Deadline) -> DrilldownResult:
         targets = drilldown_targets(census, budgets, self.settings.drilldown.top_n)
         offenders = {m for m in targets if census.metrics[m] > budgets.for_metric(m).max_series}
-        return self._drilldown.run(targets, offenders, census.collected_at, deadline)
+        return self._drilldown.run(
+            targets,
+            offenders,
+            census.collected_at,
+            deadline,
+            lambda metric, label: budgets.for_metric(metric).forbids(label),
+        )

@@ -12,6 +12,7 @@ import logging
 import re
 import time as time_module
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import httpx
 import tenacity
 
+from auditor.app.remedies import drilled_readers
 from auditor.app.usage import dashboards_of, usage_evidence
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
@@ -31,7 +33,6 @@ from auditor.core.rulesets import RuleSet
 from auditor.evaluate.checks.forecast import limit_forecasts
 from auditor.evaluate.report import GROWTH_N, TOP_N, ReportInput, RuleVersionChange, build
 from auditor.evaluate.report_forward import QUARTER, ForwardInput, QuarterInput
-from auditor.evaluate.report_usage import UsageEvidence
 from auditor.evaluate.rules_diff import diff
 from auditor.evaluate.targets import forecast_targets
 from auditor.export.report_render import SUFFIX, render
@@ -53,12 +54,22 @@ def gather(
     store: Store, settings: Settings, source: str, period: Period, *, budgets: Budgets, owner: str | None = None
 ) -> ReportInput:
     """Everything the report reads, from the store (and the dashboards directory); no Prometheus."""
+    inp = _stored(store, settings, source, period, budgets=budgets, owner=owner)
+    readers = drilled_readers(store, settings, inp.last, period.end, rules=inp.loaded_rules, budgets=budgets,
+                              drilled=inp.drilldowns)  # fmt: skip
+    return replace(inp, readers=readers, fixes=store.fixes.all(source))
+
+
+def _stored(
+    store: Store, settings: Settings, source: str, period: Period, *, budgets: Budgets, owner: str | None
+) -> ReportInput:
     first_census, last_census = _ends(store, source, period)
     watched = _watched(first_census.metrics if first_census else {}, last_census.metrics if last_census else {})
     versions, loaded = _rule_changes(store, source, period)
     jobs_last = store.job_census_in(source, period.start, period.end, earliest=False)
     job_hours = _job_hours(store, settings, source, period, jobs=jobs_last, budgets=budgets)
     dashboards = dashboards_of(settings)
+    drilled = periods.drilldowns(store, source, watched, period.start, period.end)
     return ReportInput(
         source=source,
         start=period.start,
@@ -71,7 +82,7 @@ def gather(
         snapshots=periods.snapshots(store, source, period.start, period.end),
         baseline_heads=_baseline(store, source, period.start),
         trends=_trends(store, last_census, watched, period),
-        drilldowns=periods.drilldowns(store, source, watched, period.start, period.end),
+        drilldowns=drilled,
         findings=periods.findings(store, source, period.start, period.end),
         rule_changes=versions,
         loaded_rules=loaded,
@@ -80,7 +91,9 @@ def gather(
         jobs_first=store.job_census_in(source, period.start, period.end, earliest=True),
         jobs_last=jobs_last,
         job_limit_seconds=limit_forecasts(jobs_last, job_hours) if jobs_last else {},
-        usage=_usage(store, settings, last_census, period.end, rules=loaded, budgets=budgets, dashboards=dashboards),
+        usage=usage_evidence(
+            store, settings, last_census, period.end, rules=loaded, budgets=budgets, dashboards=dashboards
+        ),
         cost_per_series_month=settings.cost_per_series_month,
         forward=_forward(
             store, settings, source, period, last=last_census, budgets=budgets, jobs=jobs_last, job_hours=job_hours
@@ -106,16 +119,6 @@ def _ends(store: Store, source: str, period: Period) -> tuple[Census | None, Cen
     first = store.census_in(source, period.start, period.end, earliest=True)
     last = store.census_in(source, period.start, period.end)
     return (first[1] if first else None), (last[1] if last else None)
-
-
-def _usage(
-    store: Store, settings: Settings, last: Census | None, end: datetime, *, rules: RuleSet | None, budgets: Budgets,
-    dashboards: dict[str, list[str]] | None,
-) -> UsageEvidence | None:  # fmt: skip
-    """Which of the last census' metrics are read, as of the period's end; None without a census."""
-    if last is None:
-        return None
-    return usage_evidence(store, settings, last, end, rules=rules, budgets=budgets, dashboards=dashboards)
 
 
 def _forward(

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from auditor.core.domain import Census
+from auditor.core.fixes import FixSummary
 from auditor.evaluate.usage import UsageSummary
 from auditor.export.stats import CycleDetails, IoState, StatsView
 
@@ -55,6 +56,10 @@ class CycleStats:
     def record_usage(self, summary: UsageSummary, failures: int) -> None:
         with self._lock:
             self._view = replace(self._view, usage=summary, usage_read_failures=failures)
+
+    def record_fixes(self, fixes: FixSummary) -> None:
+        with self._lock:
+            self._view = replace(self._view, fixes=fixes)
 
     def record_skip(self, reason: str) -> None:
         with self._lock:

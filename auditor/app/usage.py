@@ -100,7 +100,7 @@ def usage_input(
     window = settings.usage.unused_after
     state = store.usage.state(census.source)
     readers: dict[str, list[str]] = {}
-    for rule in [*(rules.rules() if rules else []), *_desired(settings)]:
+    for rule in [*(rules.rules() if rules else []), *desired_rules(settings)]:
         for metric in rule.inputs():
             name = f"{rule.group}/{rule.name}"
             if name not in readers.setdefault(metric, []):
@@ -122,15 +122,17 @@ def dashboards_of(settings: Settings) -> dict[str, list[str]] | None:
 
 
 def usage_evidence(
-    store: Store, settings: Settings, census: Census, now: datetime, *, rules: RuleSet | None, budgets: Budgets,
-    dashboards: dict[str, list[str]] | None,
-) -> UsageEvidence:  # fmt: skip
-    """The verdicts and the log's coverage as of ``now`` (the report's period end)."""
+    store: Store, settings: Settings, census: Census | None, now: datetime, *, rules: RuleSet | None,
+    budgets: Budgets, dashboards: dict[str, list[str]] | None,
+) -> UsageEvidence | None:  # fmt: skip
+    """The verdicts and the log's coverage as of ``now`` (the report's period end); None without a census."""
+    if census is None:
+        return None
     inp = usage_input(store, settings, census, now, rules=rules, dashboards=dashboards)
     return UsageEvidence(judge(inp, budgets), inp.coverage, inp.unused_after)
 
 
-def _desired(settings: Settings) -> list[Rule]:
+def desired_rules(settings: Settings) -> list[Rule]:
     """The desired rules (AUDITOR_RULES_DIR) read metrics too, loaded or not yet; a broken file reads none."""
     if settings.rules_dir is None:
         return []

@@ -111,6 +111,10 @@ def _census_commands(commands: Commands) -> None:
     _format(usage, "table", "json")
     _source(usage)
     usage.set_defaults(handler="usage:usage")
+    fixes = commands.add_parser("fixes", help="the fix ledger: every remedy printed, its prediction, what was measured")
+    _format(fixes, "table", "json")
+    _source(fixes)
+    fixes.set_defaults(handler="fixes:fixes")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -10,8 +10,8 @@ bound are skipped and reported, never half-done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auditor.collect.bounds import DrilldownBounds
@@ -22,9 +22,13 @@ from auditor.core.domain import LabelStats
 from auditor.core.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
 from auditor.core.promql import label as promql_label
 from auditor.core.promql import name_selector
+from auditor.core.remedies import KEEP_LABELS
+from auditor.core.value_shapes import shape
 
 log = logging.getLogger(__name__)
 SKIP_LABELS = frozenset({"__name__"})
+PROOF_LABELS = 3
+"""Labels of an offender measured per cycle: one ``count without`` query each, beside one ``count``."""
 
 
 @dataclass
@@ -43,7 +47,11 @@ class Drilldown:
         self._settings = settings
         self._endpoints = endpoints or OptionalEndpoints()
 
-    def run(self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline) -> DrilldownResult:
+    def run(
+        self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline,
+        forbids: Callable[[str, str], bool] = lambda metric, label: False,
+    ) -> DrilldownResult:  # fmt: skip
+        """``forbids(metric, label)``: the label policy; a forbidden label is proven on any metric that has it."""
         result = DrilldownResult()
         started_requests, started_bytes = self._client.requests, self._client.bytes_received
         ends = deadline.monotonic() + self._settings.max_time.total_seconds()
@@ -53,7 +61,7 @@ class Drilldown:
                 result.skipped.extend(metrics[index:])
                 break
             try:
-                result.labels[metric] = self._one(metric, metric in offenders, at)
+                result.labels[metric] = self._one(metric, metric in offenders, at, forbids)
             except (PrometheusUnreachable, PrometheusTimeout) as exc:
                 self._endpoints.failed(exc, "the drill-down of this cycle")
                 result.skipped.extend(metrics[index:])
@@ -76,22 +84,37 @@ class Drilldown:
             or out_of_time
         )
 
-    def _one(self, metric: str, offender: bool, at: datetime) -> dict[str, LabelStats]:
+    def _one(
+        self, metric: str, offender: bool, at: datetime, forbids: Callable[[str, str], bool]
+    ) -> dict[str, LabelStats]:  # fmt: skip
         match = [name_selector(metric)]
         names = [n for n in self._client.label_names(match) if n not in SKIP_LABELS]
         self._endpoints.succeeded("/api/v1/labels")
-        stats = {name: LabelStats(len(self._client.label_values(name, match))) for name in names}
+        stats = {}
+        for name in names:
+            values = self._client.label_values(name, match)
+            found = shape(values)
+            stats[name] = LabelStats(len(values), shape=found.value if found else None)
         if names:
             self._endpoints.succeeded(f"/api/v1/label/{names[-1]}/values")
-        if offender and stats:
-            worst = max(stats, key=lambda name: stats[name].values)
-            stats[worst] = LabelStats(stats[worst].values, self._series_without(metric, worst, at))
+        labels = [*(proof_labels(stats) if offender else []), *(n for n in stats if forbids(metric, n))]
+        if labels := list(dict.fromkeys(labels)):
+            now = self._count(f"count({name_selector(metric)})", at)
+            for label in labels:
+                # Only a server that accepts UTF-8 names has such labels, and it accepts them quoted.
+                without = self._count(f"count(count without ({promql_label(label)}) ({name_selector(metric)}))", at)
+                stats[label] = replace(stats[label], series_without=without, series_with=now)
         return stats
 
-    def _series_without(self, metric: str, label: str, at: datetime) -> int | None:
-        # Only a server that accepts UTF-8 names has such labels, and it accepts them quoted.
-        query = f"count(count without ({promql_label(label)}) ({name_selector(metric)}))"
+    def _count(self, query: str, at: datetime) -> int | None:
         vector = self._endpoints.call("/api/v1/query", lambda: self._client.query_vector(query, at), "estimates")
         if vector is None:
             return None
         return int(vector[0][1]) if vector else 0
+
+
+def proof_labels(stats: dict[str, LabelStats]) -> list[str]:
+    """The labels of an offender whose removal is measured: those with most values, at most ``PROOF_LABELS``."""
+    ranked = sorted((name for name, s in stats.items() if name not in KEEP_LABELS and s.values > 1),
+                    key=lambda name: (-stats[name].values, name))  # fmt: skip
+    return ranked[:PROOF_LABELS]

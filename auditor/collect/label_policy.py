@@ -7,9 +7,10 @@
 3. Per label with violators, two more: the series carrying it, ``count by (__name__) ({L!=""})``, and
    what they collapse to without it,
    ``count by (m) (count without (L) (label_replace({L!=""}, "m", "$1", "__name__", "(.+)")))``
-   (``without`` drops the metric name, so it is copied to a label first). The difference is the series
-   dropping the label saves. It is exact unless a series collapses onto one that never had the label,
-   and then a lower bound.
+   (``without`` drops the metric name, so it is copied to a label first). The difference is the series that
+   removing the label would merge into others (docs/fixes.md). It is exact unless a series collapses onto
+   one that never had the label, and then a lower bound: so the pair is kept as a proof (``series_with``)
+   only for metrics whose every series carries the label.
 
 Every query selects ``{L!=""}``: it touches only the series that carry the label, whatever the number
 of metrics.
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auditor.collect.bounds import LabelPolicyBounds
@@ -123,8 +124,11 @@ class LabelPolicyScan:
         try:
             values = self._values(label, at, result)
             violators = {m for m in values if budgets.for_metric(m).forbids(label)}
-            saved = self._saved(label, at, result) if violators else {}
+            carriers, collapsed = self._saved(label, at, result) if violators else ({}, {})
+            saved = {m: n - collapsed.get(m, n) for m, n in carriers.items()}
             without = {m: max(0, series.get(m, 0) - n) for m, n in saved.items() if m in violators}
+            # A proof only where every series carries the label: else one may collapse onto a series without it.
+            whole = {m: n for m, n in carriers.items() if m in violators and n == series.get(m)}
         except (PrometheusUnreachable, PrometheusTimeout) as exc:
             self._endpoints.failed(exc, "the label-policy scan of this cycle")
             return False
@@ -133,7 +137,7 @@ class LabelPolicyScan:
             result.skipped.append(label)
             return True
         self._endpoints.succeeded("/api/v1/query")
-        stats = {metric: LabelStats(count, without.get(metric)) for metric, count in values.items()}
+        stats = {metric: LabelStats(count, without.get(metric), whole.get(metric)) for metric, count in values.items()}
         for metric, one in stats.items():
             result.labels.setdefault(metric, {})[label] = one
         self.known[label] = ScanMemory(at, stats)
@@ -144,15 +148,14 @@ class LabelPolicyScan:
         name = promql_label(label)
         return self._per_metric(f'count by (__name__) (count by (__name__, {name}) ({{{name}!=""}}))', at, result)
 
-    def _saved(self, label: str, at: datetime, result: PolicyScanResult) -> dict[str, int]:
-        """metric -> series that dropping ``label`` would save (carriers minus what they collapse to)."""
+    def _saved(self, label: str, at: datetime, result: PolicyScanResult) -> tuple[dict[str, int], dict[str, int]]:
+        """metric -> its series carrying ``label``, and metric -> what they collapse to without it."""
         name = promql_label(label)
         carrying = f'{{{name}!=""}}'
         carriers = self._per_metric(f"count by (__name__) ({carrying})", at, result)
         copied = f'label_replace({carrying}, "{NAME_COPY}", "$1", "__name__", "(.+)")'
         query = f"count by ({NAME_COPY}) (count without ({name}) ({copied}))"
-        collapsed = self._per_metric(query, at, result, key=NAME_COPY)
-        return {m: n - collapsed.get(m, n) for m, n in carriers.items()}
+        return carriers, self._per_metric(query, at, result, key=NAME_COPY)
 
     def _per_metric(self, query: str, at: datetime, result: PolicyScanResult, key: str = "__name__") -> dict[str, int]:
         result.queries += 1
@@ -162,8 +165,8 @@ class LabelPolicyScan:
 def merge_labels(
     drill: dict[str, dict[str, LabelStats]], policy: dict[str, dict[str, LabelStats]]
 ) -> dict[str, dict[str, LabelStats]]:
-    """The drill-down's labels and the scan's: one label seen by both keeps the drill-down's count,
-    with the scan's series-without when the drill-down has none."""
+    """The drill-down's labels and the scan's: one label seen by both keeps the drill-down's count, and its
+    proof (``count`` beside ``count without``) unless it has none."""
     out = {metric: dict(labels) for metric, labels in drill.items()}
     for metric, labels in policy.items():
         mine = out.setdefault(metric, {})
@@ -171,6 +174,6 @@ def merge_labels(
             known = mine.get(label)
             if known is None:
                 mine[label] = stats
-            elif known.series_without is None:
-                mine[label] = LabelStats(known.values, stats.series_without)
+            elif known.series_without is None or known.series_with is None:
+                mine[label] = replace(known, series_without=stats.series_without, series_with=stats.series_with)
     return out

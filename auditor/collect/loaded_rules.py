@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints
 from auditor.core.domain import LoadedRuleGroup, ServerKind
-from auditor.core.rulesets import RuleSet, from_loaded
+from auditor.core.rulesets import RuleSet, from_loaded, input_metrics
 
 log = logging.getLogger("auditor.app.cycle")
 
@@ -25,6 +25,8 @@ class LiveRules:
     """Of the rules alone: the global interval is not part of it."""
     unhealthy: int
     """Rules whose last evaluation failed."""
+    failing_reads: frozenset[str] = frozenset()
+    """Metrics the failing rules read (a fix that broke a reader shows here)."""
 
 
 class LoadedRulesReader:
@@ -49,8 +51,9 @@ class LoadedRulesReader:
         live = from_loaded(loaded, "live")
         fingerprint = live.fingerprint()
         interval = self._evaluation_interval(fingerprint, interval_needed)
-        unhealthy = sum(1 for g in loaded for r in g.rules if r.health == "err")
-        return LiveRules(replace(live, evaluation_interval=interval), fingerprint, unhealthy)
+        failing = [r for g in loaded for r in g.rules if r.health == "err"]
+        reads = frozenset(m for r in failing for m in input_metrics(r.query))
+        return LiveRules(replace(live, evaluation_interval=interval), fingerprint, len(failing), reads)
 
     def _evaluation_interval(self, fingerprint: str, needed: bool) -> float | None:
         """The global interval, stored with each rule version and needed by the drift check.

@@ -26,7 +26,6 @@ transaction, so a line is counted once whatever fails.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat as stat_module
@@ -35,18 +34,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from auditor.collect.logfiles import head, head_agrees, head_of, open_regular
 from auditor.core.durations import EARLIEST, LATEST
 from auditor.core.errors import ConfigError, InvalidPromQL
 from auditor.core.promql import QUERY_TAG
-from auditor.core.usage import Credit, LogPosition, QueryKind, Skip, UsageBatch
+from auditor.core.usage import Credit, LogPosition, QueryKind, QueryReads, Skip, UsageBatch
 
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20
 """A line is its query (at most 64 KiB of PromQL is parsed) and a few hundred bytes of JSON around it."""
 LINE_SECONDS = 1.0
 """Matching one line's regexes against the census may take this long; past it the line is skipped."""
-HEAD_BYTES = 256
-"""A file is told apart by a hash of its first bytes (with its inode): enough for a line of JSON."""
 FUTURE_SLACK = timedelta(days=1)
 """An entry dated more than this after the read is no usable time (a clock far off, or a forged line)."""
 _SKIPS = {
@@ -86,7 +84,7 @@ class QueryLogReader:
         if position is None:
             return [(self.path, 0, current)]
         same_file = (current.st_dev, current.st_ino) == (position.device, position.inode)
-        if same_file and current.st_size >= position.offset and _head_agrees(self.path, position.head):
+        if same_file and current.st_size >= position.offset and head_agrees(self.path, position.head):
             return [(self.path, position.offset, current)]
         old = self._find(position, current, by_inode=not same_file)
         rest = [(old[0], position.offset, old[1])] if old is not None else []
@@ -110,7 +108,7 @@ class QueryLogReader:
             if by_inode and (stat.st_dev, stat.st_ino) == (position.device, position.inode):
                 return Path(entry.path), stat
             copy = not by_inode and position.head and stat.st_ino != current.st_ino and stat.st_size >= position.offset
-            if copy and _head(Path(entry.path)) == position.head:
+            if copy and head(Path(entry.path)) == position.head:
                 return Path(entry.path), stat
         return None
 
@@ -126,8 +124,8 @@ class _Pass:
 
         The position moves line by line, so a bound that strikes mid-chunk loses and repeats nothing.
         """
-        with _open_regular(path) as handle:
-            head = _head_of(handle)
+        with open_regular(path) as handle:
+            head = head_of(handle)
             offset = start
             handle.seek(start)
             for text, span in _complete_lines(handle, self.budget):
@@ -209,7 +207,7 @@ class _Line:
             batch.skip(Skip.LINE_TOO_LONG)
             return
         try:
-            query, at, kind = _fields(json.loads(line), self.latest)
+            query, at, kind, group = _fields(json.loads(line), self.latest)
         except _Refused as refused:
             batch.skip(refused.reason)
             return
@@ -219,16 +217,16 @@ class _Line:
         if QUERY_TAG in query:
             batch.own += 1
             return
-        batch.credit(self._metrics(query, batch), kind, at)
+        batch.credit(self._reads(query, batch), kind, at, group)
 
-    def _metrics(self, query: str, batch: UsageBatch) -> frozenset[str]:
-        """The metrics ``query`` reads; one the parser refuses is skipped, its bare names still credited."""
+    def _reads(self, query: str, batch: UsageBatch) -> QueryReads:
+        """What ``query`` reads; one the parser refuses is skipped, its bare names still credited (every label)."""
         known = self.credit.known(query)
         if known is not None:  # dashboards repeat themselves: most lines end here
             return known
         deadline = self.monotonic() + LINE_SECONDS
         try:
-            return self.credit.metrics(query, lambda: self.monotonic() > deadline)
+            return self.credit.reads(query, lambda: self.monotonic() > deadline)
         except InvalidPromQL as exc:
             batch.skip(_SKIPS.get(exc.reason, Skip.INVALID_PROMQL))
             return self.credit.named(query)
@@ -239,14 +237,26 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _fields(entry: Any, latest: datetime) -> tuple[str, datetime, QueryKind]:
-    """Prometheus 2 writes the entry's time as ``ts``, Prometheus 3 (structured logging) as ``time``."""
+def _fields(entry: Any, latest: datetime) -> tuple[str, datetime, QueryKind, str]:
+    """(query, time, kind, rule group). Prometheus 2 writes the entry's time as ``ts``, Prometheus 3
+    (structured logging) as ``time``; a rule evaluation names its group (``ruleGroup``)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("params"), dict):
         raise _Refused(Skip.NOT_AN_ENTRY)
     query, stamp = entry["params"].get("query"), entry.get("ts", entry.get("time"))
     if not isinstance(query, str) or not isinstance(stamp, str):
         raise _Refused(Skip.NOT_AN_ENTRY)
-    return query, _time(stamp, latest), QueryKind.RULE if "ruleGroup" in entry else QueryKind.API
+    if "ruleGroup" not in entry:
+        return query, _time(stamp, latest), QueryKind.API, ""
+    return query, _time(stamp, latest), QueryKind.RULE, _group(entry["ruleGroup"])
+
+
+def _group(group: Any) -> str:
+    """``file: name`` of a rule evaluation's group, as far as the entry says."""
+    if not isinstance(group, dict):
+        return ""
+    name, file = group.get("name"), group.get("file")
+    name = name if isinstance(name, str) else ""
+    return f"{file}: {name}" if isinstance(file, str) and file else name
 
 
 def _time(stamp: str, latest: datetime) -> datetime:
@@ -259,37 +269,3 @@ def _time(stamp: str, latest: datetime) -> datetime:
     if at is None or not EARLIEST <= at <= latest:
         raise _Refused(Skip.BAD_TIME)
     return at
-
-
-def _open_regular(path: Path) -> IO[bytes]:
-    """The log opened for reading; a FIFO or a device is refused without blocking on it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ConfigError(f"AUDITOR_QUERY_LOG_FILE: cannot read {path}: {exc.strerror}") from exc
-    if not stat_module.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ConfigError(
-            f"AUDITOR_QUERY_LOG_FILE: {path} is not a regular file: point it at the file Prometheus' "
-            "query_log_file writes"
-        )
-    return os.fdopen(fd, "rb")
-
-
-def _head_of(handle: IO[bytes]) -> str:
-    handle.seek(0)
-    first = handle.read(HEAD_BYTES)
-    return hashlib.sha256(first).hexdigest() if len(first) == HEAD_BYTES else ""
-
-
-def _head(path: Path) -> str:
-    try:
-        with _open_regular(path) as handle:
-            return _head_of(handle)
-    except (OSError, ConfigError):
-        return ""
-
-
-def _head_agrees(path: Path, head: str) -> bool:
-    """The file still starts as it did (a hash not taken yet agrees with anything)."""
-    return not head or _head(path) == head

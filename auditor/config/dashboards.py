@@ -17,10 +17,12 @@ from typing import Any
 
 from auditor.config.files import read_text
 from auditor.core.errors import ConfigError
+from auditor.core.label_usage import Reader, ReaderKind
 from auditor.core.rulesets import input_metrics
 
 log = logging.getLogger(__name__)
 _INTERVALS = re.compile(r"\$__(?:rate_interval|interval|range)(?:_ms|_s)?|\$\{__(?:rate_interval|interval|range)\}")
+_LEGEND = re.compile(r"\{\{\s*([^}\s]+)\s*\}\}")
 _VARIABLES = re.compile(r"\$\{[^}]+\}|\[\[[^\]]+\]\]|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -43,13 +45,55 @@ def dashboard_usage(directory: Path) -> dict[str, list[str]]:
     return usage
 
 
+def dashboard_reads(directory: Path) -> list[tuple[Reader, str, frozenset[str]]]:
+    """Every panel query of the dashboards: (``file: panel title``, the query with Grafana's variables
+    replaced, the labels its legend shows). What ``auditor.evaluate.label_usage.static_reads`` takes."""
+    dashboard_usage(directory)  # the same refusal of a missing folder
+    out: list[tuple[Reader, str, frozenset[str]]] = []
+    for path in sorted(directory.rglob("*.json")):
+        title, targets = _read_targets(path)
+        for panel, expr, legend in targets:
+            reader = Reader(ReaderKind.DASHBOARD, f"{path.name}: {panel or title}")
+            out.append((reader, _substituted(expr), frozenset(_LEGEND.findall(legend))))
+    return out
+
+
 def metrics_of(expr: str) -> list[str]:
     """Metric names a panel query reads, Grafana variables and all.
 
     >>> metrics_of('sum(rate(http_requests_total{job=~"$job"}[$__rate_interval]))')
     ['http_requests_total']
     """
-    return input_metrics(_VARIABLES.sub("x", _INTERVALS.sub("5m", expr)))
+    return input_metrics(_substituted(expr))
+
+
+def _substituted(expr: str) -> str:
+    return _VARIABLES.sub("x", _INTERVALS.sub("5m", expr))
+
+
+def _read_targets(path: Path) -> tuple[str, list[tuple[str, str, str]]]:
+    """The dashboard's title, and (panel title, expr, legend format) of each of its queries."""
+    try:
+        document = json.loads(read_text(path, ConfigError, what="dashboard"))
+    except (ConfigError, ValueError, RecursionError):
+        return path.stem, []  # _read has said why
+    dashboard = document.get("dashboard", document) if isinstance(document, dict) else {}
+    title = str(dashboard.get("title") or path.stem) if isinstance(dashboard, dict) else path.stem
+    return title, list(_targets(dashboard, ""))
+
+
+def _targets(node: Any, panel: str) -> Iterator[tuple[str, str, str]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("expr"), str):
+            legend = node.get("legendFormat")
+            yield panel, node["expr"], legend if isinstance(legend, str) else ""
+        inner = str(node["title"]) if isinstance(node.get("title"), str) and "targets" in node else panel
+        for key, value in node.items():
+            if key != "expr":
+                yield from _targets(value, inner)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _targets(item, panel)
 
 
 def _read(path: Path) -> tuple[str, list[str]]:

@@ -234,6 +234,11 @@ class LabelStats:
     """Distinct values of the label among the metric's series."""
     series_without: int | None = None
     """Series the metric would have without this label (``count(count without (label) (metric))``)."""
+    series_with: int | None = None
+    """Active series of the metric measured beside ``series_without`` (``count(metric)``): the pair is the proof
+    whether dropping the label merges series."""
+    shape: str | None = None
+    """What most of its values look like (``auditor.core.value_shapes.Shape``), when they look like ids."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,9 @@ from typing import Any
 import promql_parser
 
 from auditor.core.errors import InvalidPromQL
-from auditor.core.promql_parse import names, parse, vector_selectors
+from auditor.core.label_reads import EVERY, Keys, label_reads
+from auditor.core.label_usage import READERS_KEPT, LabelReads, Reader, ReaderKind, bound_labels, query_reader
+from auditor.core.promql_parse import names, parse
 from auditor.core.regex import NameIndex, prometheus_regex
 
 _QUERIES_KEPT = 65_536
@@ -82,18 +84,19 @@ class UsageBatch:
     position: LogPosition | None = None
     behind_bytes: int = 0
     """Bytes of the log left for the next read (a bound stopped this one)."""
-    _pending: dict[tuple[date, QueryKind, frozenset[str]], list[Any]] = field(default_factory=dict, repr=False)
+    _pending: dict[tuple[date, QueryKind, QueryReads, str], list[Any]] = field(default_factory=dict, repr=False)
     _counts: dict[tuple[date, str, QueryKind], int] = field(default_factory=dict, repr=False)
     _last: dict[tuple[date, str, QueryKind], datetime] = field(default_factory=dict, repr=False)
+    _labels: dict[tuple[date, str, str], LabelReads] = field(default_factory=dict, repr=False)
 
     def skip(self, reason: Skip) -> None:
         self.failures += 1
         self.skipped[reason] += 1
 
-    def credit(self, metrics: frozenset[str], kind: QueryKind, at: datetime) -> None:
-        """One query that read ``metrics``. Kept per distinct set until read: a line costs the same whether
-        its query reads one metric or a regex's hundred."""
-        key = (at.date(), kind, metrics)
+    def credit(self, reads: QueryReads, kind: QueryKind, at: datetime, group: str = "") -> None:
+        """One query that read ``reads`` (a rule evaluation of ``group``). Kept per distinct text until read: a
+        line costs the same whether its query reads one metric or a regex's hundred."""
+        key = (at.date(), kind, reads, group)
         pending = self._pending.get(key)
         if pending is None:
             self._pending[key] = [1, at]
@@ -115,48 +118,102 @@ class UsageBatch:
         self._spread()
         return self._last
 
+    @property
+    def labels(self) -> dict[tuple[date, str, str], LabelReads]:
+        """(day, metric, label key) -> who read it that day (``auditor.core.label_reads`` keys)."""
+        self._spread()
+        return self._labels
+
     def _spread(self) -> None:
-        for (day, kind, metrics), (n, at) in self._pending.items():
-            for metric in metrics:
+        if not self._pending:
+            return
+        for (day, kind, reads, group), (n, at) in self._pending.items():
+            for metric in reads.metrics:
                 key = (day, metric, kind)
                 self._counts[key] = self._counts.get(key, 0) + n
                 if key not in self._last or at > self._last[key]:
                     self._last[key] = at
+            if reads.labels:
+                self._spread_labels((day, kind, reads, group), n, at)
         self._pending.clear()
+        bound_labels(self._labels)
+
+    def _spread_labels(self, pending: tuple[date, QueryKind, QueryReads, str], n: int, at: datetime) -> None:
+        day, kind, reads, group = pending
+        reader = Reader(ReaderKind.RULE, group) if kind is QueryKind.RULE else reads.reader
+        api, rule = (n, 0) if kind is QueryKind.API else (0, n)
+        for metric, label in reads.labels:
+            key = (day, metric, label)
+            before = self._labels.get(key)
+            if before is None:
+                self._labels[key] = LabelReads(api, rule, at, (reader,))
+                continue
+            known = before.readers if reader in before.readers or len(before.readers) >= READERS_KEPT else (
+                *before.readers, reader)  # fmt: skip
+            last = at if before.last is None or at > before.last else before.last
+            self._labels[key] = LabelReads(before.api + api, before.rule + rule, last, known)
+
+
+@dataclass(frozen=True, eq=False)
+class QueryReads:
+    """What one query text reads: metric names, and (metric, label key) pairs (``auditor.core.label_reads``).
+
+    Compared by identity: the same text gives the same object for a read of the log.
+    """
+
+    metrics: frozenset[str]
+    labels: frozenset[tuple[str, str]]
+    text: str
+
+    @functools.cached_property
+    def reader(self) -> Reader:
+        """The query as a reader of its labels (its fingerprint and the start of its text), made once."""
+        return query_reader(self.text)
 
 
 class Credit:
-    """Metric names a query reads, against the names of one census (regexes are matched against them)."""
+    """Metric names and labels a query reads, against the names of one census (regexes are matched against them)."""
 
     def __init__(self, names: Iterable[str]) -> None:
         self._names = frozenset(names)
         self._index: NameIndex | None = None
         """Built at the first regex: most lines name their metrics."""
         self._regexes: dict[str, frozenset[str]] = {}
-        self._queries: dict[str, frozenset[str]] = {}
+        self._queries: dict[str, QueryReads] = {}
 
     def metrics(self, query: str, expired: Callable[[], bool] = lambda: False) -> frozenset[str]:
+        """The metric names of ``reads(query)``."""
+        return self.reads(query, expired).metrics
+
+    def reads(self, query: str, expired: Callable[[], bool] = lambda: False) -> QueryReads:
         """Raises ``InvalidPromQL`` when ``query`` is not PromQL the parser takes, or (``too_costly``) when
-        matching its regexes is still going when ``expired()`` says so. The same text gives the same set
-        object (cached)."""
+        matching its regexes is still going when ``expired()`` says so. The same text gives the same object
+        (cached)."""
         found = self._queries.get(query)
         if found is None:
             if len(self._queries) >= _QUERIES_KEPT:
                 self._queries.clear()
-            exact, patterns = selectors(query)
-            matched = {name for name in exact if name in self._names}
-            for pattern in patterns:
-                matched |= self._matching(pattern, expired)
-            found = self._queries[query] = frozenset(matched)
+            metrics: set[str] = set()
+            labels: set[tuple[str, str]] = set()
+            for exact, patterns, keys in selector_reads(query):
+                matched = {name for name in exact if name in self._names}
+                for pattern in patterns:
+                    matched |= self._matching(pattern, expired)
+                metrics |= matched
+                labels.update((metric, key) for metric in matched for key in keys)
+            found = self._queries[query] = QueryReads(frozenset(metrics), frozenset(labels), query)
         return found
 
-    def known(self, query: str) -> frozenset[str] | None:
-        """What ``metrics(query)`` answered before, if it did (the cache alone, no parsing)."""
+    def known(self, query: str) -> QueryReads | None:
+        """What ``reads(query)`` answered before, if it did (the cache alone, no parsing)."""
         return self._queries.get(query)
 
-    def named(self, query: str) -> frozenset[str]:
-        """The census names ``query`` spells out bare, read without the parser (for a query it refused)."""
-        return frozenset(name for name in names(query) if name in self._names)
+    def named(self, query: str) -> QueryReads:
+        """The census names ``query`` spells out bare, read without the parser (for a query it refused): each
+        with every label read, since which ones it reads is unknown."""
+        metrics = frozenset(name for name in names(query) if name in self._names)
+        found = self._queries[query] = QueryReads(metrics, frozenset((m, EVERY) for m in metrics), query)
+        return found
 
     def _matching(self, pattern: str, expired: Callable[[], bool]) -> frozenset[str]:
         if pattern not in self._regexes:
@@ -179,9 +236,19 @@ def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """(exact metric names, ``__name__`` regexes) of a query's selectors; cached: dashboards repeat themselves."""
     exact: set[str] = set()
     patterns: list[str] = []
-    for node in vector_selectors(parse(query)):
-        if node.name:
-            exact.add(node.name)
+    for names_, regexes, _ in selector_reads(query):
+        exact |= names_
+        patterns += [p for p in regexes if p not in patterns]
+    return frozenset(exact), tuple(patterns)
+
+
+@functools.lru_cache(maxsize=16_384)
+def selector_reads(query: str) -> tuple[tuple[frozenset[str], tuple[str, ...], Keys], ...]:
+    """Per selector of ``query``: (exact metric names, ``__name__`` regexes, the label keys read of it)."""
+    out = []
+    for node, keys in label_reads(parse(query)):
+        exact = {node.name} if node.name else set()
+        patterns: list[str] = []
         for m in node.matchers.matchers:
             if m.name != "__name__":
                 continue
@@ -189,7 +256,8 @@ def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
                 exact.add(m.value)
             elif m.op == promql_parser.MatchOp.Re and m.value not in patterns:
                 patterns.append(m.value)
-    return frozenset(exact), tuple(patterns)
+        out.append((frozenset(exact), tuple(patterns), keys))
+    return tuple(reversed(out))
 
 
 @dataclass(frozen=True, slots=True)

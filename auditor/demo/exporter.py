@@ -32,6 +32,8 @@ class MetricShape:
     labels: tuple[tuple[str, int], ...]
     """(label, distinct values): the series are every combination of them."""
     help: str = "demo metric"
+    derived: tuple[tuple[str, str], ...] = ()
+    """(label, source label): a label whose value follows the source's (a pod's IP): it makes no series unique."""
 
     @property
     def series(self) -> int:
@@ -40,13 +42,18 @@ class MetricShape:
     def lines(self, name: str) -> Iterator[str]:
         """Sample lines; a UTF-8 name goes inside the braces, quoted (Prometheus 3's text format)."""
         # The text format writes label names as PromQL matchers do: bare, or quoted when not legacy.
-        ranges = [[f'{promql_label(label)}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
+        ranges = [[self._pairs(label, i) for i in range(values)] for label, values in self.labels]
         legacy = is_legacy_metric(name)
         for combination in itertools.product(*ranges):
             if legacy:
                 yield f"{name}{{{','.join(combination)}}} 1"
             else:
                 yield f"{{{','.join((string(name), *combination))}}} 1"
+
+    def _pairs(self, label: str, i: int) -> str:
+        pairs = [f'{promql_label(label)}="{label}-{i:05d}"']
+        pairs += [f'{promql_label(d)}="{d}-{i:05d}"' for d, source in self.derived if source == label]
+        return ",".join(pairs)
 
 
 class Exporter:
@@ -65,9 +72,12 @@ class Exporter:
         label: str = "id",
         help: str = "demo metric",
         labels: dict[str, int] | None = None,
+        *,
+        derived: dict[str, str] | None = None,
     ) -> None:
-        """``series`` values of one ``label``, or every combination of ``labels`` (label -> distinct values)."""
-        shape = MetricShape(tuple((labels or {label: series}).items()), help)
+        """``series`` values of one ``label``, or every combination of ``labels`` (label -> distinct values);
+        each ``derived`` label takes the value index of its source label (label -> source)."""
+        shape = MetricShape(tuple((labels or {label: series}).items()), help, tuple((derived or {}).items()))
         with self._lock:
             self._shape[name] = shape
             self._body = None

@@ -13,16 +13,20 @@ import itertools
 import statistics
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, timedelta
 
 from auditor.core.budgets import Budgets
-from auditor.core.domain import Census, LabelStats, SnapshotRow, Status, floor_seconds
+from auditor.core.domain import Census, LabelStats, ServerKind, SnapshotRow, Status, floor_seconds
 from auditor.core.findings import JOB_KINDS, FindingRow, Kind, Severity
+from auditor.core.fixes import LedgerFix
 from auditor.core.jobs import JobCensus, JobStats
+from auditor.core.remedies import Remedy
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.checks.scrape_limit import NEAR
 from auditor.evaluate.checks.series import usage
+from auditor.evaluate.remedies import UNKNOWN, Offender, Readers, decide, verdict
+from auditor.evaluate.report_fixes import FixesSection, fixes_section
 from auditor.evaluate.report_forward import (
     ForwardInput,
     QuarterInput,
@@ -57,7 +61,6 @@ from auditor.evaluate.report_sections import (
     Violation,
 )
 from auditor.evaluate.report_usage import UsageEvidence, owner_scorecard, unused_metrics, usage_note
-from auditor.evaluate.suggestions import suggest_for
 
 SCHEMA_VERSION = 1
 TOP_N = 20
@@ -112,6 +115,10 @@ class ReportInput:
     """The trends the 30-day forecast fits, as of the period's end."""
     quarter: QuarterInput | None = None
     """The same period 13 weeks earlier, and the findings since its start."""
+    fixes: list[LedgerFix] = field(default_factory=list)
+    """The source's fix ledger."""
+    readers: dict[str, Readers] = field(default_factory=dict)
+    """metric -> who reads it and its labels, for the metrics with a drill-down (what a fix must not break)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,8 @@ class Report:
     regressions: list[Regression]
     """Violations resolved within the quarter and opened again."""
     suggestions: list[SuggestionRow]
+    fixes: FixesSection
+    """The fix ledger over the period: predicted and measured."""
     data_completeness: Completeness
     total_series: list[tuple[float, float]]
     """(unix seconds, head series) over the period, bucket maxima: the total chart."""
@@ -188,8 +197,7 @@ def build(inp: ReportInput) -> Report:
     end_counts = {m: n for m, n in end_counts.items() if m in keep}
     usage_index = _usage_index(inp)
     violations = _violations(inp)
-    read = {m for m in usage_index if _is_read(usage_index, m)}
-    unused = unused_metrics(inp.usage, end_counts, owners, read)
+    unused = unused_metrics(inp.usage, end_counts, owners, {m for m in usage_index if _is_read(usage_index, m)})
     ahead = _forecast(inp)
     completeness = _completeness(inp)
     return Report(
@@ -212,6 +220,7 @@ def build(inp: ReportInput) -> Report:
         quarter=_quarter(inp, keep, completeness),
         regressions=_regressions(inp),
         suggestions=_suggestions(inp, violations, end_counts),
+        fixes=fixes_section(inp.fixes, inp.start, inp.end, inp.budgets, inp.owner),
         data_completeness=completeness,
         total_series=_total_series(inp),
         metrics=[
@@ -424,7 +433,7 @@ def _label_policy(inp: ReportInput, violations: list[Violation], end: dict[str, 
         without = stats.series_without if stats else None
         rows.append(LabelPolicyViolation(
             owner=v.owner, metric=v.metric, label=v.label, values=int(v.value), series=series,
-            series_saved=None if without is None else max(0, series - without), since=v.since,
+            series_without=without, since=v.since,
             resolved_at=v.resolved_at,
         ))  # fmt: skip
     return sorted(rows, key=lambda r: (r.owner, r.resolved_at is not None, r.metric, r.label or ""))
@@ -481,12 +490,21 @@ def _suggestions(inp: ReportInput, violations: list[Violation], end: dict[str, i
     for v in violations:
         if v.resolved_at is not None or v.metric in {s.metric for s in out} or Kind(v.kind) in JOB_KINDS:
             continue
-        series = end.get(v.metric, v.series)
         history = inp.drilldowns.get(v.metric, [])
         label = (v.label or "") if Kind(v.kind) in (Kind.LABEL, Kind.LABEL_POLICY) else ""
-        fix = suggest_for(v.metric, series, history[-1][1] if history else {}, label)
-        out.append(SuggestionRow(owner=v.owner, **asdict(fix), jobs=v.jobs))
+        offender = Offender(v.metric, end.get(v.metric, v.series), history[-1][1] if history else {}, label)
+        victoria = inp.last is not None and inp.last.server is ServerKind.VICTORIAMETRICS
+        out.append(_row(v, decide(offender, inp.readers.get(v.metric, UNKNOWN), victoria=victoria)))
     return out
+
+
+def _row(v: Violation, fix: Remedy) -> SuggestionRow:
+    return SuggestionRow(
+        owner=v.owner, metric=fix.metric, action=fix.action.value, label=fix.label, safe=fix.safe,
+        verdict=verdict(fix), proof=fix.proof, series_now=fix.series_now, predicted_series=fix.predicted_series,
+        series_saved=fix.series_saved if fix.safe else 0, blocked_by=list(fix.blocked_by), config=fix.config,
+        stream_aggregation=fix.stream_aggregation, recording_rule=fix.recording_rule, note=fix.note, jobs=v.jobs,
+    )  # fmt: skip
 
 
 def _completeness(inp: ReportInput) -> Completeness:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from auditor.core.label_usage import Reader
+from auditor.core.remedies import Proof
+
 
 @dataclass(frozen=True)
 class Period:
@@ -123,7 +126,9 @@ class LabelPolicyViolation:
     label: str | None
     values: int
     series: int
-    series_saved: int | None
+    series_without: int | None
+    """Series the metric keeps once the label is removed at the source; a relabeling that removes it merges
+    the rest (docs/fixes.md), so this is never a saving to paste."""
     since: datetime
     resolved_at: datetime | None
 
@@ -173,13 +178,23 @@ class Jobs:
 
 @dataclass(frozen=True)
 class SuggestionRow:
+    """A remedy (docs/fixes.md): ``config`` is None wherever pasting something would merge series or break a
+    reader; ``series_saved`` counts only series a safe remedy drops whole."""
+
     owner: str
     metric: str
     action: str
     label: str | None
+    safe: bool
+    verdict: str
+    """The remedy in a few words: safe and what it keeps, or why nothing is printed to paste."""
+    proof: Proof
     series_now: int
+    predicted_series: int | None
     series_saved: int | None
-    relabel: str
+    blocked_by: list[Reader]
+    config: str | None
+    stream_aggregation: str | None
     recording_rule: str | None
     note: str
     jobs: list[JobShare]

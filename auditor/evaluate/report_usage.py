@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from auditor.core.budgets import Budgets
 from auditor.core.durations import in_words
+from auditor.evaluate.remedies import drop_metrics_relabel
 from auditor.evaluate.report_sections import OwnerScore, UnusedMetric, UsageNote, Violation
-from auditor.evaluate.suggestions import drop_metrics_relabel
 from auditor.evaluate.usage import Status, Verdict
 
 UNUSED_MIN_SERIES = 100

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from rich.table import Table
 
-from auditor.core.domain import Census, HistoryPoint, LabelStats
+from auditor.core.domain import Census, HistoryPoint, LabelStats, ServerKind
 from auditor.core.durations import format_duration
 from auditor.core.findings import Finding, MetricFinding, Severity
+from auditor.core.remedies import Remedy
 from auditor.evaluate import Evaluation
-from auditor.evaluate.suggestions import suggest
+from auditor.evaluate.remedies import Readers, remedy_of
+from auditor.export.remedy_output import print_remedy, remedy_json, suggestion_json
 from auditor.export.terminal import console
 
 
@@ -103,6 +105,12 @@ class CheckReport:
     """Finding key -> first seen, for the findings the store holds open."""
     sent_by: dict[str, dict[str, int]] = field(default_factory=dict)
     """metric -> job -> series, for the metrics over budget (the job census' attribution)."""
+    readers: dict[str, Readers] = field(default_factory=dict)
+    """metric -> who reads it and its labels, for the metrics over budget."""
+
+    def remedy(self, finding: MetricFinding) -> Remedy:
+        victoria = self.census.server is ServerKind.VICTORIAMETRICS
+        return remedy_of(finding, self.labels, self.readers, victoria=victoria)
 
     def jobs_of(self, finding: Finding) -> list[dict[str, Any]]:
         by_job = self.sent_by.get(finding.metric, {}) if isinstance(finding, MetricFinding) else {}
@@ -129,7 +137,9 @@ def finding_json(finding: Finding, report: CheckReport) -> dict[str, Any]:
     if finding.window:
         document["window"] = format_duration(finding.window)
     if finding.severity is Severity.EXCEEDED and isinstance(finding, MetricFinding):
-        document["suggestion"] = asdict(suggest(finding, report.labels.get(finding.metric, {})))
+        remedy = report.remedy(finding)
+        document["fix"] = remedy_json(remedy)
+        document["suggestion"] = suggestion_json(remedy)
     if jobs := report.jobs_of(finding):
         document["jobs"] = jobs
     return document
@@ -165,17 +175,8 @@ def print_check(report: CheckReport, out: TextIO) -> None:
     term.print(table)
     first_per_metric = {f.metric: f for f in reversed(evaluation.violations) if isinstance(f, MetricFinding)}
     for finding in reversed(first_per_metric.values()):
-        suggestion = suggest(finding, report.labels.get(finding.metric, {}))
-        saved = f"saves {suggestion.series_saved:,} series" if suggestion.series_saved is not None else "effect unknown"
-        term.print(f"\nfix for {finding.metric} ({finding.owner}): {suggestion.action} ({saved})", markup=False)
-        if jobs := report.jobs_of(finding):
-            sent = ", ".join(f"{j['job']} ({j['series']:,})" for j in jobs)
-            term.print(f"sent by job: {sent}", markup=False)
-        term.print(suggestion.note, markup=False)
-        term.print(suggestion.relabel.rstrip(), markup=False)
-        if suggestion.recording_rule:
-            term.print("recording rule for dashboards that need the aggregate:", markup=False)
-            term.print(suggestion.recording_rule.rstrip(), markup=False)
+        jobs = report.jobs_of(finding)
+        print_remedy(term, report.remedy(finding), finding.owner, [(j["job"], j["series"]) for j in jobs])
 
 
 def _age(delta: timedelta) -> str:

@@ -16,6 +16,7 @@ from auditor.core.budgets import default_budgets
 from auditor.core.domain import Census
 from auditor.export.budgetmetrics import budget_families, file_families, rules_families
 from auditor.export.families import PREFIX, one_counter, one_gauge
+from auditor.export.fixmetrics import fix_families
 from auditor.export.inputs import ExportCaps, FollowedBudgets, FollowedFile, StatsSource
 from auditor.export.jobmetrics import job_families
 from auditor.export.stats import StatsView
@@ -63,6 +64,8 @@ class SelfMetricsCollector(Collector):
                 yield from job_families(view.details.jobs, budgets, evaluation.findings, evaluation.job_limit_seconds)
         if view.usage is not None:
             yield from usage_families(view.usage, view.usage_read_failures)
+        if view.fixes is not None:
+            yield from fix_families(view.fixes, self._budgets.value if self._budgets is not None else None)
         if self._budgets is not None:
             yield from file_families("budgets", "budgets file", self._budgets)
         if self._desired is not None:

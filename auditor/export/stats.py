@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.core.domain import Census, EndpointsView
+from auditor.core.fixes import FixSummary
 from auditor.core.jobs import JobCensus
 from auditor.evaluate import Evaluation
 from auditor.evaluate.rules_diff import RulesDiff
@@ -23,6 +24,8 @@ class RulesState:
     unhealthy: int
     drift: RulesDiff | None = None
     """Loaded -> desired; None when no desired rules are configured (AUDITOR_RULES_DIR)."""
+    failing_reads: frozenset[str] = frozenset()
+    """Metrics the rules whose last evaluation failed read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +72,5 @@ class StatsView:
     usage: UsageSummary | None = None
     """The query log's reader and the unused metrics; None while no query log is read."""
     usage_read_failures: int = 0
+    fixes: FixSummary | None = None
+    """The fix ledger of the source after the last cycle; None before the first."""

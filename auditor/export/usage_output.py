@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from auditor.core.durations import span
 from auditor.core.usage import MetricReads
-from auditor.evaluate.suggestions import drop_metrics_relabel
+from auditor.evaluate.label_usage import LabelVerdict
+from auditor.evaluate.remedies import drop_metrics_relabel
 from auditor.evaluate.usage import Status, Verdict
+from auditor.export.remedy_output import reader_json
 from auditor.export.terminal import console
 
 NO_LOG = (
@@ -32,6 +35,8 @@ class UsageView:
     verdicts: list[Verdict]
     days: dict[date, MetricReads] | None = None
     """One metric's reads per day (``usage METRIC``)."""
+    labels: dict[str, list[LabelVerdict]] = field(default_factory=dict)
+    """metric -> who reads each of its labels (its known labels, and any a reader names)."""
 
     @property
     def known(self) -> bool:
@@ -53,7 +58,7 @@ def usage_json(view: UsageView) -> dict[str, Any]:
         "collected_at": view.collected_at.isoformat(),
         "days_covered": None if view.coverage is None else view.coverage / timedelta(days=1),
         "window_days": view.window / timedelta(days=1),
-        "metrics": [_row(v) for v in view.verdicts],
+        "metrics": [_row(v, view.labels.get(v.metric, [])) for v in view.verdicts],
     }
     if view.days is not None:
         document["days"] = [
@@ -63,12 +68,18 @@ def usage_json(view: UsageView) -> dict[str, Any]:
     return document
 
 
-def _row(v: Verdict) -> dict[str, Any]:
+def _row(v: Verdict, labels: list[LabelVerdict]) -> dict[str, Any]:
     return {
         "name": v.metric, "owner": v.owner, "series": v.series, "api_queries": v.reads.api,
         "rule_queries": v.reads.rule, "last_queried": v.last_read.isoformat() if v.last_read else None,
         "readers": list(v.readers), "unused": v.status is Status.UNUSED, "status": v.status.value,
+        "labels": [_label(label) for label in labels],
     }  # fmt: skip
+
+
+def _label(v: LabelVerdict) -> dict[str, Any]:
+    return {"name": v.name, "readers": [reader_json(r) for r in v.readers], "reads": v.reads,
+            "last_read": v.last_read.isoformat() if v.last_read else None, "used": v.used}  # fmt: skip
 
 
 def print_usage(view: UsageView, out: TextIO, *, unused_only: bool) -> None:
@@ -94,8 +105,25 @@ def print_usage(view: UsageView, out: TextIO, *, unused_only: bool) -> None:
     if view.days is not None:
         for day, r in sorted(view.days.items()):
             term.print(f"{day}: {r.api:,} API queries, {r.rule:,} rule evaluations")
+        for metric, labels in view.labels.items():
+            _print_labels(term, metric, labels)
     unused = [v for v in view.verdicts if v.status is Status.UNUSED]
     if unused_only and unused:
         saved = sum(v.series for v in unused)
         term.print(f"{len(unused):,} unused metrics, {saved:,} series. To drop them at the scrape:")
         out.write(drop_metrics_relabel([v.metric for v in unused]))  # as is: a wrapped line would not paste
+
+
+def _print_labels(term: Console, metric: str, labels: list[LabelVerdict]) -> None:
+    if not labels:
+        return
+    table = Table(title=f"labels of {escape(metric)}")
+    for column in ("label", "read", "reads", "last read", "readers"):
+        table.add_column(column, overflow="fold")
+    for v in labels:
+        table.add_row(
+            escape(v.name), "yes" if v.used else "no", f"{v.reads:,}",
+            f"{v.last_read:%Y-%m-%d %H:%M}" if v.last_read else "-",
+            escape("; ".join(str(r) for r in v.readers[:3])) or "-",
+        )  # fmt: skip
+    term.print(table)

@@ -260,6 +260,8 @@ def _insert_drilldown(conn: Connection, snapshot_id: int, drilldown: Drilldown, 
             "label": label[:255],
             "value_count": stats.values,
             "series_without": stats.series_without,
+            "series_with": stats.series_with,
+            "shape": stats.shape,
         }
         for metric, labels in drilldown.items()
         for label, stats in labels.items()

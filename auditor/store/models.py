@@ -188,6 +188,10 @@ class LabelDrilldown(Base):
     label: Mapped[str] = mapped_column(String(255), primary_key=True)
     value_count: Mapped[int] = mapped_column(BigInteger)
     series_without: Mapped[int | None] = mapped_column(BigInteger)
+    series_with: Mapped[int | None] = mapped_column(BigInteger)
+    """``count(metric)`` measured beside ``series_without``: the pair proves whether the label merges series."""
+    shape: Mapped[str | None] = mapped_column(String(32))
+    """What most of the label's values look like (UUIDs, IP addresses...), when they look like ids."""
 
 
 class StoredFinding(Base):
@@ -369,3 +373,47 @@ class QueryLogState(Base):
     failures: Mapped[int] = mapped_column(BigInteger)
     behind_bytes: Mapped[int] = mapped_column(BigInteger)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LabelUsage(Base):
+    """Who read one label key of one metric on one day (``auditor.core.label_reads``: a label name, ``*``, or
+    ``!`` and the labels of a ``without``/``ignoring``). A key nobody read that day has no row."""
+
+    __tablename__ = "label_usage"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(Text, primary_key=True)
+    api_queries: Mapped[int] = mapped_column(BigInteger)
+    rule_queries: Mapped[int] = mapped_column(BigInteger)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    readers: Mapped[str] = mapped_column(Text)
+    """JSON list of ``[kind, name, fingerprint]``: a few of the day's readers."""
+
+
+class Fix(Base):
+    """One remedy of the fix ledger: recorded once per (source, metric, label, action), observed every cycle."""
+
+    __tablename__ = "fixes"
+    __table_args__ = (Index(None, "source_id", "metric_id", "label", "action", unique=True),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"))
+    label: Mapped[str] = mapped_column(Text)
+    """"" for a remedy of the whole metric."""
+    action: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    safe: Mapped[bool] = mapped_column(Boolean)
+    series_before: Mapped[int] = mapped_column(BigInteger)
+    predicted_series: Mapped[int | None] = mapped_column(BigInteger)
+    proof: Mapped[str] = mapped_column(Text)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    measured_series: Mapped[int | None] = mapped_column(BigInteger)
+    duplicates_at_apply: Mapped[float | None] = mapped_column(Float)
+    scraped_before: Mapped[float | None] = mapped_column(Float)
+    """Samples the metric's targets sent per scrape at the first observation (tells a source fix from a relabeling)."""

@@ -61,6 +61,8 @@ def drilldowns(
             LabelDrilldown.label,
             LabelDrilldown.value_count,
             LabelDrilldown.series_without,
+            LabelDrilldown.series_with,
+            LabelDrilldown.shape,
         )
         .join(LabelDrilldown, LabelDrilldown.metric_id == MetricName.id)
         .join(Snapshot, Snapshot.id == LabelDrilldown.snapshot_id)
@@ -69,8 +71,8 @@ def drilldowns(
         .where(Snapshot.collected_at >= start, Snapshot.collected_at <= end)
     )
     with translate_errors("reading the period's drill-downs"), store.engine.connect() as conn:
-        for metric, at, label, values, without in conn.execute(query):
-            out.setdefault(metric, {}).setdefault(at, {})[label] = LabelStats(int(values), without)
+        for metric, at, label, values, without, with_, shape in conn.execute(query):
+            out.setdefault(metric, {}).setdefault(at, {})[label] = LabelStats(int(values), without, with_, shape)
     return {metric: sorted(by_time.items()) for metric, by_time in out.items()}
 
 

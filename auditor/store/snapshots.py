@@ -164,14 +164,21 @@ class SnapshotReader:
 
     def drilldown(self, snapshot_id: int) -> Drilldown:
         query = (
-            select(MetricName.name, LabelDrilldown.label, LabelDrilldown.value_count, LabelDrilldown.series_without)
+            select(
+                MetricName.name,
+                LabelDrilldown.label,
+                LabelDrilldown.value_count,
+                LabelDrilldown.series_without,
+                LabelDrilldown.series_with,
+                LabelDrilldown.shape,
+            )
             .join(MetricName, MetricName.id == LabelDrilldown.metric_id)
             .where(LabelDrilldown.snapshot_id == snapshot_id)
         )
         out: Drilldown = {}
         with translate_errors("reading the drill-down"), self.engine.connect() as conn:
-            for metric, label, values, without in conn.execute(query):
-                out.setdefault(metric, {})[label] = LabelStats(int(values), None if without is None else int(without))
+            for metric, label, values, without, with_, shape in conn.execute(query):
+                out.setdefault(metric, {})[label] = LabelStats(int(values), _int(without), _int(with_), shape)
         return out
 
 
@@ -196,3 +203,7 @@ def _census_of(source: str, snapshot: Snapshot) -> Census:
         # Only VictoriaMetrics counts the series of a day: the notion tells the server apart.
         server=ServerKind.VICTORIAMETRICS if snapshot.notion == SeriesNotion.DAY else ServerKind.PROMETHEUS,
     )
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]

@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from auditor.core.label_usage import LabelReads
 from auditor.core.usage import LogPosition, LogState, MetricReads, QueryKind, UsageBatch
 from auditor.store.errors import translate_errors
+from auditor.store.label_usage import label_reads, merge_labels, prune_labels
 from auditor.store.models import MetricName, MetricUsage, QueryLogState, Source
 from auditor.store.names import MetricNames
 from auditor.store.sql import IN_CHUNK, chunks, source_id_of
@@ -41,6 +43,8 @@ class UsageStore:
             if reads:
                 ids = self.names.ids(conn, {metric for _, metric in reads})
                 _merge(conn, source_id, {(day, ids[metric]): r for (day, metric), r in reads.items()})
+                labels = {(day, ids[metric], key): r for (day, metric, key), r in batch.labels.items()}
+                merge_labels(conn, source_id, labels)
             return _save_state(conn, source_id, batch, position, at)
 
     def state(self, source: str) -> LogState | None:
@@ -66,6 +70,16 @@ class UsageStore:
         with translate_errors("reading query usage"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return {name: MetricReads(int(api), int(rule), la, lr) for name, api, rule, la, lr in rows}
+
+    def labels(self, source: str, metric: str, since: date, until: date) -> dict[str, LabelReads]:
+        """label key -> who read it over the days in [since, until], for one metric."""
+        with translate_errors("reading label usage"), self.engine.connect() as conn:
+            return label_reads(conn, source, metric, since, until).get(metric, {})
+
+    def all_labels(self, source: str, since: date, until: date) -> dict[str, dict[str, LabelReads]]:
+        """metric -> label key -> who read it over the days in [since, until]."""
+        with translate_errors("reading label usage"), self.engine.connect() as conn:
+            return label_reads(conn, source, None, since, until)
 
     def daily(self, source: str, since: date, metric: str | None = None) -> Reads:
         """(day, metric) -> reads, from ``since`` on (one metric, or all)."""
@@ -94,7 +108,7 @@ class UsageStore:
 def prune_usage(conn: Connection, source_id: int, before: date) -> int:
     """Usage rows of days before ``before`` (the daily retention)."""
     statement = delete(MetricUsage).where(MetricUsage.source_id == source_id, MetricUsage.day < before)
-    return int(conn.execute(statement).rowcount or 0)
+    return int(conn.execute(statement).rowcount or 0) + prune_labels(conn, source_id, before)
 
 
 def _batch_reads(batch: UsageBatch) -> Reads:

@@ -13,8 +13,15 @@ from auditor.config.budgets import load_budgets
 from auditor.config.settings import Settings
 from auditor.core.domain import Census, LabelStats
 from auditor.core.errors import BudgetsError, ConfigError
+from auditor.core.findings import MetricFinding
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from auditor.core.budgets import Budgets
+    from auditor.evaluate import Evaluation
+    from auditor.evaluate.remedies import Readers
+    from auditor.export.console import CheckReport
     from auditor.store import Store
 
 
@@ -33,7 +40,11 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
             evaluation_input(store, census, in_force, labels, settings, jobs=jobs if jobs.jobs else None)
         )
         since = {f.identity: f.first_seen for f in store.open_findings(census.source)}
-    report = CheckReport(census, evaluation, labels, since, jobs.attribution)
+        readers = _readers(
+            store, settings, census, labels, evaluation=evaluation, now=args.clock.now(), budgets=in_force
+        )
+        report = CheckReport(census, evaluation, labels, since, jobs.attribution, readers)
+        _record(store, settings, report, args.clock.now())
     if args.format == "json":
         write_json(check_json(report), sys.stdout)
     else:
@@ -68,6 +79,36 @@ def init(args: argparse.Namespace, settings: Settings) -> int:
     options = StarterOptions(top=args.top, headroom=args.headroom, owner=args.owner)
     sys.stdout.write(render(StarterInput(census, labels), options))
     return 0
+
+
+def _readers(
+    store: Store, settings: Settings, census: Census, labels: dict[str, dict[str, LabelStats]], *,
+    evaluation: Evaluation, now: datetime, budgets: Budgets,
+) -> dict[str, Readers]:  # fmt: skip
+    """Who reads each metric over budget and its labels: what its remedy must not break."""
+    from auditor.app.remedies import offender_readers
+
+    offenders = {f.metric for f in evaluation.violations if isinstance(f, MetricFinding)}
+    if not offenders:
+        return {}
+    versions = store.rule_versions(census.source)
+    found = store.rule_version(versions[-1].id) if versions else None
+    return offender_readers(
+        store, settings, census, now, rules=found[1] if found else None, budgets=budgets,
+        metrics={metric: labels.get(metric, {}) for metric in offenders},
+    )  # fmt: skip
+
+
+def _record(store: Store, settings: Settings, report: CheckReport, now: datetime) -> None:
+    """What ``check`` prints goes into the fix ledger, as the daemon's cycles do; a store that refuses the write
+    (read-only) costs the ledger this print, never the verdict."""
+    from auditor.core.errors import StoreError
+
+    remedies = [report.remedy(f) for f in report.evaluation.violations if isinstance(f, MetricFinding)]
+    try:
+        store.fixes.record(report.census.source, settings.prometheus_url_for_logs, remedies, now)
+    except StoreError as exc:
+        print(f"warning: the fix ledger did not record this check: {exc}", file=sys.stderr)
 
 
 def _newest_cycle(store: Store, source: str | None) -> tuple[Census, dict[str, dict[str, LabelStats]], int]:

@@ -1,0 +1,94 @@
+"""The fix ledger each cycle: record the remedies the cycle's violations get, then observe the fixes on Prometheus.
+
+    tracker = FixTracker(store, settings, prometheus, stats)
+    tracker.track(seen, budgets)        # after the cycle is stored; its failures never fail the cycle
+
+The remedies are the ones ``check`` prints for the same stored cycle (the same decision on the same drill-down
+and readers). Each cycle observes at most ``OBSERVED_PER_CYCLE`` fixes, the least recently observed first:
+two instant queries each (``count(m)``, and ``count(m{L!=""})`` for a label), and one for the server's
+duplicate-sample counter.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from auditor.app.observe import Observed
+from auditor.app.remedies import offender_readers
+from auditor.app.stats import CycleStats
+from auditor.collect import PrometheusClient
+from auditor.config.settings import Settings
+from auditor.core.budgets import Budgets
+from auditor.core.domain import ServerKind
+from auditor.core.errors import AuditorError
+from auditor.core.findings import MetricFinding, Severity
+from auditor.core.fixes import LedgerFix, Observation
+from auditor.core.promql import label as promql_label
+from auditor.core.promql import name_selector
+from auditor.core.remedies import Action
+from auditor.evaluate.fix_ledger import observe, summary
+from auditor.evaluate.remedies import remedy_of
+from auditor.store import Store
+
+log = logging.getLogger(__name__)
+OBSERVED_PER_CYCLE = 50
+DUPLICATES = "sum(prometheus_target_scrapes_sample_duplicate_timestamp_total)"
+"""Samples Prometheus rejected for a duplicate timestamp with another value (only where it scrapes itself)."""
+
+
+class FixTracker:
+    def __init__(self, store: Store, settings: Settings, prometheus: PrometheusClient, stats: CycleStats) -> None:
+        self._store, self._settings, self._prometheus, self._stats = store, settings, prometheus, stats
+
+    def track(self, seen: Observed, budgets: Budgets) -> None:
+        try:
+            self._record(seen, budgets)
+            self._observe(seen)
+            self._stats.record_fixes(summary(self._store.fixes.all(seen.census.source)))
+        except AuditorError as exc:
+            log.warning("fix ledger not updated this cycle: %s", exc)
+        except Exception as exc:  # the ledger never fails the cycle; the next one goes on
+            log.error("fix ledger not updated this cycle (unexpected %s): %s", type(exc).__name__, exc)
+
+    def _record(self, seen: Observed, budgets: Budgets) -> None:
+        census = seen.census
+        findings = [f for f in seen.evaluation.violations
+                    if isinstance(f, MetricFinding) and f.severity is Severity.EXCEEDED]  # fmt: skip
+        if not findings:
+            return
+        metrics = {f.metric: seen.labels.get(f.metric, {}) for f in findings}
+        readers = offender_readers(self._store, self._settings, census, census.collected_at, rules=seen.live,
+                                   budgets=budgets, metrics=metrics)  # fmt: skip
+        victoria = census.server is ServerKind.VICTORIAMETRICS
+        remedies = [remedy_of(f, seen.labels, readers, victoria=victoria) for f in findings]
+        self._store.fixes.record(census.source, self._settings.prometheus_url_for_logs, remedies, census.collected_at)
+
+    def _observe(self, seen: Observed) -> None:
+        due = self._store.fixes.due(seen.census.source, OBSERVED_PER_CYCLE)
+        if not due:
+            return
+        at = seen.census.collected_at
+        duplicates = self._value(DUPLICATES, at)
+        failing = seen.rules.failing_reads if seen.rules else frozenset()
+        observed = [observe(fix, self._observation(fix, at, duplicates, failing), at) for fix in due]
+        self._store.fixes.save(observed)
+
+    def _observation(
+        self, fix: LedgerFix, at: datetime, duplicates: float | None, failing: frozenset[str]
+    ) -> Observation:  # fmt: skip
+        selector = name_selector(fix.metric)
+        active = int(self._value(f"count({selector})", at) or 0)
+        carrying = None
+        if fix.action is not Action.DROP_METRIC and fix.label:
+            carrying_selector = selector[:-1] + f', {promql_label(fix.label)}!=""}}'
+            carrying = int(self._value(f"count({carrying_selector})", at) or 0)
+        scraped = None
+        if fix.action is Action.FIX_AT_SOURCE:
+            targets = f"group by (job, instance) ({selector})"
+            scraped = self._value(f"sum(scrape_samples_scraped * on (job, instance) group_left {targets})", at)
+        return Observation(active, carrying, duplicates, fix.metric in failing, scraped)
+
+    def _value(self, query: str, at: datetime) -> float | None:
+        vector = self._prometheus.query_vector(query, at)
+        return vector[0][1] if vector else None
