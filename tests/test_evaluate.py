@@ -156,7 +156,7 @@ def suggest(finding: Finding, labels: dict[str, LabelStats], readers: Readers = 
     return decide(Offender(finding.subject, finding.series, labels, label), readers)
 
 
-NOBODY = Readers(Status.USED, known=True, days=30)
+NOBODY = Readers(Status.USED, known=True, covered_seconds=30 * 86400)
 """The metric is read, none of its labels is: the query log covers the window."""
 
 
@@ -188,7 +188,7 @@ def test_a_label_that_merges_nothing_and_nobody_reads_is_removed_and_saves_nothi
 def test_a_label_someone_reads_is_blocked_by_that_reader(budgets: Budgets) -> None:
     [finding] = evaluate(EvaluationInput(census({"user_sessions": 500}), budgets)).violations
     rule = Reader(ReaderKind.RULE, "sessions/sessions:by_pod")
-    read = Readers(Status.USED, labels={"pod": (rule,)}, known=True, days=30)
+    read = Readers(Status.USED, labels={"pod": (rule,)}, known=True, covered_seconds=30 * 86400)
     fix = suggest(finding, {"pod": LabelStats(50, 500, 500)}, read)
     assert (fix.action, fix.safe, fix.config, fix.blocked_by) == (Action.DROP_LABEL, False, None, (rule,))
     assert "sessions/sessions:by_pod" in fix.note
@@ -198,12 +198,20 @@ def test_a_label_someone_reads_is_blocked_by_that_reader(budgets: Budgets) -> No
 
 def test_a_metric_nobody_reads_is_dropped_and_one_unknown_is_not(budgets: Budgets) -> None:
     [finding] = evaluate(EvaluationInput(census({"over": 5000}), budgets)).violations
-    fix = suggest(finding, {}, Readers(Status.UNUSED, known=True, days=30))
+    fix = suggest(finding, {}, Readers(Status.UNUSED, known=True, covered_seconds=30 * 86400))
     assert (fix.action, fix.safe, fix.predicted_series, fix.series_saved) == (Action.DROP_METRIC, True, 0, 5000)
     assert fix.config is not None
     assert "action: drop" in fix.config
     unknown = suggest(finding, {})
     assert (unknown.action, unknown.safe, unknown.config) == (Action.DROP_METRIC, False, None)
+    assert "in the 30.0d the query log covers" in fix.proof.text
+
+
+def test_a_metric_without_active_series_proves_nothing(budgets: Budgets) -> None:
+    """The head still counts series a relabeling dropped: with no active series, no label removal is proven."""
+    [finding] = evaluate(EvaluationInput(census({"over": 5000}), budgets)).violations
+    fix = suggest(finding, {"id": LabelStats(5, 0, 0)}, NOBODY)
+    assert (fix.action, fix.safe, fix.config, fix.proof.merges) == (Action.FIX_AT_SOURCE, False, None, None)
 
 
 POLICY = """

@@ -13,12 +13,12 @@ from auditor.evaluate.usage import Status
 from tests.test_alert_rules import promtool
 
 METRIC = "http_requests_total"
-NOBODY = Readers(Status.USED, known=True, days=30)
+NOBODY = Readers(Status.USED, known=True, covered_seconds=30 * 86400)
 
 
 def test_relabel_snippets_are_valid_prometheus_config(tmp_path: Path) -> None:
     drop_label = decide(Offender(METRIC, 5000, {"pod_ip": LabelStats(25, 5000, 5000)}), NOBODY)
-    drop_metric = decide(Offender(METRIC, 5000, {}), Readers(Status.UNUSED, known=True, days=30))
+    drop_metric = decide(Offender(METRIC, 5000, {}), Readers(Status.UNUSED, known=True, covered_seconds=30 * 86400))
     assert (drop_label.action, drop_metric.action) == (Action.DROP_LABEL, Action.DROP_METRIC)
     assert drop_label.config is not None
     assert drop_metric.config is not None

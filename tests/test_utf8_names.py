@@ -109,7 +109,7 @@ def test_the_printed_fixes_load_in_prometheus_35_and_do_what_they_say(
 
     drill = {"http.route": LabelStats(30, 2, 60), "server.address": LabelStats(2, 60, 60),
              "url.scheme": LabelStats(2, 60, 60)}  # fmt: skip
-    nobody = Readers(Status.USED, known=True, days=30)
+    nobody = Readers(Status.USED, known=True, covered_seconds=30 * 86400)
     fix = decide(Offender(DOTTED, 60, drill), nobody)
     assert (fix.action, fix.label, fix.config) == (Action.FIX_AT_SOURCE, "http.route", None), "it makes series unique"
     safe = decide(Offender(DOTTED, 60, drill, label="server.address"), nobody)

@@ -34,12 +34,12 @@ def offender_readers(
     verdicts = {v.metric: v for v in judge(inp, budgets) if v.metric in metrics}
     labels = label_verdicts(store, settings, census, now, rules=rules, labels=metrics, logged=inp.coverage is not None)
     known = inp.coverage is not None and inp.coverage >= inp.unused_after
-    days = round(inp.coverage.total_seconds() / 86400, 1) if inp.coverage else 0.0
+    covered = inp.coverage.total_seconds() if inp.coverage else 0.0
     out = {}
     for metric in metrics:
         status = verdicts[metric].status if metric in verdicts else Status.UNKNOWN
         read = {v.name: v.readers or _counted(v.reads) for v in labels.get(metric, []) if v.used}
-        out[metric] = Readers(status, _metric_readers(inp, metric), read, known, days)
+        out[metric] = Readers(status, _metric_readers(inp, metric), read, known, covered)
     return out
 
 

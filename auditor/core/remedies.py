@@ -42,8 +42,9 @@ class Proof:
 
     @property
     def merges(self) -> bool | None:
-        """Whether dropping the label merges series; None when not measured."""
-        if self.series_with is None or self.series_without is None:
+        """Whether dropping the label merges series; None when not measured, or when the metric has no active series
+        (nothing to prove anything on)."""
+        if not self.series_with or self.series_without is None:
             return None
         return self.series_without < self.series_with
 

@@ -87,7 +87,8 @@ class UsageBatch:
     _pending: dict[tuple[date, QueryKind, QueryReads, str], list[Any]] = field(default_factory=dict, repr=False)
     _counts: dict[tuple[date, str, QueryKind], int] = field(default_factory=dict, repr=False)
     _last: dict[tuple[date, str, QueryKind], datetime] = field(default_factory=dict, repr=False)
-    _labels: dict[tuple[date, str, str], LabelReads] = field(default_factory=dict, repr=False)
+    _labels: dict[tuple[date, str, str], list[Any]] = field(default_factory=dict, repr=False)
+    """(day, metric, key) -> [api, rule, last, readers] while reads are spread; ``labels`` makes them values."""
 
     def skip(self, reason: Skip) -> None:
         self.failures += 1
@@ -122,36 +123,66 @@ class UsageBatch:
     def labels(self) -> dict[tuple[date, str, str], LabelReads]:
         """(day, metric, label key) -> who read it that day (``auditor.core.label_reads`` keys)."""
         self._spread()
-        return self._labels
+        out = {key: LabelReads(api, rule, last, readers) for key, (api, rule, last, readers) in self._labels.items()}
+        bound_labels(out)
+        return out
 
     def _spread(self) -> None:
+        """Spread the pending queries over their metrics and labels, once per distinct set (many texts share one)."""
         if not self._pending:
             return
+        metrics: dict[tuple[date, QueryKind, frozenset[str]], list[Any]] = {}
+        labels: dict[tuple[date, QueryKind, frozenset[tuple[str, str]]], list[Any]] = {}
         for (day, kind, reads, group), (n, at) in self._pending.items():
-            for metric in reads.metrics:
+            _gather(metrics, (day, kind, reads.metrics), n, at)
+            if reads.labels:
+                reader = _group_reader(group) if kind is QueryKind.RULE else reads.reader
+                _gather(labels, (day, kind, reads.labels), n, at, reader)
+        self._pending.clear()
+        for (day, kind, read), (n, at, _) in metrics.items():
+            for metric in read:
                 key = (day, metric, kind)
                 self._counts[key] = self._counts.get(key, 0) + n
                 if key not in self._last or at > self._last[key]:
                     self._last[key] = at
-            if reads.labels:
-                self._spread_labels((day, kind, reads, group), n, at)
-        self._pending.clear()
-        bound_labels(self._labels)
+        for (day, kind, pairs), (n, at, readers) in labels.items():
+            self._spread_labels(day, pairs, (n, 0) if kind is QueryKind.API else (0, n), at, readers)
 
-    def _spread_labels(self, pending: tuple[date, QueryKind, QueryReads, str], n: int, at: datetime) -> None:
-        day, kind, reads, group = pending
-        reader = Reader(ReaderKind.RULE, group) if kind is QueryKind.RULE else reads.reader
-        api, rule = (n, 0) if kind is QueryKind.API else (0, n)
-        for metric, label in reads.labels:
+    def _spread_labels(
+        self, day: date, pairs: frozenset[tuple[str, str]], counts: tuple[int, int], at: datetime,
+        readers: tuple[Reader, ...],
+    ) -> None:  # fmt: skip
+        api, rule = counts
+        for metric, label in pairs:
             key = (day, metric, label)
-            before = self._labels.get(key)
-            if before is None:
-                self._labels[key] = LabelReads(api, rule, at, (reader,))
+            acc = self._labels.get(key)
+            if acc is None:
+                self._labels[key] = [api, rule, at, readers]
                 continue
-            known = before.readers if reader in before.readers or len(before.readers) >= READERS_KEPT else (
-                *before.readers, reader)  # fmt: skip
-            last = at if before.last is None or at > before.last else before.last
-            self._labels[key] = LabelReads(before.api + api, before.rule + rule, last, known)
+            acc[0] += api
+            acc[1] += rule
+            acc[2] = max(acc[2], at)
+            known = acc[3]
+            if len(known) < READERS_KEPT and known is not readers:
+                acc[3] = (*known, *(r for r in readers if r not in known))[:READERS_KEPT]
+
+
+@functools.lru_cache(maxsize=1024)
+def _group_reader(group: str) -> Reader:
+    """One object per rule group: readers are told apart by identity first, which is cheap."""
+    return Reader(ReaderKind.RULE, group)
+
+
+def _gather(into: dict[Any, list[Any]], key: Any, n: int, at: datetime, reader: Reader | None = None) -> None:
+    """Add ``n`` reads at ``at`` (and a reader, a few kept) to ``into[key]``: ``[n, last, readers]``."""
+    acc = into.get(key)
+    if acc is None:
+        into[key] = [n, at, (reader,) if reader else ()]
+        return
+    acc[0] += n
+    acc[1] = max(acc[1], at)
+    if reader is not None and reader not in acc[2] and len(acc[2]) < READERS_KEPT:
+        acc[2] = (*acc[2], reader)
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.core.domain import LabelStats
+from auditor.core.durations import span
 from auditor.core.findings import Kind, MetricFinding
 from auditor.core.label_usage import Reader
 from auditor.core.promql import is_legacy_label, metric_selector, quote_meta, string
@@ -46,8 +47,8 @@ class Readers:
     metric: tuple[Reader, ...] = ()
     labels: dict[str, tuple[Reader, ...]] = field(default_factory=dict)
     known: bool = False
-    days: float = 0.0
-    """Days of usage window the query log covers."""
+    covered_seconds: float = 0.0
+    """How much of the usage window the query log covers."""
 
 
 UNKNOWN = Readers(Status.UNKNOWN)
@@ -95,8 +96,8 @@ def _merges(stats: LabelStats) -> bool:
 
 
 def _drop_metric(o: Offender, readers: Readers) -> Remedy:
-    text = (f"no query read {o.metric} in the {readers.days:g} days the query log covers, and no desired rule or "
-            "dashboard names it")  # fmt: skip
+    text = (f"no query read {o.metric} in the {span(readers.covered_seconds)} the query log covers, and no desired "
+            "rule or dashboard names it")  # fmt: skip
     return Remedy(
         Action.DROP_METRIC, o.metric, None, True, Proof(readers_known=True, text=text), o.series, 0,
         config=drop_metrics_relabel([o.metric]),
