@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import respx
@@ -85,3 +85,17 @@ def test_http_errors_skip_the_metric_and_timeouts_stop_the_drilldown(
     )
     assert result.labels == {}
     assert result.skipped == ["m1", "m2", "m3"]
+
+
+def test_a_proof_is_kept_for_its_interval_then_measured_again(router: respx.MockRouter, http: httpx.Client) -> None:
+    """A ``count without`` over a large metric costs Prometheus a census or more: once an hour, not every cycle."""
+    prepare(router)
+    counted = fake.ok({"resultType": "vector", "result": [{"metric": {}, "value": [1, "40"]}]})
+    query = router.post("/api/v1/query").respond(json=counted)
+    drill = Drilldown(PrometheusClient(http, CLOCK), DrilldownSettings(proof_interval=timedelta(hours=1)))
+    for minutes in (0, 5, 55):
+        result = drill.run(["m1"], {"m1"}, NOW + timedelta(minutes=minutes), Deadline.after(30, CLOCK.monotonic))
+        assert result.labels["m1"]["user_id"] == LabelStats(40, 40, 40)
+    assert query.call_count == 2, "measured once, then carried for the hour"
+    drill.run(["m1"], {"m1"}, NOW + timedelta(minutes=61), Deadline.after(30, CLOCK.monotonic))
+    assert query.call_count == 4, "an hour on: measured again"

@@ -267,3 +267,18 @@ def test_policy_labels_are_the_ones_some_scope_forbids_denied_first(tmp_path: Pa
     assert budgets.has_label_policy
     path.write_text("defaults: {max_series: 5}\n")
     assert not load_budgets(path, today=date(2026, 11, 22)).has_label_policy
+
+
+def test_on_victoriametrics_a_label_fixed_at_the_source_also_gets_a_stream_aggregation_rule(budgets: Budgets) -> None:
+    [finding] = evaluate(EvaluationInput(census({"user_sessions": 500}), budgets)).violations
+    labels = {"user_id": LabelStats(480, 12, 500)}
+    fix = decide(Offender(finding.subject, finding.series, labels), NOBODY, victoria=True)
+    assert (fix.action, fix.config) == (Action.FIX_AT_SOURCE, None)
+    assert fix.stream_aggregation == (
+        "- match: 'user_sessions'\n  interval: 1m\n  without: [user_id]\n"
+        "  outputs: [sum_samples]  # with interval equal to the scrape interval\n"
+    )
+    counter = decide(Offender("http_requests_total", 500, labels), NOBODY, victoria=True)
+    assert counter.stream_aggregation is not None
+    assert "outputs: [total]" in counter.stream_aggregation
+    assert decide(Offender(finding.subject, finding.series, labels), NOBODY).stream_aggregation is None

@@ -9,6 +9,7 @@ dashboards' panels (``AUDITOR_DASHBOARDS_DIR``) are all readers: a fix never bre
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from auditor.app.usage import desired_rules, usage_input
@@ -31,7 +32,8 @@ def offender_readers(
     """metric -> who reads it and each of its labels, for the metrics given (with their drill-down)."""
     dashboards = dashboard_usage(settings.dashboards_dir) if settings.dashboards_dir else None
     inp = usage_input(store, settings, census, now, rules=rules, dashboards=dashboards)
-    verdicts = {v.metric: v for v in judge(inp, budgets) if v.metric in metrics}
+    only = replace(inp, series={m: n for m, n in inp.series.items() if m in metrics})  # judged: the offenders alone
+    verdicts = {v.metric: v for v in judge(only, budgets)}
     labels = label_verdicts(store, settings, census, now, rules=rules, labels=metrics, logged=inp.coverage is not None)
     known = inp.coverage is not None and inp.coverage >= inp.unused_after
     covered = inp.coverage.total_seconds() if inp.coverage else 0.0

@@ -70,6 +70,9 @@ class DrilldownBounds(Protocol):
     @property
     def max_time(self) -> timedelta: ...
 
+    @property
+    def proof_interval(self) -> timedelta: ...
+
 
 class LabelPolicyBounds(Protocol):
     @property

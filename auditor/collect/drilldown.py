@@ -28,7 +28,8 @@ from auditor.core.value_shapes import shape
 log = logging.getLogger(__name__)
 SKIP_LABELS = frozenset({"__name__"})
 PROOF_LABELS = 3
-"""Labels of an offender measured per cycle: one ``count without`` query each, beside one ``count``."""
+"""Labels of an offender measured per proof: one ``count without`` query each, beside one ``count``."""
+PROOFS_KEPT = 10_000
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Drilldown:
         self._client = client
         self._settings = settings
         self._endpoints = endpoints or OptionalEndpoints()
+        self._proofs: dict[str, tuple[datetime, dict[str, tuple[int | None, int | None]]]] = {}
+        """metric -> when its proof pairs were measured, and label -> (count, count without): kept for
+        ``proof_interval``, since a ``count without`` over a large metric costs Prometheus a census or more."""
 
     def run(
         self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline,
@@ -99,12 +103,26 @@ class Drilldown:
             self._endpoints.succeeded(f"/api/v1/label/{names[-1]}/values")
         labels = [*(proof_labels(stats) if offender else []), *(n for n in stats if forbids(metric, n))]
         if labels := list(dict.fromkeys(labels)):
-            now = self._count(f"count({name_selector(metric)})", at)
-            for label in labels:
-                # Only a server that accepts UTF-8 names has such labels, and it accepts them quoted.
-                without = self._count(f"count(count without ({promql_label(label)}) ({name_selector(metric)}))", at)
-                stats[label] = replace(stats[label], series_without=without, series_with=now)
+            for label, (with_, without) in self._proven(metric, labels, at).items():
+                stats[label] = replace(stats[label], series_with=with_, series_without=without)
         return stats
+
+    def _proven(self, metric: str, labels: list[str], at: datetime) -> dict[str, tuple[int | None, int | None]]:
+        """label -> (count, count without it): the last measurement while it is recent, else a new one."""
+        then, known = self._proofs.get(metric, (None, {}))
+        if then is not None and at - then < self._settings.proof_interval and set(labels) <= set(known):
+            return {label: known[label] for label in labels}
+        selector = name_selector(metric)
+        now = self._count(f"count({selector})", at)
+        # Only a server that accepts UTF-8 names has such labels, and it accepts them quoted.
+        without = {
+            label: self._count(f"count(count without ({promql_label(label)}) ({selector}))", at) for label in labels
+        }
+        measured = {label: (now, n) for label, n in without.items()}
+        if len(self._proofs) >= PROOFS_KEPT:
+            self._proofs.clear()
+        self._proofs[metric] = (at, measured)
+        return measured
 
     def _count(self, query: str, at: datetime) -> int | None:
         vector = self._endpoints.call("/api/v1/query", lambda: self._client.query_vector(query, at), "estimates")

@@ -153,6 +153,11 @@ class DrilldownSettings(StrictModel):
     max_requests: int = Field(300, ge=0, le=100_000, description="Prometheus requests of the drill-down per cycle.")
     max_bytes: int = Field(32 * 2**20, ge=0, le=MAX_BYTES, description="Response bytes of the drill-down per cycle.")
     max_time: Duration = Field(timedelta(seconds=20), description="Time the drill-down may take per cycle.")
+    proof_interval: Interval = Field(
+        timedelta(hours=1),
+        description="How old a metric's merge proof (count beside count without a label) may get before it is "
+        "measured again; the daemon keeps its figures meanwhile.",
+    )
 
 
 class LabelPolicySettings(StrictModel):
