@@ -160,7 +160,7 @@ def test_check_prints_a_safe_fix_and_refuses_one_that_merges_series_when_the_gui
     assert merging == [], "no printed relabeling merges series"
     table = running.run(".venv/bin/metrics-auditor check").stdout
     assert "fix_at_source `user_id` (a relabeling would merge series, nothing to paste)" in table
-    assert "drop_label `handler` (safe: keeps" in table
+    assert "drop_label `handler` (safe: merges nothing, keeps all" in table
 
 
 def test_usage_unused_names_the_four_unread_metrics_after_two_minutes(running: Demo) -> None:

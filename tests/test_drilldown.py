@@ -99,3 +99,5 @@ def test_a_proof_is_kept_for_its_interval_then_measured_again(router: respx.Mock
     assert query.call_count == 2, "measured once, then carried for the hour"
     drill.run(["m1"], {"m1"}, NOW + timedelta(minutes=61), Deadline.after(30, CLOCK.monotonic))
     assert query.call_count == 4, "an hour on: measured again"
+    drill.run(["m1"], {"m1"}, NOW + timedelta(minutes=62), Deadline.after(30, CLOCK.monotonic), series={"m1": 41})
+    assert query.call_count == 6, "the metric's count moved: measured again at once"

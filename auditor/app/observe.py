@@ -117,5 +117,6 @@ class CycleObserver:
             offenders,
             census.collected_at,
             deadline,
-            lambda metric, label: budgets.for_metric(metric).forbids(label),
+            forbids=lambda metric, label: budgets.for_metric(metric).forbids(label),
+            series=census.metrics,
         )

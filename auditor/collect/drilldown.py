@@ -10,7 +10,7 @@ bound are skipped and reported, never half-done.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -47,15 +47,19 @@ class Drilldown:
         self._client = client
         self._settings = settings
         self._endpoints = endpoints or OptionalEndpoints()
-        self._proofs: dict[str, tuple[datetime, dict[str, tuple[int | None, int | None]]]] = {}
-        """metric -> when its proof pairs were measured, and label -> (count, count without): kept for
-        ``proof_interval``, since a ``count without`` over a large metric costs Prometheus a census or more."""
+        self._proofs: dict[str, tuple[datetime, int | None, dict[str, tuple[int | None, int | None]]]] = {}
+        """metric -> when its proof pairs were measured, its census count then, and label -> (count, count
+        without): kept for ``proof_interval`` while the count holds, since a ``count without`` over a large
+        metric costs Prometheus a census or more."""
+        self._counts: Mapping[str, int] = {}
 
     def run(
-        self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline,
-        forbids: Callable[[str, str], bool] = lambda metric, label: False,
+        self, metrics: Sequence[str], offenders: set[str], at: datetime, deadline: Deadline, *,
+        forbids: Callable[[str, str], bool] = lambda metric, label: False, series: Mapping[str, int] | None = None,
     ) -> DrilldownResult:  # fmt: skip
-        """``forbids(metric, label)``: the label policy; a forbidden label is proven on any metric that has it."""
+        """``forbids(metric, label)``: the label policy; a forbidden label is proven on any metric that has it.
+        ``series``: the census counts; a metric's proof is measured again as soon as its count moved."""
+        self._counts = series or {}
         result = DrilldownResult()
         started_requests, started_bytes = self._client.requests, self._client.bytes_received
         ends = deadline.monotonic() + self._settings.max_time.total_seconds()
@@ -109,8 +113,9 @@ class Drilldown:
 
     def _proven(self, metric: str, labels: list[str], at: datetime) -> dict[str, tuple[int | None, int | None]]:
         """label -> (count, count without it): the last measurement while it is recent, else a new one."""
-        then, known = self._proofs.get(metric, (None, {}))
-        if then is not None and at - then < self._settings.proof_interval and set(labels) <= set(known):
+        then, count, known = self._proofs.get(metric, (None, None, {}))
+        fresh = then is not None and at - then < self._settings.proof_interval and count == self._counts.get(metric)
+        if fresh and set(labels) <= set(known):
             return {label: known[label] for label in labels}
         selector = name_selector(metric)
         now = self._count(f"count({selector})", at)
@@ -121,7 +126,7 @@ class Drilldown:
         measured = {label: (now, n) for label, n in without.items()}
         if len(self._proofs) >= PROOFS_KEPT:
             self._proofs.clear()
-        self._proofs[metric] = (at, measured)
+        self._proofs[metric] = (at, self._counts.get(metric), measured)
         return measured
 
     def _count(self, query: str, at: datetime) -> int | None:

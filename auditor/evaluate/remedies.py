@@ -163,7 +163,7 @@ def verdict(remedy: Remedy) -> str:
     """The remedy in a few words: safe and what it keeps, or why nothing is printed to paste."""
     if remedy.safe:
         if remedy.predicted_series:
-            return f"safe: keeps {remedy.predicted_series:,} of {remedy.series_now:,} series"
+            return f"safe: merges nothing, keeps all {remedy.predicted_series:,} active series"
         return f"safe: removes all {remedy.series_now:,} series"
     if remedy.blocked_by:
         n = len(remedy.blocked_by)

@@ -51,7 +51,7 @@ def suggestion_json(remedy: Remedy) -> dict[str, object]:
 
 
 def headline(remedy: Remedy) -> str:
-    """``drop_label `pod_ip` (safe: keeps 40 of 40 series)``."""
+    """``drop_label `pod_ip` (safe: merges nothing, keeps all 40 active series)``."""
     what = f"{remedy.action.value} `{remedy.label}`" if remedy.label else remedy.action.value
     return f"{what} ({verdict(remedy)})"
 
