@@ -173,10 +173,14 @@ def print_check(report: CheckReport, out: TextIO) -> None:
             f"{since:%Y-%m-%d %H:%M} ({_age(census.collected_at - since)})",
         )  # fmt: skip
     term.print(table)
-    first_per_metric = {f.metric: f for f in reversed(evaluation.violations) if isinstance(f, MetricFinding)}
-    for finding in reversed(first_per_metric.values()):
+    printed: set[tuple[str, str, str | None]] = set()
+    for finding in (f for f in evaluation.violations if isinstance(f, MetricFinding)):
+        remedy = report.remedy(finding)
+        if (remedy.metric, remedy.action.value, remedy.label) in printed:
+            continue  # one print per remedy, whatever the number of violations it answers
+        printed.add((remedy.metric, remedy.action.value, remedy.label))
         jobs = report.jobs_of(finding)
-        print_remedy(term, report.remedy(finding), finding.owner, [(j["job"], j["series"]) for j in jobs])
+        print_remedy(term, remedy, finding.owner, [(j["job"], j["series"]) for j in jobs])
 
 
 def _age(delta: timedelta) -> str:
