@@ -42,3 +42,25 @@ def test_recording_rule_sketch_is_a_valid_rule(tmp_path: Path) -> None:
     result = promtool("check", "rules", str(rules))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "rate(http_requests_total[5m])" in sketch
+
+
+def test_the_stream_aggregation_rules_load_in_victoriametrics(tmp_path: Path) -> None:
+    """``-dryRun`` checks ``-streamAggr.config`` as vmagent and VictoriaMetrics load it (a bad output is refused)."""
+    import subprocess
+
+    from tests.support.servers import require
+
+    binary = require("vm").binary
+    assert binary is not None
+    proven = {"user_id": LabelStats(2500, 2, 5000)}
+    rules = [decide(Offender(metric, 5000, proven), NOBODY, victoria=True).stream_aggregation
+             for metric in ("http_requests_total", "user_sessions", "http.server.active_requests")]  # fmt: skip
+    config = tmp_path / "stream-aggregation.yml"
+    config.write_text("".join(rule or "" for rule in rules))
+    assert len(yaml.safe_load(config.read_text())) == 3
+    command = [binary, f"-streamAggr.config={config}", "-dryRun"]
+    ok = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    config.write_text(config.read_text().replace("[total]", "[bogus]"))
+    bad = subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0, "the dry run does check the rules"
