@@ -350,3 +350,19 @@ def test_without_a_query_log_the_report_says_usage_is_unknown_and_how_to_know(
         by(report.unused_metrics)["big_unused"].evidence == "no loaded rule and no dashboard reads it; queries unknown"
     )
     assert "Usage from queries is unknown" in render(report, "markdown")
+
+
+def test_the_report_records_the_remedies_it_prints_in_the_fix_ledger(history: tuple[Store, Settings, Path]) -> None:
+    from auditor.app.fixes import record_fixes
+    from auditor.core.fixes import FixState
+
+    store, settings, _ = history
+    report = build_w47(history)
+    record_fixes(store, settings, report, W47.end)
+    ledger = {(f.metric, f.label, f.action.value): f for f in store.fixes.all("prod")}
+    printed = {(s.metric, s.label or "", s.action) for s in report.suggestions}
+    assert printed <= set(ledger), "every printed remedy is in the ledger"
+    old = ledger[("old_violation", "", "drop_metric")]
+    assert (old.state, old.safe, old.proposed_at) == (FixState.PROPOSED, False, W47.end)
+    record_fixes(store, settings, report, W47.end + timedelta(days=7))
+    assert len(store.fixes.all("prod")) == len(ledger), "printed again: recorded once"

@@ -21,14 +21,15 @@ from auditor.collect import PrometheusClient
 from auditor.config.settings import Settings
 from auditor.core.budgets import Budgets
 from auditor.core.domain import ServerKind
-from auditor.core.errors import AuditorError
+from auditor.core.errors import AuditorError, StoreError
 from auditor.core.findings import MetricFinding, Severity
 from auditor.core.fixes import LedgerFix, Observation
 from auditor.core.promql import label as promql_label
 from auditor.core.promql import name_selector
-from auditor.core.remedies import Action
+from auditor.core.remedies import Action, Remedy
 from auditor.evaluate.fix_ledger import observe, summary
 from auditor.evaluate.remedies import remedy_of
+from auditor.evaluate.report import Report
 from auditor.store import Store
 
 log = logging.getLogger(__name__)
@@ -92,3 +93,14 @@ class FixTracker:
     def _value(self, query: str, at: datetime) -> float | None:
         vector = self._prometheus.query_vector(query, at)
         return vector[0][1] if vector else None
+
+
+def record_fixes(store: Store, settings: Settings, report: Report, at: datetime) -> None:
+    """The remedies the report prints go into the fix ledger, as ``check``'s and the daemon's do; a store that
+    refuses the write costs the ledger this print, never the report."""
+    remedies = [Remedy(Action(s.action), s.metric, s.label, s.safe, s.proof, s.series_now, s.predicted_series)
+                for s in report.suggestions]  # fmt: skip
+    try:
+        store.fixes.record(report.period.source, settings.prometheus_url_for_logs, remedies, at)
+    except StoreError as exc:
+        log.warning("the fix ledger did not record this report: %s", exc)

@@ -1,8 +1,6 @@
-"""The weekly report: its period, the history it reads, and the files it writes.
+"""The weekly report: the history it reads, and the files it writes.
 
-start, end, label = week_period("2026-W47", "UTC")
-report = build(gather(store, settings, source, start, end, label))
-write_report(report, Path("w47.html"), "html")
+report = build(gather(store, settings, source, week_period("2026-W47", "UTC"), budgets=budgets))
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 import tenacity
 
+from auditor.app.fixes import record_fixes
 from auditor.app.remedies import drilled_readers
 from auditor.app.usage import dashboards_of, usage_evidence
 from auditor.config.settings import Settings
@@ -223,6 +222,7 @@ def write_scheduled(
     files stay.
     """
     report = build(gather(store, settings, source, period, budgets=budgets))
+    record_fixes(store, settings, report, generated or period.end)
     files = report_files(settings.report_dir, source, period.label)
     settings.report_dir.mkdir(parents=True, exist_ok=True)
     texts = {fmt: render(report, fmt, generated) for fmt in files}

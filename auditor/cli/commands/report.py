@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
+    from auditor.app.fixes import record_fixes
     from auditor.app.reporting import gather
     from auditor.app.wiring import budgets_in_force
     from auditor.core.calendar import range_period, week_period
@@ -40,8 +41,9 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
         source = stored_source(store, args.source or settings.source)
         if source is None:
             raise ConfigError("no history stored yet: run `metrics-auditor audit` or the daemon first")
-        inp = gather(store, settings, source, period, budgets=budgets, owner=args.owner)
-    text = render(build(inp), args.format, args.clock.now())
+        built = build(gather(store, settings, source, period, budgets=budgets, owner=args.owner))
+        record_fixes(store, settings, built, args.clock.now())
+    text = render(built, args.format, args.clock.now())
     _write(text, args.output)
     return 0
 
