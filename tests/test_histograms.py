@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
+import pytest
+
 from auditor.core.histograms import Family, classic_families, empty_buckets
 
 INF = float("inf")
@@ -57,3 +62,35 @@ def test_the_switch_is_for_prometheus_3_with_native_histograms_enabled() -> None
     vm = native_support(ServerKind.VICTORIAMETRICS, "1.145.0", None)
     assert (vm.native_histograms, vm.switch) == (None, False)
     assert native_support(ServerKind.PROMETHEUS, "3.5.0", None).native_histograms is None
+
+
+@pytest.mark.prometheus
+@pytest.mark.parametrize(("version", "extra", "native"), [
+    ("3.5", ["--enable-feature=native-histograms"], True),
+    ("3.5", [], False),
+    ("2.42", [], None),
+])  # fmt: skip
+def test_the_flags_of_a_real_server_say_whether_the_switch_stores_anything(
+    version: str, extra: list[str], native: bool | None, tmp_path: Path
+) -> None:
+    from auditor.collect import PrometheusClient
+    from auditor.core.domain import ServerKind
+    from auditor.core.histograms import native_support
+    from auditor.demo.exporter import Exporter
+    from tests.support.builders import CLOCK
+    from tests.support.servers import require
+
+    exporter = Exporter()
+    exporter.set("req_seconds_count", 1)
+    exporter.start()
+    prometheus = require(version).local(tmp_path, [exporter.target], extra_args=extra)
+    try:
+        prometheus.start()
+        with httpx.Client(base_url=prometheus.url, timeout=10) as http:
+            client = PrometheusClient(http, CLOCK)
+            support = native_support(ServerKind.PROMETHEUS, client.buildinfo().version, client.flags())
+        assert support.native_histograms is native
+        assert support.switch is (version == "3.5")
+    finally:
+        prometheus.stop()
+        exporter.stop()

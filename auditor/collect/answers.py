@@ -66,6 +66,10 @@ class BuildInfoData(Strictish):
     version: str
 
 
+class Flags(RootModel[dict[str, str]]):
+    """``/api/v1/status/flags``: every flag by name, as the strings Prometheus prints."""
+
+
 class Sample(Strictish):
     metric: dict[str, str]
     value: tuple[float, str]

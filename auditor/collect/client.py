@@ -21,19 +21,13 @@ from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_any,
-    wait_random_exponential,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any, wait_random_exponential
 from tenacity.stop import stop_base
 
 from auditor.collect.answers import (
     BuildInfoData,
     ConfigData,
+    Flags,
     Rules,
     Strings,
     TsdbData,
@@ -113,6 +107,10 @@ class PrometheusClient:
     def buildinfo(self) -> BuildInfo:
         data = self._validate("/api/v1/status/buildinfo", BuildInfoData, self._call("GET", "/api/v1/status/buildinfo"))
         return BuildInfo(version=data.version)
+
+    def flags(self) -> dict[str, str]:
+        """The server's command-line flags (``enable-feature`` says whether native histograms are stored)."""
+        return self._validate("/api/v1/status/flags", Flags, self._call("GET", "/api/v1/status/flags")).root
 
     def tsdb_status(self, limit: int | None = None, match: Iterable[str] = ()) -> TsdbStatus:
         """The TSDB status of Prometheus, or of VictoriaMetrics (told apart by the answer's shape).
