@@ -52,7 +52,7 @@ def label_verdicts(
     """metric -> a verdict per label (its known labels, and any a reader names), for the metrics given."""
     static = _static(settings, rules, census.metrics)
     since, until = (now - settings.usage.unused_after).date(), now.date()
-    stored = store.usage.all_labels(census.source, since, until) if logged else {}
+    stored = store.usage.labels_of(census.source, list(labels), since, until) if logged else {}
     return {
         metric: judge_labels(names, stored.get(metric, {}), static.get(metric, {})) for metric, names in labels.items()
     }

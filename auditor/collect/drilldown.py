@@ -22,7 +22,7 @@ from auditor.core.domain import LabelStats
 from auditor.core.errors import PrometheusError, PrometheusTimeout, PrometheusUnreachable
 from auditor.core.promql import label as promql_label
 from auditor.core.promql import name_selector
-from auditor.core.remedies import KEEP_LABELS
+from auditor.core.remedies import removable
 from auditor.core.value_shapes import shape
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,4 @@ class Drilldown:
 
 def proof_labels(stats: dict[str, LabelStats]) -> list[str]:
     """The labels of an offender whose removal is measured: those with most values, at most ``PROOF_LABELS``."""
-    ranked = sorted((name for name, s in stats.items() if name not in KEEP_LABELS and s.values > 1),
-                    key=lambda name: (-stats[name].values, name))  # fmt: skip
-    return ranked[:PROOF_LABELS]
+    return removable(stats)[:PROOF_LABELS]

@@ -27,7 +27,27 @@ _VARIABLES = re.compile(r"\$\{[^}]+\}|\[\[[^\]]+\]\]|\$[A-Za-z_][A-Za-z0-9_]*")
 
 
 def dashboard_usage(directory: Path) -> dict[str, list[str]]:
-    """metric -> titles of the dashboards with a panel that queries it.
+    """metric -> titles of the dashboards with a panel that queries it."""
+    usage: dict[str, list[str]] = {}
+    for _, title, targets in _dashboards(directory):
+        for metric in {m for _, expr, _ in targets for m in metrics_of(expr)}:
+            usage.setdefault(metric, []).append(title)
+    return usage
+
+
+def dashboard_reads(directory: Path) -> list[tuple[Reader, str, frozenset[str]]]:
+    """Every panel query of the dashboards: (``file: panel title``, the query with Grafana's variables
+    replaced, the labels its legend shows). What ``auditor.evaluate.label_usage.static_reads`` takes."""
+    return [
+        (Reader(ReaderKind.DASHBOARD, f"{path.name}: {panel or title}"), _substituted(expr),
+         frozenset(_LEGEND.findall(legend)))
+        for path, title, targets in _dashboards(directory)
+        for panel, expr, legend in targets
+    ]  # fmt: skip
+
+
+def _dashboards(directory: Path) -> Iterator[tuple[Path, str, list[tuple[str, str, str]]]]:
+    """(file, title, its queries) of every dashboard of the folder.
 
     A missing folder is a configuration error: read as "no dashboards", every metric would look unused.
     """
@@ -37,25 +57,9 @@ def dashboard_usage(directory: Path) -> dict[str, list[str]]:
             f"AUDITOR_DASHBOARDS_DIR: {directory} {what}: point it at the folder of exported Grafana dashboard "
             "JSON files, or unset it"
         )
-    usage: dict[str, list[str]] = {}
-    for path in sorted(directory.rglob("*.json")):
-        title, exprs = _read(path)
-        for metric in {m for expr in exprs for m in metrics_of(expr)}:
-            usage.setdefault(metric, []).append(title)
-    return usage
-
-
-def dashboard_reads(directory: Path) -> list[tuple[Reader, str, frozenset[str]]]:
-    """Every panel query of the dashboards: (``file: panel title``, the query with Grafana's variables
-    replaced, the labels its legend shows). What ``auditor.evaluate.label_usage.static_reads`` takes."""
-    dashboard_usage(directory)  # the same refusal of a missing folder
-    out: list[tuple[Reader, str, frozenset[str]]] = []
     for path in sorted(directory.rglob("*.json")):
         title, targets = _read_targets(path)
-        for panel, expr, legend in targets:
-            reader = Reader(ReaderKind.DASHBOARD, f"{path.name}: {panel or title}")
-            out.append((reader, _substituted(expr), frozenset(_LEGEND.findall(legend))))
-    return out
+        yield path, title, targets
 
 
 def metrics_of(expr: str) -> list[str]:
@@ -75,8 +79,9 @@ def _read_targets(path: Path) -> tuple[str, list[tuple[str, str, str]]]:
     """The dashboard's title, and (panel title, expr, legend format) of each of its queries."""
     try:
         document = json.loads(read_text(path, ConfigError, what="dashboard"))
-    except (ConfigError, ValueError, RecursionError):
-        return path.stem, []  # _read has said why
+    except (ConfigError, ValueError, RecursionError) as exc:
+        log.warning("dashboard %s skipped: %s", path, exc)
+        return path.stem, []
     dashboard = document.get("dashboard", document) if isinstance(document, dict) else {}
     title = str(dashboard.get("title") or path.stem) if isinstance(dashboard, dict) else path.stem
     return title, list(_targets(dashboard, ""))
@@ -89,31 +94,8 @@ def _targets(node: Any, panel: str) -> Iterator[tuple[str, str, str]]:
             yield panel, node["expr"], legend if isinstance(legend, str) else ""
         inner = str(node["title"]) if isinstance(node.get("title"), str) and "targets" in node else panel
         for key, value in node.items():
-            if key != "expr":
+            if key != "expr" or not isinstance(value, str):
                 yield from _targets(value, inner)
     elif isinstance(node, list):
         for item in node:
             yield from _targets(item, panel)
-
-
-def _read(path: Path) -> tuple[str, list[str]]:
-    try:
-        document = json.loads(read_text(path, ConfigError, what="dashboard"))
-    except (ConfigError, ValueError, RecursionError) as exc:
-        log.warning("dashboard %s skipped: %s", path, exc)
-        return path.stem, []
-    dashboard = document.get("dashboard", document) if isinstance(document, dict) else {}
-    title = str(dashboard.get("title") or path.stem) if isinstance(dashboard, dict) else path.stem
-    return title, list(_exprs(dashboard))
-
-
-def _exprs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "expr" and isinstance(value, str):
-                yield value
-            else:
-                yield from _exprs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _exprs(item)

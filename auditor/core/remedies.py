@@ -9,13 +9,21 @@ relabeling printed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from auditor.core.domain import LabelStats
 from auditor.core.label_usage import Reader
 
 KEEP_LABELS = frozenset({"__name__", "job", "instance", "le", "quantile"})
 """Never removed: they identify the target, or they are a histogram's or a summary's structure."""
+
+
+def removable(labels: Mapping[str, LabelStats]) -> list[str]:
+    """The labels a remedy may remove, most values first (the drill-down proves them in this order)."""
+    return sorted((n for n, s in labels.items() if n not in KEEP_LABELS and s.values > 1),
+                  key=lambda n: (-labels[n].values, n))  # fmt: skip
 
 
 class Action(StrEnum):

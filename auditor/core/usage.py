@@ -263,17 +263,6 @@ class Credit:
 
 
 @functools.lru_cache(maxsize=16_384)
-def selectors(query: str) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(exact metric names, ``__name__`` regexes) of a query's selectors; cached: dashboards repeat themselves."""
-    exact: set[str] = set()
-    patterns: list[str] = []
-    for names_, regexes, _ in selector_reads(query):
-        exact |= names_
-        patterns += [p for p in regexes if p not in patterns]
-    return frozenset(exact), tuple(patterns)
-
-
-@functools.lru_cache(maxsize=16_384)
 def selector_reads(query: str) -> tuple[tuple[frozenset[str], tuple[str, ...], Keys], ...]:
     """Per selector of ``query``: (exact metric names, ``__name__`` regexes, the label keys read of it)."""
     out = []
@@ -288,7 +277,7 @@ def selector_reads(query: str) -> tuple[tuple[frozenset[str], tuple[str, ...], K
             elif m.op == promql_parser.MatchOp.Re and m.value not in patterns:
                 patterns.append(m.value)
         out.append((frozenset(exact), tuple(patterns), keys))
-    return tuple(reversed(out))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

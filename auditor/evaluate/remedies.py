@@ -25,7 +25,7 @@ from auditor.core.findings import Kind, MetricFinding
 from auditor.core.label_usage import Reader
 from auditor.core.promql import is_legacy_label, metric_selector, quote_meta, string
 from auditor.core.promql import label as promql_label
-from auditor.core.remedies import KEEP_LABELS, Action, Proof, Remedy
+from auditor.core.remedies import Action, Proof, Remedy, removable
 from auditor.evaluate.usage import Status
 
 
@@ -85,8 +85,7 @@ def decide(offender: Offender, readers: Readers = UNKNOWN, *, victoria: bool = F
 def _driver(labels: dict[str, LabelStats]) -> str:
     """The label that drives the count: the first measured one that makes series unique, else the one with most
     values."""
-    ranked = sorted((n for n, s in labels.items() if n not in KEEP_LABELS and s.values > 1),
-                    key=lambda n: (-labels[n].values, n))  # fmt: skip
+    ranked = removable(labels)
     unique = [n for n in ranked if _merges(labels[n])]
     return (unique or ranked or [""])[0]
 

@@ -6,6 +6,7 @@ Written in the transaction of the metric usage of the same batch, so a line is c
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -35,26 +36,35 @@ def merge_labels(conn: Connection, source_id: int, reads: dict[Key, LabelReads])
 
 
 def label_reads(
-    conn: Connection, source: str, metric: str | None, since: date, until: date
+    conn: Connection, source: str, metrics: Sequence[str], since: date, until: date
 ) -> dict[str, dict[str, LabelReads]]:
-    """metric -> label key -> its reads over the days in [since, until], newest day's readers first (one metric,
-    or all)."""
+    """metric -> label key -> its reads over the days in [since, until], newest day's readers first, for
+    ``metrics`` (read in chunks: a cycle asks for its few offenders, not the whole log's labels)."""
+    out: dict[str, dict[str, LabelReads]] = {}
+    for chunk in chunks(sorted(set(metrics)), IN_CHUNK):
+        _read_chunk(conn, source, chunk, (since, until), out)
+    return out
+
+
+Stored = dict[str, dict[str, LabelReads]]
+"""metric -> label key -> its reads."""
+
+
+def _read_chunk(conn: Connection, source: str, metrics: Sequence[str], days: tuple[date, date], out: Stored) -> None:
+    since, until = days
     query = (
         select(MetricName.name, LabelUsage.label, LabelUsage.api_queries, LabelUsage.rule_queries,
                LabelUsage.last_at, LabelUsage.readers)
         .join(MetricName, MetricName.id == LabelUsage.metric_id)
         .join(Source, Source.id == LabelUsage.source_id)
         .where(Source.name == source, LabelUsage.day >= since, LabelUsage.day <= until)
+        .where(MetricName.name.in_(metrics))
         .order_by(LabelUsage.day.desc())
     )  # fmt: skip
-    if metric is not None:
-        query = query.where(MetricName.name == metric)
-    out: dict[str, dict[str, LabelReads]] = {}
     for name, label, api, rule, last, readers in conn.execute(query):
         one = LabelReads(int(api), int(rule), last, _readers(readers))
         keys = out.setdefault(name, {})
         keys[label] = one if label not in keys else keys[label].plus(one)
-    return out
 
 
 def prune_labels(conn: Connection, source_id: int, before: date) -> int:

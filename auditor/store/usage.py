@@ -5,7 +5,7 @@ A batch and the position after it are written in one transaction: a line is coun
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -74,12 +74,14 @@ class UsageStore:
     def labels(self, source: str, metric: str, since: date, until: date) -> dict[str, LabelReads]:
         """label key -> who read it over the days in [since, until], for one metric."""
         with translate_errors("reading label usage"), self.engine.connect() as conn:
-            return label_reads(conn, source, metric, since, until).get(metric, {})
+            return label_reads(conn, source, [metric], since, until).get(metric, {})
 
-    def all_labels(self, source: str, since: date, until: date) -> dict[str, dict[str, LabelReads]]:
-        """metric -> label key -> who read it over the days in [since, until]."""
+    def labels_of(
+        self, source: str, metrics: Sequence[str], since: date, until: date
+    ) -> dict[str, dict[str, LabelReads]]:  # fmt: skip
+        """metric -> label key -> who read it over the days in [since, until], for ``metrics``."""
         with translate_errors("reading label usage"), self.engine.connect() as conn:
-            return label_reads(conn, source, None, since, until)
+            return label_reads(conn, source, metrics, since, until)
 
     def daily(self, source: str, since: date, metric: str | None = None) -> Reads:
         """(day, metric) -> reads, from ``since`` on (one metric, or all)."""
