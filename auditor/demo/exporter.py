@@ -4,6 +4,7 @@ exporter = Exporter()
 exporter.set("user_sessions", 50, label="user_id")   # 50 series
 port = exporter.start()                               # serves /metrics on 127.0.0.1
 exporter.wait_for_scrapes(2)                          # Prometheus has ingested the shape
+exporter.set_histogram("req_seconds", {"route": 3}, [0.1, 0.5, 1.0])   # 3 x (4 buckets + 2) = 18 series
 """
 
 from __future__ import annotations
@@ -56,9 +57,45 @@ class MetricShape:
         return ",".join(pairs)
 
 
+@dataclass(frozen=True, slots=True)
+class HistogramShape:
+    """A classic histogram: every combination of ``labels``, each with the ``bounds`` buckets and ``+Inf``.
+
+    Each scrape observes, per label set, a fixed number of values in each bucket (none in the ``empty`` ones),
+    so the counts grow by the same step every scrape and a rate over any window is known.
+    """
+
+    labels: tuple[tuple[str, int], ...]
+    bounds: tuple[float, ...]
+    empty: frozenset[float] = frozenset()
+
+    @property
+    def label_sets(self) -> int:
+        return math.prod(values for _, values in self.labels) if self.labels else 1
+
+    def series(self) -> dict[str, int]:
+        sets = self.label_sets
+        return {"_bucket": sets * (len(self.bounds) + 1), "_sum": sets, "_count": sets}
+
+    def lines(self, name: str, scrapes: int) -> Iterator[str]:
+        ranges = [[f'{promql_label(label)}="{label}-{i:05d}"' for i in range(values)] for label, values in self.labels]
+        for k, combination in enumerate(itertools.product(*ranges)):
+            pairs = ",".join(combination)
+            total, weighted = 0, 0.0
+            for j, bound in enumerate((*self.bounds, math.inf)):
+                step = 0 if bound in self.empty else (k + j) % 3 + 1
+                total += step
+                weighted += step * (bound if bound != math.inf else 2 * max(self.bounds, default=1.0))
+                le = "+Inf" if bound == math.inf else repr(bound)
+                yield f'{name}_bucket{{{pairs}{"," if pairs else ""}le="{le}"}} {total * scrapes}'
+            yield f"{name}_sum{{{pairs}}} {weighted * scrapes!r}"
+            yield f"{name}_count{{{pairs}}} {total * scrapes}"
+
+
 class Exporter:
     def __init__(self) -> None:
         self._shape: dict[str, MetricShape] = {}
+        self._histograms: dict[str, HistogramShape] = {}
         self._lock = threading.Condition()
         self._scrapes = 0
         self._server: ThreadingHTTPServer | None = None
@@ -82,19 +119,31 @@ class Exporter:
             self._shape[name] = shape
             self._body = None
 
+    def set_histogram(
+        self, name: str, labels: dict[str, int], bounds: list[float], *, empty: tuple[float, ...] = ()
+    ) -> None:
+        """A classic histogram ``name`` (``_bucket``, ``_sum``, ``_count``) whose counts grow every scrape."""
+        with self._lock:
+            self._histograms[name] = HistogramShape(tuple(labels.items()), tuple(bounds), frozenset(empty))
+
     def remove(self, name: str) -> None:
         with self._lock:
             self._shape.pop(name, None)
+            self._histograms.pop(name, None)
             self._body = None
 
     def shape(self) -> dict[str, int]:
         """Series per metric name that this exporter exposes (its ground truth)."""
         with self._lock:
-            return {name: shape.series for name, shape in self._shape.items() if shape.series > 0}
+            out = {name: shape.series for name, shape in self._shape.items() if shape.series > 0}
+            for name, histogram in self._histograms.items():
+                out |= {name + suffix: n for suffix, n in histogram.series().items()}
+            return out
 
     def render(self) -> bytes:
         with self._lock:
-            if self._body is not None:
+            histograms, scrapes = dict(self._histograms), self._scrapes + 1
+            if self._body is not None and not histograms:
                 return self._body
             shape = dict(self._shape)
         lines: list[str] = []
@@ -102,9 +151,11 @@ class Exporter:
             lines.append(f"# HELP {_family(name)} {metric.help}")
             lines.append(f"# TYPE {_family(name)} gauge")
             lines.extend(metric.lines(name))
+        for name, histogram in sorted(histograms.items()):
+            lines += [f"# HELP {name} demo histogram", f"# TYPE {name} histogram", *histogram.lines(name, scrapes)]
         body = ("\n".join(lines) + "\n").encode()
         with self._lock:
-            if self._shape == shape:
+            if self._shape == shape and not histograms:
                 self._body = body
         return body
 
