@@ -184,16 +184,10 @@ class Auditor:
     def _store(self, seen: Observed, duration: float) -> bool:
         """Write the cycle, or spool it while the database is away; True when it is stored."""
         cycle = CycleRecord(
-            seen.census,
-            self.settings.prometheus_url_for_logs,
-            duration,
-            drilldown=seen.labels,
-            drilldown_skipped=len(seen.drill.skipped),
-            findings=seen.evaluation.findings,
-            rules=seen.live,
-            writer=self.storage.writer,
-            jobs=seen.jobs,
-        )
+            seen.census, self.settings.prometheus_url_for_logs, duration, drilldown=seen.labels,
+            drilldown_skipped=len(seen.drill.skipped), findings=seen.evaluation.findings, rules=seen.live,
+            writer=self.storage.writer, jobs=seen.jobs, histograms=seen.histograms.inventory,
+        )  # fmt: skip
         return self.storage.save(cycle)
 
     def _track_usage(self, census: Census) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from auditor.app.histograms import readings_of
 from auditor.app.observe import Observed
 from auditor.app.remedies import offender_readers
 from auditor.app.stats import CycleStats
@@ -24,10 +25,12 @@ from auditor.core.domain import ServerKind
 from auditor.core.errors import AuditorError, StoreError
 from auditor.core.findings import MetricFinding, Severity
 from auditor.core.fixes import LedgerFix, Observation
+from auditor.core.histograms import SUFFIXES
 from auditor.core.promql import label as promql_label
-from auditor.core.promql import name_selector
-from auditor.core.remedies import Action, Remedy
+from auditor.core.promql import name_selector, names_regex_selector, string
+from auditor.core.remedies import BY_JOB, Action, Remedy
 from auditor.evaluate.fix_ledger import observe, summary
+from auditor.evaluate.histograms import histogram_entries, histogram_remedies
 from auditor.evaluate.remedies import remedy_of
 from auditor.evaluate.report import Report
 from auditor.store import Store
@@ -45,6 +48,7 @@ class FixTracker:
     def track(self, seen: Observed, budgets: Budgets) -> None:
         try:
             self._record(seen, budgets)
+            self._record_histograms(seen, budgets)
             self._observe(seen)
             self._stats.record_fixes(summary(self._store.fixes.all(seen.census.source)))
         except AuditorError as exc:
@@ -65,6 +69,17 @@ class FixTracker:
         remedies = [remedy_of(f, seen.labels, readers, victoria=victoria) for f in findings]
         self._store.fixes.record(census.source, self._settings.prometheus_url_for_logs, remedies, census.collected_at)
 
+    def _record_histograms(self, seen: Observed, budgets: Budgets) -> None:
+        """The conversions and bucket drops of a cycle that took the histogram inventory."""
+        inventory = seen.histograms.inventory
+        if inventory is None or not inventory.families:
+            return
+        readings = readings_of(self._settings, {f.metric for f in inventory.families})
+        entries = histogram_entries(inventory, readings, lambda m: budgets.for_metric(m + "_bucket").owner)
+        census = seen.census
+        remedies = histogram_remedies(entries)
+        self._store.fixes.record(census.source, self._settings.prometheus_url_for_logs, remedies, census.collected_at)
+
     def _observe(self, seen: Observed) -> None:
         due = self._store.fixes.due(seen.census.source, OBSERVED_PER_CYCLE)
         if not due:
@@ -78,6 +93,8 @@ class FixTracker:
     def _observation(
         self, fix: LedgerFix, at: datetime, duplicates: float | None, failing: frozenset[str]
     ) -> Observation:  # fmt: skip
+        if fix.action in BY_JOB:
+            return self._histogram_observation(fix, at, duplicates, failing)
         selector = name_selector(fix.metric)
         active = int(self._value(f"count({selector})", at) or 0)
         carrying = None
@@ -89,6 +106,21 @@ class FixTracker:
             targets = f"group by (job, instance) ({selector})"
             scraped = self._value(f"sum(scrape_samples_scraped * on (job, instance) group_left {targets})", at)
         return Observation(active, carrying, duplicates, fix.metric in failing, scraped)
+
+    def _histogram_observation(
+        self, fix: LedgerFix, at: datetime, duplicates: float | None, failing: frozenset[str]
+    ) -> Observation:  # fmt: skip
+        """The family's series in its job (``label`` holds the job): a conversion's classic and native ones, and the
+        classic ones it carries still; a bucket drop's classic ones (a conversion of the family is not its landing)."""
+        family, job = fix.metric, f"job={string(fix.label)}"
+        classic = names_regex_selector([family + s for s in SUFFIXES])[:-1] + f", {job}}}"
+        carrying = int(self._value(f"count({classic})", at) or 0)
+        active = carrying
+        if fix.action is Action.CONVERT_HISTOGRAM:
+            active = int(self._value(f"count({names_regex_selector([family])[:-1]}, {job}}})", at) or 0) + carrying
+        scraped = self._value(f"sum(scrape_samples_scraped{{{job}}})", at)
+        kept = carrying if fix.action is Action.CONVERT_HISTOGRAM else None
+        return Observation(active, kept, duplicates, family + "_bucket" in failing, scraped)
 
     def _value(self, query: str, at: datetime) -> float | None:
         vector = self._prometheus.query_vector(query, at)

@@ -6,13 +6,14 @@ observed = observer.observe(source, budgets, deadline)   # census, drill-down, l
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from auditor.app.cycle_inputs import evaluation_input
 from auditor.app.loaded_rules import LoadedRules
 from auditor.collect import CensusCollector, Deadline, PrometheusClient
 from auditor.collect.census import AskedLimits
 from auditor.collect.drilldown import Drilldown, DrilldownResult
+from auditor.collect.histograms import HistogramScan, InventoryResult
 from auditor.collect.jobs import JobCollector
 from auditor.collect.label_policy import LabelPolicyScan, PolicyScanResult, ScanMemory, merge_labels
 from auditor.collect.optional import OptionalEndpoints
@@ -44,6 +45,7 @@ class Observed:
     evaluation: Evaluation
     live: RuleSet | None
     rules: RulesState | None
+    histograms: InventoryResult = field(default_factory=lambda: InventoryResult(None))
 
 
 class CycleObserver:
@@ -60,6 +62,7 @@ class CycleObserver:
         self._drilldown = Drilldown(prometheus, settings.drilldown, endpoints)
         self._policy = LabelPolicyScan(prometheus, settings.label_policy, endpoints, policy_memory)
         self._jobs = JobCollector(prometheus, settings.jobs, endpoints)
+        self._histograms = HistogramScan(prometheus, settings.histograms, endpoints)
         self._maxima = HourlyMaxima(store)
         self._rules = LoadedRules(prometheus, endpoints, desired_rules)
 
@@ -80,8 +83,9 @@ class CycleObserver:
         evaluation = evaluate(self._evaluation_input(census, budgets, labels, jobs))
         jobs = self._attributed(jobs, census, evaluation)
         live, rules = self._rules.read(census.server)
+        histograms = self._histograms.run(census, deadline)
         deadline.check()
-        return Observed(census, drill, policy, jobs, labels, evaluation, live, rules)
+        return Observed(census, drill, policy, jobs, labels, evaluation, live, rules, histograms)
 
     def _evaluation_input(
         self, census: Census, budgets: Budgets, labels: DrilldownLabels, jobs: JobCensus | None

@@ -70,6 +70,14 @@ class Flags(RootModel[dict[str, str]]):
     """``/api/v1/status/flags``: every flag by name, as the strings Prometheus prints."""
 
 
+class MetadataEntry(Strictish):
+    type: str
+
+
+class Metadata(RootModel[dict[str, list[MetadataEntry]]]):
+    """``/api/v1/metadata``: family -> its metadata as its targets declare it."""
+
+
 class Sample(Strictish):
     metric: dict[str, str]
     value: tuple[float, str]

@@ -28,6 +28,7 @@ from auditor.collect.answers import (
     BuildInfoData,
     ConfigData,
     Flags,
+    Metadata,
     Rules,
     Strings,
     TsdbData,
@@ -111,6 +112,11 @@ class PrometheusClient:
     def flags(self) -> dict[str, str]:
         """The server's command-line flags (``enable-feature`` says whether native histograms are stored)."""
         return self._validate("/api/v1/status/flags", Flags, self._call("GET", "/api/v1/status/flags")).root
+
+    def metadata(self) -> dict[str, str]:
+        """metric family -> its type, as its targets declare it (one entry per family)."""
+        data = self._validate("/api/v1/metadata", Metadata, self._call("GET", "/api/v1/metadata"))
+        return {name: entries[0].type for name, entries in data.root.items() if entries}
 
     def tsdb_status(self, limit: int | None = None, match: Iterable[str] = ()) -> TsdbStatus:
         """The TSDB status of Prometheus, or of VictoriaMetrics (told apart by the answer's shape).

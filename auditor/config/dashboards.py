@@ -46,6 +46,12 @@ def dashboard_reads(directory: Path) -> list[tuple[Reader, str, frozenset[str]]]
     ]  # fmt: skip
 
 
+def dashboard_queries(directory: Path) -> list[tuple[Reader, str]]:
+    """Every panel query of the dashboards as written, Grafana variables and all (what a rewrite prints back)."""
+    return [(Reader(ReaderKind.DASHBOARD, f"{path.name}: {panel or title}"), expr)
+            for path, title, targets in _dashboards(directory) for panel, expr, _ in targets]  # fmt: skip
+
+
 def _dashboards(directory: Path) -> Iterator[tuple[Path, str, list[tuple[str, str, str]]]]:
     """(file, title, its queries) of every dashboard of the folder.
 

@@ -189,6 +189,19 @@ class JobsSettings(StrictModel):
     )
 
 
+class HistogramSettings(StrictModel):
+    """The histogram inventory (docs/histograms.md): a few queries per 25 classic histogram families."""
+
+    max_families: int = Field(
+        50, ge=0, le=10_000, description="Classic histogram families measured per inventory (the largest); 0: none."
+    )
+    max_queries: int = Field(100, ge=0, le=10_000, description="Prometheus queries of one inventory at most.")
+    interval: Interval = Field(timedelta(hours=1), description="How old the last inventory may get.")
+    window: Interval = Field(
+        timedelta(days=1), description="A bucket that never filled over this window is a `drop_buckets` candidate."
+    )
+
+
 class UsageSettings(StrictModel):
     """Which metrics queries read, from Prometheus' query log (AUDITOR_QUERY_LOG_FILE, on a shared volume)."""
 
@@ -289,6 +302,7 @@ class Settings(BaseSettings):
     drilldown: DrilldownSettings = DrilldownSettings()
     label_policy: LabelPolicySettings = LabelPolicySettings()
     jobs: JobsSettings = JobsSettings()
+    histograms: HistogramSettings = HistogramSettings()
     usage: UsageSettings = UsageSettings()
     export: ExportSettings = ExportSettings()
     database: DatabaseSettings = DatabaseSettings()

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from auditor.core.domain import Census, LabelStats
 from auditor.core.findings import Finding
+from auditor.core.histograms import Inventory
 from auditor.core.jobs import JobCensus
 from auditor.core.rulesets import RuleSet
 
@@ -44,6 +45,8 @@ class CycleRecord:
     writer: Writer | None = None
     """Written only under this writer's lease on the source (taken or renewed in the same transaction)."""
     jobs: JobCensus | None = None
+    histograms: Inventory | None = None
+    """The histogram inventory, in a cycle that took it."""
 
 
 @dataclass(frozen=True, slots=True)

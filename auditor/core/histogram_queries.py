@@ -18,6 +18,7 @@ matcher in a quantile) is not rewritten: the ``Rewrite`` says why, and a person 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,36 @@ def rewrite(expr: str, families: Collection[str]) -> Rewrite | None:
     except InvalidPromQL as exc:
         return Rewrite(expr, None, f"not valid PromQL: {exc}")
     return Rewrite(expr, after)
+
+
+_GRAFANA_INTERVALS = re.compile(
+    r"\$__(?:rate_interval|interval|range)(?:_ms|_s)?|\$\{__(?:rate_interval|interval|range)\}"
+)
+_MARK_SECONDS = 977_777
+"""Grafana's interval variables stand in as durations no dashboard writes by hand (11d7h36m17s, and on)."""
+
+
+def rewrite_grafana(expr: str, families: Collection[str]) -> Rewrite | None:
+    """``rewrite`` for a dashboard query: its interval variables (``$__rate_interval``) come out as they went in;
+    other variables inside strings (``{job=~"$job"}``) are kept by the parser as they are."""
+    variables = sorted(set(_GRAFANA_INTERVALS.findall(expr)))
+    if not variables:
+        return rewrite(expr, families)
+    marks = {v: f"{_MARK_SECONDS + i}s" for i, v in enumerate(variables)}
+    marked = _GRAFANA_INTERVALS.sub(lambda m: marks[m.group(0)], expr)
+    done = rewrite(marked, families)
+    if done is None or done.after is None:
+        return None if done is None else Rewrite(expr, None, done.why)
+    after = done.after
+    for variable, mark in marks.items():
+        after = after.replace(_printed(mark), variable)
+    return Rewrite(expr, after)
+
+
+def _printed(duration: str) -> str:
+    """A duration as the parser prints it (``977777s`` -> ``11d7h36m17s``)."""
+    text = str(promql_parser.parse(f"x[{duration}]"))  # noqa: TID251 - a literal known to parse
+    return text[text.index("[") + 1 : -1]
 
 
 class _Manual(Exception):

@@ -41,6 +41,47 @@ class Family:
         return self.label_sets
 
 
+@dataclass(frozen=True, slots=True)
+class JobFamily:
+    """A classic histogram family as one scrape job sends it, measured: what converting it or dropping the buckets
+    that never fill would leave."""
+
+    metric: str
+    job: str
+    label_sets: int
+    buckets: int
+    bucket_series: int
+    """``m_bucket`` series: ``label_sets x buckets`` unless label sets differ in their buckets."""
+    empty_buckets: tuple[str, ...] = ()
+    """The ``le`` values (as stored: what a relabeling matches) whose bucket never filled over the window, in
+    every label set; lowest first."""
+    empty_series: int = 0
+    """``m_bucket`` series of those buckets: what ``drop_buckets`` saves."""
+
+    @property
+    def series_now(self) -> int:
+        return self.bucket_series + 2 * self.label_sets
+
+    @property
+    def series_after(self) -> int:
+        return self.label_sets
+
+    @property
+    def saved(self) -> int:
+        return self.series_now - self.series_after
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A cycle's histogram inventory: the server's support for the switch and the families it measured."""
+
+    version: str
+    support: NativeSupport
+    families: tuple[JobFamily, ...]
+    skipped: int = 0
+    """Classic families past the bounds, not measured."""
+
+
 def classic_families(names: Iterable[str], types: Mapping[str, str] | None = None) -> list[str]:
     """The classic histogram families among metric ``names``, sorted.
 

@@ -34,6 +34,11 @@ class Action(StrEnum):
     DROP_BUCKETS = "drop_buckets"
 
 
+BY_JOB = frozenset({Action.CONVERT_HISTOGRAM, Action.DROP_BUCKETS})
+"""Remedies of one histogram family in one scrape job: their ``label`` holds the job (the ledger's key), and their
+JSON says ``job`` (``label`` null)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Proof:
     """The measurements a remedy was decided on; None where a figure was not measured."""

@@ -7,6 +7,8 @@ The rules:
 - **applied** once the label (or the metric) is gone, or the series fell to the prediction;
 - then **verified** when the active series are within 10 % of the prediction, else **missed**;
 - **regressed** when the label or the metric comes back;
+- a ``convert_histogram`` lands once the classic series are gone; it is **harmful** at once when fewer native
+  series than label sets are stored (the switch on a server without native histograms stores nothing);
 - **harmful** when, once applied, the series fell below a prediction that said nothing merges (series were
   merged), the server's duplicate-sample counter rose between the cycle it landed and the next (samples
   were rejected), or a loaded rule that reads the metric fails; and a fix at the source that landed while the
@@ -21,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from auditor.core.fixes import TOLERANCE, FixState, FixSummary, LedgerFix, Observation
-from auditor.core.remedies import Action
+from auditor.core.remedies import BY_JOB, Action
 
 _LANDED = frozenset({FixState.APPLIED, FixState.VERIFIED, FixState.MISSED})
 
@@ -34,9 +36,10 @@ def observe(fix: LedgerFix, seen: Observation, at: datetime) -> LedgerFix:
     if fix.state in (FixState.PROPOSED, FixState.REGRESSED):
         if not _gone(fix, seen):
             # the last figures before it lands: active series, as the measurement after it will be
-            return replace(measured, scraped_before=seen.scraped, series_before=seen.active or fix.series_before)
+            return replace(measured, scraped_before=seen.scraped, series_before=_before(fix, seen))
         landed = replace(measured, applied_at=at, duplicates_at_apply=seen.duplicates)
-        return _moved(landed, FixState.HARMFUL if _relabeled(fix, seen) else FixState.APPLIED, at)
+        harmful = _relabeled(fix, seen) or (fix.action in BY_JOB and _short(fix, seen))
+        return _moved(landed, FixState.HARMFUL if harmful else FixState.APPLIED, at)
     if _back(fix, seen):
         return _moved(measured, FixState.REGRESSED, at)
     if _harmful(fix, seen):
@@ -48,10 +51,23 @@ def _moved(fix: LedgerFix, state: FixState, at: datetime) -> LedgerFix:
     return fix if fix.state is state else replace(fix, state=state, state_at=at)
 
 
+def _before(fix: LedgerFix, seen: Observation) -> int:
+    """Series before it lands: a conversion's classic ones (in the dual period the native ones are there too)."""
+    if fix.action is Action.CONVERT_HISTOGRAM:
+        return seen.carrying or fix.series_before
+    return seen.active or fix.series_before
+
+
 def _gone(fix: LedgerFix, seen: Observation) -> bool:
-    """The remedy landed: the metric or the label is gone, or the series fell to what was predicted."""
+    """The remedy landed: the metric or the label is gone, or the series fell to what was predicted; a conversion
+    once the classic series are gone while the job's targets still send samples (even if nothing is stored of
+    them: the switch on a server without native histograms)."""
     if fix.action is Action.DROP_METRIC:
         return seen.active == 0
+    if fix.action is Action.CONVERT_HISTOGRAM:
+        return seen.carrying == 0 and (seen.active > 0 or bool(seen.scraped))
+    if fix.action is Action.DROP_BUCKETS:  # a few buckets of many series: within a tolerance is not landed yet
+        return 0 < seen.active <= (fix.predicted_series or 0)
     if seen.active == 0:
         return False  # the whole metric is gone (dropped, or its targets down): not this label's fix
     if seen.carrying == 0:
@@ -71,12 +87,17 @@ def _harmful(fix: LedgerFix, seen: Observation) -> bool:
     later rises are anyone's)."""
     if seen.rule_failing:
         return True
-    # A label removal is only ever printed when it merges nothing: fewer series than predicted are merged ones.
-    predicted = fix.predicted_series
-    if fix.action is Action.DROP_LABEL and predicted is not None and seen.active < predicted * (1 - TOLERANCE):
+    # A label removal is only ever printed when it merges nothing, a conversion keeps one series per label set and
+    # a bucket drop only the buckets named: fewer series than predicted are merged or lost ones.
+    if fix.action in (Action.DROP_LABEL, *BY_JOB) and _short(fix, seen):
         return True
     before, now = fix.duplicates_at_apply, seen.duplicates
     return fix.state is FixState.APPLIED and before is not None and now is not None and now > before
+
+
+def _short(fix: LedgerFix, seen: Observation) -> bool:
+    predicted = fix.predicted_series
+    return predicted is not None and seen.active < predicted * (1 - TOLERANCE)
 
 
 def _relabeled(fix: LedgerFix, seen: Observation) -> bool:

@@ -158,8 +158,16 @@ def _at_source(
     )  # fmt: skip
 
 
+_HISTOGRAM_VERDICTS = {
+    Action.CONVERT_HISTOGRAM: "safe: {0:,} series become {1:,} native histograms, one per label set",
+    Action.DROP_BUCKETS: "safe: {0:,} series become {1:,}, the buckets that never filled dropped, no observation lost",
+}
+
+
 def verdict(remedy: Remedy) -> str:
     """The remedy in a few words: safe and what it keeps, or why nothing is printed to paste."""
+    if remedy.safe and remedy.action in _HISTOGRAM_VERDICTS:
+        return _HISTOGRAM_VERDICTS[remedy.action].format(remedy.series_now, remedy.predicted_series or 0)
     if remedy.safe:
         if remedy.predicted_series:
             return f"safe: merges nothing, keeps all {remedy.predicted_series:,} active series"

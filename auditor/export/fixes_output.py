@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from auditor.core.fixes import LedgerFix
+from auditor.core.remedies import BY_JOB
 from auditor.export.terminal import console
 
 
@@ -23,8 +24,10 @@ class FixesView:
 def fix_json(fix: LedgerFix, owner: str) -> dict[str, object]:
     """docs/cli.md: ``{"id", "source", "metric", "label", "action", "state", "proposed_at", "applied_at",
     "series_before", "predicted_series", "measured_series", "error_ratio", "proof"}``, with the owner."""
+    job = fix.action in BY_JOB
     return {
-        "id": fix.id, "source": fix.source, "metric": fix.metric, "label": fix.label or None,
+        "id": fix.id, "source": fix.source, "metric": fix.metric, "label": None if job else fix.label or None,
+        **({"job": fix.label} if job else {}),
         "action": fix.action.value, "state": fix.state.value, "safe": fix.safe, "owner": owner,
         "proposed_at": fix.proposed_at.isoformat(), "applied_at": _iso(fix.applied_at),
         "state_since": fix.state_at.isoformat(), "observed_at": _iso(fix.observed_at),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from auditor.core.label_usage import Reader
-from auditor.core.remedies import Proof, Remedy
+from auditor.core.remedies import BY_JOB, Proof, Remedy
 from auditor.evaluate.remedies import verdict
 
 
@@ -32,6 +32,8 @@ def remedy_json(remedy: Remedy) -> dict[str, object]:
         "predicted_series": remedy.predicted_series, "blocked_by": [reader_json(r) for r in remedy.blocked_by],
         "note": remedy.note, "verdict": verdict(remedy),
     }  # fmt: skip
+    if remedy.action in BY_JOB:
+        document["label"], document["job"] = None, remedy.label
     if remedy.config is not None:
         document["config"] = remedy.config
     if remedy.shape:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from auditor.core.domain import Tier, floor_to
 from auditor.store.errors import translate_errors
+from auditor.store.histograms import HISTOGRAMS
 from auditor.store.history import METRICS
 from auditor.store.jobs import JOBS
 from auditor.store.models import TIER_SPANS, RollupProgress, Snapshot, Source
@@ -33,7 +34,7 @@ HOUR, DAY = Tier.HOUR, Tier.DAY
 SPAN = TIER_SPANS
 CLOSE_GRACE = timedelta(minutes=5)
 """A bucket is rolled up this long after it ends, so that a late cycle still lands in it."""
-HISTORIES: tuple[History, ...] = (METRICS, JOBS)
+HISTORIES: tuple[History, ...] = (METRICS, JOBS, HISTOGRAMS)
 """Every kind of history, rolled up bucket by bucket in one transaction and pruned together."""
 
 

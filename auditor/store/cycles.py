@@ -17,6 +17,7 @@ from auditor.core.jobs import JobCensus
 from auditor.store import findings as finding_store
 from auditor.store import rule_versions
 from auditor.store.errors import translate_errors
+from auditor.store.histograms import insert_histograms
 from auditor.store.jobs import JobRows, insert_jobs
 from auditor.store.lease import claim
 from auditor.store.models import (
@@ -97,6 +98,8 @@ class CycleWriter:
                 insert_jobs(
                     conn, snapshot_id, jobs, whole_jobs.changes_since(job_base.rows) if job_base else whole_jobs
                 )
+            if record.histograms is not None:
+                insert_histograms(conn, snapshot_id, record.histograms)
             self._write_versions(conn, record, source_id, ids)
         # Only once committed: the next cycle's changes are computed against what is really stored.
         self.names.cache.update(new_ids)

@@ -337,6 +337,52 @@ class JobRollup(Base):
     limits: Mapped[str | None] = mapped_column(Text)
 
 
+class HistogramInventoryRow(Base):
+    """A cycle that took the histogram inventory: whether the server stores what the switch produces."""
+
+    __tablename__ = "histogram_inventories"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    native_histograms: Mapped[bool | None] = mapped_column(Boolean)
+    switch: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    skipped: Mapped[int] = mapped_column(Integer)
+
+
+class HistogramFamilyRow(Base):
+    """One classic histogram family as one job sends it, in a cycle that took the inventory."""
+
+    __tablename__ = "histogram_families"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(255), primary_key=True)
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    label_sets: Mapped[int] = mapped_column(BigInteger)
+    buckets: Mapped[int] = mapped_column(Integer)
+    bucket_series: Mapped[int] = mapped_column(BigInteger)
+    empty_buckets: Mapped[str] = mapped_column(Text)
+    """JSON list of the ``le`` bounds that never filled."""
+    empty_series: Mapped[int] = mapped_column(BigInteger)
+
+
+class HistogramRollup(Base):
+    """One histogram family of one job over an hour or a day: its largest label-set count, and its last shape."""
+
+    __tablename__ = "histogram_rollups"
+
+    bucket_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    tier: Mapped[str] = mapped_column(Code(TIERS), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(255), primary_key=True)
+    job: Mapped[str] = mapped_column(String(255), primary_key=True)
+    max_label_sets: Mapped[int] = mapped_column(BigInteger)
+    label_sets: Mapped[int] = mapped_column(BigInteger)
+    buckets: Mapped[int] = mapped_column(Integer)
+    bucket_series: Mapped[int] = mapped_column(BigInteger)
+    empty_buckets: Mapped[str] = mapped_column(Text)
+    empty_series: Mapped[int] = mapped_column(BigInteger)
+
+
 class MetricUsage(Base):
     """What the query log says read one metric on one day: API queries and rule evaluations, and when last.
 

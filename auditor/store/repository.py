@@ -21,6 +21,7 @@ from auditor.store import findings, lease, rule_versions
 from auditor.store.cycles import CycleWriter, snapshot_row
 from auditor.store.errors import translate_errors
 from auditor.store.fixes import FixLedger
+from auditor.store.histograms import HistogramReader
 from auditor.store.history import HistoryReader
 from auditor.store.job_history import JobHistory
 from auditor.store.jobs import JobReader
@@ -57,6 +58,7 @@ class Store:
         self.job_history = JobHistory(engine)
         self.usage = UsageStore(engine, self.names)
         self.fixes = FixLedger(engine, self.names)
+        self.histograms = HistogramReader(engine)
         # The jobs, by name: writing cycles, reading them back, reading history.
         self.save = self.cycles.save
         self.save_failure = self.cycles.save_failure
