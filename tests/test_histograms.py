@@ -1,13 +1,17 @@
-"""Classic histogram families, the series a conversion to native histograms leaves, and buckets that never fill."""
+"""Classic histogram families, the series a conversion to native histograms leaves, buckets that never fill, and
+the inventory in the store (both backends)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import Engine, func, select
 
-from auditor.core.histograms import Family, classic_families, empty_buckets
+from auditor.core.histograms import Family, Inventory, JobFamily, NativeSupport, classic_families, empty_buckets
+from auditor.store.models import HistogramFamilyRow, HistogramRollup
 
 INF = float("inf")
 
@@ -94,3 +98,45 @@ def test_the_flags_of_a_real_server_say_whether_the_switch_stores_anything(
     finally:
         prometheus.stop()
         exporter.stop()
+
+
+def inventory(*families: JobFamily, native: bool | None = True) -> Inventory:
+    return Inventory("3.5.3", NativeSupport(native, True, "native histograms are enabled"), families, skipped=1)
+
+
+def test_the_inventory_is_stored_with_its_cycle_rolled_up_and_read_back_past_the_raw_retention(engine: Engine) -> None:
+    from auditor.store import Store
+    from auditor.store.compaction import Retention, compact
+    from tests.support.builders import CLOCK, census, save_census
+
+    store = Store(engine)
+    h0 = datetime(2026, 11, 20, tzinfo=UTC)
+    req = JobFamily("req_seconds", "api", 3, 5, 15, ("0.5",), 3)
+    grown = JobFamily("req_seconds", "api", 4, 5, 20, (), 0)
+    save_census(store, census({"req_seconds_bucket": 15}, h0), "u", 0.1, histograms=inventory(req))
+    save_census(store, census({"req_seconds_bucket": 15}, h0 + timedelta(minutes=5)), "u", 0.1)
+    last = save_census(store, census({"req_seconds_bucket": 20}, h0 + timedelta(minutes=20)), "u", 0.1,
+                       histograms=inventory(grown, JobFamily("db_seconds", "db", 2, 3, 6)))  # fmt: skip
+    newest = store.histograms.newest("prod")
+    assert newest is not None
+    at, found = newest
+    assert at == h0 + timedelta(minutes=20)
+    assert {(f.metric, f.job): f for f in found.families} == {
+        ("req_seconds", "api"): grown, ("db_seconds", "db"): JobFamily("db_seconds", "db", 2, 3, 6)
+    }  # fmt: skip
+    assert (found.support.native_histograms, found.skipped) == (True, 1)
+    assert found.version == census({}, h0).prometheus_version, "the cycle's server version"
+
+    compact(store, h0 + timedelta(days=1, hours=2), Retention(timedelta(hours=1), timedelta(days=30),
+            timedelta(days=400)), monotonic=CLOCK.monotonic)  # fmt: skip
+    with engine.connect() as conn:
+        raw = conn.execute(select(func.count()).where(HistogramFamilyRow.snapshot_id == last)).scalar_one()
+        rolled = {(r.tier, r.metric): (r.max_label_sets, r.label_sets, r.empty_series)
+                  for r in conn.execute(select(HistogramRollup))}  # fmt: skip
+    assert raw == 0, "the raw rows went with the cycle's other rows"
+    assert rolled == {("hour", "req_seconds"): (4, 4, 0), ("hour", "db_seconds"): (2, 2, 0),
+                      ("day", "req_seconds"): (4, 4, 0), ("day", "db_seconds"): (2, 2, 0)}  # fmt: skip
+    again = store.histograms.newest("prod")
+    assert again is not None
+    assert {(f.metric, f.job): f for f in again[1].families}[("req_seconds", "api")] == grown, "from the rollup"
+    assert store.histograms.newest("elsewhere") is None

@@ -25,6 +25,7 @@ from auditor.config.settings import Settings
 from auditor.core.calendar import week_period
 from auditor.core.domain import LabelStats
 from auditor.core.findings import Finding, SeriesFinding, Severity
+from auditor.core.histograms import Inventory, JobFamily, NativeSupport
 from auditor.evaluate.report import Report, build
 from auditor.evaluate.report_sections import NewMetric, RemovedMetric, UsageNote
 from auditor.export.report_render import render
@@ -60,6 +61,13 @@ def exceeded(metric: str, owner: str, series: int) -> Finding:
     return SeriesFinding(metric=metric, owner=owner, severity=Severity.EXCEEDED, series_now=series, budget=300)
 
 
+HISTOGRAMS = Inventory(
+    "3.5.3", NativeSupport(True, True, "native histograms are enabled (--enable-feature=native-histograms)"),
+    (JobFamily("api_latency_seconds", "api", 40, 12, 480, ("0.005",), 40),
+     JobFamily("payments_latency_seconds", "payments", 5, 8, 40)),
+)  # fmt: skip
+
+
 @pytest.fixture
 def history(engine: Engine, tmp_path: Path) -> tuple[Store, Settings, Path]:
     store = Store(engine)
@@ -87,7 +95,7 @@ def history(engine: Engine, tmp_path: Path) -> tuple[Store, Settings, Path]:
     last = census({"api_requests_total": 400, "payments_total": 50, "fresh_metric": 70, "big_unused": 300,
                    "old_violation": 500}, at(6, 23))  # fmt: skip
     drill_last = {"api_requests_total": {"user_id": LabelStats(390, 1, 400, "numeric ids"), "instance": LabelStats(1)}}
-    save_census(store, last, "u", 0.1, drilldown=drill_last, rules=load_path(rules),
+    save_census(store, last, "u", 0.1, drilldown=drill_last, rules=load_path(rules), histograms=HISTOGRAMS,
                       findings=[carried, exceeded("api_requests_total", "team-api", 400)])  # fmt: skip
     dashboards = tmp_path / "dashboards"
     dashboards.mkdir()
@@ -366,3 +374,17 @@ def test_the_report_records_the_remedies_it_prints_in_the_fix_ledger(history: tu
     assert (old.state, old.safe, old.proposed_at) == (FixState.PROPOSED, False, W47.end)
     record_fixes(store, settings, report, W47.end + timedelta(days=7))
     assert len(store.fixes.all("prod")) == len(ledger), "printed again: recorded once"
+
+
+def test_the_histogram_section_sums_what_converting_would_save_per_owner_and_job(
+    history: tuple[Store, Settings, Path],
+) -> None:
+    h = build_w47(history).histograms
+    assert (h.series_now, h.series_after) == (40 * 14 + 5 * 10, 45)
+    assert h.switch_recommended
+    assert [(c.metric, c.job, c.series_saved, c.empty_buckets) for c in h.candidates] == [
+        ("api_latency_seconds", "api", 520, ["0.005"]), ("payments_latency_seconds", "payments", 45, [])
+    ]  # fmt: skip
+    assert {s.name: s.series_saved for s in h.by_job} == {"api": 520, "payments": 45}
+    assert sum(s.series_saved for s in h.by_owner) == 565
+    assert build_w47(history, owner="nobody").histograms.candidates == []

@@ -56,7 +56,8 @@ def gather(
     inp = _stored(store, settings, source, period, budgets=budgets, owner=owner)
     readers = drilled_readers(store, settings, inp.last, period.end, rules=inp.loaded_rules, budgets=budgets,
                               drilled=inp.drilldowns)  # fmt: skip
-    return replace(inp, readers=readers, fixes=store.fixes.all(source))
+    histograms = store.histograms.newest(source, until=period.end)
+    return replace(inp, readers=readers, fixes=store.fixes.all(source), histograms=histograms)
 
 
 def _stored(

@@ -76,6 +76,8 @@ class HistogramScan:
         at = census.collected_at
         if self._bounds.max_families == 0 or (self.last_at is not None and at - self.last_at < self._bounds.interval):
             return InventoryResult(None)
+        if not any(name.endswith("_bucket") for name in census.metrics):
+            return InventoryResult(None)  # no histogram can be there: not a request spent
         started = self._client.requests
         flags = self._endpoints.call("/api/v1/status/flags", self._client.flags, "the histogram switch check")
         types = self._endpoints.call("/api/v1/metadata", self._client.metadata, "histogram types by metadata")

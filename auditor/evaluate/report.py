@@ -20,6 +20,7 @@ from auditor.core.budgets import Budgets
 from auditor.core.domain import Census, LabelStats, ServerKind, SnapshotRow, Status, floor_seconds
 from auditor.core.findings import JOB_KINDS, FindingRow, Kind, Severity
 from auditor.core.fixes import LedgerFix
+from auditor.core.histograms import Inventory
 from auditor.core.jobs import JobCensus, JobStats
 from auditor.core.remedies import Remedy
 from auditor.core.rulesets import RuleSet
@@ -35,6 +36,7 @@ from auditor.evaluate.report_forward import (
     quarter,
     regressions,
 )
+from auditor.evaluate.report_histograms import HistogramsSection, histograms_section
 from auditor.evaluate.report_outlook import Forecast, MetricForecast, Quarter, Regression
 from auditor.evaluate.report_sections import (
     Completeness,
@@ -119,6 +121,8 @@ class ReportInput:
     """The source's fix ledger."""
     readers: dict[str, Readers] = field(default_factory=dict)
     """metric -> who reads it and its labels, for the metrics with a drill-down (what a fix must not break)."""
+    histograms: tuple[datetime, Inventory] | None = None
+    """The newest histogram inventory by the period's end, and when it was taken."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,8 @@ class Report:
     suggestions: list[SuggestionRow]
     fixes: FixesSection
     """The fix ledger over the period: predicted and measured."""
+    histograms: HistogramsSection
+    """What converting the classic histograms to native ones would save, per owner and job."""
     data_completeness: Completeness
     total_series: list[tuple[float, float]]
     """(unix seconds, head series) over the period, bucket maxima: the total chart."""
@@ -221,6 +227,7 @@ def build(inp: ReportInput) -> Report:
         regressions=_regressions(inp),
         suggestions=_suggestions(inp, violations, end_counts),
         fixes=fixes_section(inp.fixes, inp.start, inp.end, inp.budgets, inp.owner),
+        histograms=histograms_section(inp.histograms, lambda m: inp.budgets.for_metric(m + "_bucket").owner, inp.owner),
         data_completeness=completeness,
         total_series=_total_series(inp),
         metrics=[

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from auditor.core.budgets import Budgets
 from auditor.core.fixes import FixState, LedgerFix
+from auditor.core.remedies import BY_JOB
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class FixRow:
     measured_series: int | None
     error_ratio: float | None
     series_saved: int
+    job: str | None = None
+    """The scrape job of a histogram's fix (``convert_histogram``, ``drop_buckets``)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ def fixes_section(
 
 
 def _row(f: LedgerFix, budgets: Budgets) -> FixRow:
+    job = f.label if f.action in BY_JOB else None
+    owner = budgets.for_metric(f.metric + "_bucket" if job is not None else f.metric).owner
     return FixRow(
-        f.metric, f.label or None, f.action.value, budgets.for_metric(f.metric).owner, f.state.value, f.proposed_at,
-        f.applied_at, f.series_before, f.predicted_series, f.measured_series, f.error_ratio, f.series_saved,
+        f.metric, None if job is not None else f.label or None, f.action.value, owner, f.state.value, f.proposed_at,
+        f.applied_at, f.series_before, f.predicted_series, f.measured_series, f.error_ratio, f.series_saved, job,
     )  # fmt: skip

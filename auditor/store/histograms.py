@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, true
 
 from auditor.core.histograms import Inventory, JobFamily, NativeSupport
 from auditor.store.errors import translate_errors
@@ -44,8 +44,8 @@ class HistogramReader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def newest(self, source: str) -> tuple[datetime, Inventory] | None:
-        """The newest inventory of ``source`` and when it was taken; None when no cycle took one."""
+    def newest(self, source: str, until: datetime | None = None) -> tuple[datetime, Inventory] | None:
+        """The newest inventory of ``source`` (taken at ``until`` or before) and when; None when no cycle took one."""
         query = (
             select(Snapshot.id, Snapshot.collected_at, Snapshot.source_id, Snapshot.raw_pruned,
                    Snapshot.prometheus_version, HistogramInventoryRow.native_histograms, HistogramInventoryRow.switch,
@@ -53,6 +53,7 @@ class HistogramReader:
             .join(HistogramInventoryRow, HistogramInventoryRow.snapshot_id == Snapshot.id)
             .join(Source, Source.id == Snapshot.source_id)
             .where(Source.name == source, Snapshot.status == STATUS_OK)
+            .where(Snapshot.collected_at <= until if until is not None else true())
             .order_by(Snapshot.collected_at.desc(), Snapshot.id.desc())
             .limit(1)
         )  # fmt: skip
