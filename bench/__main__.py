@@ -22,6 +22,7 @@ from rich.table import Table
 
 from auditor.demo.prometheus import free_port
 from bench import cli_startup, exposition, real_census, real_rules, rules, sources
+from bench import histograms as histograms_bench
 from bench import jobs as jobs_bench
 from bench import querylog as querylog_bench
 from bench import report as report_bench
@@ -117,6 +118,7 @@ def main() -> int:
         results["jobs"] = jobs_bench.run(url)
     results["query_log"] = querylog_bench.run()
     results["real_census"] = real_census.run()
+    results["histograms"] = histograms_bench.run()
     results["exposition"] = exposition.run()
     results["rules_diff"] = rules.run()
     results["real_rules"] = real_rules.bench_figures()
@@ -126,6 +128,7 @@ def main() -> int:
         results["sources"] = sources.run(database_url)
     report(results)
     report_real_census(results["real_census"])
+    histograms_bench.report(results["histograms"])
     report_exposition(results["exposition"])
     report_rules(results["rules_diff"])
     cli_startup.report(results["cli_startup"])

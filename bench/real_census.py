@@ -33,7 +33,7 @@ from auditor.demo.exporter import Exporter
 from auditor.store import make_engine, upgrade
 from bench.cycle_worker import TimingTransport
 from tests.support.builders import CLOCK, utc_now
-from tests.support.servers import SERVERS, counted_by_server, truth, wait_until
+from tests.support.servers import SERVERS, Server, counted_by_server, truth, wait_until
 
 RUNS = 15
 POLICIES = {
@@ -154,13 +154,18 @@ def cycles(url: str, limit: int, chunk: int) -> dict[str, Any]:
     return {"auditor_beyond_fetch_s": statistics.median(beyond), "cycle_requests": requests}
 
 
-def run() -> dict[str, Any]:
+def started(shape: Exporter) -> tuple[Server, dict[str, int]]:
+    """Prometheus 3.5, and the started exporter's series as that server counts them (the ground truth)."""
     server = SERVERS["3.5"]
     if server.binary is None:
         raise RuntimeError("Prometheus 3.5 is missing: run scripts/fetch-servers")
-    shape = exporter()
     shape.start()
-    expected = truth(shape, server)
+    return server, truth(shape, server)
+
+
+def run() -> dict[str, Any]:
+    shape = exporter()
+    server, expected = started(shape)
     with tempfile.TemporaryDirectory() as tmp:
         prometheus = server.local(Path(tmp), [shape.target], scrape_interval="30s")
         with prometheus:

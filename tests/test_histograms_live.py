@@ -29,6 +29,7 @@ from auditor.demo.exporter import Exporter
 from auditor.demo.prometheus import LocalPrometheus
 from auditor.store import Store
 from tests.support.servers import require, wait_until
+from tests.test_jobs import samples, scrape
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
@@ -50,6 +51,8 @@ LOGGED = "sum(rate(db_seconds_count[5s]))"
 class Live:
     def __init__(self, prometheus: LocalPrometheus, exporter: Exporter, tmp: Path) -> None:
         self.prometheus, self.exporter, self.tmp = prometheus, exporter, tmp
+        self.exposition: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+        """The auditor's self-metrics after its cycle."""
 
     def vector(self, expr: str, at: float | None = None) -> dict[str, float]:
         form = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
@@ -109,6 +112,7 @@ def histograms(live: Live, engine: Engine, monkeypatch: pytest.MonkeyPatch, caps
     live.vector(LOGGED)  # the query log's reader of db_seconds_count
     with build_auditor(live.settings(), engine=engine) as auditor:
         auditor.run_cycle()
+        live.exposition = samples(scrape(auditor))
     environment = {
         "DATABASE_URL": engine.url.render_as_string(hide_password=False), "SOURCE": "hist",
         "RULES_DIR": live.tmp / "rules", "DASHBOARDS_DIR": live.tmp / "dashboards",
@@ -141,6 +145,10 @@ def test_on_3_5_with_native_histograms_the_switch_stores_the_prediction_and_the_
     document = histograms(live, engine, monkeypatch, capsys, "--rules-out", str(live.tmp / "rewritten"))
     assert document["server"]["native_histograms"] is True
     assert_inventory_is_the_exporters(document, live)
+    saved = live.exposition["metrics_auditor_histogram_series_saved"]
+    assert {dict(k)["metric"]: v for k, v in saved.items()} == {"req_seconds": 18, "db_seconds": 8}
+    assert live.exposition["metrics_auditor_histogram_convertible_series_saved"][()] == 26
+    assert live.exposition["metrics_auditor_histogram_switch_stores"][()] == 1
     req, db = by_family(document)["req_seconds"], by_family(document)["db_seconds"]
     assert req["switch"]["recommended"] is True
     assert "convert_classic_histograms_to_nhcb: true" in req["switch"]["config"]

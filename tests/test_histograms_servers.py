@@ -28,6 +28,7 @@ def test_on_3_5_without_native_histograms_no_switch_is_recommended_and_the_reaso
 ) -> None:
     document = histograms(live, engine, monkeypatch, capsys)
     assert document["server"]["native_histograms"] is False
+    assert live.exposition["metrics_auditor_histogram_switch_stores"][()] == 0
     assert_inventory_is_the_exporters(document, live)
     for entry in document["histograms"]:
         assert entry["switch"]["recommended"] is False

@@ -72,7 +72,10 @@ class FixTracker:
     def _record_histograms(self, seen: Observed, budgets: Budgets) -> None:
         """The conversions and bucket drops of a cycle that took the histogram inventory."""
         inventory = seen.histograms.inventory
-        if inventory is None or not inventory.families:
+        if inventory is None:
+            return
+        self._stats.record_histograms(inventory)
+        if not inventory.families:
             return
         readings = readings_of(self._settings, {f.metric for f in inventory.families})
         entries = histogram_entries(inventory, readings, lambda m: budgets.for_metric(m + "_bucket").owner)

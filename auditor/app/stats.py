@@ -9,6 +9,7 @@ from datetime import datetime
 
 from auditor.core.domain import Census
 from auditor.core.fixes import FixSummary
+from auditor.core.histograms import Inventory
 from auditor.evaluate.usage import UsageSummary
 from auditor.export.stats import CycleDetails, IoState, StatsView
 
@@ -60,6 +61,10 @@ class CycleStats:
     def record_fixes(self, fixes: FixSummary) -> None:
         with self._lock:
             self._view = replace(self._view, fixes=fixes)
+
+    def record_histograms(self, inventory: Inventory) -> None:
+        with self._lock:
+            self._view = replace(self._view, histograms=inventory)
 
     def record_skip(self, reason: str) -> None:
         with self._lock:

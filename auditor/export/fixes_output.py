@@ -53,7 +53,7 @@ def print_fixes(view: FixesView, out: TextIO) -> None:
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for f in view.fixes:
         table.add_row(
-            str(f.id), escape(f.metric), escape(f.label) or "-", f.action.value, f.state.value,
+            str(f.id), escape(f.metric), _label(f), f.action.value, f.state.value,
             escape(view.owners.get(f.metric, "unowned")), f"{f.series_before:,}", _n(f.predicted_series),
             _n(f.measured_series), "-" if f.error_ratio is None else f"{f.error_ratio:+.1%}",
             f"{f.proposed_at:%Y-%m-%d %H:%M}",
@@ -67,3 +67,10 @@ def _n(value: int | None) -> str:
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
+
+
+def _label(fix: LedgerFix) -> str:
+    """The label a fix removes, or the job a histogram's fix is for."""
+    if fix.action in BY_JOB:
+        return f"job {escape(fix.label)}"
+    return escape(fix.label) or "-"

@@ -17,6 +17,7 @@ from auditor.core.domain import Census
 from auditor.export.budgetmetrics import budget_families, file_families, rules_families
 from auditor.export.families import PREFIX, one_counter, one_gauge
 from auditor.export.fixmetrics import fix_families
+from auditor.export.histogrammetrics import histogram_families
 from auditor.export.inputs import ExportCaps, FollowedBudgets, FollowedFile, StatsSource
 from auditor.export.jobmetrics import job_families
 from auditor.export.stats import StatsView
@@ -66,6 +67,9 @@ class SelfMetricsCollector(Collector):
             yield from usage_families(view.usage, view.usage_read_failures)
         if view.fixes is not None:
             yield from fix_families(view.fixes, self._budgets.value if self._budgets is not None else None)
+        if view.histograms is not None:
+            in_force = self._budgets.value if self._budgets is not None else None
+            yield from histogram_families(view.histograms, in_force, self._export)
         if self._budgets is not None:
             yield from file_families("budgets", "budgets file", self._budgets)
         if self._desired is not None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from auditor.core.domain import Census, EndpointsView
 from auditor.core.fixes import FixSummary
+from auditor.core.histograms import Inventory
 from auditor.core.jobs import JobCensus
 from auditor.evaluate import Evaluation
 from auditor.evaluate.rules_diff import RulesDiff
@@ -74,3 +75,5 @@ class StatsView:
     usage_read_failures: int = 0
     fixes: FixSummary | None = None
     """The fix ledger of the source after the last cycle; None before the first."""
+    histograms: Inventory | None = None
+    """The last histogram inventory this process took; None before the first."""
