@@ -66,6 +66,10 @@ def test_the_switch_is_for_prometheus_3_with_native_histograms_enabled() -> None
     vm = native_support(ServerKind.VICTORIAMETRICS, "1.145.0", None)
     assert (vm.native_histograms, vm.switch) == (None, False)
     assert native_support(ServerKind.PROMETHEUS, "3.5.0", None).native_histograms is None
+    stable = native_support(ServerKind.PROMETHEUS, "3.9.1", {"enable-feature": ""})
+    assert (stable.native_histograms, stable.switch) == (None, True), "3.8+: the flag says nothing any more"
+    assert "not measured on this version" in stable.reason
+    assert native_support(ServerKind.PROMETHEUS, "3.7.0+ds1", {"enable-feature": ""}).native_histograms is False
 
 
 @pytest.mark.prometheus

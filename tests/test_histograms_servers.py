@@ -1,21 +1,24 @@
 """Classic histograms on servers where the switch is not recommended (docs/histograms.md): 3.5 without native
-histograms (it would store nothing), and 2.42 and 2.53 (it needs Prometheus 3), where the printed bucket drop,
-pasted, leaves exactly the predicted series. The exporter and its readers are those of test_histograms_live.
+histograms (it would store nothing), 2.42 and 2.53 (it needs Prometheus 3; there the printed bucket drop, pasted,
+leaves exactly the predicted series) and VictoriaMetrics (unknown). The exporter and its readers are those of
+test_histograms_live.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import Engine
 
 from auditor.cli.main import main
+from auditor.demo.exporter import Exporter
 from auditor.evaluate.histograms import drop_buckets_config
 from auditor.store import Store
 from auditor.store.histograms import HistogramReader
-from tests.support.servers import wait_until
+from tests.support.servers import require, wait_until
 from tests.test_histograms_live import Live, assert_inventory_is_the_exporters, histograms, live
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -62,3 +65,30 @@ def test_on_prometheus_2_the_savings_are_reported_the_switch_needs_3_and_the_buc
     wait_until(lambda: live.count('req_seconds_bucket{job="demo"}'), lambda n: n == 12, what="the buckets dropped")
     assert live.count('{__name__=~"req_seconds_.*", job="demo"}') == 18 == drop.predicted_series
     assert live.count('req_seconds_bucket{le=~"0.5|0.50"}') == 0
+
+
+def test_on_victoriametrics_the_inventory_is_measured_and_what_the_switch_stores_is_unknown(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exporter = Exporter()
+    exporter.set_histogram("req_seconds", {"route": 3}, [0.1, 0.5, 1.0, 5.0], empty=(0.5,))
+    exporter.start()
+    vm = require("vm").local(tmp_path / "vm", [exporter.target])
+    try:
+        vm.start()
+        wait_until(lambda: Live(vm, exporter, tmp_path).count("req_seconds_bucket"), lambda n: n == 15, what="ingested")
+        for name, value in (("DATABASE_URL", sqlite_url), ("PROMETHEUS_URL", vm.url), ("SOURCE", "vm")):
+            monkeypatch.setenv(f"AUDITOR_{name}", value)
+        assert main(["db", "upgrade"]) == 0
+        assert main(["audit"]) == 0
+        capsys.readouterr()
+        assert main(["histograms", "--format", "json"]) == 0
+        document = json.loads(capsys.readouterr().out)
+    finally:
+        vm.stop()
+        exporter.stop()
+    assert document["server"]["native_histograms"] is None
+    [entry] = document["histograms"]
+    assert (entry["label_sets"], entry["buckets"], entry["series_now"], entry["empty_buckets"]) == (3, 5, 21, ["0.5"])
+    assert entry["switch"]["recommended"] is False
+    assert "VictoriaMetrics" in entry["switch"]["reason"]

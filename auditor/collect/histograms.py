@@ -28,7 +28,7 @@ from typing import Protocol
 from auditor.collect.census import Deadline
 from auditor.collect.client import PrometheusClient
 from auditor.collect.optional import OptionalEndpoints
-from auditor.core.domain import Census
+from auditor.core.domain import Census, ServerKind
 from auditor.core.errors import PrometheusError
 from auditor.core.histograms import Inventory, JobFamily, classic_families, empty_buckets, native_support
 from auditor.core.promql import metric_selector, names_regex_selector, string
@@ -79,7 +79,9 @@ class HistogramScan:
         if not any(name.endswith("_bucket") for name in census.metrics):
             return InventoryResult(None)  # no histogram can be there: not a request spent
         started = self._client.requests
-        flags = self._endpoints.call("/api/v1/status/flags", self._client.flags, "the histogram switch check")
+        flags = None
+        if census.server is not ServerKind.VICTORIAMETRICS:  # it serves no flags, and no switch applies there
+            flags = self._endpoints.call("/api/v1/status/flags", self._client.flags, "the histogram switch check")
         types = self._endpoints.call("/api/v1/metadata", self._client.metadata, "histogram types by metadata")
         ranked = sorted(classic_families(census.metrics, types),
                         key=lambda f: (-census.metrics.get(f + "_bucket", 0), f))  # fmt: skip

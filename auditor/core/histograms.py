@@ -143,9 +143,13 @@ def native_support(server: ServerKind, version: str, flags: Mapping[str, str] | 
         return NativeSupport(
             None, False, "VictoriaMetrics: the Prometheus switch does not apply; what it stores is unknown"
         )
-    major = _major(version)
+    major, minor = _major_minor(version)
     if major is not None and major < 3:
         return NativeSupport(None, False, f"Prometheus {version}: the switch needs Prometheus 3")
+    if major is not None and (major, minor or 0) >= STABLE:
+        return NativeSupport(None, True, f"Prometheus {version}: native histograms are stable from 3.8 and the feature "
+                             "flag no longer tells whether a converted job stores them (not measured on this version): "
+                             "switch one job and check that count(m{job=...}) equals its label sets")  # fmt: skip
     if flags is None:
         return NativeSupport(None, major is not None, "the server's flags could not be read")
     enabled = "native-histograms" in [f.strip() for f in flags.get("enable-feature", "").split(",")]
@@ -155,6 +159,11 @@ def native_support(server: ServerKind, version: str, flags: Mapping[str, str] | 
     return NativeSupport(True, True, "native histograms are enabled (--enable-feature=native-histograms)")
 
 
-def _major(version: str) -> int | None:
-    head = version.split(".", 1)[0].lstrip("v")
-    return int(head) if head.isdigit() else None
+STABLE = (3, 8)
+"""From Prometheus 3.8 native histograms are stable; from 3.9 the feature flag is a no-op (its changelog)."""
+
+
+def _major_minor(version: str) -> tuple[int | None, int | None]:
+    parts = [p if p.isdigit() else "" for p in version.lstrip("v").split("+")[0].split(".")[:2]]
+    numbers = [int(p) if p else None for p in parts] + [None, None]
+    return numbers[0], numbers[1]
