@@ -16,6 +16,7 @@ from auditor.collect.querylog_tail import frequent_queries
 from auditor.config.dashboards import dashboard_queries
 from auditor.config.files import read_text
 from auditor.config.settings import Settings
+from auditor.config.yamlfile import parse_yaml
 from auditor.core.budgets import Budgets
 from auditor.core.errors import AuditorError, ConfigError
 from auditor.core.histogram_queries import families_read, rewrite
@@ -63,13 +64,20 @@ def rewrite_rule_files(settings: Settings, families: set[str], out: Path) -> lis
     root = settings.rules_dir
     written = []
     for path in sorted(root.rglob("*.y*ml")) if root.is_dir() else [root]:
-        document = yaml.safe_load(read_text(path, ConfigError, what="rule file"))
+        document = parse_yaml(read_text(path, ConfigError, what="rule file"), path).data
         if _rewritten(document, families):
             target = out / (path.relative_to(root) if root.is_dir() else path.name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            _write(target, yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1 << 30))
             written.append(target)
     return written
+
+
+def _write(target: Path, text: str) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--rules-out: cannot write {target}: {exc.strerror}: choose a writable directory") from exc
 
 
 def _rewritten(document: object, families: set[str]) -> bool:
