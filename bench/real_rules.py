@@ -4,7 +4,8 @@ The corpus is data outside the project (``../shared/realrules``, or ``AUDITOR_RE
 never copied. ``make bench`` times ``rules diff`` of the whole corpus against a rewritten copy (every
 file loaded and dumped again: other quoting, layout and key order, the same rules), as one whole
 command. With ``--live`` it also loads every file, and the directories, into real Prometheus 2.42 and
-3.5 (one server per version, reloaded per file) and checks ``rules diff F F`` and ``rules diff F live``::
+3.5 (one server per version, reloaded per file) and checks ``rules diff F F`` and ``rules diff F live``. It also
+rewrites every rule that reads a classic histogram's buckets for native histograms, and counts what is not::
 
     python -m bench.real_rules --live
 """
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -32,6 +34,8 @@ from rich.table import Table
 
 from auditor.cli.main import main as cli
 from auditor.config.rulefiles import RULE_SUFFIXES, load_path
+from auditor.core.histogram_queries import rewrite
+from auditor.core.promql_parse import names
 from auditor.demo.prometheus import LocalPrometheus
 from tests.support.servers import SERVERS
 
@@ -74,6 +78,29 @@ def timing(corpus: Path, repeats: int = 5) -> dict[str, Any]:
         "exit_codes": sorted(codes),
         "command_s": statistics.median(seconds),
     }
+
+
+def histogram_rewrites(corpus: Path) -> dict[str, Any]:
+    """Every rule of the corpus that reads a ``_bucket`` series, rewritten as if its families were converted
+    (docs/histograms.md): how many are, and why the others are not (the reason's first words)."""
+    reading, done, why = 0, 0, Counter[str]()
+    for rule in load_path(corpus).rules():
+        families = {name[: -len("_bucket")] for name in names(rule.expr) if name.endswith("_bucket")}
+        result = rewrite(rule.expr, families) if families else None
+        if result is None:
+            continue
+        reading += 1
+        done += result.after is not None
+        if result.after is None:
+            why[" ".join(result.why.replace(next(iter(families)), "m").split()[:6])] += 1
+    return {"rules_reading_buckets": reading, "rewritten": done, "not_rewritten": dict(why.most_common())}
+
+
+def report_histograms(r: dict[str, Any]) -> None:
+    print(f"\nhistogram rewrites over the corpus: {r['rules_reading_buckets']} rules read a _bucket series, "
+          f"{r['rewritten']} rewritten; not rewritten:")  # fmt: skip
+    for why, n in r["not_rewritten"].items():
+        print(f"  {n:>4}  {why} ...")
 
 
 def _quiet_cli(*args: str) -> int:
@@ -189,6 +216,7 @@ def main() -> int:
         print(f"no real-rule corpus at {corpus} (set AUDITOR_REAL_RULES): skipped")
         return 0
     report_timing(timing(corpus))
+    report_histograms(histogram_rewrites(corpus))
     report_history(history(args.corpus / "history"))
     if args.live:
         results = live(corpus)

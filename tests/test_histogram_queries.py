@@ -39,6 +39,8 @@ MANUAL = [
     ("histogram_quantile(0.9, sum by (route) (rate(req_seconds_bucket[5m])))", "does not keep le"),
     ("histogram_quantile(0.9, max by (le) (rate(req_seconds_bucket[5m])))", "not rewritten here"),
     ("sum_over_time(req_seconds_count[5m])", "as a range outside rate, increase or irate"),
+    ("sum by (le, verb) (increase(req_seconds_bucket[1h]))",
+     "as a native histogram it is `sum by (verb) (increase(req_seconds[1h]))`"),
 ]  # fmt: skip
 
 

@@ -59,14 +59,27 @@ def rewrite(expr: str, families: Collection[str]) -> Rewrite | None:
     """``expr`` for the converted ``families``; None when it reads none of them."""
     if not families_read(expr, families):
         return None
+    rewriter = _Rewriter(frozenset(families))
     try:
-        after = _tidy(_Rewriter(frozenset(families)).emit(parse(expr)))
+        tree = parse(expr)
+        after = _tidy(rewriter.emit(tree))
         parse(after)
     except _Manual as exc:
-        return Rewrite(expr, None, str(exc))
+        return Rewrite(expr, None, _bucket_series(rewriter, tree) or str(exc))
     except InvalidPromQL as exc:
         return Rewrite(expr, None, f"not valid PromQL: {exc}")
     return Rewrite(expr, after)
+
+
+def _bucket_series(rewriter: _Rewriter, tree: Any) -> str:
+    """Why a whole expression that returns buckets by ``le`` (a recorded or plotted bucket series, a heatmap) is
+    not rewritten, with its native form: that one returns histograms, so whatever reads it changes too."""
+    try:
+        native = _tidy(rewriter.native(tree, "_bucket", quantile=True))
+    except _Manual:
+        return ""
+    return (f"returns buckets by le (a recorded or plotted bucket series): as a native histogram it is `{native}`, "
+            "and what reads it must change with it")  # fmt: skip
 
 
 _GRAFANA_INTERVALS = re.compile(
