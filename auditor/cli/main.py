@@ -84,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
 Commands = Any
 
 
+def _histogram_command(commands: Commands) -> None:
+    histograms = commands.add_parser(
+        "histograms", help="classic histograms: series now and as native histograms, the switch per job, the queries"
+    )
+    _format(histograms, "table", "json")
+    _source(histograms)
+    histograms.add_argument(
+        "--rules-out", type=Path, metavar="DIR",
+        help="write the desired rule files with their histogram queries in the dual-period form into DIR",
+    )  # fmt: skip
+    histograms.set_defaults(handler="histograms:histograms")
+
+
 def _census_commands(commands: Commands) -> None:
     run = commands.add_parser("run", help="the sidecar daemon: scheduled audits, /metrics, /healthz, /readyz")
     run.set_defaults(handler="census:run")
@@ -115,16 +128,7 @@ def _census_commands(commands: Commands) -> None:
     _format(fixes, "table", "json")
     _source(fixes)
     fixes.set_defaults(handler="fixes:fixes")
-    histograms = commands.add_parser(
-        "histograms", help="classic histograms: series now and as native histograms, the switch per job, the queries"
-    )
-    _format(histograms, "table", "json")
-    _source(histograms)
-    histograms.add_argument(
-        "--rules-out", type=Path, metavar="DIR",
-        help="write the desired rule files with their histogram queries in the dual-period form into DIR",
-    )  # fmt: skip
-    histograms.set_defaults(handler="histograms:histograms")
+    _histogram_command(commands)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -199,8 +199,7 @@ def build(inp: ReportInput) -> Report:
     end_counts = inp.last.metrics if inp.last else {}
     owners = {m: inp.budgets.for_metric(m).owner for m in start_counts.keys() | end_counts.keys()}
     keep = {m for m, o in owners.items() if inp.owner is None or o == inp.owner}
-    start_counts = {m: n for m, n in start_counts.items() if m in keep}
-    end_counts = {m: n for m, n in end_counts.items() if m in keep}
+    start_counts, end_counts = ({m: n for m, n in c.items() if m in keep} for c in (start_counts, end_counts))
     usage_index = _usage_index(inp)
     violations = _violations(inp)
     unused = unused_metrics(inp.usage, end_counts, owners, {m for m in usage_index if _is_read(usage_index, m)})
