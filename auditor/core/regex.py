@@ -63,6 +63,18 @@ class PrometheusRegex:
     def fullmatch_bytes(self, data: bytes) -> bool:
         return bool(self._compiled.Match(_BOTH, data, 0, len(data))[0] != _NO_MATCH)
 
+    def groups(self, text: str) -> list[str | None] | None:
+        """The whole match and each group's text (None for a group that took no part); None when it does not
+        match in full."""
+        data = text.encode("utf-8", "surrogatepass")
+        spans = self._compiled.Match(_BOTH, data, 0, len(data))
+        if spans[0] == _NO_MATCH:
+            return None
+        return [None if s == _NO_MATCH else data[s[0] : s[1]].decode("utf-8", "surrogatepass") for s in spans]
+
+    def group_names(self) -> dict[str, int]:
+        return {_text(name): index for name, index in self._compiled.NamedCapturingGroups()}
+
     def bounds(self) -> tuple[bytes, bytes] | None:
         """(lowest, highest) of the byte strings a match can be; None when RE2 cannot tell (``.*`` first)."""
         ok, low, high = self._compiled.PossibleMatchRange(_RANGE_PREFIX)
