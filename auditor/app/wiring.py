@@ -167,6 +167,11 @@ def budgets_in_force(settings: Settings, clock: Clock) -> Budgets:
     return load_budgets(path, clock.now().date()) if path is not None else default_budgets()
 
 
+def exposition_client(settings: Settings) -> httpx.Client:
+    """The client of ``plan --exposition URL``: one scrape, bounded like a request to Prometheus."""
+    return httpx.Client(timeout=settings.prometheus.timeout.total_seconds(), follow_redirects=True)
+
+
 def webhook_client() -> httpx.Client:
     """The client that POSTs the weekly report (AUDITOR_REPORT_WEBHOOK_URL); ``post_report`` retries with it."""
     return httpx.Client(timeout=30)

@@ -84,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
 Commands = Any
 
 
+def _plan_command(commands: Commands) -> None:
+    plan = commands.add_parser("plan", help="before it ships: an exporter's output after relabeling, against budgets")
+    plan.add_argument("--exposition", required=True, metavar="FILE|URL", help="a text exposition, or a URL to scrape")
+    plan.add_argument(
+        "--job", help="the scrape job (its relabeling and targets are read from Prometheus and the store)"
+    )
+    plan.add_argument("--targets", type=int, metavar="N", help="how many targets expose it (default: the job's)")
+    plan.add_argument(
+        "--relabel", type=Path, metavar="FILE",
+        help="metric_relabel_configs: a list, a scrape job, or a Prometheus configuration (with --job)",
+    )  # fmt: skip
+    _format(plan, "text", "markdown", "json")
+    plan.set_defaults(handler="plan:plan_command")
+
+
 def _histogram_command(commands: Commands) -> None:
     histograms = commands.add_parser(
         "histograms", help="classic histograms: series now and as native histograms, the switch per job, the queries"
@@ -129,6 +144,7 @@ def _census_commands(commands: Commands) -> None:
     _source(fixes)
     fixes.set_defaults(handler="fixes:fixes")
     _histogram_command(commands)
+    _plan_command(commands)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -47,16 +47,17 @@ def _rule(item: object, where: str) -> Rule:
         replacement=_text(item, "replacement", "$1", where),
         modulus=_modulus(item.get("modulus", 0), where),
     )
-    _check(rule, item, where)
+    _check(rule, where)
     return rule
 
 
-def _check(rule: Rule, item: Mapping[str, Any], where: str) -> None:
+def _check(rule: Rule, where: str) -> None:
     if rule.action is Action.HASHMOD and rule.modulus == 0:
         raise ConfigError(f"{where}: hashmod needs a non-zero modulus")
     if rule.action in _NEED_TARGET and not rule.target_label:
         raise ConfigError(f"{where}: {rule.action} needs a target_label")
-    if rule.action in _REGEX_ONLY and set(item) - {"action", "regex"}:
+    others = (rule.source_labels, rule.target_label, rule.modulus, rule.separator, rule.replacement)
+    if rule.action in _REGEX_ONLY and others != ((), "", 0, ";", "$1"):  # as Prometheus: defaults may be spelt out
         raise ConfigError(f"{where}: {rule.action} takes only a regex (matched against label names)")
 
 

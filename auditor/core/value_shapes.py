@@ -32,7 +32,8 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _ID_SEGMENT = re.compile(r"/(?:\d{2,}|[0-9a-fA-F-]{16,})(?:/|$)")
 _TIMESTAMP = re.compile(r"1\d{9}(?:\d{3})?|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d)?\S*")
-_NUMBER = re.compile(r"\d{3,}")
+_NUMBER = re.compile(r"\d{4,}")
+"""Four digits and more: three are HTTP status codes far more often than ids."""
 _HEX = re.compile(r"(?=.*\d)(?=.*[a-fA-F])[0-9a-fA-F]{12,}")
 
 

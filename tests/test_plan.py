@@ -1,0 +1,121 @@
+"""``metrics-auditor plan``: an exposition after relabeling, times its targets, against the budgets; its output
+formats, its exit codes and its bad input. Without a database or a Prometheus (as in a pull request's CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from auditor.cli.main import main
+
+BEFORE = """\
+# TYPE checkout_requests_total counter
+checkout_requests_total{method="GET",code="200"} 1
+checkout_requests_total{method="POST",code="500"} 1
+# TYPE checkout_queue_depth gauge
+checkout_queue_depth{queue="a"} 1
+"""
+WITH_USER_ID = "".join(
+    f'checkout_requests_total{{method="GET",code="200",user_id="3f2b1c9e-1111-4a2b-9c3d-{i:012d}"}} 1\n'
+    for i in range(50)
+)
+BOUNDED = 'checkout_requests_total{method="PUT",code="200",region="eu"} 1\n'
+BUDGETS = """\
+defaults: {owner: platform, max_series: 1000}
+metrics:
+  - name: checkout_requests_total
+    owner: team-checkout
+    max_series: 500
+    labels_denied: [user_id]
+"""
+
+
+@pytest.fixture
+def ci(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A CI runner: a budgets file, no database, no Prometheus."""
+    (tmp_path / "budgets.yml").write_text(BUDGETS)
+    monkeypatch.setenv("AUDITOR_BUDGETS_FILE", str(tmp_path / "budgets.yml"))
+    monkeypatch.setenv("AUDITOR_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
+    monkeypatch.setenv("AUDITOR_PROMETHEUS_URL", "http://127.0.0.1:9")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+class Ran(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+def run(ci: Path, capsys: pytest.CaptureFixture[str], text: str, *args: str) -> Ran:
+    (ci / "metrics.txt").write_text(text)
+    code = main(["plan", "--exposition", str(ci / "metrics.txt"), "--targets", "10", *args])
+    out, err = capsys.readouterr()
+    return Ran(code, out, err)
+
+
+def test_a_user_id_label_opens_violations_and_exits_1(ci: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(ci, capsys, BEFORE + WITH_USER_ID, "--format", "json")
+    assert code == 1
+    document = json.loads(out)
+    by_name = {m["name"]: m for m in document["metrics"]}
+    requests = by_name["checkout_requests_total"]
+    assert requests["series_after"] == 52 * 10
+    assert requests["id_like"] == {"user_id": "UUIDs"}
+    assert {(v["kind"], v.get("label")) for v in requests["violations"]} == {("series", None),
+                                                                             ("label_policy", "user_id")}  # fmt: skip
+    assert document["series_after"] == 53 * 10
+    assert any("no stored census" in n for n in document["notes"])
+    assert not (ci / "absent.db").exists(), "plan never creates a database where CI runs it"
+
+
+def test_a_bounded_label_within_budget_exits_0(ci: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(ci, capsys, BEFORE + BOUNDED, "--format", "markdown")
+    assert code == 0
+    assert out.startswith("### plan for job `plan` x 10 targets: 40 series; within budgets")
+    assert "| `checkout_requests_total` | - | 30 | new | - |" in out
+
+
+def test_a_relabeling_that_merges_series_is_named(ci: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ci / "relabel.yml").write_text("- action: labeldrop\n  regex: code\n")
+    text = BEFORE + 'checkout_requests_total{method="GET",code="404"} 1\n'
+    code, out, _ = run(ci, capsys, text, "--relabel", str(ci / "relabel.yml"), "--format", "json")
+    document = json.loads(out)
+    [collision] = document["collisions"]
+    assert collision["series"]["method"] == "GET"
+    assert len(collision["inputs"]) == 2
+    assert {m["name"]: m["merged_series"] for m in document["metrics"]}["checkout_requests_total"] == 1
+    assert code == 0
+
+
+def test_the_relabeling_comes_from_a_list_a_job_or_a_whole_configuration(
+    ci: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rule = {"action": "drop", "source_labels": ["__name__"], "regex": "checkout_queue_depth"}
+    config = {"scrape_configs": [{"job_name": "other"}, {"job_name": "checkout", "metric_relabel_configs": [rule]}]}
+    for name, content in (("list.json", [rule]), ("job.json", config["scrape_configs"][1]), ("whole.json", config)):
+        (ci / name).write_text(json.dumps(content))
+        code, out, _ = run(ci, capsys, BEFORE, "--relabel", str(ci / name), "--job", "checkout", "--format", "json")
+        assert code == 0
+        assert [m["name"] for m in json.loads(out)["metrics"]] == ["checkout_requests_total"], name
+    code, _, err = run(ci, capsys, BEFORE, "--relabel", str(ci / "whole.json"))
+    assert code == 2
+    assert "name the scrape job with --job" in err
+    code, _, err = run(ci, capsys, BEFORE, "--relabel", str(ci / "whole.json"), "--job", "nope")
+    assert code == 2
+    assert "no scrape job 'nope'; its jobs: other, checkout" in err
+
+
+def test_bad_input_is_one_line_with_where_and_exit_2(ci: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(ci, capsys, BEFORE + "checkout_requests_total{method=GET} 1\n")
+    assert code == 2
+    assert f"{ci / 'metrics.txt'}:6: not a sample line" in err
+    assert len(err.strip().splitlines()) == 1
+    (ci / "bad.yml").write_text("- action: hashmod\n  target_label: s\n")
+    code, _, err = run(ci, capsys, BEFORE, "--relabel", str(ci / "bad.yml"))
+    assert code == 2
+    assert "rule 1: hashmod needs a non-zero modulus" in err
+    assert main(["plan", "--exposition", str(ci / "missing.txt")]) == 2
