@@ -51,10 +51,8 @@ def _lines(result: Plan, notes: list[str], markdown: bool) -> list[str]:
     lines = [f"### {head}" if markdown else head, ""]
     lines += _table(result, markdown, code)
     for f in result.violations:
-        label = f" label {code(f.detail)}" if f.detail else ""
-        lines.append(f"- **{f.kind.value}** {code(f.subject)}{label} ({f.owner}): {f.value:,.0f} over {f.limit:,.0f}"
-                     if markdown else f"violation {f.kind.value}: {f.subject}{label} ({f.owner}): "
-                     f"{f.value:,.0f} over {f.limit:,.0f}")  # fmt: skip
+        lines.append(f"- **{f.kind.value}** {code(f.subject)}{_what(f, code)}" if markdown
+                     else f"violation {f.kind.value}: {f.subject}{_what(f, code)}")  # fmt: skip
     for c in result.collisions:
         lines.append(f"- merges {len(c.inputs)} input series into one: {code(_series(c.series))}")
     lines += [f"- note: {n}" for n in notes]
@@ -75,3 +73,10 @@ def _table(result: Plan, markdown: bool, code: Any) -> list[str]:
 def _series(labels: dict[str, str]) -> str:
     name = labels.get("__name__", "")
     return name + "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__") + "}"
+
+
+def _what(f: Finding, code: Any) -> str:
+    if f.kind.value == "label_policy":
+        return f" ({f.owner}): label {code(f.detail)} is not allowed on it ({f.value:,.0f} values)"
+    label = f" label {code(f.detail)}" if f.detail else ""
+    return f"{label} ({f.owner}): {f.value:,.0f}, over {f.limit:,.0f}"
