@@ -119,3 +119,15 @@ def test_bad_input_is_one_line_with_where_and_exit_2(ci: Path, capsys: pytest.Ca
     assert code == 2
     assert "rule 1: hashmod needs a non-zero modulus" in err
     assert main(["plan", "--exposition", str(ci / "missing.txt")]) == 2
+
+
+def test_the_jobs_sample_limit_from_its_scrape_config_is_checked(ci: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ci / "job.yml").write_text("job_name: checkout\nsample_limit: 20\n")
+    job = ("--relabel", str(ci / "job.yml"), "--job", "checkout", "--format", "json")
+    code, out, _ = run(ci, capsys, BEFORE + WITH_USER_ID, *job)
+    assert code == 1
+    kinds = {v["kind"] for v in json.loads(out)["violations"]}
+    assert "scrape_limit" in kinds, kinds
+    assert json.loads(out)["samples_per_target"] == 53
+    code, _, _ = run(ci, capsys, BEFORE, *job)
+    assert code == 0, "3 samples a target: within the limit"

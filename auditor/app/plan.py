@@ -55,9 +55,9 @@ def plan_input(settings: Settings, request: PlanRequest, budgets: Budgets, at: d
     exposition = read_exposition(settings, request.exposition)
     job = request.job or "plan"
     known = _stored(settings, job)
-    rules = _rules(settings, request, job, known)
+    rules, configured = _rules(settings, request, job, known)
     targets = request.targets or (known.job.targets if known.job else 1)
-    sample_limit = known.job.sample_limit if known.job else None
+    sample_limit = configured if configured is not None else (known.job.sample_limit if known.job else None)
     inp = PlanInput(exposition, rules, job, targets, _instance(request.exposition), budgets, at,
                     census=known.census, sample_limit=sample_limit or None)  # fmt: skip
     return inp, known
@@ -99,33 +99,43 @@ def _stored(settings: Settings, job: str) -> Known:
     return Known(census, stats, unknown)
 
 
-def _rules(settings: Settings, request: PlanRequest, job: str, known: Known) -> list[Rule]:
+Relabeling = tuple[list[Rule], int | None]
+"""The job's rules, and its ``sample_limit`` where the scrape job says it."""
+
+
+def _rules(settings: Settings, request: PlanRequest, job: str, known: Known) -> Relabeling:
     if request.relabel is not None:
         return relabel_file(request.relabel, job if request.job else None)
     if request.job is None:
-        return []
+        return [], None
     try:
         with ExitStack() as stack:
             config = wiring.prometheus_client(stack, settings, command=True).configuration()
     except AuditorError as exc:
         known.unknown.append(f"the job's relabeling was not read from Prometheus ({exc}): none applied")
-        return []
-    return relabel_rules(_job_config(config, job, "/api/v1/status/config").get("metric_relabel_configs"),
-                         f"/api/v1/status/config: job {job}")  # fmt: skip
+        return [], None
+    return _of_job(_job_config(config, job, "/api/v1/status/config"), f"/api/v1/status/config: job {job}")
 
 
-def relabel_file(path: Path, job: str | None) -> list[Rule]:
+def relabel_file(path: Path, job: str | None) -> Relabeling:
     """A list of rules, a scrape job, or a whole Prometheus configuration (which needs ``--job``)."""
     data = parse_yaml(read_text(path, ConfigError, what="relabel file"), path).data
     if isinstance(data, list):
-        return relabel_rules(data, str(path))
+        return relabel_rules(data, str(path)), None
     if isinstance(data, dict) and "scrape_configs" in data:
         if job is None:
             raise ConfigError(f"{path}: a whole Prometheus configuration: name the scrape job with --job")
-        return relabel_rules(_job_config(data, job, str(path)).get("metric_relabel_configs"), f"{path}: job {job}")
+        return _of_job(_job_config(data, job, str(path)), f"{path}: job {job}")
     if isinstance(data, dict):
-        return relabel_rules(data.get("metric_relabel_configs"), str(path))
+        return _of_job(data, str(path))
     raise ConfigError(f"{path}: expected metric_relabel_configs (a list), a scrape job or a Prometheus configuration")
+
+
+def _of_job(scrape: dict[str, Any], where: str) -> Relabeling:
+    limit = scrape.get("sample_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ConfigError(f"{where}: sample_limit must be a whole number")
+    return relabel_rules(scrape.get("metric_relabel_configs"), where), limit
 
 
 def _job_config(config: dict[str, Any], job: str, where: str) -> dict[str, Any]:
