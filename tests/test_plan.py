@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from sqlalchemy import Engine
 
 from auditor.cli.main import main
 
@@ -131,3 +132,19 @@ def test_the_jobs_sample_limit_from_its_scrape_config_is_checked(ci: Path, capsy
     assert json.loads(out)["samples_per_target"] == 53
     code, _, _ = run(ci, capsys, BEFORE, *job)
     assert code == 0, "3 samples a target: within the limit"
+
+
+def test_a_newer_record_replaces_the_prediction_and_its_measurement(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from auditor.store import Store
+
+    store, at = Store(engine), datetime(2026, 12, 1, tzinfo=UTC)
+    store.plans.record("prod", "u", "checkout", {"a": 10, "b": 2}, at)
+    a, _ = store.plans.due("prod", 50)
+    store.plans.measured([(a.id, 12, at)])
+    assert [p.metric for p in store.plans.due("prod", 1)] == ["b"], "never measured first"
+    assert {p.metric: p.error_ratio for p in store.plans.all("prod")} == {"a": 0.2, "b": None}
+    store.plans.record("prod", "u", "checkout", {"a": 30}, at)
+    again = {p.metric: (p.predicted_series, p.measured_series) for p in store.plans.all("prod")}
+    assert again == {"a": (30, None), "b": (2, None)}

@@ -1,6 +1,6 @@
 """``plan`` against a real Prometheus 3.5: the exposition scraped from its URL, the job's relabeling read from the
 server's own configuration, its targets from the stored job census; what it predicts per metric is what the
-server stores for that job."""
+server stores for that job, and a recorded plan is measured by the next cycle."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from auditor.app.wiring import build_auditor
 from auditor.cli.main import main
 from auditor.config.settings import Settings
 from auditor.demo.prometheus import LocalPrometheus
+from auditor.store import Store
 from tests.support.fixed_exporter import FixedExporter
 from tests.support.servers import require, wait_until
 from tests.test_relabel_live import EXPOSITION
@@ -52,6 +53,11 @@ def test_the_prediction_from_the_servers_own_relabeling_is_what_it_stores(
         out, err = capsys.readouterr()
         assert code in (0, 1), err
         document = json.loads(out)
+        assert main(["plan", "--exposition", f"http://{target}/metrics", "--job", "api", "--record"]) == 0
+        assert "recorded for plan" in capsys.readouterr().out
+        with build_auditor(settings, engine=engine) as auditor:
+            auditor.run_cycle()  # the cycle after the deploy measures the recorded plan
+        measured = {p.metric: (p.predicted_series, p.measured_series) for p in Store(engine).plans.all("plan")}
     finally:
         prometheus.stop()
         exporter.stop()
@@ -63,3 +69,4 @@ def test_the_prediction_from_the_servers_own_relabeling_is_what_it_stores(
     assert sorted(i["user_id"] for i in merged["inputs"]) == ["u1", "u2"]
     assert {m["name"]: m["new"] for m in document["metrics"]} == dict.fromkeys(truth, False), "in the stored census"
     assert document["notes"] == []
+    assert measured == {name: (n, n) for name, n in truth.items()}, "recorded, then measured equal"

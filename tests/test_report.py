@@ -123,6 +123,9 @@ def _ledger(store: Store) -> None:
     for day, step in ((2, 0), (3, 1)):
         fixes = [observe(f, seen[f.metric][step], at(day)) if f.metric in seen else f for f in fixes]
     store.fixes.save(fixes)
+    store.plans.record("prod", "u", "payments", {"payments_total": 50}, at(1))
+    [recorded] = store.plans.all("prod")
+    store.plans.measured([(recorded.id, 55, at(2))])
 
 
 def build_w47(history: tuple[Store, Settings, Path], owner: str | None = None) -> Report:
@@ -388,3 +391,9 @@ def test_the_histogram_section_sums_what_converting_would_save_per_owner_and_job
     assert {s.name: s.series_saved for s in h.by_job} == {"api": 520, "payments": 45}
     assert sum(s.series_saved for s in h.by_owner) == 565
     assert build_w47(history, owner="nobody").histograms.candidates == []
+
+
+def test_a_recorded_plan_shows_its_prediction_error(history: tuple[Store, Settings, Path]) -> None:
+    [p] = build_w47(history).fixes.plans
+    assert (p.job, p.metric, p.predicted_series, p.measured_series) == ("payments", "payments_total", 50, 55)
+    assert p.error_ratio == pytest.approx(0.1)

@@ -50,6 +50,7 @@ class FixTracker:
             self._record(seen, budgets)
             self._record_histograms(seen, budgets)
             self._observe(seen)
+            self._measure_plans(seen)
             self._stats.record_fixes(summary(self._store.fixes.all(seen.census.source)))
         except AuditorError as exc:
             log.warning("fix ledger not updated this cycle: %s", exc)
@@ -109,6 +110,17 @@ class FixTracker:
             targets = f"group by (job, instance) ({selector})"
             scraped = self._value(f"sum(scrape_samples_scraped * on (job, instance) group_left {targets})", at)
         return Observation(active, carrying, duplicates, fix.metric in failing, scraped)
+
+    def _measure_plans(self, seen: Observed) -> None:
+        """What the jobs of recorded plans send now of each planned metric (docs/plan.md)."""
+        due = self._store.plans.due(seen.census.source, OBSERVED_PER_CYCLE)
+        at = seen.census.collected_at
+        measured = []
+        for p in due:
+            selector = name_selector(p.metric)[:-1] + f", job={string(p.job)}}}"
+            measured.append((p.id, int(self._value(f"count({selector})", at) or 0), at))
+        if measured:
+            self._store.plans.measured(measured)
 
     def _histogram_observation(
         self, fix: LedgerFix, at: datetime, duplicates: float | None, failing: frozenset[str]

@@ -47,8 +47,8 @@ class Known:
 
     census: dict[str, int]
     job: JobStats | None
-    unknown: list[str]
-    """What could not be read (no database, no Prometheus), as the plan's notes."""
+    notes: list[str]
+    """What could not be read (no database, no Prometheus), and what was done (recorded): printed with the plan."""
 
 
 def plan_input(settings: Settings, request: PlanRequest, budgets: Budgets, at: datetime) -> tuple[PlanInput, Known]:
@@ -112,7 +112,7 @@ def _rules(settings: Settings, request: PlanRequest, job: str, known: Known) -> 
         with ExitStack() as stack:
             config = wiring.prometheus_client(stack, settings, command=True).configuration()
     except AuditorError as exc:
-        known.unknown.append(f"the job's relabeling was not read from Prometheus ({exc}): none applied")
+        known.notes.append(f"the job's relabeling was not read from Prometheus ({exc}): none applied")
         return [], None
     return _of_job(_job_config(config, job, "/api/v1/status/config"), f"/api/v1/status/config: job {job}")
 
@@ -144,3 +144,16 @@ def _job_config(config: dict[str, Any], job: str, where: str) -> dict[str, Any]:
             return scrape
     names = [s.get("job_name") for s in config.get("scrape_configs") or [] if isinstance(s, dict)]
     raise ConfigError(f"{where}: no scrape job {job!r}; its jobs: {', '.join(map(str, names)) or 'none'}")
+
+
+def record_plan(settings: Settings, job: str, predicted: dict[str, int], at: datetime) -> str:
+    """``plan --record``: the prediction stored for the cycles after the deploy to measure; the source it went to."""
+    with ExitStack() as stack:
+        store = wiring.open_store(stack, settings)
+        sources = store.sources()
+        source = settings.source or (sources[0] if len(sources) == 1 else None)
+        if source is None:
+            raise ConfigError("--record: set AUDITOR_SOURCE to the audited Prometheus the job is scraped by"
+                              f" (stored sources: {', '.join(sources) or 'none'})")  # fmt: skip
+        store.plans.record(source, settings.prometheus_url_for_logs, job, predicted, at)
+    return source

@@ -57,7 +57,8 @@ def gather(
     readers = drilled_readers(store, settings, inp.last, period.end, rules=inp.loaded_rules, budgets=budgets,
                               drilled=inp.drilldowns)  # fmt: skip
     histograms = store.histograms.newest(source, until=period.end)
-    return replace(inp, readers=readers, fixes=store.fixes.all(source), histograms=histograms)
+    plans = store.plans.all(source)
+    return replace(inp, readers=readers, fixes=store.fixes.all(source), histograms=histograms, plans=plans)
 
 
 def _stored(

@@ -95,6 +95,8 @@ def _plan_command(commands: Commands) -> None:
         "--relabel", type=Path, metavar="FILE",
         help="metric_relabel_configs: a list, a scrape job, or a Prometheus configuration (with --job)",
     )  # fmt: skip
+    plan.add_argument("--record", action="store_true",
+                      help="store the prediction (at merge time): the cycles after the deploy measure it")  # fmt: skip
     _format(plan, "text", "markdown", "json")
     plan.set_defaults(handler="plan:plan_command")
 

@@ -22,6 +22,7 @@ from auditor.core.findings import JOB_KINDS, FindingRow, Kind, Severity
 from auditor.core.fixes import LedgerFix
 from auditor.core.histograms import Inventory
 from auditor.core.jobs import JobCensus, JobStats
+from auditor.core.plans import RecordedPlan
 from auditor.core.remedies import Remedy
 from auditor.core.rulesets import RuleSet
 from auditor.evaluate.checks.scrape_limit import NEAR
@@ -123,6 +124,8 @@ class ReportInput:
     """metric -> who reads it and its labels, for the metrics with a drill-down (what a fix must not break)."""
     histograms: tuple[datetime, Inventory] | None = None
     """The newest histogram inventory by the period's end, and when it was taken."""
+    plans: list[RecordedPlan] = field(default_factory=list)
+    """The source's recorded plans (``plan --record``)."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ def build(inp: ReportInput) -> Report:
         quarter=_quarter(inp, keep, completeness),
         regressions=_regressions(inp),
         suggestions=_suggestions(inp, violations, end_counts),
-        fixes=fixes_section(inp.fixes, inp.start, inp.end, inp.budgets, inp.owner),
+        fixes=fixes_section(inp.fixes, inp.start, inp.end, inp.budgets, inp.owner, plans=inp.plans),
         histograms=histograms_section(inp.histograms, lambda m: inp.budgets.for_metric(m + "_bucket").owner, inp.owner),
         data_completeness=completeness,
         total_series=_total_series(inp),

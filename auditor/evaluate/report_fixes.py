@@ -4,11 +4,12 @@ were off, what came back, what did harm, and the fixes still open, oldest first 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.core.budgets import Budgets
 from auditor.core.fixes import FixState, LedgerFix
+from auditor.core.plans import RecordedPlan
 from auditor.core.remedies import BY_JOB
 
 
@@ -31,6 +32,19 @@ class FixRow:
 
 
 @dataclass(frozen=True)
+class PlanRow:
+    """A recorded plan (``plan --record``) and what the job sent after it."""
+
+    job: str
+    metric: str
+    owner: str
+    recorded_at: datetime
+    predicted_series: int
+    measured_series: int | None
+    error_ratio: float | None
+
+
+@dataclass(frozen=True)
 class FixesSection:
     applied: list[FixRow]
     """Fixes that landed within the period, with their prediction and what was measured."""
@@ -42,10 +56,13 @@ class FixesSection:
     harmful: list[FixRow]
     open: list[FixRow]
     """Proposed and not applied yet, oldest first."""
+    plans: list[PlanRow] = field(default_factory=list)
+    """Plans recorded before the period's end, with their last measurement (docs/plan.md)."""
 
 
 def fixes_section(
-    ledger: Iterable[LedgerFix], start: datetime, end: datetime, budgets: Budgets, owner: str | None
+    ledger: Iterable[LedgerFix], start: datetime, end: datetime, budgets: Budgets, owner: str | None, *,
+    plans: Iterable[RecordedPlan] = (),
 ) -> FixesSection:  # fmt: skip
     rows = [(f, _row(f, budgets)) for f in ledger]
     rows = [(f, r) for f, r in rows if owner is None or r.owner == owner]
@@ -57,7 +74,14 @@ def fixes_section(
         regressions=[r for f, r in rows if f.state is FixState.REGRESSED],
         harmful=[r for f, r in rows if f.state is FixState.HARMFUL],
         open=[r for f, r in sorted(rows, key=lambda fr: fr[0].proposed_at) if f.state is FixState.PROPOSED],
+        plans=_plans(plans, end, budgets, owner),
     )  # fmt: skip
+
+
+def _plans(plans: Iterable[RecordedPlan], end: datetime, budgets: Budgets, owner: str | None) -> list[PlanRow]:
+    rows = [PlanRow(p.job, p.metric, budgets.for_metric(p.metric).owner, p.recorded_at, p.predicted_series,
+                    p.measured_series, p.error_ratio) for p in plans if p.recorded_at <= end]  # fmt: skip
+    return [r for r in rows if owner is None or r.owner == owner]
 
 
 def _row(f: LedgerFix, budgets: Budgets) -> FixRow:

@@ -337,6 +337,22 @@ class JobRollup(Base):
     limits: Mapped[str | None] = mapped_column(Text)
 
 
+class PlanRecord(Base):
+    """What ``plan --record`` predicted a job would send of a metric; the last measurement of the cycles after."""
+
+    __tablename__ = "plans"
+    __table_args__ = (Index(None, "source_id", "job", "metric_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    job: Mapped[str] = mapped_column(String(255))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric_names.id"))
+    predicted_series: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    measured_series: Mapped[int | None] = mapped_column(BigInteger)
+    measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class HistogramInventoryRow(Base):
     """A cycle that took the histogram inventory: whether the server stores what the switch produces."""
 

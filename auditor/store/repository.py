@@ -27,6 +27,7 @@ from auditor.store.job_history import JobHistory
 from auditor.store.jobs import JobReader
 from auditor.store.models import MetricName
 from auditor.store.names import MetricNames
+from auditor.store.plans import PlanLedger
 from auditor.store.snapshots import SnapshotReader
 from auditor.store.sql import STATUS_FAILED, STATUS_OK, Rows, source_id_of
 from auditor.store.usage import UsageStore
@@ -59,6 +60,7 @@ class Store:
         self.usage = UsageStore(engine, self.names)
         self.fixes = FixLedger(engine, self.names)
         self.histograms = HistogramReader(engine)
+        self.plans = PlanLedger(engine, self.names)
         # The jobs, by name: writing cycles, reading them back, reading history.
         self.save = self.cycles.save
         self.save_failure = self.cycles.save_failure
