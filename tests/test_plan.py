@@ -87,7 +87,7 @@ def test_a_relabeling_that_merges_series_is_named(ci: Path, capsys: pytest.Captu
     document = json.loads(out)
     [collision] = document["collisions"]
     assert collision["series"]["method"] == "GET"
-    assert len(collision["inputs"]) == 2
+    assert len(collision["inputs"]) == collision["merged"] == 2
     assert {m["name"]: m["merged_series"] for m in document["metrics"]}["checkout_requests_total"] == 1
     assert code == 0
 

@@ -69,6 +69,9 @@ class PlannedMetric:
 class Collision:
     series: dict[str, str]
     inputs: list[dict[str, str]]
+    """A few of the input series (at most 5)."""
+    merged: int
+    """How many input series become this one."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def plan(inp: PlanInput) -> Plan:
         if after is not None and "__name__" in after:
             outputs.setdefault(frozenset(after.items()), []).append(labels)
     metrics = _metrics(inp, outputs)
-    collisions = [Collision(dict(k), v[:5]) for k, v in outputs.items() if len(v) > 1][:SHOWN_COLLISIONS]
+    collisions = [Collision(dict(k), v[:5], len(v)) for k, v in outputs.items() if len(v) > 1][:SHOWN_COLLISIONS]
     violations = evaluate(_judged(inp, metrics, len(outputs))).violations
     return Plan(inp.job, inp.targets, metrics, len(outputs), collisions, list(violations))
 

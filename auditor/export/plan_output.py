@@ -20,7 +20,7 @@ def plan_json(result: Plan, notes: list[str]) -> dict[str, Any]:
         "job": result.job, "targets": result.targets, "series_now": result.series_now,
         "series_after": result.series_after, "samples_per_target": result.samples_per_target,
         "metrics": [_metric(m, by_metric.get(m.name, [])) for m in result.metrics],
-        "collisions": [{"series": c.series, "inputs": c.inputs} for c in result.collisions],
+        "collisions": [{"series": c.series, "merged": c.merged, "inputs": c.inputs} for c in result.collisions],
         "violations": violations, "notes": notes,
     }  # fmt: skip
 
@@ -54,7 +54,7 @@ def _lines(result: Plan, notes: list[str], markdown: bool) -> list[str]:
         lines.append(f"- **{f.kind.value}** {code(f.subject)}{_what(f, code)}" if markdown
                      else f"violation {f.kind.value}: {f.subject}{_what(f, code)}")  # fmt: skip
     for c in result.collisions:
-        lines.append(f"- merges {len(c.inputs)} input series into one: {code(_series(c.series))}")
+        lines.append(f"- merges {c.merged} input series into one: {code(_series(c.series))}")
     lines += [f"- note: {n}" for n in notes]
     return lines
 
