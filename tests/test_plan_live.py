@@ -69,4 +69,6 @@ def test_the_prediction_from_the_servers_own_relabeling_is_what_it_stores(
     assert sorted(i["user_id"] for i in merged["inputs"]) == ["u1", "u2"]
     assert {m["name"]: m["new"] for m in document["metrics"]} == dict.fromkeys(truth, False), "in the stored census"
     assert document["notes"] == []
+    assert {m["name"]: m["series_now"] for m in document["metrics"]} == truth, "the job's series now, asked"
+    assert all(m["labels_new"] == [] for m in document["metrics"]), "the same output: no label is new"
     assert measured == {name: (n, n) for name, n in truth.items()}, "recorded, then measured equal"

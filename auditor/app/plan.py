@@ -27,10 +27,13 @@ from auditor.core.budgets import Budgets
 from auditor.core.errors import AuditorError, ConfigError
 from auditor.core.exposition import Exposition, parse_exposition
 from auditor.core.jobs import JobStats
+from auditor.core.promql import name_selector, string
 from auditor.core.relabel import Rule
 from auditor.evaluate.plan import PlanInput
 
 log = logging.getLogger(__name__)
+LABELS_ASKED = 50
+"""Metrics whose label names are asked of Prometheus (one request each): the new labels of the others are not told."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,30 @@ def plan_input(settings: Settings, request: PlanRequest, budgets: Budgets, at: d
     rules, configured = _rules(settings, request, job, known)
     targets = request.targets or (known.job.targets if known.job else 1)
     sample_limit = configured if configured is not None else (known.job.sample_limit if known.job else None)
-    inp = PlanInput(exposition, rules, job, targets, _instance(request.exposition), budgets, at,
-                    census=known.census, sample_limit=sample_limit or None)  # fmt: skip
+    now, labels_now = _job_now(settings, request.job, {s["__name__"] for s in exposition.series}, at, known)
+    inp = PlanInput(exposition, rules, job, targets, _instance(request.exposition), budgets, at, now=now,
+                    labels_now=labels_now, census=known.census, sample_limit=sample_limit or None)  # fmt: skip
     return inp, known
+
+
+def _job_now(
+    settings: Settings, job: str | None, metrics: set[str], at: datetime, known: Known
+) -> tuple[dict[str, int] | None, dict[str, set[str]]]:
+    """The job's series of each metric now, and the label names of the exposition's metrics in it (the first
+    ``LABELS_ASKED``), from the audited Prometheus; (None, {}) without ``--job`` or a reachable server."""
+    if job is None:
+        return None, {}
+    matcher = f"job={string(job)}"
+    try:
+        with ExitStack() as stack:
+            client = wiring.prometheus_client(stack, settings, command=True)
+            rows = client.query_vector(f"count by (__name__) ({{{matcher}}})", at)
+            labels = {m: set(client.label_names([name_selector(m)[:-1] + f", {matcher}}}"]))
+                      for m in sorted(metrics)[:LABELS_ASKED]}  # fmt: skip
+    except AuditorError as exc:
+        known.notes.append(f"the job's series now were not read from Prometheus ({exc})")
+        return None, {}
+    return {r.get("__name__", ""): int(v) for r, v in rows}, labels
 
 
 def read_exposition(settings: Settings, location: str) -> Exposition:

@@ -42,6 +42,8 @@ class PlanInput:
     at: datetime
     now: Mapping[str, int] | None = None
     """metric -> this job's series now; None when unknown."""
+    labels_now: Mapping[str, set[str]] = field(default_factory=dict)
+    """metric -> the label names its series in this job carry now, where they were asked."""
     census: Mapping[str, int] = field(default_factory=dict)
     """metric -> series on the server now (the stored census)."""
     sample_limit: int | None = None
@@ -123,9 +125,18 @@ def _metric(inp: PlanInput, name: str, rows: list[tuple[dict[str, str], int]]) -
     shapes = {label: str(s) for label, v in values.items() if len(v) > 1 and (s := shape(sorted(v))) is not None}
     known = inp.census.get(name)
     return PlannedMetric(
-        name, None if inp.now is None else inp.now.get(name, 0), len(rows) * inp.targets, known is None,
-        counts, sorted(values) if known is None else [], shapes, sum(n - 1 for _, n in rows),
+        name, None if inp.now is None else inp.now.get(name, 0), len(rows) * inp.targets,
+        known is None and not (inp.now or {}).get(name), counts, _new_labels(values, inp.labels_now.get(name), known),
+        shapes, sum(n - 1 for _, n in rows),
     )  # fmt: skip
+
+
+def _new_labels(values: Mapping[str, set[str]], before: set[str] | None, known: int | None) -> list[str]:
+    """Labels the job's series of the metric do not carry now; where that was not asked, a metric the census lacks
+    is new with all its labels, and of a known one nothing is told."""
+    if before is not None:
+        return sorted(set(values) - before)
+    return sorted(values) if known is None else []
 
 
 def _judged(inp: PlanInput, metrics: list[PlannedMetric], samples: int) -> EvaluationInput:
