@@ -148,3 +148,17 @@ def test_a_newer_record_replaces_the_prediction_and_its_measurement(engine: Engi
     store.plans.record("prod", "u", "checkout", {"a": 30}, at)
     again = {p.metric: (p.predicted_series, p.measured_series) for p in store.plans.all("prod")}
     assert again == {"a": (30, None), "b": (2, None)}
+
+
+def test_the_jobs_budget_utf8_names_and_openmetrics(ci: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (ci / "budgets.yml").write_text(
+        BUDGETS + "jobs:\n  - name: checkout\n    owner: team-checkout\n    max_series: 25\n"
+    )
+    om = '# TYPE "checkout.latency" gauge\n{"checkout.latency", op="a"} 1\n{"checkout.latency", op="b"} 1\n# EOF\n'
+    code, out, err = run(ci, capsys, om, "--job", "checkout", "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert [(m["name"], m["series_after"]) for m in document["metrics"]] == [("checkout.latency", 20)]
+    code, out, _ = run(ci, capsys, BEFORE + BOUNDED, "--job", "checkout", "--format", "json")
+    assert code == 1
+    assert [(v["kind"], v["metric"]) for v in json.loads(out)["violations"]] == [("job", "checkout")]
