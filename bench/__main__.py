@@ -24,6 +24,7 @@ from auditor.demo.prometheus import free_port
 from bench import cli_startup, exposition, real_census, real_rules, rules, sources
 from bench import histograms as histograms_bench
 from bench import jobs as jobs_bench
+from bench import plan as plan_bench
 from bench import querylog as querylog_bench
 from bench import report as report_bench
 
@@ -119,6 +120,7 @@ def main() -> int:
     results["query_log"] = querylog_bench.run()
     results["real_census"] = real_census.run()
     results["histograms"] = histograms_bench.run()
+    results["plan"] = plan_bench.run()
     results["exposition"] = exposition.run()
     results["rules_diff"] = rules.run()
     results["real_rules"] = real_rules.bench_figures()
@@ -129,6 +131,7 @@ def main() -> int:
     report(results)
     report_real_census(results["real_census"])
     histograms_bench.report(results["histograms"])
+    plan_bench.report(results["plan"])
     report_exposition(results["exposition"])
     report_rules(results["rules_diff"])
     cli_startup.report(results["cli_startup"])

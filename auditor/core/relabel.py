@@ -19,6 +19,7 @@ servers scraping the same exposition with the same rules (``tests/test_relabel_l
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,12 +104,19 @@ def _replace(rule: Rule, out: Labels, value: str, utf8_names: bool) -> None:
 def _by_name(rule: Rule, out: Labels) -> None:
     """``labelmap``, ``labeldrop``, ``labelkeep``: the regex matches label names."""
     for name, value in list(out.items()):
-        groups = rule.regex.groups(name)
+        groups = _name_groups(rule.regex, name)
         if rule.action is Action.LABELMAP:
             if groups is not None:
                 _set(out, expand(rule.replacement, groups, rule.regex.group_names()), value)
         elif (rule.action is Action.LABELDROP) is (groups is not None):
             del out[name]
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_groups(regex: PrometheusRegex, name: str) -> tuple[str | None, ...] | None:
+    """A label name's match: the same few names come with every series, so each is matched once."""
+    groups = regex.groups(name)
+    return None if groups is None else tuple(groups)
 
 
 def _set(out: Labels, name: str, value: str) -> None:
