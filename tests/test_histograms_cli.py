@@ -74,3 +74,13 @@ def test_no_inventory_yet_says_what_to_run(
     monkeypatch.setenv("AUDITOR_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     assert main(["histograms"]) == 2
     assert "no histogram inventory is stored yet" in capsys.readouterr().err
+
+
+def test_an_unreadable_query_log_costs_its_readings_not_the_rest(
+    stored: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (stored / "query.log").mkdir()  # a directory where the log should be: not a regular file
+    monkeypatch.setenv("AUDITOR_QUERY_LOG_FILE", str(stored / "query.log"))
+    assert main(["histograms", "--format", "json"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)["histograms"]
+    assert [q["where"] for q in entry["queries"]] == ["rule: api/route:req_seconds:p90"]

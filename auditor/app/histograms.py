@@ -50,10 +50,19 @@ def readings_of(settings: Settings, families: set[str]) -> list[Reading]:
         except ConfigError as exc:
             log.warning("dashboards not read for the histogram rewrites: %s", exc)
     if settings.query_log_file is not None:
-        keep = lambda query: bool(families_read(query, families))  # noqa: E731
-        frequent = frequent_queries(settings.query_log_file, max_bytes=LOG_TAIL_BYTES, keep=keep, top=LOG_QUERIES)
-        readings += [Reading(query_reader(text), text) for text, _ in frequent]
+        readings += _logged(settings.query_log_file, families)
     return [r for r in readings if families_read(r.expr, families)]
+
+
+def _logged(path: Path, families: set[str]) -> list[Reading]:
+    """The query log's frequent queries of the families; an unreadable log costs these readings, not the rest."""
+    try:
+        frequent = frequent_queries(path, max_bytes=LOG_TAIL_BYTES, top=LOG_QUERIES,
+                                    keep=lambda query: bool(families_read(query, families)))  # fmt: skip
+    except ConfigError as exc:
+        log.warning("query log not read for the histogram rewrites: %s", exc)
+        return []
+    return [Reading(query_reader(text), text) for text, _ in frequent]
 
 
 def rewrite_rule_files(settings: Settings, families: set[str], out: Path) -> list[Path]:
