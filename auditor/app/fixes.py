@@ -27,7 +27,7 @@ from auditor.core.findings import MetricFinding, Severity
 from auditor.core.fixes import LedgerFix, Observation
 from auditor.core.histograms import SUFFIXES
 from auditor.core.promql import label as promql_label
-from auditor.core.promql import name_selector, names_regex_selector, string
+from auditor.core.promql import name_selector, names_regex_selector, string, with_matchers
 from auditor.core.remedies import BY_JOB, Action, Remedy
 from auditor.evaluate.fix_ledger import observe, summary
 from auditor.evaluate.histograms import histogram_entries, histogram_remedies
@@ -103,7 +103,7 @@ class FixTracker:
         active = int(self._value(f"count({selector})", at) or 0)
         carrying = None
         if fix.action is not Action.DROP_METRIC and fix.label:
-            carrying_selector = selector[:-1] + f', {promql_label(fix.label)}!=""}}'
+            carrying_selector = with_matchers(selector, f'{promql_label(fix.label)}!=""')
             carrying = int(self._value(f"count({carrying_selector})", at) or 0)
         scraped = None
         if fix.action is Action.FIX_AT_SOURCE:
@@ -117,7 +117,7 @@ class FixTracker:
         at = seen.census.collected_at
         measured = []
         for p in due:
-            selector = name_selector(p.metric)[:-1] + f", job={string(p.job)}}}"
+            selector = with_matchers(name_selector(p.metric), f"job={string(p.job)}")
             measured.append((p.id, int(self._value(f"count({selector})", at) or 0), at))
         if measured:
             self._store.plans.measured(measured)
@@ -128,11 +128,11 @@ class FixTracker:
         """The family's series in its job (``label`` holds the job): a conversion's classic and native ones, and the
         classic ones it carries still; a bucket drop's classic ones (a conversion of the family is not its landing)."""
         family, job = fix.metric, f"job={string(fix.label)}"
-        classic = names_regex_selector([family + s for s in SUFFIXES])[:-1] + f", {job}}}"
+        classic = with_matchers(names_regex_selector([family + s for s in SUFFIXES]), job)
         carrying = int(self._value(f"count({classic})", at) or 0)
         active = carrying
         if fix.action is Action.CONVERT_HISTOGRAM:
-            active = int(self._value(f"count({names_regex_selector([family])[:-1]}, {job}}})", at) or 0) + carrying
+            active = int(self._value(f"count({with_matchers(name_selector(family), job)})", at) or 0) + carrying
         scraped = self._value(f"sum(scrape_samples_scraped{{{job}}})", at)
         kept = carrying if fix.action is Action.CONVERT_HISTOGRAM else None
         return Observation(active, kept, duplicates, family + "_bucket" in failing, scraped)

@@ -18,7 +18,7 @@ from auditor.config.files import read_text
 from auditor.config.settings import Settings
 from auditor.config.yamlfile import parse_yaml
 from auditor.core.budgets import Budgets
-from auditor.core.errors import AuditorError, ConfigError
+from auditor.core.errors import ConfigError
 from auditor.core.histogram_queries import families_read, rewrite
 from auditor.core.label_usage import Reader, ReaderKind, query_reader
 from auditor.evaluate.histograms import HistogramView, Reading, histogram_entries
@@ -95,10 +95,7 @@ def _rewritten(document: object, families: set[str]) -> bool:
     for group in groups if isinstance(groups, list) else []:
         for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
             if isinstance(rule, dict) and isinstance(rule.get("expr"), str):
-                try:
-                    done = rewrite(rule["expr"], families)
-                except AuditorError:
-                    continue
+                done = rewrite(rule["expr"], families)  # never raises: a query it cannot parse is a manual one
                 if done is not None and done.dual is not None:
                     rule["expr"], changed = done.dual, True
     return changed

@@ -27,7 +27,7 @@ from auditor.core.budgets import Budgets
 from auditor.core.errors import AuditorError, ConfigError
 from auditor.core.exposition import Exposition, parse_exposition
 from auditor.core.jobs import JobStats
-from auditor.core.promql import name_selector, string
+from auditor.core.promql import name_selector, string, with_matchers
 from auditor.core.relabel import Rule
 from auditor.evaluate.plan import PlanInput
 
@@ -79,7 +79,7 @@ def _job_now(
         with ExitStack() as stack:
             client = wiring.prometheus_client(stack, settings, command=True)
             rows = client.query_vector(f"count by (__name__) ({{{matcher}}})", at)
-            labels = {m: set(client.label_names([name_selector(m)[:-1] + f", {matcher}}}"]))
+            labels = {m: set(client.label_names([with_matchers(name_selector(m), matcher)]))
                       for m in sorted(metrics)[:LABELS_ASKED]}  # fmt: skip
     except AuditorError as exc:
         known.notes.append(f"the job's series now were not read from Prometheus ({exc})")

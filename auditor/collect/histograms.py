@@ -31,7 +31,7 @@ from auditor.collect.optional import OptionalEndpoints
 from auditor.core.domain import Census, ServerKind
 from auditor.core.errors import PrometheusError
 from auditor.core.histograms import Inventory, JobFamily, classic_families, empty_buckets, native_support
-from auditor.core.promql import metric_selector, names_regex_selector, string
+from auditor.core.promql import metric_selector, names_regex_selector, string, with_matchers
 
 log = logging.getLogger(__name__)
 CHUNK = 25
@@ -134,7 +134,7 @@ class HistogramScan:
         seconds = int(self._bounds.window.total_seconds())
         selector = metric_selector(family + "_bucket")
         job_matcher = f"job={string(job)}"
-        expr = f"sum by (le) (increase({_with(selector, job_matcher)}[{seconds}s]))"
+        expr = f"sum by (le) (increase({with_matchers(selector, job_matcher)}[{seconds}s]))"
         rows = self._client.query_vector(expr, at)
         return {labels["le"]: value for labels, value in rows if _le(labels) is not None}
 
@@ -177,8 +177,3 @@ def _le(labels: Mapping[str, str]) -> float | None:
     except (KeyError, ValueError):
         return None
     return None if math.isnan(le) else le
-
-
-def _with(selector: str, matcher: str) -> str:
-    """``selector`` (``m`` or ``{"m"}``) with one more matcher."""
-    return f"{selector}{{{matcher}}}" if not selector.startswith("{") else selector[:-1] + f",{matcher}}}"

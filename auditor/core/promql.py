@@ -72,6 +72,18 @@ def names_regex_selector(names: Iterable[str]) -> str:
     return "{__name__=~" + string("|".join(quote_meta(name) for name in names)) + "}"
 
 
+def with_matchers(selector: str, *matchers: str) -> str:
+    """A selector (``m``, or one in braces) with more matchers.
+
+    >>> with_matchers(name_selector("up"), 'job="api"')
+    '{__name__="up", job="api"}'
+    >>> with_matchers("up", 'job="api"')
+    'up{job="api"}'
+    """
+    more = ", ".join(matchers)
+    return selector[:-1] + f", {more}}}" if selector.endswith("}") else f"{selector}{{{more}}}"
+
+
 def label(name: str) -> str:
     """A label name in a grouping (``by``/``without``) or matcher: bare, or quoted."""
     return name if is_legacy_label(name) else string(name)
